@@ -1,0 +1,579 @@
+//! The Redis client: connection settings, enqueue, queues, and what
+//! resque-web shows (workers, stats, failures).
+
+use std::env;
+use std::fmt;
+use std::str::FromStr;
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::time::Duration;
+
+use redis::{Commands, Connection, RedisResult};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+use crate::job::Job;
+use crate::keys::{stat, Keys, DEFAULT_NAMESPACE};
+use crate::payload::{self, Failure, WorkingOn};
+
+/// Where the default client connects when nothing is configured.
+pub const DEFAULT_URL: &str = "redis://127.0.0.1:6379";
+
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+const IO_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A Redis address in any form Ruby Resque accepts: a `redis://` or
+/// `rediss://` URL, or `host:port`, `host:port:db`, `host:port/namespace`,
+/// `host:port:db/namespace`.
+///
+/// ```
+/// use resque::RedisAddress;
+/// let a: RedisAddress = "localhost:6380:2/myapp".parse().unwrap();
+/// assert_eq!(a.url(), "redis://localhost:6380/2");
+/// assert_eq!(a.namespace(), Some("myapp"));
+/// let b: RedisAddress = "redis://:secret@cache:6379/1".parse().unwrap();
+/// assert_eq!(b.to_string(), "redis://cache:6379/1");
+/// assert_eq!(b.namespace(), None);
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct RedisAddress {
+    url: String,
+    namespace: Option<String>,
+}
+
+impl RedisAddress {
+    /// The connection URL, password included.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The namespace the address names, if any.
+    pub fn namespace(&self) -> Option<&str> {
+        self.namespace.as_deref()
+    }
+}
+
+impl FromStr for RedisAddress {
+    type Err = Error;
+
+    fn from_str(input: &str) -> Result<Self> {
+        let invalid = |reason: &str| Error::InvalidAddress { input: input.to_string(), reason: reason.to_string() };
+        let trimmed = input.trim();
+        if trimmed.is_empty() {
+            return Err(invalid("it is empty"));
+        }
+        if let Some((scheme, _)) = trimmed.split_once("://") {
+            if !matches!(scheme, "redis" | "rediss" | "unix" | "redis+unix") {
+                return Err(invalid("the scheme must be redis://, rediss:// or unix://"));
+            }
+            redis::parse_redis_url(trimmed).ok_or_else(|| invalid("not a valid Redis URL"))?;
+            return Ok(RedisAddress { url: trimmed.to_string(), namespace: None });
+        }
+        let (server, namespace) = match trimmed.split_once('/') {
+            Some((server, "")) => (server, None),
+            Some((server, ns)) => (server, Some(ns.to_string())),
+            None => (trimmed, None),
+        };
+        let mut parts = server.split(':');
+        let host = parts.next().filter(|h| !h.is_empty()).ok_or_else(|| invalid("no host before ':'"))?;
+        let port = match parts.next() {
+            Some(p) => p.parse::<u16>().map_err(|_| invalid("the port is not a number from 1 to 65535"))?,
+            None => 6379,
+        };
+        let db = match parts.next() {
+            Some(d) => d.parse::<u32>().map_err(|_| invalid("the database is not a number"))?,
+            None => 0,
+        };
+        if parts.next().is_some() {
+            return Err(invalid("expected host:port[:db][/namespace]"));
+        }
+        Ok(RedisAddress { url: format!("redis://{host}:{port}/{db}"), namespace })
+    }
+}
+
+impl fmt::Display for RedisAddress {
+    /// The URL without its password.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.url.split_once("://") {
+            Some((scheme, rest)) => match rest.rsplit_once('@') {
+                Some((_, host)) => write!(f, "{scheme}://{host}"),
+                None => f.write_str(&self.url),
+            },
+            None => f.write_str(&self.url),
+        }
+    }
+}
+
+impl fmt::Debug for RedisAddress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "RedisAddress({self})")
+    }
+}
+
+/// A connection to Resque's data in one Redis namespace.
+///
+/// Cheap to clone (clones share one connection). The connection is opened on
+/// first use, reopened after a network error, and never shared across
+/// `fork`: a forked child that uses a client inherited from its parent opens
+/// its own connection.
+///
+/// ```no_run
+/// # fn main() -> resque::Result<()> {
+/// let client = resque::Client::new("localhost:6379")?;
+/// client.enqueue_class("file_serve", "Archive", &(44, "masterbrew"))?;
+/// assert_eq!(client.size("file_serve")?, 1);
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    address: RedisAddress,
+    redis: redis::Client,
+    keys: Keys,
+    conn: Mutex<Option<OwnedConnection>>,
+}
+
+struct OwnedConnection {
+    pid: u32,
+    conn: Connection,
+}
+
+impl Client {
+    /// A client for `address`, in the namespace the address names, else
+    /// `RESQUE_NAMESPACE`, else `resque`. Does not connect yet.
+    pub fn new(address: &str) -> Result<Self> {
+        let address: RedisAddress = address.parse()?;
+        let namespace = address
+            .namespace()
+            .map(str::to_string)
+            .or_else(|| env::var("RESQUE_NAMESPACE").ok().filter(|ns| !ns.is_empty()))
+            .unwrap_or_else(|| DEFAULT_NAMESPACE.to_string());
+        Self::with_namespace(address, &namespace)
+    }
+
+    /// A client for `address` in an explicit namespace.
+    pub fn with_namespace(address: RedisAddress, namespace: &str) -> Result<Self> {
+        if namespace.is_empty() {
+            return Err(Error::InvalidAddress {
+                input: address.to_string(),
+                reason: "the namespace is empty".into(),
+            });
+        }
+        let redis = redis::Client::open(address.url()).map_err(|e| Error::InvalidAddress {
+            input: address.to_string(),
+            reason: e.to_string(),
+        })?;
+        Ok(Client {
+            inner: Arc::new(Inner { address, redis, keys: Keys::new(namespace), conn: Mutex::new(None) }),
+        })
+    }
+
+    /// The client the environment describes: `RESQUE_REDIS`, else
+    /// `REDIS_URL`, else `redis://127.0.0.1:6379`; namespace from the
+    /// address, else `RESQUE_NAMESPACE`, else `resque`.
+    pub fn from_env() -> Result<Self> {
+        Self::new(&env_address())
+    }
+
+    /// The client a `resque.yml` names for the environment `RESQUE_ENV`
+    /// (else `development`). See [`crate::config`].
+    pub fn from_config(path: impl AsRef<std::path::Path>) -> Result<Self> {
+        crate::config::Config::load(path.as_ref())?.client_for(&crate::config::environment())
+    }
+
+    /// The server's address, without any password.
+    pub fn address(&self) -> &RedisAddress {
+        &self.inner.address
+    }
+
+    /// The namespace.
+    pub fn namespace(&self) -> &str {
+        self.inner.keys.namespace()
+    }
+
+    /// Key names in this client's namespace.
+    pub fn keys(&self) -> &Keys {
+        &self.inner.keys
+    }
+
+    /// Runs `f` on this process's connection, opening it if needed and
+    /// dropping it after a connection-level error so the next call reconnects.
+    pub(crate) fn with_conn<T>(&self, f: impl FnOnce(&mut Connection) -> RedisResult<T>) -> Result<T> {
+        let mut guard = self.lock_conn();
+        let pid = std::process::id();
+        if guard.as_ref().is_none_or(|c| c.pid != pid) {
+            // A connection inherited across fork belongs to the parent: forget
+            // it without closing anything the parent still uses.
+            if let Some(inherited) = guard.take() {
+                std::mem::forget(inherited);
+            }
+            let conn = self.connect()?;
+            *guard = Some(OwnedConnection { pid, conn });
+        }
+        let Some(owned) = guard.as_mut() else {
+            return Err(self.redis_error(redis::RedisError::from((redis::ErrorKind::Io, "no connection"))));
+        };
+        match f(&mut owned.conn) {
+            Ok(v) => Ok(v),
+            Err(e) => {
+                if e.is_io_error() || e.is_connection_dropped() || e.is_unrecoverable_error() || e.is_timeout() {
+                    *guard = None;
+                }
+                Err(self.redis_error(e))
+            }
+        }
+    }
+
+    fn lock_conn(&self) -> MutexGuard<'_, Option<OwnedConnection>> {
+        self.inner.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn connect(&self) -> Result<Connection> {
+        let conn = self
+            .inner
+            .redis
+            .get_connection_with_timeout(CONNECT_TIMEOUT)
+            .map_err(|source| Error::Connect { address: self.inner.address.to_string(), source })?;
+        conn.set_read_timeout(Some(IO_TIMEOUT)).map_err(|e| self.redis_error(e))?;
+        conn.set_write_timeout(Some(IO_TIMEOUT)).map_err(|e| self.redis_error(e))?;
+        Ok(conn)
+    }
+
+    fn redis_error(&self, source: redis::RedisError) -> Error {
+        Error::Redis { address: self.inner.address.to_string(), source }
+    }
+
+    /// Checks that Redis answers.
+    pub fn ping(&self) -> Result<()> {
+        self.with_conn(|c| redis::cmd("PING").query::<String>(c)).map(drop)
+    }
+
+    // ----- enqueue and dequeue -------------------------------------------
+
+    /// Enqueues a typed job on its default queue.
+    pub fn enqueue<J: Job>(&self, job: &J) -> Result<()> {
+        self.enqueue_class(J::QUEUE, J::CLASS, job)
+    }
+
+    /// Enqueues a typed job on another queue (Ruby's `Resque.enqueue_to`).
+    pub fn enqueue_to<J: Job>(&self, queue: &str, job: &J) -> Result<()> {
+        self.enqueue_class(queue, J::CLASS, job)
+    }
+
+    /// Enqueues a job by class name with any arguments that serialize to a
+    /// JSON array, as a Ruby or node producer would.
+    pub fn enqueue_class<A: Serialize + ?Sized>(&self, queue: &str, class: &str, args: &A) -> Result<()> {
+        let payload = payload::encode_job(class, args)
+            .map_err(|e| Error::Encode { class: class.to_string(), reason: e.to_string() })?;
+        if !payload::args_are_array(&payload) {
+            return Err(Error::Encode { class: class.to_string(), reason: "args must serialize to a JSON array".into() });
+        }
+        self.push_raw(queue, &payload)
+    }
+
+    /// Pushes an already-encoded payload: `SADD queues` + `RPUSH queue:<q>`
+    /// in one round trip.
+    pub fn push_raw(&self, queue: &str, payload: &str) -> Result<()> {
+        let keys = self.keys();
+        self.with_conn(|c| {
+            redis::pipe()
+                .sadd(keys.queues(), queue)
+                .ignore()
+                .rpush(keys.queue(queue), payload)
+                .ignore()
+                .query::<()>(c)
+        })
+    }
+
+    /// Removes every job of `J`'s class from its queue; returns how many.
+    pub fn dequeue<J: Job>(&self) -> Result<usize> {
+        self.dequeue_class(J::QUEUE, J::CLASS, None)
+    }
+
+    /// Removes the jobs of `J`'s class with exactly these args.
+    pub fn dequeue_job<J: Job>(&self, job: &J) -> Result<usize> {
+        let args = serde_json::to_value(job)
+            .map_err(|e| Error::Encode { class: J::CLASS.to_string(), reason: e.to_string() })?;
+        let args = match args {
+            Value::Array(a) => a,
+            _ => return Err(Error::Encode { class: J::CLASS.into(), reason: "args must serialize to a JSON array".into() }),
+        };
+        self.dequeue_class(J::QUEUE, J::CLASS, Some(&args))
+    }
+
+    /// Removes the jobs of `class` in `queue`, all of them or those whose
+    /// args equal `args`. Each match is removed by its exact payload
+    /// (`LREM queue:<q> 0 <payload>`).
+    pub fn dequeue_class(&self, queue: &str, class: &str, args: Option<&[Value]>) -> Result<usize> {
+        let key = self.keys().queue(queue);
+        let raw: Vec<String> = self.with_conn(|c| c.lrange(&key, 0, -1))?;
+        let mut matching: Vec<&String> = raw
+            .iter()
+            .filter(|p| {
+                payload::JobPayload::parse(p)
+                    .map(|job| job.class == class && args.is_none_or(|a| job.args == a))
+                    .unwrap_or(false)
+            })
+            .collect();
+        matching.sort();
+        matching.dedup();
+        let mut removed = 0usize;
+        for p in matching {
+            let n: usize = self.with_conn(|c| c.lrem(&key, 0, p))?;
+            removed += n;
+        }
+        Ok(removed)
+    }
+
+    // ----- queues ---------------------------------------------------------
+
+    /// Every known queue, sorted.
+    pub fn queues(&self) -> Result<Vec<String>> {
+        let mut queues: Vec<String> = self.with_conn(|c| c.smembers(self.keys().queues()))?;
+        queues.sort();
+        Ok(queues)
+    }
+
+    /// How many jobs wait in `queue`.
+    pub fn size(&self, queue: &str) -> Result<u64> {
+        self.with_conn(|c| c.llen(self.keys().queue(queue)))
+    }
+
+    /// Up to `count` payloads of `queue` from position `start`, without
+    /// removing them. A payload that is not JSON comes back as a JSON string.
+    pub fn peek(&self, queue: &str, start: usize, count: usize) -> Result<Vec<Value>> {
+        if count == 0 {
+            return Ok(Vec::new());
+        }
+        let stop = (start + count - 1) as isize;
+        let raw: Vec<String> = self.with_conn(|c| c.lrange(self.keys().queue(queue), start as isize, stop))?;
+        Ok(raw.into_iter().map(parse_or_text).collect())
+    }
+
+    /// Deletes a queue and its jobs: `SREM queues` + `DEL queue:<q>`.
+    pub fn remove_queue(&self, queue: &str) -> Result<()> {
+        let keys = self.keys();
+        self.with_conn(|c| redis::pipe().srem(keys.queues(), queue).ignore().del(keys.queue(queue)).ignore().query::<()>(c))
+    }
+
+    // ----- workers, stats, failures ----------------------------------------
+
+    /// Registered worker ids, sorted.
+    pub fn workers(&self) -> Result<Vec<String>> {
+        let mut ids: Vec<String> = self.with_conn(|c| c.smembers(self.keys().workers()))?;
+        ids.sort();
+        Ok(ids)
+    }
+
+    /// The workers processing a job now, with what they process.
+    pub fn working(&self) -> Result<Vec<(String, WorkingOn)>> {
+        let ids = self.workers()?;
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let keys: Vec<String> = ids.iter().map(|id| self.keys().worker(id)).collect();
+        let records: Vec<Option<String>> = self.with_conn(|c| redis::cmd("MGET").arg(&keys).query(c))?;
+        Ok(ids
+            .into_iter()
+            .zip(records)
+            .filter_map(|(id, record)| {
+                let record = record?;
+                let working = serde_json::from_str::<WorkingOn>(&record).unwrap_or(WorkingOn {
+                    queue: String::new(),
+                    run_at: String::new(),
+                    payload: Value::String(record),
+                });
+                Some((id, working))
+            })
+            .collect())
+    }
+
+    /// A global counter (`processed`, `failed`).
+    pub fn stat(&self, name: &str) -> Result<u64> {
+        let v: Option<u64> = self.with_conn(|c| c.get(self.keys().stat(name)))?;
+        Ok(v.unwrap_or(0))
+    }
+
+    /// A worker's own counter.
+    pub fn worker_stat(&self, name: &str, worker_id: &str) -> Result<u64> {
+        let v: Option<u64> = self.with_conn(|c| c.get(self.keys().worker_stat(name, worker_id)))?;
+        Ok(v.unwrap_or(0))
+    }
+
+    /// How many entries the `failed` list holds.
+    pub fn failed_count(&self) -> Result<u64> {
+        self.with_conn(|c| c.llen(self.keys().failed()))
+    }
+
+    /// Up to `count` failure entries from position `start` (oldest first).
+    /// An entry that does not parse comes back with its text as `payload`.
+    pub fn failures(&self, start: usize, count: usize) -> Result<Vec<Failure>> {
+        if count == 0 {
+            return Ok(Vec::new());
+        }
+        let stop = (start + count - 1) as isize;
+        let raw: Vec<String> = self.with_conn(|c| c.lrange(self.keys().failed(), start as isize, stop))?;
+        Ok(raw
+            .into_iter()
+            .map(|r| {
+                serde_json::from_str::<Failure>(&r).unwrap_or(Failure {
+                    failed_at: None,
+                    payload: Value::String(r),
+                    exception: None,
+                    error: None,
+                    backtrace: None,
+                    worker: None,
+                    queue: None,
+                    retried_at: None,
+                })
+            })
+            .collect())
+    }
+
+    /// Every key under the namespace, without the namespace, sorted.
+    pub fn keys_in_namespace(&self) -> Result<Vec<String>> {
+        let pattern = self.keys().pattern_all();
+        let full: Vec<String> = self.with_conn(|c| c.scan_match::<_, String>(&pattern).and_then(|it| it.collect()))?;
+        let mut names: Vec<String> = full.iter().filter_map(|k| self.keys().strip(k)).map(str::to_string).collect();
+        names.sort();
+        Ok(names)
+    }
+
+    /// An overview, as Ruby's `Resque.info`.
+    pub fn info(&self) -> Result<Info> {
+        let queues = self.queues()?;
+        let mut pending = 0;
+        for q in &queues {
+            pending += self.size(q)?;
+        }
+        Ok(Info {
+            pending,
+            processed: self.stat(stat::PROCESSED)?,
+            queues: queues.len(),
+            workers: self.workers()?.len(),
+            working: self.working()?.len(),
+            failed: self.failed_count()?,
+            servers: vec![self.address().to_string()],
+            environment: crate::config::environment(),
+        })
+    }
+
+    /// The server's clock, in unix seconds (Redis `TIME`).
+    pub fn redis_time(&self) -> Result<i64> {
+        let (secs, _micros): (i64, i64) = self.with_conn(|c| redis::cmd("TIME").query(c))?;
+        Ok(secs)
+    }
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Client")
+            .field("address", &self.inner.address)
+            .field("namespace", &self.namespace())
+            .finish()
+    }
+}
+
+fn parse_or_text(raw: String) -> Value {
+    serde_json::from_str(&raw).unwrap_or(Value::String(raw))
+}
+
+fn env_address() -> String {
+    ["RESQUE_REDIS", "REDIS_URL"]
+        .iter()
+        .find_map(|var| env::var(var).ok().filter(|v| !v.trim().is_empty()))
+        .unwrap_or_else(|| DEFAULT_URL.to_string())
+}
+
+/// The counts Ruby's `Resque.info` reports.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Info {
+    /// Jobs waiting in all queues.
+    pub pending: u64,
+    /// Jobs finished, failed ones included.
+    pub processed: u64,
+    /// Known queues.
+    pub queues: usize,
+    /// Registered workers.
+    pub workers: usize,
+    /// Workers processing a job now.
+    pub working: usize,
+    /// Entries in the failed list.
+    pub failed: u64,
+    /// The Redis server.
+    pub servers: Vec<String>,
+    /// `RESQUE_ENV`, else `RAILS_ENV`, else `RACK_ENV`, else `development`.
+    pub environment: String,
+}
+
+static DEFAULT_CLIENT: RwLock<Option<Client>> = RwLock::new(None);
+
+/// The client `archive::enqueue` uses: the one set with
+/// [`set_default_client`], else [`Client::from_env`].
+pub fn default_client() -> Result<Client> {
+    if let Some(c) = DEFAULT_CLIENT.read().unwrap_or_else(|p| p.into_inner()).as_ref() {
+        return Ok(c.clone());
+    }
+    let mut slot = DEFAULT_CLIENT.write().unwrap_or_else(|p| p.into_inner());
+    if let Some(c) = slot.as_ref() {
+        return Ok(c.clone());
+    }
+    let client = Client::from_env()?;
+    *slot = Some(client.clone());
+    Ok(client)
+}
+
+/// Makes `client` the one generated `enqueue` functions use.
+///
+/// ```
+/// let client = resque::Client::new("redis://127.0.0.1:6379/0").unwrap();
+/// resque::set_default_client(client);
+/// assert_eq!(resque::default_client().unwrap().address().url(), "redis://127.0.0.1:6379/0");
+/// ```
+pub fn set_default_client(client: Client) {
+    *DEFAULT_CLIENT.write().unwrap_or_else(|p| p.into_inner()) = Some(client);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn addr(s: &str) -> Result<RedisAddress> {
+        s.parse()
+    }
+
+    #[test]
+    fn ruby_address_strings() {
+        assert_eq!(addr("localhost:6379").unwrap().url(), "redis://localhost:6379/0");
+        assert_eq!(addr("localhost").unwrap().url(), "redis://localhost:6379/0");
+        assert_eq!(addr("h:6380:3").unwrap().url(), "redis://h:6380/3");
+        let a = addr("h:6380/ns").unwrap();
+        assert_eq!((a.url(), a.namespace()), ("redis://h:6380/0", Some("ns")));
+        let b = addr("h:6380:4/ns").unwrap();
+        assert_eq!((b.url(), b.namespace()), ("redis://h:6380/4", Some("ns")));
+    }
+
+    #[test]
+    fn urls_pass_through() {
+        assert_eq!(addr("redis://h:1/2").unwrap().url(), "redis://h:1/2");
+        assert_eq!(addr("rediss://u:pw@h:1").unwrap().to_string(), "rediss://h:1");
+    }
+
+    #[test]
+    fn bad_addresses_say_why() {
+        for (input, why) in [
+            ("", "empty"),
+            ("h:port", "port"),
+            ("h:1:x", "database"),
+            ("h:1:2:3", "host:port"),
+            ("http://h", "scheme"),
+            (":6379", "host"),
+        ] {
+            let err = addr(input).unwrap_err().to_string();
+            assert!(err.contains(why), "{input:?}: {err}");
+        }
+    }
+}

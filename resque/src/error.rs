@@ -1,0 +1,80 @@
+//! The library's error type.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong in the client and the worker.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A Redis address that is neither a URL nor Ruby Resque's `host:port[:db][/namespace]`.
+    #[error("invalid Redis address {input:?}: {reason}")]
+    InvalidAddress {
+        /// What was given.
+        input: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// Redis did not answer the connection.
+    #[error("cannot connect to Redis at {address}: {source}")]
+    Connect {
+        /// The address tried, without any password.
+        address: String,
+        /// The client's error.
+        #[source]
+        source: redis::RedisError,
+    },
+    /// A Redis command failed.
+    #[error("Redis at {address}: {source}")]
+    Redis {
+        /// The server's address, without any password.
+        address: String,
+        /// The client's error.
+        #[source]
+        source: redis::RedisError,
+    },
+    /// Job arguments that do not serialize to a JSON array.
+    #[error("cannot encode the arguments of job {class}: {reason}")]
+    Encode {
+        /// The job class.
+        class: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// A `resque.yml` that cannot be used.
+    #[error("config {path}: {reason}")]
+    Config {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// Two jobs registered under one class name.
+    #[error("{0}")]
+    DuplicateJobs(String),
+    /// A queue list that selects nothing, or is malformed.
+    #[error("invalid queue list {input:?}: {reason}")]
+    InvalidQueues {
+        /// What was given.
+        input: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// An operating system call the worker needs failed.
+    #[error("{what}: {source}")]
+    Os {
+        /// What the worker was doing.
+        what: String,
+        /// The system's error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl Error {
+    pub(crate) fn os(what: impl Into<String>, source: impl Into<std::io::Error>) -> Self {
+        Error::Os { what: what.into(), source: source.into() }
+    }
+}
+
+/// `Result` with [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

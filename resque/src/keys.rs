@@ -1,0 +1,149 @@
+//! Every Redis key name resque-rs reads or writes, in one place.
+//!
+//! All keys live under a namespace (`resque` by default) joined with `:`, as
+//! Ruby Resque writes them. See `docs/PROTOCOL.md` for the type and value of
+//! each key.
+
+/// The namespace used when none is configured.
+pub const DEFAULT_NAMESPACE: &str = "resque";
+
+/// Builds namespaced key names.
+///
+/// ```
+/// let keys = resque::keys::Keys::new("resque");
+/// assert_eq!(keys.queue("file_serve"), "resque:queue:file_serve");
+/// assert_eq!(keys.queues(), "resque:queues");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Keys {
+    namespace: String,
+    prefix: String,
+}
+
+impl Keys {
+    /// Keys under `namespace`.
+    pub fn new(namespace: impl Into<String>) -> Self {
+        let namespace = namespace.into();
+        let prefix = format!("{namespace}:");
+        Keys { namespace, prefix }
+    }
+
+    /// The namespace, without the trailing `:`.
+    pub fn namespace(&self) -> &str {
+        &self.namespace
+    }
+
+    /// `<ns>:<name>` for any name.
+    pub fn key(&self, name: &str) -> String {
+        format!("{}{name}", self.prefix)
+    }
+
+    /// Strips the namespace from a full key name, if it carries it.
+    pub fn strip<'a>(&self, full: &'a str) -> Option<&'a str> {
+        full.strip_prefix(self.prefix.as_str())
+    }
+
+    /// A `SCAN MATCH` pattern for every key under the namespace.
+    pub fn pattern_all(&self) -> String {
+        let mut pattern = String::with_capacity(self.prefix.len() + 1);
+        for c in self.prefix.chars() {
+            if matches!(c, '*' | '?' | '[' | ']' | '\\') {
+                pattern.push('\\');
+            }
+            pattern.push(c);
+        }
+        pattern.push('*');
+        pattern
+    }
+
+    /// `queues`: set of every queue name.
+    pub fn queues(&self) -> String {
+        self.key("queues")
+    }
+
+    /// `queue:<name>`: list of job payloads.
+    pub fn queue(&self, name: &str) -> String {
+        format!("{}queue:{name}", self.prefix)
+    }
+
+    /// `workers`: set of registered worker ids.
+    pub fn workers(&self) -> String {
+        self.key("workers")
+    }
+
+    /// `worker:<id>`: the job a worker is processing.
+    pub fn worker(&self, id: &str) -> String {
+        format!("{}worker:{id}", self.prefix)
+    }
+
+    /// `worker:<id>:started`: when a worker started.
+    pub fn worker_started(&self, id: &str) -> String {
+        format!("{}worker:{id}:started", self.prefix)
+    }
+
+    /// `workers:heartbeat`: hash of worker id to last heartbeat.
+    pub fn heartbeat(&self) -> String {
+        self.key("workers:heartbeat")
+    }
+
+    /// `stat:<name>`: a global counter (`processed`, `failed`).
+    pub fn stat(&self, name: &str) -> String {
+        format!("{}stat:{name}", self.prefix)
+    }
+
+    /// `stat:<name>:<id>`: a per-worker counter.
+    pub fn worker_stat(&self, name: &str, id: &str) -> String {
+        format!("{}stat:{name}:{id}", self.prefix)
+    }
+
+    /// `failed`: list of failure entries.
+    pub fn failed(&self) -> String {
+        self.key("failed")
+    }
+
+    /// `pause-all-workers`: `true` pauses every worker.
+    pub fn pause_all(&self) -> String {
+        self.key("pause-all-workers")
+    }
+
+    /// `pruning_dead_workers_in_progress`: the pruning lock.
+    pub fn prune_lock(&self) -> String {
+        self.key("pruning_dead_workers_in_progress")
+    }
+}
+
+/// Counter names under `stat:`.
+pub mod stat {
+    /// Jobs finished, failed ones included.
+    pub const PROCESSED: &str = "processed";
+    /// Jobs failed.
+    pub const FAILED: &str = "failed";
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_key_is_namespaced() {
+        let k = Keys::new("app");
+        assert_eq!(k.queues(), "app:queues");
+        assert_eq!(k.queue("a"), "app:queue:a");
+        assert_eq!(k.workers(), "app:workers");
+        assert_eq!(k.worker("h:1:a"), "app:worker:h:1:a");
+        assert_eq!(k.worker_started("h:1:a"), "app:worker:h:1:a:started");
+        assert_eq!(k.heartbeat(), "app:workers:heartbeat");
+        assert_eq!(k.stat(stat::PROCESSED), "app:stat:processed");
+        assert_eq!(k.worker_stat(stat::FAILED, "h:1:a"), "app:stat:failed:h:1:a");
+        assert_eq!(k.failed(), "app:failed");
+        assert_eq!(k.pause_all(), "app:pause-all-workers");
+        assert_eq!(k.prune_lock(), "app:pruning_dead_workers_in_progress");
+        assert_eq!(k.strip("app:queue:a"), Some("queue:a"));
+        assert_eq!(k.strip("other:queue:a"), None);
+    }
+
+    #[test]
+    fn scan_pattern_escapes_glob_characters() {
+        assert_eq!(Keys::new("a*b").pattern_all(), "a\\*b:*");
+    }
+}

@@ -1,0 +1,284 @@
+//! Every JSON shape resque-rs writes to or reads from Redis, in one place,
+//! and the time formats Ruby Resque uses inside them.
+
+use jiff::{tz::TimeZone, Timestamp, ZonedDateTime};
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+use serde_json::Value;
+
+/// The `class` and `args` of a job payload, as read from a queue.
+///
+/// Other members of the payload (node-resque's `queue`, plugin ids) are not
+/// kept here: code that moves a payload moves its original bytes.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct JobPayload {
+    /// The job's class name, as the enqueuer spelled it.
+    pub class: String,
+    /// Positional arguments.
+    pub args: Vec<Value>,
+}
+
+impl JobPayload {
+    /// Parses a payload, with an error that says what is wrong with it.
+    ///
+    /// ```
+    /// let p = resque::payload::JobPayload::parse(r#"{"class":"Archive","args":[44]}"#).unwrap();
+    /// assert_eq!(p.class, "Archive");
+    /// assert!(resque::payload::JobPayload::parse("{nope").is_err());
+    /// ```
+    pub fn parse(raw: &str) -> Result<Self, serde_json::Error> {
+        serde_json::from_str(raw)
+    }
+}
+
+#[derive(Serialize)]
+struct OutgoingJob<'a, A: ?Sized> {
+    class: &'a str,
+    args: &'a A,
+}
+
+/// Encodes a payload as compact JSON, `class` first, as Ruby Resque does.
+///
+/// `args` must serialize to a JSON array.
+///
+/// ```
+/// let json = resque::payload::encode_job("Archive", &(44, "masterbrew")).unwrap();
+/// assert_eq!(json, r#"{"class":"Archive","args":[44,"masterbrew"]}"#);
+/// ```
+pub fn encode_job<A: Serialize + ?Sized>(class: &str, args: &A) -> Result<String, serde_json::Error> {
+    let json = serde_json::to_string(&OutgoingJob { class, args })?;
+    Ok(json)
+}
+
+/// Whether `args` serialized to a JSON array, as every payload's must.
+pub fn args_are_array(payload_json: &str) -> bool {
+    #[derive(Deserialize)]
+    struct ArgsOnly<'a> {
+        #[serde(borrow)]
+        args: &'a RawValue,
+    }
+    serde_json::from_str::<ArgsOnly<'_>>(payload_json)
+        .map(|p| p.args.get().starts_with('['))
+        .unwrap_or(false)
+}
+
+/// The `worker:<id>` value: what a worker is processing now.
+#[derive(Debug, Serialize)]
+pub struct ProcessingRecord<'a> {
+    /// The queue the job came from.
+    pub queue: &'a str,
+    /// When the job started, UTC ISO-8601 (`2026-11-23T23:50:00Z`).
+    pub run_at: String,
+    /// The payload, byte for byte as it was in the queue.
+    pub payload: &'a RawValue,
+}
+
+impl ProcessingRecord<'_> {
+    /// Compact JSON for Redis.
+    pub fn to_json(&self) -> String {
+        // A struct of strings and an already-valid RawValue cannot fail to serialize.
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+/// A processing record as read back from `worker:<id>`.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+pub struct WorkingOn {
+    /// The queue the job came from.
+    pub queue: String,
+    /// When the job started, as the worker wrote it.
+    pub run_at: String,
+    /// The job payload.
+    pub payload: Value,
+}
+
+/// The payload stored in a failure entry: the original JSON, or the raw text
+/// of a payload that was not valid JSON (so that nothing is lost).
+#[derive(Debug)]
+pub enum FailedPayload<'a> {
+    /// A payload that parsed as JSON, kept byte for byte.
+    Json(&'a RawValue),
+    /// A payload that did not parse, kept as a JSON string.
+    Text(&'a str),
+}
+
+impl Serialize for FailedPayload<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            FailedPayload::Json(raw) => raw.serialize(serializer),
+            FailedPayload::Text(text) => serializer.serialize_str(text),
+        }
+    }
+}
+
+/// A failure entry as written to the `failed` list, members in Ruby's order.
+#[derive(Debug, Serialize)]
+pub struct NewFailure<'a> {
+    /// `%Y/%m/%d %H:%M:%S %Z`, local time.
+    pub failed_at: String,
+    /// The original payload.
+    pub payload: FailedPayload<'a>,
+    /// The error's type (Ruby: the exception class).
+    pub exception: &'a str,
+    /// The error's message.
+    pub error: &'a str,
+    /// Where it happened, innermost first.
+    pub backtrace: &'a [String],
+    /// The worker id.
+    pub worker: &'a str,
+    /// The queue the job came from.
+    pub queue: &'a str,
+}
+
+impl NewFailure<'_> {
+    /// Compact JSON for Redis.
+    pub fn to_json(&self) -> String {
+        // Strings, a string slice and a valid RawValue cannot fail to serialize.
+        serde_json::to_string(self).unwrap_or_default()
+    }
+}
+
+/// A failure entry as read from the `failed` list (written by us or by Ruby).
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+pub struct Failure {
+    /// When it failed, as the writer formatted it.
+    #[serde(default)]
+    pub failed_at: Option<String>,
+    /// The original payload.
+    #[serde(default)]
+    pub payload: Value,
+    /// The error's type.
+    #[serde(default)]
+    pub exception: Option<String>,
+    /// The error's message.
+    #[serde(default)]
+    pub error: Option<String>,
+    /// Where it happened.
+    #[serde(default)]
+    pub backtrace: Option<Vec<String>>,
+    /// The worker that ran it.
+    #[serde(default)]
+    pub worker: Option<String>,
+    /// The queue it came from.
+    #[serde(default)]
+    pub queue: Option<String>,
+    /// When it was retried, if it was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retried_at: Option<String>,
+}
+
+/// Failure `exception` names readers match on.
+pub mod exception {
+    /// A child that died of a signal, or a job left on a worker that exited.
+    pub const DIRTY_EXIT: &str = "Resque::DirtyExit";
+    /// A job found on a pruned dead worker.
+    pub const PRUNE_DEAD_WORKER_DIRTY_EXIT: &str = "Resque::PruneDeadWorkerDirtyExit";
+    /// No job is registered under the payload's class.
+    pub const UNKNOWN_CLASS: &str = "NameError";
+    /// The payload's args do not fit the job function.
+    pub const BAD_ARGS: &str = "ArgumentError";
+    /// The payload is not a JSON object with `class` and an `args` array.
+    pub const BAD_PAYLOAD: &str = "JSON::ParserError";
+    /// The job panicked.
+    pub const PANIC: &str = "Panic";
+}
+
+/// Ruby Resque's time formats.
+pub mod time {
+    use super::*;
+
+    /// `failed_at`: local time, `2026/11/23 23:50:00 UTC`.
+    pub fn failed_at(now: Timestamp) -> String {
+        now.to_zoned_datetime(TimeZone::system()).strftime("%Y/%m/%d %H:%M:%S %Z").to_string()
+    }
+
+    /// `worker:<id>:started`: local time, Ruby `Time#to_s`, `2026-11-23 23:50:00 +0000`.
+    pub fn started(now: Timestamp) -> String {
+        now.to_zoned_datetime(TimeZone::system()).strftime("%Y-%m-%d %H:%M:%S %z").to_string()
+    }
+
+    /// `run_at`: UTC ISO-8601, `2026-11-23T23:50:00Z`.
+    pub fn run_at(now: Timestamp) -> String {
+        now.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
+    }
+
+    /// A heartbeat value from Redis `TIME` seconds: `2026-11-23T23:57:52+00:00`.
+    pub fn heartbeat(unix_seconds: i64) -> String {
+        match Timestamp::from_second(unix_seconds) {
+            Ok(ts) => ts.strftime("%Y-%m-%dT%H:%M:%S+00:00").to_string(),
+            Err(_) => String::new(),
+        }
+    }
+
+    /// Parses a heartbeat value (ISO-8601 with offset) written by any peer.
+    pub fn parse_heartbeat(value: &str) -> Option<Timestamp> {
+        if let Ok(ts) = value.parse::<Timestamp>() {
+            return Some(ts);
+        }
+        value.parse::<ZonedDateTime>().ok().map(|z| z.timestamp())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ts(s: &str) -> Timestamp {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn formats_match_ruby() {
+        let t = ts("2026-11-23T23:50:00Z");
+        assert_eq!(time::run_at(t), "2026-11-23T23:50:00Z");
+        assert_eq!(time::heartbeat(t.as_second()), "2026-11-23T23:50:00+00:00");
+        assert_eq!(
+            time::parse_heartbeat("2026-11-23T23:57:52+00:00"),
+            Some(ts("2026-11-23T23:57:52Z"))
+        );
+        assert_eq!(
+            time::parse_heartbeat("2026-11-24T00:57:52+01:00"),
+            Some(ts("2026-11-23T23:57:52Z"))
+        );
+        assert_eq!(time::parse_heartbeat("yesterday"), None);
+    }
+
+    #[test]
+    fn failure_entry_members_in_ruby_order() {
+        let raw = RawValue::from_string(r#"{"class":"A","args":[1],"queue":"q"}"#.into()).unwrap();
+        let entry = NewFailure {
+            failed_at: "2026/11/23 23:50:00 UTC".into(),
+            payload: FailedPayload::Json(&raw),
+            exception: "E",
+            error: "boom",
+            backtrace: &[],
+            worker: "h:1:q",
+            queue: "q",
+        };
+        assert_eq!(
+            entry.to_json(),
+            r#"{"failed_at":"2026/11/23 23:50:00 UTC","payload":{"class":"A","args":[1],"queue":"q"},"exception":"E","error":"boom","backtrace":[],"worker":"h:1:q","queue":"q"}"#
+        );
+    }
+
+    #[test]
+    fn unparsable_payload_is_kept_as_text() {
+        let entry = NewFailure {
+            failed_at: String::new(),
+            payload: FailedPayload::Text("{nope"),
+            exception: "E",
+            error: "e",
+            backtrace: &[],
+            worker: "w",
+            queue: "q",
+        };
+        let back: Failure = serde_json::from_str(&entry.to_json()).unwrap();
+        assert_eq!(back.payload, Value::String("{nope".into()));
+    }
+
+    #[test]
+    fn args_must_be_an_array() {
+        assert!(args_are_array(r#"{"class":"A","args":[1]}"#));
+        assert!(!args_are_array(r#"{"class":"A","args":1}"#));
+    }
+}

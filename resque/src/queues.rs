@@ -1,0 +1,181 @@
+//! Queue lists as workers take them: order is priority, `*` is every queue
+//! (alphabetically), globs such as `file_*` match known queues, and
+//! `!pattern` excludes queues from the rest of the list.
+
+use crate::error::{Error, Result};
+
+/// A worker's queue list.
+///
+/// ```
+/// use resque::queues::QueueList;
+/// let list = QueueList::parse("critical,file_*,*,!slow").unwrap();
+/// let known = ["slow", "file_b", "mail", "critical", "file_a"].map(String::from);
+/// assert_eq!(list.resolve(&known), ["critical", "file_a", "file_b", "mail"]);
+/// assert_eq!(list.to_string(), "critical,file_*,*,!slow");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueList {
+    items: Vec<String>,
+}
+
+impl QueueList {
+    /// Parses a comma-separated list.
+    pub fn parse(input: &str) -> Result<Self> {
+        Self::from_items(input.split(',').map(str::to_string))
+    }
+
+    /// A list from separate items (each may itself hold commas).
+    pub fn from_items(items: impl IntoIterator<Item = String>) -> Result<Self> {
+        let items: Vec<String> = items
+            .into_iter()
+            .flat_map(|i| i.split(',').map(|s| s.trim().to_string()).collect::<Vec<_>>())
+            .filter(|s| !s.is_empty())
+            .collect();
+        let input = items.join(",");
+        if items.is_empty() {
+            return Err(Error::InvalidQueues { input, reason: "no queue given (use '*' for every queue)".into() });
+        }
+        if items.iter().all(|i| i.starts_with('!')) {
+            return Err(Error::InvalidQueues { input, reason: "only exclusions: name at least one queue or '*'".into() });
+        }
+        if let Some(bad) = items.iter().find(|i| *i == "!") {
+            return Err(Error::InvalidQueues { input: input.clone(), reason: format!("{bad:?} excludes nothing") });
+        }
+        Ok(QueueList { items })
+    }
+
+    /// Whether resolving needs the set of known queues (globs or exclusions).
+    pub fn is_dynamic(&self) -> bool {
+        self.items.iter().any(|i| i.starts_with('!') || is_glob(i))
+    }
+
+    /// The queues to poll, in priority order, given every known queue.
+    pub fn resolve(&self, known: &[String]) -> Vec<String> {
+        let mut sorted: Vec<&String> = known.iter().collect();
+        sorted.sort();
+        let mut out: Vec<String> = Vec::new();
+        for item in self.items.iter().filter(|i| !i.starts_with('!')) {
+            if is_glob(item) {
+                for q in sorted.iter().filter(|q| glob_match(item, q)) {
+                    if !out.contains(q) {
+                        out.push((*q).clone());
+                    }
+                }
+            } else if !out.contains(item) {
+                out.push(item.clone());
+            }
+        }
+        let exclusions: Vec<&str> = self.items.iter().filter_map(|i| i.strip_prefix('!')).collect();
+        out.retain(|q| !exclusions.iter().any(|ex| glob_match(ex, q)));
+        out
+    }
+}
+
+impl std::fmt::Display for QueueList {
+    /// The list as given, comma-joined: the last part of a worker id.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.items.join(","))
+    }
+}
+
+fn is_glob(s: &str) -> bool {
+    s.contains(['*', '?', '['])
+}
+
+/// Shell-style matching as Ruby's `File.fnmatch?`: `*`, `?`, `[abc]`, `[a-z]`, `[!a]`.
+pub fn glob_match(pattern: &str, text: &str) -> bool {
+    let p: Vec<char> = pattern.chars().collect();
+    let t: Vec<char> = text.chars().collect();
+    match_from(&p, &t)
+}
+
+fn match_from(p: &[char], t: &[char]) -> bool {
+    match p.first() {
+        None => t.is_empty(),
+        Some('*') => (0..=t.len()).any(|skip| match_from(&p[1..], &t[skip..])),
+        Some('?') => !t.is_empty() && match_from(&p[1..], &t[1..]),
+        Some('[') => match (t.first(), class_end(p)) {
+            (Some(&c), Some(end)) => class_matches(&p[1..end], c) && match_from(&p[end + 1..], &t[1..]),
+            (Some(&c), None) => c == '[' && match_from(&p[1..], &t[1..]),
+            (None, _) => false,
+        },
+        Some(&c) => t.first() == Some(&c) && match_from(&p[1..], &t[1..]),
+    }
+}
+
+fn class_end(p: &[char]) -> Option<usize> {
+    let start = if matches!(p.get(1), Some('!' | '^')) { 2 } else { 1 };
+    // A ']' right after the opening bracket is a literal.
+    (start + 1..p.len()).find(|&i| p[i] == ']')
+}
+
+fn class_matches(class: &[char], c: char) -> bool {
+    let (negated, class) = match class.first() {
+        Some('!' | '^') => (true, &class[1..]),
+        _ => (false, class),
+    };
+    let mut i = 0;
+    let mut hit = false;
+    while i < class.len() {
+        if i + 2 < class.len() && class[i + 1] == '-' {
+            hit |= class[i] <= c && c <= class[i + 2];
+            i += 3;
+        } else {
+            hit |= class[i] == c;
+            i += 1;
+        }
+    }
+    hit != negated
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn known(names: &[&str]) -> Vec<String> {
+        names.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn static_lists_keep_their_order_and_need_no_lookup() {
+        let l = QueueList::parse("high, low ,high").unwrap();
+        assert!(!l.is_dynamic());
+        assert_eq!(l.resolve(&[]), ["high", "low"]);
+    }
+
+    #[test]
+    fn star_is_every_queue_alphabetically() {
+        let l = QueueList::parse("*").unwrap();
+        assert_eq!(l.resolve(&known(&["b", "c", "a"])), ["a", "b", "c"]);
+    }
+
+    #[test]
+    fn mixed_lists_keep_priority_and_drop_repeats() {
+        let l = QueueList::parse("c,*").unwrap();
+        assert_eq!(l.resolve(&known(&["b", "c", "a"])), ["c", "a", "b"]);
+    }
+
+    #[test]
+    fn exclusions_apply_to_the_whole_list() {
+        let l = QueueList::parse("!file_*,*").unwrap();
+        assert_eq!(l.resolve(&known(&["file_a", "mail", "file_b"])), ["mail"]);
+    }
+
+    #[test]
+    fn globs() {
+        assert!(glob_match("file_*", "file_serve"));
+        assert!(!glob_match("file_*", "files"));
+        assert!(glob_match("q?", "q1"));
+        assert!(glob_match("q[0-9]", "q7"));
+        assert!(!glob_match("q[!0-9]", "q7"));
+        assert!(glob_match("*_high", "mail_high"));
+        assert!(glob_match("a[", "a["));
+    }
+
+    #[test]
+    fn bad_lists_say_why() {
+        assert!(QueueList::parse("").unwrap_err().to_string().contains("no queue"));
+        assert!(QueueList::parse(" , ").is_err());
+        assert!(QueueList::parse("!a").unwrap_err().to_string().contains("only exclusions"));
+    }
+}

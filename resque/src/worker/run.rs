@@ -1,0 +1,220 @@
+//! Running one job: in a forked child or in this process, with panics and
+//! errors turned into a [`JobFailure`].
+
+use std::io::{Read, Write};
+use std::os::fd::{AsFd, OwnedFd};
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use nix::errno::Errno;
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::sys::signal::{kill, Signal};
+use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+use nix::unistd::{fork, ForkResult, Pid};
+use serde_json::Value;
+
+use super::signals::{self, Signals};
+use crate::error::{Error, Result};
+use crate::job::JobFailure;
+use crate::payload::exception;
+use crate::registry::JobEntry;
+
+/// What the parent learns about a finished child.
+pub(crate) struct ChildOutcome {
+    pub(crate) result: Result<(), JobFailure>,
+    /// The worker was told to stop (TERM/INT) while the child ran.
+    pub(crate) terminated: bool,
+}
+
+/// Calls a job, catching a panic as a failure with its message and backtrace.
+pub(crate) fn perform(entry: &JobEntry, args: Vec<Value>) -> Result<(), JobFailure> {
+    install_panic_hook();
+    match panic::catch_unwind(AssertUnwindSafe(|| (entry.perform)(args))) {
+        Ok(result) => result,
+        Err(payload) => {
+            let message = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic with a non-string payload".to_string());
+            let backtrace = LAST_PANIC
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .take()
+                .unwrap_or_default();
+            Err(JobFailure { exception: exception::PANIC.to_string(), error: message, backtrace })
+        }
+    }
+}
+
+static LAST_PANIC: Mutex<Option<Vec<String>>> = Mutex::new(None);
+
+fn install_panic_hook() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        panic::set_hook(Box::new(|info| {
+            let mut lines = Vec::new();
+            if let Some(loc) = info.location() {
+                lines.push(format!("{}:{}:{}", loc.file(), loc.line(), loc.column()));
+            }
+            let bt = std::backtrace::Backtrace::force_capture().to_string();
+            lines.extend(bt.lines().map(|l| l.trim().to_string()).filter(|l| !l.is_empty()).take(200));
+            tracing::error!("job panicked: {info}");
+            *LAST_PANIC.lock().unwrap_or_else(|p| p.into_inner()) = Some(lines);
+        }));
+    });
+}
+
+/// Forks a child that sets `title` and runs the job, then waits for it while
+/// beating the heart and watching for signals.
+pub(crate) fn in_child(
+    entry: &JobEntry,
+    args: Vec<Value>,
+    child_title: &str,
+    signals: &Signals,
+    mut tick: impl FnMut(Pid),
+    tick_every: Duration,
+) -> Result<ChildOutcome> {
+    let (read_end, write_end) =
+        nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| Error::os("creating the job's result pipe", std::io::Error::from(e)))?;
+    #[allow(unsafe_code)]
+    // SAFETY: the worker parent is single-threaded (it runs no async runtime
+    // and spawns no threads), so no lock is held by another thread at this
+    // point and the child may allocate and run the job. The child never
+    // returns from this function: it ends with `_exit`.
+    let forked = unsafe { fork() };
+    match forked.map_err(|e| Error::os("forking a child for the job", std::io::Error::from(e)))? {
+        ForkResult::Child => {
+            drop(read_end);
+            child_main(entry, args, child_title, write_end)
+        }
+        ForkResult::Parent { child } => {
+            drop(write_end);
+            crate::procline::set(&format!("Forked {child} at {}", jiff::Timestamp::now().as_second()));
+            wait_for_child(child, read_end, signals, &mut tick, tick_every)
+        }
+    }
+}
+
+fn child_main(entry: &JobEntry, args: Vec<Value>, title: &str, report: OwnedFd) -> ! {
+    signals::reset_in_child();
+    crate::procline::set(title);
+    let result = perform(entry, args);
+    let code = match &result {
+        Ok(()) => 0,
+        Err(failure) => {
+            let mut pipe = std::fs::File::from(report);
+            let message = serde_json::to_vec(&ChildReport::from(failure)).unwrap_or_default();
+            let _ = pipe.write_all(&message);
+            1
+        }
+    };
+    let _ = std::io::stdout().flush();
+    let _ = std::io::stderr().flush();
+    signal_hook::low_level::exit(code)
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct ChildReport {
+    exception: String,
+    error: String,
+    backtrace: Vec<String>,
+}
+
+impl From<&JobFailure> for ChildReport {
+    fn from(f: &JobFailure) -> Self {
+        ChildReport { exception: f.exception.clone(), error: f.error.clone(), backtrace: f.backtrace.clone() }
+    }
+}
+
+fn wait_for_child(
+    child: Pid,
+    report: OwnedFd,
+    signals: &Signals,
+    tick: &mut impl FnMut(Pid),
+    tick_every: Duration,
+) -> Result<ChildOutcome> {
+    let mut report = Some(std::fs::File::from(report));
+    let mut message = Vec::new();
+    let mut terminated = false;
+    let mut next_tick = Instant::now() + tick_every;
+    loop {
+        if let Some(status) = reap(child)? {
+            if let Some(mut pipe) = report.take() {
+                set_nonblocking(&pipe);
+                let _ = pipe.read_to_end(&mut message);
+            }
+            return Ok(ChildOutcome { result: outcome(status, &message), terminated });
+        }
+        if signals.term_requested() && !terminated {
+            terminated = true;
+            tracing::info!(pid = child.as_raw(), "stopping: killing the job's child");
+            let _ = kill(child, Signal::SIGKILL);
+        }
+        let now = Instant::now();
+        if now >= next_tick {
+            tick(child);
+            next_tick = now + tick_every;
+        }
+        let timeout = next_tick.saturating_duration_since(now).min(Duration::from_secs(1));
+        let timeout = PollTimeout::try_from(timeout).unwrap_or(PollTimeout::MAX);
+        let mut fds = vec![PollFd::new(signals.fd(), PollFlags::POLLIN)];
+        if let Some(pipe) = &report {
+            fds.push(PollFd::new(pipe.as_fd(), PollFlags::POLLIN));
+        }
+        match poll(&mut fds, timeout) {
+            Ok(_) | Err(Errno::EINTR) => {}
+            Err(e) => return Err(Error::os("waiting for the job's child", std::io::Error::from(e))),
+        }
+        let pipe_ready = fds.get(1).and_then(|f| f.revents()).is_some_and(|r| !r.is_empty());
+        signals.drain();
+        signals.take_child();
+        if pipe_ready {
+            if let Some(pipe) = report.as_mut() {
+                let mut buf = [0u8; 8192];
+                match pipe.read(&mut buf) {
+                    Ok(0) => report = None,
+                    Ok(n) => message.extend_from_slice(&buf[..n]),
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(_) => report = None,
+                }
+            }
+        }
+    }
+}
+
+fn set_nonblocking(file: &std::fs::File) {
+    use nix::fcntl::{fcntl, FcntlArg, OFlag};
+    if let Ok(flags) = fcntl(file, FcntlArg::F_GETFL) {
+        let _ = fcntl(file, FcntlArg::F_SETFL(OFlag::from_bits_truncate(flags) | OFlag::O_NONBLOCK));
+    }
+}
+
+fn reap(child: Pid) -> Result<Option<WaitStatus>> {
+    loop {
+        match waitpid(child, Some(WaitPidFlag::WNOHANG)) {
+            Ok(WaitStatus::StillAlive) => return Ok(None),
+            Ok(status @ (WaitStatus::Exited(..) | WaitStatus::Signaled(..))) => return Ok(Some(status)),
+            Ok(_) => return Ok(None),
+            Err(Errno::EINTR) => continue,
+            Err(e) => return Err(Error::os("waiting for the job's child", std::io::Error::from(e))),
+        }
+    }
+}
+
+fn outcome(status: WaitStatus, message: &[u8]) -> Result<(), JobFailure> {
+    let reported = serde_json::from_slice::<ChildReport>(message).ok();
+    match status {
+        WaitStatus::Exited(_, 0) => Ok(()),
+        WaitStatus::Exited(_, code) => Err(match reported {
+            Some(r) => JobFailure { exception: r.exception, error: r.error, backtrace: r.backtrace },
+            None => JobFailure::new(exception::DIRTY_EXIT, format!("Child process exited with status {code}")),
+        }),
+        WaitStatus::Signaled(_, signal, _) => Err(JobFailure::new(
+            exception::DIRTY_EXIT,
+            format!("Child process received unhandled signal {} ({})", signal.as_str(), signal as i32),
+        )),
+        _ => Err(JobFailure::new(exception::DIRTY_EXIT, "Child process ended in an unknown state")),
+    }
+}

@@ -1,0 +1,98 @@
+//! Signals set flags and wake the worker's wait through a self-pipe; the
+//! loop reads the flags. Nothing else runs in a signal handler.
+
+use std::io::Read;
+use std::os::fd::{AsFd, BorrowedFd};
+use std::os::unix::net::UnixStream;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use nix::sys::signal::{self as nix_signal, SigHandler, Signal};
+use signal_hook::consts::{SIGCHLD, SIGINT, SIGQUIT, SIGTERM};
+use signal_hook::SigId;
+
+use crate::error::{Error, Result};
+
+/// The flags the worker's signal handlers set.
+pub(crate) struct Signals {
+    wake: UnixStream,
+    pub(crate) quit: Arc<AtomicBool>,
+    pub(crate) term: Arc<AtomicBool>,
+    pub(crate) child: Arc<AtomicBool>,
+    ids: Vec<SigId>,
+}
+
+/// Every signal the worker handles; a forked child puts them back to default.
+const HANDLED: [Signal; 4] = [Signal::SIGQUIT, Signal::SIGTERM, Signal::SIGINT, Signal::SIGCHLD];
+
+impl Signals {
+    pub(crate) fn install() -> Result<Self> {
+        let (wake, notify) = UnixStream::pair().map_err(|e| Error::os("creating the signal pipe", e))?;
+        wake.set_nonblocking(true).map_err(|e| Error::os("creating the signal pipe", e))?;
+        notify.set_nonblocking(true).map_err(|e| Error::os("creating the signal pipe", e))?;
+        let signals = Signals {
+            wake,
+            quit: Arc::default(),
+            term: Arc::default(),
+            child: Arc::default(),
+            ids: Vec::new(),
+        };
+        let mut signals = signals;
+        let flags = [
+            (SIGQUIT, signals.quit.clone()),
+            (SIGTERM, signals.term.clone()),
+            (SIGINT, signals.term.clone()),
+            (SIGCHLD, signals.child.clone()),
+        ];
+        for (sig, flag) in flags {
+            let register = |e| Error::os(format!("installing the handler for signal {sig}"), e);
+            signals.ids.push(signal_hook::flag::register(sig, flag).map_err(register)?);
+            let pipe = notify.try_clone().map_err(register)?;
+            signals.ids.push(signal_hook::low_level::pipe::register(sig, pipe).map_err(register)?);
+        }
+        Ok(signals)
+    }
+
+    /// The read end to poll: readable when a signal arrived.
+    pub(crate) fn fd(&self) -> BorrowedFd<'_> {
+        self.wake.as_fd()
+    }
+
+    /// Empties the wake pipe after a wake-up.
+    pub(crate) fn drain(&self) {
+        let mut buf = [0u8; 64];
+        while matches!((&self.wake).read(&mut buf), Ok(n) if n > 0) {}
+    }
+
+    pub(crate) fn quit_requested(&self) -> bool {
+        self.quit.load(Ordering::SeqCst)
+    }
+
+    pub(crate) fn term_requested(&self) -> bool {
+        self.term.load(Ordering::SeqCst)
+    }
+
+    pub(crate) fn take_child(&self) -> bool {
+        self.child.swap(false, Ordering::SeqCst)
+    }
+}
+
+impl Drop for Signals {
+    fn drop(&mut self) {
+        for id in self.ids.drain(..) {
+            signal_hook::low_level::unregister(id);
+        }
+    }
+}
+
+/// In a forked child: every signal the worker handles back to its default,
+/// so that TERM and INT end the job and QUIT does what it does to any process.
+pub(crate) fn reset_in_child() {
+    for sig in HANDLED {
+        #[allow(unsafe_code)]
+        // SAFETY: called in the freshly forked, single-threaded child before
+        // the job runs; installing SIG_DFL runs no handler code and replaces
+        // the parent's handlers, which must not run in the child.
+        let _ = unsafe { nix_signal::signal(sig, SigHandler::SigDfl) };
+    }
+}
