@@ -1,0 +1,85 @@
+//! The command line's definition.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Resque workers and tools, compatible with Ruby Resque's Redis layout.
+#[derive(Debug, Parser)]
+#[command(name = "resque-cli", version, about, propagate_version = true)]
+pub struct Cli {
+    /// Redis: a URL (redis://, rediss://) or host:port[:db][/namespace].
+    /// Default: RESQUE_REDIS, else REDIS_URL, else redis://127.0.0.1:6379.
+    #[arg(short = 'r', long, global = true, value_name = "ADDRESS", help_heading = "Redis")]
+    pub redis: Option<String>,
+
+    /// Key namespace. Default: the address's, else RESQUE_NAMESPACE, else `resque`.
+    #[arg(short = 'N', long, global = true, help_heading = "Redis")]
+    pub namespace: Option<String>,
+
+    /// A resque.yml (environment name → Redis address); the environment is
+    /// RESQUE_ENV, else development.
+    #[arg(long, global = true, value_name = "FILE", help_heading = "Redis")]
+    pub config: Option<PathBuf>,
+
+    /// More logging: -v for each job, -vv for everything (env VERBOSE, VVERBOSE).
+    #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+impl Cli {
+    /// `-v` count, raised by `VERBOSE` (1) and `VVERBOSE` (2).
+    pub fn verbosity(&self) -> u8 {
+        let set = |var: &str| std::env::var(var).is_ok_and(|v| !v.is_empty() && v != "0" && v != "false");
+        let env = if set("VVERBOSE") {
+            2
+        } else if set("VERBOSE") {
+            1
+        } else {
+            0
+        };
+        self.verbose.max(env)
+    }
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a worker: take jobs from the queues and run each in a forked child.
+    Work(WorkArgs),
+    /// List the jobs linked into this binary.
+    Jobs,
+}
+
+/// `work`'s flags.
+#[derive(Debug, Args)]
+pub struct WorkArgs {
+    /// Queues in priority order, comma-separated; `*` is every queue, globs
+    /// (`file_*`) and exclusions (`!slow`) work. Env QUEUES, then QUEUE.
+    #[arg(short = 'q', long, env = "QUEUES", value_name = "LIST")]
+    pub queues: Option<String>,
+
+    /// Seconds to sleep when the queues are empty; 0 drains them and exits.
+    #[arg(short = 'i', long, env = "INTERVAL", default_value = "5", value_name = "SECONDS", allow_negative_numbers = true)]
+    pub interval: String,
+
+    /// Run jobs in the worker process instead of a forked child per job
+    /// (env FORK_PER_JOB=false).
+    #[arg(long)]
+    pub no_fork: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

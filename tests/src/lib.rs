@@ -1,0 +1,203 @@
+//! Support for resque-rs's integration tests: a private `redis-server` per
+//! test, the jobs the test worker binary runs, and process helpers.
+
+pub mod jobs;
+
+use std::io::Read;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// A `redis-server` of the test's own, on a free port in a temp dir; killed
+/// on drop. It can be stopped and started again on the same port.
+pub struct TestRedis {
+    child: Option<Child>,
+    port: u16,
+    dir: tempfile::TempDir,
+    extra: Vec<String>,
+}
+
+impl TestRedis {
+    /// Starts a server that keeps nothing on disk.
+    pub fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    /// Starts a server with extra `redis-server` arguments
+    /// (e.g. `["--appendonly", "yes"]`).
+    pub fn start_with(extra: &[&str]) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir for redis-server");
+        let extra = extra.iter().map(|s| s.to_string()).collect();
+        let mut redis = TestRedis { child: None, port: free_port(), dir, extra };
+        for _ in 0..10 {
+            if redis.spawn() {
+                return redis;
+            }
+            redis.port = free_port();
+        }
+        panic!("could not start redis-server (is it installed? `apt-get install redis-server`)");
+    }
+
+    fn spawn(&mut self) -> bool {
+        let mut cmd = Command::new("redis-server");
+        cmd.args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--save", ""])
+            .args(["--appendonly", "no"])
+            .arg("--dir")
+            .arg(self.dir.path())
+            .args(&self.extra)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        let Ok(child) = cmd.spawn() else { return false };
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Some(child) = self.child.as_mut() {
+                if let Ok(Some(_)) = child.try_wait() {
+                    self.child = None;
+                    return false;
+                }
+            }
+            if self.ping() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        self.kill();
+        false
+    }
+
+    fn ping(&self) -> bool {
+        redis::Client::open(self.url())
+            .and_then(|c| c.get_connection_with_timeout(Duration::from_millis(200)))
+            .and_then(|mut c| redis::cmd("PING").query::<String>(&mut c))
+            .is_ok()
+    }
+
+    /// `redis://127.0.0.1:<port>/0`.
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/0", self.port)
+    }
+
+    /// The port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// A resque client in the default namespace.
+    pub fn client(&self) -> resque::Client {
+        resque::Client::with_namespace(self.url().parse().expect("url"), "resque").expect("client")
+    }
+
+    /// A resque client in another namespace.
+    pub fn client_in(&self, namespace: &str) -> resque::Client {
+        resque::Client::with_namespace(self.url().parse().expect("url"), namespace).expect("client")
+    }
+
+    /// A raw connection, to look at keys byte for byte.
+    pub fn conn(&self) -> redis::Connection {
+        redis::Client::open(self.url()).expect("url").get_connection().expect("connection to test redis")
+    }
+
+    /// Stops the server (SIGKILL, as a crash would).
+    pub fn stop(&mut self) {
+        self.kill();
+    }
+
+    /// Starts it again on the same port and directory.
+    pub fn restart(&mut self) {
+        self.kill();
+        assert!(self.spawn(), "redis-server did not restart on port {}", self.port);
+    }
+
+    fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for TestRedis {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// A command for a program with a clean environment pointing at `redis`.
+pub fn command(program: impl AsRef<Path>, redis: &TestRedis) -> Command {
+    let mut cmd = Command::new(program.as_ref());
+    cmd.env_clear().env("RESQUE_REDIS", redis.url()).env("RUST_BACKTRACE", "0");
+    if let Ok(path) = std::env::var("PATH") {
+        cmd.env("PATH", path);
+    }
+    cmd
+}
+
+/// Runs a command to completion with a time limit, capturing its output.
+pub fn run(cmd: &mut Command, limit: Duration) -> Output {
+    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn");
+    let status = wait_for_exit(&mut child, limit)
+        .unwrap_or_else(|| panic!("{cmd:?} did not finish within {limit:?}"));
+    let mut stdout = Vec::new();
+    let mut stderr = Vec::new();
+    if let Some(mut o) = child.stdout.take() {
+        let _ = o.read_to_end(&mut stdout);
+    }
+    if let Some(mut e) = child.stderr.take() {
+        let _ = e.read_to_end(&mut stderr);
+    }
+    Output { status, stdout, stderr }
+}
+
+/// Waits for a child to exit; kills it and returns `None` past `limit`.
+pub fn wait_for_exit(child: &mut Child, limit: Duration) -> Option<ExitStatus> {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Some(status);
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    None
+}
+
+/// Polls `cond` until it holds or `limit` passes; returns whether it held.
+pub fn eventually(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + limit;
+    loop {
+        if cond() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// A scratch file path in a temp dir the caller keeps alive.
+pub fn scratch(dir: &tempfile::TempDir, name: &str) -> PathBuf {
+    dir.path().join(name)
+}
+
+/// The lines of a file, or none if it does not exist.
+pub fn lines(path: &Path) -> Vec<String> {
+    std::fs::read_to_string(path).map(|s| s.lines().map(str::to_string).collect()).unwrap_or_default()
+}
+
+/// A process's command line as `ps` shows it (NULs as spaces, trimmed).
+pub fn cmdline(pid: u32) -> String {
+    std::fs::read(format!("/proc/{pid}/cmdline"))
+        .map(|b| String::from_utf8_lossy(&b).replace('\0', " ").trim().to_string())
+        .unwrap_or_default()
+}

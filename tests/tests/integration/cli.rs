@@ -1,0 +1,99 @@
+//! The worker command line: flags, environment, configuration, errors.
+
+use std::time::Duration;
+
+use resque_tests::jobs::record;
+use resque_tests::{command, lines, run, TestRedis};
+
+use super::worker;
+
+const LIMIT: Duration = Duration::from_secs(60);
+
+fn stderr_of(cmd: &mut std::process::Command) -> (bool, String) {
+    let out = run(cmd, LIMIT);
+    (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[test]
+fn bad_flags_and_environment_are_named() {
+    let redis = TestRedis::start();
+    let cases: Vec<(Vec<&str>, Vec<(&str, &str)>, &str)> = vec![
+        (vec!["work", "-q", "a", "-i", "soon"], vec![], "invalid interval \"soon\""),
+        (vec!["work", "-q", "a", "-i", "-1"], vec![], "invalid interval"),
+        (vec!["work"], vec![], "no queues given"),
+        (vec!["work", "-q", "!a"], vec![], "only exclusions"),
+        (vec!["work", "-q", "a"], vec![("FORK_PER_JOB", "maybe")], "invalid FORK_PER_JOB"),
+        (vec!["work", "-q", "a", "-r", "host:port"], vec![], "invalid Redis address \"host:port\""),
+        (vec!["work", "-q", "a", "--bogus"], vec![], "--bogus"),
+    ];
+    for (args, env, expected) in cases {
+        let mut cmd = worker(&redis);
+        cmd.args(&args).envs(env);
+        let (ok, stderr) = stderr_of(&mut cmd);
+        assert!(!ok, "{args:?} should fail");
+        assert!(stderr.contains(expected), "{args:?}: expected {expected:?} in:\n{stderr}");
+    }
+    assert!(redis.client().keys_in_namespace().unwrap().is_empty(), "nothing was written");
+}
+
+#[test]
+fn redis_down_at_start_is_a_clear_error() {
+    let mut redis = TestRedis::start();
+    redis.stop();
+    let (ok, stderr) = stderr_of(worker(&redis).args(["work", "-q", "a"]));
+    assert!(!ok);
+    assert!(stderr.contains(&format!("cannot connect to Redis at redis://127.0.0.1:{}", redis.port())), "{stderr}");
+}
+
+#[test]
+fn queues_come_from_the_environment_and_namespace_from_the_flag() {
+    let redis = TestRedis::start();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let other = redis.client_in("other");
+    record::enqueue_to(&other, out.to_str().unwrap(), "from QUEUE").unwrap();
+    let (ok, stderr) = stderr_of(worker(&redis).args(["work", "-N", "other"]).env("QUEUE", "record").env("INTERVAL", "0"));
+    assert!(ok, "{stderr}");
+    assert_eq!(lines(&out).len(), 1);
+    assert_eq!(other.size("record").unwrap(), 0);
+}
+
+#[test]
+fn config_file_and_resque_env_choose_the_server() {
+    let redis = TestRedis::start();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let config = dir.path().join("resque.yml");
+    std::fs::write(&config, format!("development: 127.0.0.1:1\nstaging: 127.0.0.1:{}/staged\n", redis.port())).unwrap();
+    record::enqueue_to(&redis.client_in("staged"), out.to_str().unwrap(), "via yml").unwrap();
+    let mut cmd = command(env!("CARGO_BIN_EXE_test-worker"), &redis);
+    cmd.env_remove("RESQUE_REDIS").env("RESQUE_ENV", "staging").arg("--config").arg(&config);
+    let (ok, stderr) = stderr_of(cmd.args(["work", "-q", "record", "-i", "0"]));
+    assert!(ok, "{stderr}");
+    assert_eq!(lines(&out).len(), 1);
+
+    let (ok, stderr) = stderr_of(worker(&redis).arg("--config").arg(dir.path().join("missing.yml")).args(["work", "-q", "a"]));
+    assert!(!ok);
+    assert!(stderr.contains("missing.yml") && stderr.contains("cannot read"), "{stderr}");
+}
+
+#[test]
+fn duplicate_job_classes_stop_the_worker_naming_both() {
+    let redis = TestRedis::start();
+    let (ok, stderr) = stderr_of(&mut command(env!("CARGO_BIN_EXE_dup-worker"), &redis).args(["work", "-q", "*"]));
+    assert!(!ok);
+    assert!(stderr.contains("job class \"Archive\" is defined twice"), "{stderr}");
+    assert!(stderr.contains("resque_tests::jobs::archive"), "{stderr}");
+    assert!(stderr.contains("dup_worker::another_archive"), "{stderr}");
+}
+
+#[test]
+fn jobs_lists_what_the_binary_links() {
+    let redis = TestRedis::start();
+    let out = run(worker(&redis).arg("jobs"), LIMIT);
+    assert!(out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    for class in ["Archive", "Record", "SlowRecord", "Test::Fail", "Panicking", "AbortJob", "ExitWith", "ReportTitle"] {
+        assert!(stdout.lines().any(|l| l.starts_with(&format!("{class}\t"))), "{class} missing:\n{stdout}");
+    }
+}

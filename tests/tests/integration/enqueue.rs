@@ -1,0 +1,88 @@
+//! What enqueueing leaves in Redis, byte for byte.
+
+use redis::Commands;
+use resque_tests::jobs::{archive, async_archive, fail, record};
+use resque_tests::TestRedis;
+
+#[test]
+fn enqueue_writes_rubys_payload_and_queue_set() {
+    let redis = TestRedis::start();
+    let client = redis.client();
+    archive::enqueue_to(&client, 44, "masterbrew").unwrap();
+    let mut conn = redis.conn();
+    let payloads: Vec<String> = conn.lrange("resque:queue:file_serve", 0, -1).unwrap();
+    assert_eq!(payloads, [r#"{"class":"Archive","args":[44,"masterbrew"]}"#]);
+    let queues: Vec<String> = conn.smembers("resque:queues").unwrap();
+    assert_eq!(queues, ["file_serve"]);
+}
+
+#[test]
+fn default_client_and_send_later_helper() {
+    let redis = TestRedis::start();
+    resque::set_default_client(redis.client());
+    archive::enqueue(1, String::from("main")).unwrap();
+    async_archive(2, "dev").unwrap();
+    let payloads: Vec<String> = redis.conn().lrange("resque:queue:file_serve", 0, -1).unwrap();
+    assert_eq!(
+        payloads,
+        [r#"{"class":"Archive","args":[1,"main"]}"#, r#"{"class":"Archive","args":[2,"dev"]}"#]
+    );
+}
+
+#[test]
+fn class_override_and_typed_enqueue() {
+    let redis = TestRedis::start();
+    let client = redis.client();
+    fail::enqueue_to(&client, "x").unwrap();
+    client.enqueue_to("elsewhere", &record::Args { path: "/p".into(), line: "l".into() }).unwrap();
+    let mut conn = redis.conn();
+    let failing: Vec<String> = conn.lrange("resque:queue:failing", 0, -1).unwrap();
+    assert_eq!(failing, [r#"{"class":"Test::Fail","args":["x"]}"#]);
+    let elsewhere: Vec<String> = conn.lrange("resque:queue:elsewhere", 0, -1).unwrap();
+    assert_eq!(elsewhere, [r#"{"class":"Record","args":["/p","l"]}"#]);
+}
+
+#[test]
+fn namespaces_never_see_each_other() {
+    let redis = TestRedis::start();
+    let a = redis.client_in("app_a");
+    let b = redis.client_in("app_b");
+    archive::enqueue_to(&a, 1, "x").unwrap();
+    assert_eq!(a.queues().unwrap(), ["file_serve"]);
+    assert!(b.queues().unwrap().is_empty());
+    assert_eq!(b.size("file_serve").unwrap(), 0);
+    let keys: Vec<String> = redis.conn().keys("*").unwrap();
+    assert!(keys.iter().all(|k| k.starts_with("app_a:")), "{keys:?}");
+}
+
+#[test]
+fn address_strings_carry_db_and_namespace() {
+    let redis = TestRedis::start();
+    let client = resque::Client::new(&format!("127.0.0.1:{}:2/myapp", redis.port())).unwrap();
+    assert_eq!(client.namespace(), "myapp");
+    client.enqueue_class("q", "Job", &[1]).unwrap();
+    let mut conn = redis.conn();
+    redis::cmd("SELECT").arg(2).query::<()>(&mut conn).unwrap();
+    let len: u64 = conn.llen("myapp:queue:q").unwrap();
+    assert_eq!(len, 1);
+}
+
+#[test]
+fn args_that_are_not_an_array_are_refused() {
+    let redis = TestRedis::start();
+    let err = redis.client().enqueue_class("q", "Job", &42).unwrap_err().to_string();
+    assert!(err.contains("JSON array"), "{err}");
+    assert_eq!(redis.client().size("q").unwrap(), 0);
+}
+
+#[test]
+fn redis_down_is_a_clear_error() {
+    let mut redis = TestRedis::start();
+    let client = redis.client();
+    redis.stop();
+    let err = archive::enqueue_to(&client, 1, "x").unwrap_err().to_string();
+    assert!(err.contains(&format!("127.0.0.1:{}", redis.port())), "{err}");
+    redis.restart();
+    archive::enqueue_to(&client, 1, "x").unwrap();
+    assert_eq!(client.size("file_serve").unwrap(), 1);
+}

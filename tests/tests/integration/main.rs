@@ -1,0 +1,16 @@
+//! Integration tests against a real redis-server per test, with the real
+//! worker binary run as a child process.
+
+mod cli;
+mod client;
+mod enqueue;
+mod worker;
+
+use std::process::Command;
+
+use resque_tests::TestRedis;
+
+/// The test worker binary with a clean environment pointing at `redis`.
+pub fn worker(redis: &TestRedis) -> Command {
+    resque_tests::command(env!("CARGO_BIN_EXE_test-worker"), redis)
+}
