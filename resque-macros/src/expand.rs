@@ -1,0 +1,363 @@
+//! The code `#[resque::job]` generates. It names nothing but `::core`,
+//! `::std` and `::resque::__private`, so the user's crate needs only `resque`.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned, ToTokens as _};
+use syn::spanned::Spanned as _;
+use syn::{Item, ReturnType};
+
+use crate::args::JobArgs;
+use crate::ast::{JobFn, Param};
+use crate::valid::Errors;
+
+/// The function followed by its job module, or every error found.
+pub(crate) fn job(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
+    let Item::Fn(item_fn) = syn::parse2::<Item>(item.clone())? else {
+        return Err(syn::Error::new(
+            Span::call_site(),
+            "#[resque::job] goes on a function, as in `fn archive(repo_id: u64, branch: String)`",
+        ));
+    };
+    let mut errors = Errors::default();
+    let args = JobArgs::parse(attr, &mut errors);
+    let job = JobFn::new(&item_fn);
+    let params = job.validate(&mut errors);
+    errors.finish()?;
+    let Some(args) = args else {
+        // Unreachable: `JobArgs::parse` records an error whenever it gives up.
+        return Err(syn::Error::new(Span::call_site(), "#[resque::job] needs `queue = \"...\"`"));
+    };
+    let mut tokens = item;
+    tokens.extend(generate(&args, &job, &params));
+    Ok(tokens)
+}
+
+/// The user's item, unchanged, followed by the errors: one mistake must not
+/// also make every use of the function fail.
+pub(crate) fn fallback(item: TokenStream, error: syn::Error) -> TokenStream {
+    let mut tokens = item;
+    tokens.extend(error.into_compile_error());
+    tokens
+}
+
+/// The job module, the registration, and the `async_` helper.
+fn generate(args: &JobArgs, job: &JobFn<'_>, params: &[Param<'_>]) -> TokenStream {
+    let vis = &job.item.vis;
+    let ident = job.ident();
+    let name = job.name();
+    let cfgs: Vec<_> = job.cfgs().collect();
+    let class = args.class.as_ref().map_or_else(|| job.default_class(), syn::LitStr::value);
+    let queue = args.queue.value();
+    let helper = format_ident!("async_{}", name, span = ident.span());
+
+    let count = params.len();
+    let fields: Vec<_> = params.iter().map(|param| param.ident).collect();
+    let tys: Vec<_> = params.iter().map(Param::ty_in_module).collect();
+    let field_docs: Vec<_> = params
+        .iter()
+        .map(|param| {
+            format!("Argument {} of `{name}`: `{}`.", param.ident.unraw_string(), tokens_text(param.ty))
+        })
+        .collect();
+    let client = if params.iter().any(|param| param.ident.unraw_string() == "client") {
+        format_ident!("__resque_client")
+    } else {
+        format_ident!("client")
+    };
+
+    let enqueue_params: Vec<_> =
+        params.iter().zip(&tys).map(|(param, ty)| enqueue_param(param, ty)).collect();
+    let helper_params: Vec<_> = params.iter().map(|param| enqueue_param(param, param.ty)).collect();
+    let field_values: Vec<_> = params
+        .iter()
+        .map(|param| {
+            let field = param.ident;
+            if param.is_string() {
+                quote!(#field: ::core::convert::Into::into(#field))
+            } else {
+                quote!(#field)
+            }
+        })
+        .collect();
+
+    // Trait errors (a type that is not `Serialize`, `Deserialize`, or an
+    // error type that is not `Display`) must land on the user's type, so
+    // every token of the expression that needs the bound takes its span.
+    let serialize_elements = params.iter().zip(&tys).map(|(param, ty)| {
+        let field = respan(param.ident, ty.span());
+        quote_spanned! {ty.span()=>
+            ::resque::__private::serde::ser::SerializeTuple::serialize_element::<#ty>(
+                &mut __resque_tuple,
+                &self.#field,
+            )?;
+        }
+    });
+    let vars: Vec<_> = (0..count).map(|i| format_ident!("__resque_arg{}", i)).collect();
+    let expected = match count {
+        0 => "no arguments".to_owned(),
+        1 => "1 argument".to_owned(),
+        n => format!("{n} arguments"),
+    };
+    let next_elements = vars.iter().zip(&tys).enumerate().map(|(i, (var, ty))| {
+        let next = quote_spanned! {ty.span()=>
+            ::resque::__private::serde::de::SeqAccess::next_element::<#ty>(&mut __resque_seq)?
+        };
+        quote! {
+            let #var = match #next {
+                ::core::option::Option::Some(__resque_value) => __resque_value,
+                ::core::option::Option::None => {
+                    return ::core::result::Result::Err(
+                        ::resque::__private::serde::de::Error::invalid_length(#i, &#expected),
+                    );
+                }
+            };
+        }
+    });
+    let expecting = format!("the arguments of job {class}: an array of {expected}");
+
+    let (ret_span, ret_ty) = match &job.item.sig.output {
+        ReturnType::Default => (ident.span(), quote!(())),
+        ReturnType::Type(_, ty) => (ty.span(), ty.to_token_stream()),
+    };
+    let perform_fn = respan(ident, ret_span);
+    let perform_args = fields.iter().map(|field| respan(field, ret_span));
+    let perform_call = quote_spanned! {ret_span=>
+        <#ret_ty as ::resque::__private::IntoJobResult>::into_job_result(
+            #perform_fn(#(__resque_args.#perform_args),*),
+        )
+    };
+    let location = quote_spanned! {ident.span()=>
+        module_path: ::core::module_path!(),
+        file: ::core::file!(),
+        line: ::core::line!(),
+    };
+
+    let arg_list = fields.iter().map(|field| field.unraw_string()).collect::<Vec<_>>().join(", ");
+    let mod_doc = format!(
+        "The job `{class}` on queue `{queue}`, generated by `#[resque::job]` from `fn {name}`.\n\n\
+         Enqueue it with `{name}::enqueue({arg_list})` (or `async_{name}`); a worker that links \
+         this crate runs `{name}` for payloads of class `{class}`."
+    );
+    let class_doc = format!("The class name payloads carry: `{class}`.");
+    let queue_doc = format!("The queue `enqueue` pushes to: `{queue}`.");
+    let args_doc =
+        format!("The arguments of `{name}`, in order. They travel as a JSON array: `[{arg_list}]`.");
+    let enqueue_doc = format!(
+        "Pushes a `{class}` job onto queue `{queue}` with the default client \
+         (`resque::default_client`).\n\n# Errors\n\nWhen there is no usable default client, \
+         the arguments do not serialize, or Redis fails."
+    );
+    let enqueue_to_doc = format!(
+        "Pushes a `{class}` job onto queue `{queue}` with `{client}`.\n\n# Errors\n\nWhen the \
+         arguments do not serialize or Redis fails."
+    );
+    let helper_doc = format!(
+        "Enqueues a `{class}` job on queue `{queue}`: `{name}` runs later, in a worker. \
+         Shorthand for `{name}::enqueue`.\n\n# Errors\n\nAs `{name}::enqueue`."
+    );
+
+    quote! {
+        #(#cfgs)*
+        #[doc = #mod_doc]
+        // The module restates the parameter types, whose lints (such as
+        // `unused_qualifications`) belong to the function as written.
+        #[allow(dead_code, unreachable_pub, unused_qualifications)]
+        #vis mod #ident {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[doc = #class_doc]
+            pub const CLASS: &str = #class;
+
+            #[doc = #queue_doc]
+            pub const QUEUE: &str = #queue;
+
+            #[doc = #args_doc]
+            #[allow(missing_debug_implementations)]
+            pub struct Args {
+                #(
+                    #[doc = #field_docs]
+                    pub #fields: #tys,
+                )*
+            }
+
+            impl ::resque::__private::Job for Args {
+                const CLASS: &'static str = CLASS;
+                const QUEUE: &'static str = QUEUE;
+            }
+
+            impl ::resque::__private::serde::Serialize for Args {
+                fn serialize<__S>(
+                    &self,
+                    __resque_serializer: __S,
+                ) -> ::core::result::Result<__S::Ok, __S::Error>
+                where
+                    __S: ::resque::__private::serde::Serializer,
+                {
+                    let mut __resque_tuple =
+                        ::resque::__private::serde::Serializer::serialize_tuple(__resque_serializer, #count)?;
+                    #(#serialize_elements)*
+                    ::resque::__private::serde::ser::SerializeTuple::end(__resque_tuple)
+                }
+            }
+
+            impl<'de> ::resque::__private::serde::Deserialize<'de> for Args {
+                fn deserialize<__D>(__resque_deserializer: __D) -> ::core::result::Result<Self, __D::Error>
+                where
+                    __D: ::resque::__private::serde::Deserializer<'de>,
+                {
+                    struct __ResqueVisitor;
+
+                    impl<'de> ::resque::__private::serde::de::Visitor<'de> for __ResqueVisitor {
+                        type Value = Args;
+
+                        fn expecting(
+                            &self,
+                            __resque_formatter: &mut ::core::fmt::Formatter<'_>,
+                        ) -> ::core::fmt::Result {
+                            ::core::fmt::Formatter::write_str(__resque_formatter, #expecting)
+                        }
+
+                        fn visit_seq<__A>(
+                            self,
+                            mut __resque_seq: __A,
+                        ) -> ::core::result::Result<Args, __A::Error>
+                        where
+                            __A: ::resque::__private::serde::de::SeqAccess<'de>,
+                        {
+                            #(#next_elements)*
+                            if ::resque::__private::serde::de::SeqAccess::next_element::<
+                                ::resque::__private::serde::de::IgnoredAny,
+                            >(&mut __resque_seq)?
+                            .is_some()
+                            {
+                                let mut __resque_len: usize = #count + 1;
+                                while ::resque::__private::serde::de::SeqAccess::next_element::<
+                                    ::resque::__private::serde::de::IgnoredAny,
+                                >(&mut __resque_seq)?
+                                .is_some()
+                                {
+                                    __resque_len += 1;
+                                }
+                                return ::core::result::Result::Err(
+                                    ::resque::__private::serde::de::Error::invalid_length(
+                                        __resque_len,
+                                        &#expected,
+                                    ),
+                                );
+                            }
+                            ::core::result::Result::Ok(Args { #(#fields: #vars),* })
+                        }
+                    }
+
+                    ::resque::__private::serde::Deserializer::deserialize_tuple(
+                        __resque_deserializer,
+                        #count,
+                        __ResqueVisitor,
+                    )
+                }
+            }
+
+            #[doc = #enqueue_doc]
+            #[allow(clippy::too_many_arguments)]
+            pub fn enqueue(
+                #(#enqueue_params),*
+            ) -> ::core::result::Result<(), ::resque::__private::Error> {
+                let __resque_client = ::resque::__private::default_client()?;
+                enqueue_to(&__resque_client, #(#fields),*)
+            }
+
+            #[doc = #enqueue_to_doc]
+            #[allow(clippy::too_many_arguments)]
+            pub fn enqueue_to(
+                #client: &::resque::__private::Client,
+                #(#enqueue_params),*
+            ) -> ::core::result::Result<(), ::resque::__private::Error> {
+                ::resque::__private::Client::enqueue(#client, &Args { #(#field_values),* })
+            }
+
+        }
+
+        #(#cfgs)*
+        // In the function's own scope rather than in the module, so that it
+        // can name the function even when that is local to a block (as in a
+        // doctest), and so that `module_path!()` is the function's module.
+        const _: () = {
+            /// Decodes a payload's arguments and runs the job.
+            #[allow(deprecated)]
+            fn __resque_perform(
+                __resque_args: ::std::vec::Vec<::resque::__private::Value>,
+            ) -> ::core::result::Result<(), ::resque::__private::JobFailure> {
+                let __resque_args: #ident::Args =
+                    ::resque::__private::decode_args::<#ident::Args>(#ident::CLASS, __resque_args)?;
+                #perform_call
+            }
+
+            #[::resque::__private::linkme::distributed_slice(::resque::__private::JOBS)]
+            #[linkme(crate = ::resque::__private::linkme)]
+            static __RESQUE_JOB: ::resque::__private::JobEntry = ::resque::__private::JobEntry {
+                class: #ident::CLASS,
+                queue: #ident::QUEUE,
+                function: #name,
+                #location
+                perform: __resque_perform,
+            };
+        };
+
+        #(#cfgs)*
+        #[doc = #helper_doc]
+        #[allow(dead_code, unused_qualifications, clippy::too_many_arguments)]
+        #vis fn #helper(
+            #(#helper_params),*
+        ) -> ::core::result::Result<(), ::resque::__private::Error> {
+            #ident::enqueue(#(#fields),*)
+        }
+    }
+}
+
+/// A parameter of `enqueue`: `impl Into<String>` for a `String`, so that
+/// `enqueue(44, "masterbrew")` works; the exact type otherwise, so that
+/// literals infer as they would in a call to the function itself.
+fn enqueue_param(param: &Param<'_>, ty: &impl quote::ToTokens) -> TokenStream {
+    let field = param.ident;
+    if param.is_string() {
+        quote!(#field: impl ::core::convert::Into<::std::string::String>)
+    } else {
+        quote!(#field: #ty)
+    }
+}
+
+/// A type as text for docs: `Vec<u8>`, not `Vec < u8 >`.
+fn tokens_text(ty: &syn::Type) -> String {
+    let text = ty.to_token_stream().to_string();
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        let next = chars.peek().copied();
+        let drop_space = c == ' '
+            && (out.ends_with(['<', '&', ':', '(', '['])
+                || matches!(next, Some('<' | '>' | ',' | ':' | ')' | ']')));
+        if !drop_space {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// `ident` at `span`, so that an error on an expression using it lands there.
+fn respan(ident: &syn::Ident, span: Span) -> syn::Ident {
+    let mut ident = ident.clone();
+    ident.set_span(span);
+    ident
+}
+
+/// `Ident::unraw` as a `String`.
+trait UnrawString {
+    fn unraw_string(&self) -> String;
+}
+
+impl UnrawString for syn::Ident {
+    fn unraw_string(&self) -> String {
+        syn::ext::IdentExt::unraw(self).to_string()
+    }
+}

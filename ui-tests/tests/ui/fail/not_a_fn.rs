@@ -1,0 +1,6 @@
+#[resque::job(queue = "file_serve")]
+struct Archive {
+    repo_id: u64,
+}
+
+fn main() {}
