@@ -64,7 +64,14 @@ pub struct WorkArgs {
     pub queues: Option<String>,
 
     /// Seconds to sleep when the queues are empty; 0 drains them and exits.
-    #[arg(short = 'i', long, env = "INTERVAL", default_value = "5", value_name = "SECONDS", allow_negative_numbers = true)]
+    #[arg(
+        short = 'i',
+        long,
+        env = "INTERVAL",
+        default_value = "5",
+        value_name = "SECONDS",
+        allow_negative_numbers = true
+    )]
     pub interval: String,
 
     /// Run jobs in the worker process instead of a forked child per job

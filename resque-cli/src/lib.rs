@@ -133,7 +133,9 @@ impl WorkArgs {
             .clone()
             .or_else(|| std::env::var("QUEUE").ok().filter(|q| !q.trim().is_empty()))
             .ok_or_else(|| {
-                CliError::Usage("no queues given: pass -q/--queues (for example -q 'critical,*') or set QUEUES".into())
+                CliError::Usage(
+                    "no queues given: pass -q/--queues (for example -q 'critical,*') or set QUEUES".into(),
+                )
             })?;
         Ok(QueueList::parse(&given)?)
     }
@@ -141,11 +143,12 @@ impl WorkArgs {
     /// `-i` / `INTERVAL`, in seconds (fractions allowed).
     pub fn interval(&self) -> Result<Duration, CliError> {
         let text = self.interval.trim();
-        let secs: f64 = text
-            .parse()
-            .map_err(|_| CliError::Usage(format!("invalid interval {text:?}: expected seconds, such as 5 or 0.1")))?;
-        Duration::try_from_secs_f64(secs)
-            .map_err(|_| CliError::Usage(format!("invalid interval {text:?}: expected seconds, zero or more")))
+        let secs: f64 = text.parse().map_err(|_| {
+            CliError::Usage(format!("invalid interval {text:?}: expected seconds, such as 5 or 0.1"))
+        })?;
+        Duration::try_from_secs_f64(secs).map_err(|_| {
+            CliError::Usage(format!("invalid interval {text:?}: expected seconds, zero or more"))
+        })
     }
 
     /// `--no-fork`, or `FORK_PER_JOB=false`.
@@ -158,7 +161,9 @@ impl WorkArgs {
             Ok(v) => match v.trim().to_ascii_lowercase().as_str() {
                 "" | "true" | "1" | "yes" => Ok(true),
                 "false" | "0" | "no" => Ok(false),
-                other => Err(CliError::Usage(format!("invalid FORK_PER_JOB {other:?}: expected true or false"))),
+                other => {
+                    Err(CliError::Usage(format!("invalid FORK_PER_JOB {other:?}: expected true or false")))
+                }
             },
         }
     }

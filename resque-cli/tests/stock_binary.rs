@@ -21,7 +21,9 @@ fn help_lists_the_work_flags() {
     let out = Command::new(env!("CARGO_BIN_EXE_resque-cli")).args(["work", "--help"]).output().unwrap();
     assert!(out.status.success());
     let help = String::from_utf8_lossy(&out.stdout);
-    for flag in ["--queues", "--interval", "--no-fork", "--redis", "--namespace", "--config", "[env: QUEUES=]"] {
+    for flag in
+        ["--queues", "--interval", "--no-fork", "--redis", "--namespace", "--config", "[env: QUEUES=]"]
+    {
         assert!(help.contains(flag), "{flag} missing from:\n{help}");
     }
 }

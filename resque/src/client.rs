@@ -57,7 +57,8 @@ impl FromStr for RedisAddress {
     type Err = Error;
 
     fn from_str(input: &str) -> Result<Self> {
-        let invalid = |reason: &str| Error::InvalidAddress { input: input.to_string(), reason: reason.to_string() };
+        let invalid =
+            |reason: &str| Error::InvalidAddress { input: input.to_string(), reason: reason.to_string() };
         let trimmed = input.trim();
         if trimmed.is_empty() {
             return Err(invalid("it is empty"));
@@ -162,10 +163,8 @@ impl Client {
                 reason: "the namespace is empty".into(),
             });
         }
-        let redis = redis::Client::open(address.url()).map_err(|e| Error::InvalidAddress {
-            input: address.to_string(),
-            reason: e.to_string(),
-        })?;
+        let redis = redis::Client::open(address.url())
+            .map_err(|e| Error::InvalidAddress { input: address.to_string(), reason: e.to_string() })?;
         Ok(Client {
             inner: Arc::new(Inner { address, redis, keys: Keys::new(namespace), conn: Mutex::new(None) }),
         })
@@ -219,7 +218,11 @@ impl Client {
         match f(&mut owned.conn) {
             Ok(v) => Ok(v),
             Err(e) => {
-                if e.is_io_error() || e.is_connection_dropped() || e.is_unrecoverable_error() || e.is_timeout() {
+                if e.is_io_error()
+                    || e.is_connection_dropped()
+                    || e.is_unrecoverable_error()
+                    || e.is_timeout()
+                {
                     *guard = None;
                 }
                 Err(self.redis_error(e))
@@ -268,9 +271,6 @@ impl Client {
     pub fn enqueue_class<A: Serialize + ?Sized>(&self, queue: &str, class: &str, args: &A) -> Result<()> {
         let payload = payload::encode_job(class, args)
             .map_err(|e| Error::Encode { class: class.to_string(), reason: e.to_string() })?;
-        if !payload::args_are_array(&payload) {
-            return Err(Error::Encode { class: class.to_string(), reason: "args must serialize to a JSON array".into() });
-        }
         self.push_raw(queue, &payload)
     }
 
@@ -299,7 +299,12 @@ impl Client {
             .map_err(|e| Error::Encode { class: J::CLASS.to_string(), reason: e.to_string() })?;
         let args = match args {
             Value::Array(a) => a,
-            _ => return Err(Error::Encode { class: J::CLASS.into(), reason: "args must serialize to a JSON array".into() }),
+            _ => {
+                return Err(Error::Encode {
+                    class: J::CLASS.into(),
+                    reason: "args must serialize to a JSON array".into(),
+                })
+            }
         };
         self.dequeue_class(J::QUEUE, J::CLASS, Some(&args))
     }
@@ -349,14 +354,17 @@ impl Client {
             return Ok(Vec::new());
         }
         let stop = (start + count - 1) as isize;
-        let raw: Vec<String> = self.with_conn(|c| c.lrange(self.keys().queue(queue), start as isize, stop))?;
+        let raw: Vec<String> =
+            self.with_conn(|c| c.lrange(self.keys().queue(queue), start as isize, stop))?;
         Ok(raw.into_iter().map(parse_or_text).collect())
     }
 
     /// Deletes a queue and its jobs: `SREM queues` + `DEL queue:<q>`.
     pub fn remove_queue(&self, queue: &str) -> Result<()> {
         let keys = self.keys();
-        self.with_conn(|c| redis::pipe().srem(keys.queues(), queue).ignore().del(keys.queue(queue)).ignore().query::<()>(c))
+        self.with_conn(|c| {
+            redis::pipe().srem(keys.queues(), queue).ignore().del(keys.queue(queue)).ignore().query::<()>(c)
+        })
     }
 
     // ----- workers, stats, failures ----------------------------------------
@@ -436,8 +444,10 @@ impl Client {
     /// Every key under the namespace, without the namespace, sorted.
     pub fn keys_in_namespace(&self) -> Result<Vec<String>> {
         let pattern = self.keys().pattern_all();
-        let full: Vec<String> = self.with_conn(|c| c.scan_match::<_, String>(&pattern).and_then(|it| it.collect()))?;
-        let mut names: Vec<String> = full.iter().filter_map(|k| self.keys().strip(k)).map(str::to_string).collect();
+        let full: Vec<String> =
+            self.with_conn(|c| c.scan_match::<_, String>(&pattern).and_then(|it| it.collect()))?;
+        let mut names: Vec<String> =
+            full.iter().filter_map(|k| self.keys().strip(k)).map(str::to_string).collect();
         names.sort();
         Ok(names)
     }
@@ -445,10 +455,12 @@ impl Client {
     /// An overview, as Ruby's `Resque.info`.
     pub fn info(&self) -> Result<Info> {
         let queues = self.queues()?;
-        let mut pending = 0;
+        let mut sizes = redis::pipe();
         for q in &queues {
-            pending += self.size(q)?;
+            sizes.llen(self.keys().queue(q));
         }
+        let sizes: Vec<u64> = self.with_conn(|c| sizes.query(c))?;
+        let pending = sizes.iter().sum();
         Ok(Info {
             pending,
             processed: self.stat(stat::PROCESSED)?,

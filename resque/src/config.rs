@@ -57,8 +57,10 @@ enum Entry {
 impl Config {
     /// Reads and parses a file.
     pub fn load(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| Error::Config { path: path.to_path_buf(), reason: format!("cannot read it: {e}") })?;
+        let text = std::fs::read_to_string(path).map_err(|e| Error::Config {
+            path: path.to_path_buf(),
+            reason: format!("cannot read it: {e}"),
+        })?;
         Self::parse(&text, path)
     }
 

@@ -31,35 +31,37 @@ impl JobPayload {
     }
 }
 
-#[derive(Serialize)]
-struct OutgoingJob<'a, A: ?Sized> {
-    class: &'a str,
-    args: &'a A,
+/// Why job arguments could not be encoded.
+#[derive(Debug, thiserror::Error)]
+pub enum EncodeError {
+    /// Serialization failed.
+    #[error(transparent)]
+    Json(#[from] serde_json::Error),
+    /// The arguments serialized to something other than a JSON array.
+    #[error("args must serialize to a JSON array, not {0}")]
+    NotAnArray(String),
 }
 
 /// Encodes a payload as compact JSON, `class` first, as Ruby Resque does.
 ///
-/// `args` must serialize to a JSON array.
-///
 /// ```
 /// let json = resque::payload::encode_job("Archive", &(44, "masterbrew")).unwrap();
 /// assert_eq!(json, r#"{"class":"Archive","args":[44,"masterbrew"]}"#);
+/// assert!(resque::payload::encode_job("Archive", &44).is_err());
 /// ```
-pub fn encode_job<A: Serialize + ?Sized>(class: &str, args: &A) -> Result<String, serde_json::Error> {
-    let json = serde_json::to_string(&OutgoingJob { class, args })?;
-    Ok(json)
-}
-
-/// Whether `args` serialized to a JSON array, as every payload's must.
-pub fn args_are_array(payload_json: &str) -> bool {
-    #[derive(Deserialize)]
-    struct ArgsOnly<'a> {
-        #[serde(borrow)]
-        args: &'a RawValue,
+pub fn encode_job<A: Serialize + ?Sized>(class: &str, args: &A) -> Result<String, EncodeError> {
+    let args = serde_json::to_string(args)?;
+    if !args.starts_with('[') {
+        return Err(EncodeError::NotAnArray(args));
     }
-    serde_json::from_str::<ArgsOnly<'_>>(payload_json)
-        .map(|p| p.args.get().starts_with('['))
-        .unwrap_or(false)
+    let class = serde_json::to_string(class)?;
+    let mut json = String::with_capacity(20 + class.len() + args.len());
+    json.push_str("{\"class\":");
+    json.push_str(&class);
+    json.push_str(",\"args\":");
+    json.push_str(&args);
+    json.push('}');
+    Ok(json)
 }
 
 /// The `worker:<id>` value: what a worker is processing now.
@@ -232,14 +234,8 @@ mod tests {
         let t = ts("2026-11-23T23:50:00Z");
         assert_eq!(time::run_at(t), "2026-11-23T23:50:00Z");
         assert_eq!(time::heartbeat(t.as_second()), "2026-11-23T23:50:00+00:00");
-        assert_eq!(
-            time::parse_heartbeat("2026-11-23T23:57:52+00:00"),
-            Some(ts("2026-11-23T23:57:52Z"))
-        );
-        assert_eq!(
-            time::parse_heartbeat("2026-11-24T00:57:52+01:00"),
-            Some(ts("2026-11-23T23:57:52Z"))
-        );
+        assert_eq!(time::parse_heartbeat("2026-11-23T23:57:52+00:00"), Some(ts("2026-11-23T23:57:52Z")));
+        assert_eq!(time::parse_heartbeat("2026-11-24T00:57:52+01:00"), Some(ts("2026-11-23T23:57:52Z")));
         assert_eq!(time::parse_heartbeat("yesterday"), None);
     }
 
@@ -274,11 +270,5 @@ mod tests {
         };
         let back: Failure = serde_json::from_str(&entry.to_json()).unwrap();
         assert_eq!(back.payload, Value::String("{nope".into()));
-    }
-
-    #[test]
-    fn args_must_be_an_array() {
-        assert!(args_are_array(r#"{"class":"A","args":[1]}"#));
-        assert!(!args_are_array(r#"{"class":"A","args":1}"#));
     }
 }

@@ -33,13 +33,22 @@ impl QueueList {
             .collect();
         let input = items.join(",");
         if items.is_empty() {
-            return Err(Error::InvalidQueues { input, reason: "no queue given (use '*' for every queue)".into() });
+            return Err(Error::InvalidQueues {
+                input,
+                reason: "no queue given (use '*' for every queue)".into(),
+            });
         }
         if items.iter().all(|i| i.starts_with('!')) {
-            return Err(Error::InvalidQueues { input, reason: "only exclusions: name at least one queue or '*'".into() });
+            return Err(Error::InvalidQueues {
+                input,
+                reason: "only exclusions: name at least one queue or '*'".into(),
+            });
         }
         if let Some(bad) = items.iter().find(|i| *i == "!") {
-            return Err(Error::InvalidQueues { input: input.clone(), reason: format!("{bad:?} excludes nothing") });
+            return Err(Error::InvalidQueues {
+                input: input.clone(),
+                reason: format!("{bad:?} excludes nothing"),
+            });
         }
         Ok(QueueList { items })
     }

@@ -89,9 +89,7 @@ impl Registry {
         if duplicates.is_empty() {
             Ok(Registry { by_class })
         } else {
-            duplicates.push(
-                "give one of each pair its own name with #[resque::job(class = \"...\")]".into(),
-            );
+            duplicates.push("give one of each pair its own name with #[resque::job(class = \"...\")]".into());
             Err(Error::DuplicateJobs(duplicates.join("\n")))
         }
     }

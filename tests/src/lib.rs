@@ -16,6 +16,7 @@ pub struct TestRedis {
     port: u16,
     dir: tempfile::TempDir,
     extra: Vec<String>,
+    tls_files: Option<(tempfile::TempDir, PathBuf, PathBuf)>,
 }
 
 impl TestRedis {
@@ -24,12 +25,27 @@ impl TestRedis {
         Self::start_with(&[])
     }
 
+    /// Starts a server that speaks only TLS, with a fresh self-signed
+    /// certificate for 127.0.0.1. Connect with `rediss://...#insecure`.
+    pub fn start_tls() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir for certificates");
+        let cert = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string()]).expect("certificate");
+        let cert_path = dir.path().join("cert.pem");
+        let key_path = dir.path().join("key.pem");
+        std::fs::write(&cert_path, cert.cert.pem()).expect("write certificate");
+        std::fs::write(&key_path, cert.signing_key.serialize_pem()).expect("write key");
+        let mut redis = Self::start_with(&["--tls-auth-clients", "no"]);
+        redis.tls_files = Some((dir, cert_path, key_path));
+        redis.restart();
+        redis
+    }
+
     /// Starts a server with extra `redis-server` arguments
     /// (e.g. `["--appendonly", "yes"]`).
     pub fn start_with(extra: &[&str]) -> Self {
         let dir = tempfile::tempdir().expect("temp dir for redis-server");
         let extra = extra.iter().map(|s| s.to_string()).collect();
-        let mut redis = TestRedis { child: None, port: free_port(), dir, extra };
+        let mut redis = TestRedis { child: None, port: free_port(), dir, extra, tls_files: None };
         for _ in 0..10 {
             if redis.spawn() {
                 return redis;
@@ -41,7 +57,15 @@ impl TestRedis {
 
     fn spawn(&mut self) -> bool {
         let mut cmd = Command::new("redis-server");
-        cmd.args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--save", ""])
+        match &self.tls_files {
+            None => cmd.args(["--port", &self.port.to_string()]),
+            Some((_, cert, key)) => cmd
+                .args(["--port", "0", "--tls-port", &self.port.to_string(), "--tls-cert-file"])
+                .arg(cert)
+                .arg("--tls-key-file")
+                .arg(key),
+        };
+        cmd.args(["--bind", "127.0.0.1", "--save", ""])
             .args(["--appendonly", "no"])
             .arg("--dir")
             .arg(self.dir.path())
@@ -74,9 +98,13 @@ impl TestRedis {
             .is_ok()
     }
 
-    /// `redis://127.0.0.1:<port>/0`.
+    /// `redis://127.0.0.1:<port>/0`, or for a TLS server
+    /// `rediss://127.0.0.1:<port>/0#insecure` (its certificate is self-signed).
     pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/0", self.port)
+        match self.tls_files {
+            None => format!("redis://127.0.0.1:{}/0", self.port),
+            Some(_) => format!("rediss://127.0.0.1:{}/0#insecure", self.port),
+        }
     }
 
     /// The port.
@@ -125,10 +153,7 @@ impl Drop for TestRedis {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
 }
 
 /// A command for a program with a clean environment pointing at `redis`.
@@ -144,8 +169,8 @@ pub fn command(program: impl AsRef<Path>, redis: &TestRedis) -> Command {
 /// Runs a command to completion with a time limit, capturing its output.
 pub fn run(cmd: &mut Command, limit: Duration) -> Output {
     let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn");
-    let status = wait_for_exit(&mut child, limit)
-        .unwrap_or_else(|| panic!("{cmd:?} did not finish within {limit:?}"));
+    let status =
+        wait_for_exit(&mut child, limit).unwrap_or_else(|| panic!("{cmd:?} did not finish within {limit:?}"));
     let mut stdout = Vec::new();
     let mut stderr = Vec::new();
     if let Some(mut o) = child.stdout.take() {

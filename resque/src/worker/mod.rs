@@ -121,7 +121,15 @@ impl Worker {
             .to_string_lossy()
             .into_owned();
         let id = format!("{hostname}:{}:{}", std::process::id(), options.queues);
-        Ok(Worker { client, registry, options, id, signals: Signals::install()?, last_heartbeat: None, stop: None })
+        Ok(Worker {
+            client,
+            registry,
+            options,
+            id,
+            signals: Signals::install()?,
+            last_heartbeat: None,
+            stop: None,
+        })
     }
 
     /// The worker id: `<hostname>:<pid>:<queues as given>`.
@@ -275,7 +283,9 @@ impl Worker {
         let run_at = payload::time::run_at(Timestamp::now());
         let record = ProcessingRecord { queue: &queue, run_at, payload: raw_json }.to_json();
         let worker_key = self.client.keys().worker(&self.id);
-        if let Err(e) = self.client.with_conn(|c| redis::cmd("SET").arg(&worker_key).arg(&record).query::<()>(c)) {
+        if let Err(e) =
+            self.client.with_conn(|c| redis::cmd("SET").arg(&worker_key).arg(&record).query::<()>(c))
+        {
             tracing::warn!(worker = %self.id, "could not record the job being worked on: {e}");
         }
         let result = match self.registry.get(&payload.class) {
@@ -317,7 +327,9 @@ impl Worker {
                         }
                         outcome.result
                     }
-                    Err(e) => Err(JobFailure::new(exception::DIRTY_EXIT, format!("could not run the job: {e}"))),
+                    Err(e) => {
+                        Err(JobFailure::new(exception::DIRTY_EXIT, format!("could not run the job: {e}")))
+                    }
                 }
             }
             Some(entry) => run::perform(entry, payload.args),
@@ -333,7 +345,12 @@ impl Worker {
     /// Records a finished job in one round trip: the failure entry and
     /// counters when it failed, then `DEL worker:<id>` and the processed
     /// counters. Retries until Redis takes it or the worker must stop.
-    fn finish(&mut self, queue: &str, stored: &FailedPayload<'_>, result: std::result::Result<(), &JobFailure>) {
+    fn finish(
+        &mut self,
+        queue: &str,
+        stored: &FailedPayload<'_>,
+        result: std::result::Result<(), &JobFailure>,
+    ) {
         let keys = self.client.keys();
         let mut pipe = redis::pipe();
         if let Err(failure) = result {
@@ -420,12 +437,14 @@ impl Worker {
     /// worked on is first recorded as failed (`Resque::DirtyExit`).
     fn unregister(&mut self) -> Result<()> {
         let keys = self.client.keys().clone();
-        let leftover: Option<String> = self.client.with_conn(|c| redis::cmd("GET").arg(keys.worker(&self.id)).query(c))?;
+        let leftover: Option<String> =
+            self.client.with_conn(|c| redis::cmd("GET").arg(keys.worker(&self.id)).query(c))?;
         if let Some(record) = leftover {
             if let Ok(working) = serde_json::from_str::<payload::WorkingOn>(&record) {
                 let raw = serde_json::to_string(&working.payload).unwrap_or_default();
                 if let Ok(raw) = RawValue::from_string(raw) {
-                    let failure = JobFailure::new(exception::DIRTY_EXIT, "Worker exited while the job was running");
+                    let failure =
+                        JobFailure::new(exception::DIRTY_EXIT, "Worker exited while the job was running");
                     self.finish(&working.queue, &FailedPayload::Json(&raw), Err(&failure));
                 }
             }
@@ -453,5 +472,6 @@ impl Worker {
 fn write_heartbeat(client: &Client, id: &str) -> Result<()> {
     let now = client.redis_time()?;
     let key = client.keys().heartbeat();
-    client.with_conn(|c| redis::cmd("HSET").arg(&key).arg(id).arg(payload::time::heartbeat(now)).query::<()>(c))
+    client
+        .with_conn(|c| redis::cmd("HSET").arg(&key).arg(id).arg(payload::time::heartbeat(now)).query::<()>(c))
 }

@@ -38,11 +38,7 @@ pub(crate) fn perform(entry: &JobEntry, args: Vec<Value>) -> Result<(), JobFailu
                 .map(|s| s.to_string())
                 .or_else(|| payload.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "a panic with a non-string payload".to_string());
-            let backtrace = LAST_PANIC
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .take()
-                .unwrap_or_default();
+            let backtrace = LAST_PANIC.lock().unwrap_or_else(|p| p.into_inner()).take().unwrap_or_default();
             Err(JobFailure { exception: exception::PANIC.to_string(), error: message, backtrace })
         }
     }
@@ -53,15 +49,16 @@ static LAST_PANIC: Mutex<Option<Vec<String>>> = Mutex::new(None);
 fn install_panic_hook() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
-        panic::set_hook(Box::new(|info| {
+        let previous = panic::take_hook();
+        panic::set_hook(Box::new(move |info| {
             let mut lines = Vec::new();
             if let Some(loc) = info.location() {
                 lines.push(format!("{}:{}:{}", loc.file(), loc.line(), loc.column()));
             }
             let bt = std::backtrace::Backtrace::force_capture().to_string();
             lines.extend(bt.lines().map(|l| l.trim().to_string()).filter(|l| !l.is_empty()).take(200));
-            tracing::error!("job panicked: {info}");
             *LAST_PANIC.lock().unwrap_or_else(|p| p.into_inner()) = Some(lines);
+            previous(info);
         }));
     });
 }
@@ -76,8 +73,8 @@ pub(crate) fn in_child(
     mut tick: impl FnMut(Pid),
     tick_every: Duration,
 ) -> Result<ChildOutcome> {
-    let (read_end, write_end) =
-        nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| Error::os("creating the job's result pipe", std::io::Error::from(e)))?;
+    let (read_end, write_end) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
+        .map_err(|e| Error::os("creating the job's result pipe", std::io::Error::from(e)))?;
     #[allow(unsafe_code)]
     // SAFETY: the worker parent is single-threaded (it runs no async runtime
     // and spawns no threads), so no lock is held by another thread at this
@@ -209,7 +206,9 @@ fn outcome(status: WaitStatus, message: &[u8]) -> Result<(), JobFailure> {
         WaitStatus::Exited(_, 0) => Ok(()),
         WaitStatus::Exited(_, code) => Err(match reported {
             Some(r) => JobFailure { exception: r.exception, error: r.error, backtrace: r.backtrace },
-            None => JobFailure::new(exception::DIRTY_EXIT, format!("Child process exited with status {code}")),
+            None => {
+                JobFailure::new(exception::DIRTY_EXIT, format!("Child process exited with status {code}"))
+            }
         }),
         WaitStatus::Signaled(_, signal, _) => Err(JobFailure::new(
             exception::DIRTY_EXIT,

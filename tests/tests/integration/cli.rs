@@ -17,7 +17,8 @@ fn stderr_of(cmd: &mut std::process::Command) -> (bool, String) {
 #[test]
 fn bad_flags_and_environment_are_named() {
     let redis = TestRedis::start();
-    let cases: Vec<(Vec<&str>, Vec<(&str, &str)>, &str)> = vec![
+    type Case<'a> = (Vec<&'a str>, Vec<(&'a str, &'a str)>, &'a str);
+    let cases: Vec<Case> = vec![
         (vec!["work", "-q", "a", "-i", "soon"], vec![], "invalid interval \"soon\""),
         (vec!["work", "-q", "a", "-i", "-1"], vec![], "invalid interval"),
         (vec!["work"], vec![], "no queues given"),
@@ -42,7 +43,10 @@ fn redis_down_at_start_is_a_clear_error() {
     redis.stop();
     let (ok, stderr) = stderr_of(worker(&redis).args(["work", "-q", "a"]));
     assert!(!ok);
-    assert!(stderr.contains(&format!("cannot connect to Redis at redis://127.0.0.1:{}", redis.port())), "{stderr}");
+    assert!(
+        stderr.contains(&format!("cannot connect to Redis at redis://127.0.0.1:{}", redis.port())),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -52,7 +56,8 @@ fn queues_come_from_the_environment_and_namespace_from_the_flag() {
     let out = dir.path().join("out");
     let other = redis.client_in("other");
     record::enqueue_to(&other, out.to_str().unwrap(), "from QUEUE").unwrap();
-    let (ok, stderr) = stderr_of(worker(&redis).args(["work", "-N", "other"]).env("QUEUE", "record").env("INTERVAL", "0"));
+    let (ok, stderr) =
+        stderr_of(worker(&redis).args(["work", "-N", "other"]).env("QUEUE", "record").env("INTERVAL", "0"));
     assert!(ok, "{stderr}");
     assert_eq!(lines(&out).len(), 1);
     assert_eq!(other.size("record").unwrap(), 0);
@@ -64,7 +69,11 @@ fn config_file_and_resque_env_choose_the_server() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
     let config = dir.path().join("resque.yml");
-    std::fs::write(&config, format!("development: 127.0.0.1:1\nstaging: 127.0.0.1:{}/staged\n", redis.port())).unwrap();
+    std::fs::write(
+        &config,
+        format!("development: 127.0.0.1:1\nstaging: 127.0.0.1:{}/staged\n", redis.port()),
+    )
+    .unwrap();
     record::enqueue_to(&redis.client_in("staged"), out.to_str().unwrap(), "via yml").unwrap();
     let mut cmd = command(env!("CARGO_BIN_EXE_test-worker"), &redis);
     cmd.env_remove("RESQUE_REDIS").env("RESQUE_ENV", "staging").arg("--config").arg(&config);
@@ -72,7 +81,9 @@ fn config_file_and_resque_env_choose_the_server() {
     assert!(ok, "{stderr}");
     assert_eq!(lines(&out).len(), 1);
 
-    let (ok, stderr) = stderr_of(worker(&redis).arg("--config").arg(dir.path().join("missing.yml")).args(["work", "-q", "a"]));
+    let (ok, stderr) = stderr_of(
+        worker(&redis).arg("--config").arg(dir.path().join("missing.yml")).args(["work", "-q", "a"]),
+    );
     assert!(!ok);
     assert!(stderr.contains("missing.yml") && stderr.contains("cannot read"), "{stderr}");
 }
@@ -80,7 +91,7 @@ fn config_file_and_resque_env_choose_the_server() {
 #[test]
 fn duplicate_job_classes_stop_the_worker_naming_both() {
     let redis = TestRedis::start();
-    let (ok, stderr) = stderr_of(&mut command(env!("CARGO_BIN_EXE_dup-worker"), &redis).args(["work", "-q", "*"]));
+    let (ok, stderr) = stderr_of(command(env!("CARGO_BIN_EXE_dup-worker"), &redis).args(["work", "-q", "*"]));
     assert!(!ok);
     assert!(stderr.contains("job class \"Archive\" is defined twice"), "{stderr}");
     assert!(stderr.contains("resque_tests::jobs::archive"), "{stderr}");
@@ -93,7 +104,44 @@ fn jobs_lists_what_the_binary_links() {
     let out = run(worker(&redis).arg("jobs"), LIMIT);
     assert!(out.status.success());
     let stdout = String::from_utf8_lossy(&out.stdout);
-    for class in ["Archive", "Record", "SlowRecord", "Test::Fail", "Panicking", "AbortJob", "ExitWith", "ReportTitle"] {
+    for class in
+        ["Archive", "Record", "SlowRecord", "Test::Fail", "Panicking", "AbortJob", "ExitWith", "ReportTitle"]
+    {
         assert!(stdout.lines().any(|l| l.starts_with(&format!("{class}\t"))), "{class} missing:\n{stdout}");
     }
+}
+
+#[test]
+fn redis_url_and_resque_namespace_from_the_environment() {
+    let redis = TestRedis::start();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    record::enqueue_to(&redis.client_in("envns"), out.to_str().unwrap(), "x").unwrap();
+    let mut cmd = worker(&redis);
+    cmd.env_remove("RESQUE_REDIS").env("REDIS_URL", redis.url()).env("RESQUE_NAMESPACE", "envns");
+    let (ok, stderr) = stderr_of(cmd.args(["work", "-q", "record", "-i", "0"]));
+    assert!(ok, "{stderr}");
+    assert_eq!(lines(&out).len(), 1);
+}
+
+#[test]
+fn verbose_logs_each_job_and_quiet_logs_nothing() {
+    let redis = TestRedis::start();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let path = out.to_str().unwrap();
+    record::enqueue_to(&redis.client(), path, "a").unwrap();
+    let (ok, quiet) = stderr_of(worker(&redis).args(["work", "-q", "record", "-i", "0"]));
+    assert!(ok && quiet.is_empty(), "{quiet}");
+
+    record::enqueue_to(&redis.client(), path, "b").unwrap();
+    let (ok, verbose) =
+        stderr_of(worker(&redis).args(["work", "-q", "record", "-i", "0"]).env("VERBOSE", "1"));
+    assert!(ok && verbose.contains("worker started"), "{verbose}");
+    assert!(!verbose.contains("job done"), "-v does not log at debug level: {verbose}");
+
+    record::enqueue_to(&redis.client(), path, "c").unwrap();
+    let (ok, very) = stderr_of(worker(&redis).args(["-vv", "work", "-q", "record", "-i", "0"]));
+    assert!(ok && very.contains("job done"), "{very}");
+    assert_eq!(lines(&out).len(), 3);
 }

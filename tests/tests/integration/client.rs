@@ -16,7 +16,10 @@ fn queues_size_peek_and_remove() {
     assert_eq!(c.queues().unwrap(), ["file_serve", "mail"]);
     assert_eq!(c.size("file_serve").unwrap(), 5);
     let peeked = c.peek("file_serve", 1, 2).unwrap();
-    assert_eq!(peeked, [json!({"class":"Archive","args":[1,"b"]}), json!({"class":"Archive","args":[2,"b"]})]);
+    assert_eq!(
+        peeked,
+        [json!({"class":"Archive","args":[1,"b"]}), json!({"class":"Archive","args":[2,"b"]})]
+    );
     assert_eq!(c.size("file_serve").unwrap(), 5, "peek does not remove");
     c.remove_queue("file_serve").unwrap();
     assert_eq!(c.queues().unwrap(), ["mail"]);

@@ -86,3 +86,12 @@ fn redis_down_is_a_clear_error() {
     archive::enqueue_to(&client, 1, "x").unwrap();
     assert_eq!(client.size("file_serve").unwrap(), 1);
 }
+
+#[test]
+fn rediss_urls_connect_over_tls() {
+    let redis = TestRedis::start_tls();
+    let client = resque::Client::new(&redis.url()).unwrap();
+    archive::enqueue_to(&client, 44, "masterbrew").unwrap();
+    assert_eq!(client.peek("file_serve", 0, 1).unwrap()[0]["args"][0], 44);
+    assert_eq!(client.address().to_string(), redis.url());
+}

@@ -58,7 +58,8 @@ fn runs_jobs_in_forked_children_and_counts_them() {
         assert!(line.starts_with(&format!("job{i} pid=")), "{line}");
         assert_ne!(line, &format!("job{i} pid={worker_pid}"), "ran in the worker, not a child");
     }
-    let pids: std::collections::HashSet<_> = done.iter().map(|l| l.split("pid=").nth(1).unwrap().to_string()).collect();
+    let pids: std::collections::HashSet<_> =
+        done.iter().map(|l| l.split("pid=").nth(1).unwrap().to_string()).collect();
     assert_eq!(pids.len(), 3, "one child per job: {done:?}");
     assert_eq!(stat(&redis, "processed"), 3);
     assert_eq!(stat(&redis, "failed"), 0);
@@ -102,7 +103,8 @@ fn queue_order_is_priority() {
         c.enqueue_to(q, &record::Args { path: out.into(), line: q.into() }).unwrap();
     }
     drain(&redis, "high,low", &[]);
-    let order: Vec<String> = lines(out.as_ref()).iter().map(|l| l.split(' ').next().unwrap().to_string()).collect();
+    let order: Vec<String> =
+        lines(out.as_ref()).iter().map(|l| l.split(' ').next().unwrap().to_string()).collect();
     assert_eq!(order, ["high", "high", "low", "low"]);
 }
 
@@ -117,7 +119,8 @@ fn wildcards_globs_and_exclusions() {
         c.enqueue_to(q, &record::Args { path: out.into(), line: q.into() }).unwrap();
     }
     drain(&redis, "critical,file_*,*,!skip_*", &[]);
-    let order: Vec<String> = lines(out.as_ref()).iter().map(|l| l.split(' ').next().unwrap().to_string()).collect();
+    let order: Vec<String> =
+        lines(out.as_ref()).iter().map(|l| l.split(' ').next().unwrap().to_string()).collect();
     assert_eq!(order, ["critical", "file_a", "file_b", "a_mail", "b_mail"]);
     assert_eq!(c.size("skip_me").unwrap(), 1);
 }
@@ -142,7 +145,10 @@ fn errors_panics_and_crashes_become_failure_entries() {
         assert_eq!(entry["queue"], "failing");
         assert_eq!(entry["worker"], worker_id.as_str());
         let failed_at = entry["failed_at"].as_str().unwrap();
-        assert_eq!(failed_at.len(), "2026/11/23 23:50:00 ".len() + failed_at.split(' ').nth(2).unwrap().len());
+        assert_eq!(
+            failed_at.len(),
+            "2026/11/23 23:50:00 ".len() + failed_at.split(' ').nth(2).unwrap().len()
+        );
         assert_eq!(&failed_at[4..5], "/");
     }
 
@@ -216,7 +222,7 @@ fn a_busy_worker_is_visible_as_ruby_shows_it() {
     assert!(eventually(LIMIT, || !registered(&redis).is_empty()));
     let host = nix::unistd::gethostname().unwrap().into_string().unwrap();
     let id = format!("{host}:{pid}:record,slow");
-    assert_eq!(registered(&redis), [id.clone()]);
+    assert_eq!(registered(&redis), std::slice::from_ref(&id));
     let mut conn = redis.conn();
     let started: String = conn.get(format!("resque:worker:{id}:started")).unwrap();
     assert!(started.len() == "2026-11-23 23:50:00 +0000".len() && &started[10..11] == " ", "{started}");
@@ -345,11 +351,8 @@ fn the_example_job_runs_from_the_issue() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
     archive::enqueue_to(&redis.client(), 44, "masterbrew").unwrap();
-    let status = run(
-        worker(&redis).args(["work", "-i", "0", "-q", "file_serve"]).env("TEST_OUT", &out),
-        LIMIT,
-    )
-    .status;
+    let status =
+        run(worker(&redis).args(["work", "-i", "0", "-q", "file_serve"]).env("TEST_OUT", &out), LIMIT).status;
     assert!(status.success());
     assert_eq!(lines(&out), ["archive 44 masterbrew"]);
 }
