@@ -74,6 +74,10 @@ pub struct WorkArgs {
     )]
     pub interval: String,
 
+    /// Seconds between heartbeats, which tell other workers this one is alive.
+    #[arg(long, env = "RESQUE_HEARTBEAT_INTERVAL", default_value = "60", value_name = "SECONDS")]
+    pub heartbeat_interval: String,
+
     /// Run jobs in the worker process instead of a forked child per job
     /// (env FORK_PER_JOB=false).
     #[arg(long)]

@@ -14,6 +14,7 @@
 mod args;
 
 use std::ffi::OsString;
+use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -89,7 +90,11 @@ fn init_logging(verbosity: u8) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .try_init();
 }
 
 /// The client the global flags describe: `-r`, else `--config`, else the
@@ -116,6 +121,7 @@ fn run_work(cli: &Cli, work: &WorkArgs) -> Result<ExitCode, CliError> {
     let mut options = WorkerOptions::new(queues);
     options.interval = work.interval()?;
     options.fork_per_job = work.fork_per_job()?;
+    options.heartbeat_interval = work.heartbeat_interval()?;
     let client = client(cli)?;
     client.ping()?;
     let mut worker = Worker::new(client, registry, options)?;
@@ -123,6 +129,15 @@ fn run_work(cli: &Cli, work: &WorkArgs) -> Result<ExitCode, CliError> {
     let reason = worker.work()?;
     tracing::info!(?reason, "worker stopped");
     Ok(ExitCode::SUCCESS)
+}
+
+fn seconds(what: &str, text: &str) -> Result<Duration, CliError> {
+    let text = text.trim();
+    let secs: f64 = text.parse().map_err(|_| {
+        CliError::Usage(format!("invalid {what} {text:?}: expected seconds, such as 5 or 0.1"))
+    })?;
+    Duration::try_from_secs_f64(secs)
+        .map_err(|_| CliError::Usage(format!("invalid {what} {text:?}: expected seconds, zero or more")))
 }
 
 impl WorkArgs {
@@ -142,13 +157,16 @@ impl WorkArgs {
 
     /// `-i` / `INTERVAL`, in seconds (fractions allowed).
     pub fn interval(&self) -> Result<Duration, CliError> {
-        let text = self.interval.trim();
-        let secs: f64 = text.parse().map_err(|_| {
-            CliError::Usage(format!("invalid interval {text:?}: expected seconds, such as 5 or 0.1"))
-        })?;
-        Duration::try_from_secs_f64(secs).map_err(|_| {
-            CliError::Usage(format!("invalid interval {text:?}: expected seconds, zero or more"))
-        })
+        seconds("interval", &self.interval)
+    }
+
+    /// `--heartbeat-interval` / `RESQUE_HEARTBEAT_INTERVAL`, in seconds.
+    pub fn heartbeat_interval(&self) -> Result<Duration, CliError> {
+        let every = seconds("heartbeat interval", &self.heartbeat_interval)?;
+        if every.is_zero() {
+            return Err(CliError::Usage("invalid heartbeat interval 0: it must be more than zero".into()));
+        }
+        Ok(every)
     }
 
     /// `--no-fork`, or `FORK_PER_JOB=false`.

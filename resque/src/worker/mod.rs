@@ -337,7 +337,7 @@ impl Worker {
         if let Err(f) = &result {
             tracing::warn!(worker = %self.id, queue, class = payload.class, "job failed: {f}");
         } else {
-            tracing::debug!(worker = %self.id, queue, class = payload.class, elapsed = ?started.elapsed(), "job done");
+            tracing::info!(worker = %self.id, queue, class = payload.class, elapsed = ?started.elapsed(), "job done");
         }
         self.finish(&queue, &FailedPayload::Json(raw_json), result.as_ref().map(|_| ()));
     }
@@ -470,8 +470,9 @@ impl Worker {
 
 /// `HSET workers:heartbeat <id> <Redis TIME as ISO-8601>`.
 fn write_heartbeat(client: &Client, id: &str) -> Result<()> {
-    let now = client.redis_time()?;
+    let now = payload::time::heartbeat(client.redis_time()?);
     let key = client.keys().heartbeat();
-    client
-        .with_conn(|c| redis::cmd("HSET").arg(&key).arg(id).arg(payload::time::heartbeat(now)).query::<()>(c))
+    client.with_conn(|c| redis::cmd("HSET").arg(&key).arg(id).arg(&now).query::<()>(c))?;
+    tracing::debug!(worker = id, at = now, "heartbeat");
+    Ok(())
 }

@@ -89,6 +89,7 @@ pub(crate) fn in_child(
         ForkResult::Parent { child } => {
             drop(write_end);
             crate::procline::set(&format!("Forked {child} at {}", jiff::Timestamp::now().as_second()));
+            tracing::debug!(pid = child.as_raw(), class = entry.class, "forked a child for the job");
             wait_for_child(child, read_end, signals, &mut tick, tick_every)
         }
     }

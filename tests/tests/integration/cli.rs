@@ -21,6 +21,7 @@ fn bad_flags_and_environment_are_named() {
     let cases: Vec<Case> = vec![
         (vec!["work", "-q", "a", "-i", "soon"], vec![], "invalid interval \"soon\""),
         (vec!["work", "-q", "a", "-i", "-1"], vec![], "invalid interval"),
+        (vec!["work", "-q", "a"], vec![("RESQUE_HEARTBEAT_INTERVAL", "0")], "invalid heartbeat interval 0"),
         (vec!["work"], vec![], "no queues given"),
         (vec!["work", "-q", "!a"], vec![], "only exclusions"),
         (vec!["work", "-q", "a"], vec![("FORK_PER_JOB", "maybe")], "invalid FORK_PER_JOB"),
@@ -137,11 +138,12 @@ fn verbose_logs_each_job_and_quiet_logs_nothing() {
     record::enqueue_to(&redis.client(), path, "b").unwrap();
     let (ok, verbose) =
         stderr_of(worker(&redis).args(["work", "-q", "record", "-i", "0"]).env("VERBOSE", "1"));
-    assert!(ok && verbose.contains("worker started"), "{verbose}");
-    assert!(!verbose.contains("job done"), "-v does not log at debug level: {verbose}");
+    assert!(ok && verbose.contains("worker started") && verbose.contains("job done"), "{verbose}");
+    assert!(!verbose.contains("heartbeat"), "-v does not log at debug level: {verbose}");
+    assert!(!verbose.contains('\x1b'), "no colour codes when stderr is not a terminal: {verbose}");
 
     record::enqueue_to(&redis.client(), path, "c").unwrap();
     let (ok, very) = stderr_of(worker(&redis).args(["-vv", "work", "-q", "record", "-i", "0"]));
-    assert!(ok && very.contains("job done"), "{very}");
+    assert!(ok && very.contains("heartbeat") && very.contains("forked a child"), "{very}");
     assert_eq!(lines(&out).len(), 3);
 }

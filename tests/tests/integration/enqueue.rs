@@ -95,3 +95,27 @@ fn rediss_urls_connect_over_tls() {
     assert_eq!(client.peek("file_serve", 0, 1).unwrap()[0]["args"][0], 44);
     assert_eq!(client.address().to_string(), redis.url());
 }
+
+#[test]
+fn the_default_client_reads_the_environment() {
+    let redis = TestRedis::start();
+    let bin = env!("CARGO_BIN_EXE_enqueue-from-env");
+    let ok = |cmd: &mut std::process::Command| cmd.status().unwrap().success();
+    assert!(ok(&mut resque_tests::command(bin, &redis)));
+    assert!(ok(resque_tests::command(bin, &redis)
+        .env_remove("RESQUE_REDIS")
+        .env("REDIS_URL", redis.url())
+        .env("RESQUE_NAMESPACE", "from_env")));
+    // Ruby's address string form carries the namespace itself.
+    assert!(ok(resque_tests::command(bin, &redis)
+        .env("RESQUE_REDIS", format!("127.0.0.1:{}/in_string", redis.port()))));
+    let payload = r#"{"class":"Archive","args":[44,"masterbrew"]}"#;
+    let mut conn = redis.conn();
+    for ns in ["resque", "from_env", "in_string"] {
+        let got: Vec<String> = conn.lrange(format!("{ns}:queue:file_serve"), 0, -1).unwrap();
+        assert_eq!(got, [payload], "namespace {ns}");
+    }
+    let out = resque_tests::command(bin, &redis).env("RESQUE_REDIS", "nope:x").output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("invalid Redis address \"nope:x\""));
+}

@@ -356,3 +356,24 @@ fn the_example_job_runs_from_the_issue() {
     assert!(status.success());
     assert_eq!(lines(&out), ["archive 44 masterbrew"]);
 }
+
+#[test]
+fn heartbeats_continue_while_a_job_runs() {
+    let redis = TestRedis::start();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    slow_record::enqueue_to(&redis.client(), out.to_str().unwrap(), 3000, "beating").unwrap();
+    let mut child = spawn_worker(&redis, &["work", "-i", "0", "-q", "slow", "--heartbeat-interval", "0.2"]);
+    let beat = |redis: &TestRedis| -> Option<String> {
+        let beats: Vec<String> = redis.conn().hvals("resque:workers:heartbeat").unwrap();
+        beats.into_iter().next()
+    };
+    assert!(eventually(LIMIT, || lines(&out) == ["start beating"]));
+    let first = beat(&redis).expect("a heartbeat while the job runs");
+    assert!(
+        eventually(LIMIT, || beat(&redis).is_some_and(|b| b != first) || lines(&out).len() > 1),
+        "no new heartbeat"
+    );
+    assert_eq!(lines(&out), ["start beating"], "the heartbeat moved on while the job was still running");
+    assert!(wait_for_exit(&mut child, LIMIT).unwrap().success());
+}
