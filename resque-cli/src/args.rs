@@ -82,6 +82,44 @@ pub struct WorkArgs {
     /// (env FORK_PER_JOB=false).
     #[arg(long)]
     pub no_fork: bool,
+
+    /// Hard time limit for a job without its own `timeout`: the child is
+    /// sent TERM, then KILL after --term-timeout, and the job fails.
+    #[arg(long, env = "RESQUE_JOB_TIMEOUT", value_name = "SECONDS", help_heading = "Stopping")]
+    pub job_timeout: Option<String>,
+
+    /// On TERM, INT and USR1, send TERM to the child (then KILL after
+    /// --term-timeout) instead of KILL at once.
+    #[arg(long, env = "TERM_CHILD", help_heading = "Stopping")]
+    pub term_child: bool,
+
+    /// With --term-child: seconds to let the child finish before it is sent TERM.
+    #[arg(
+        long,
+        env = "RESQUE_PRE_SHUTDOWN_TIMEOUT",
+        default_value = "0",
+        value_name = "SECONDS",
+        help_heading = "Stopping"
+    )]
+    pub pre_shutdown_timeout: String,
+
+    /// Seconds between TERM and KILL for a child being stopped.
+    #[arg(
+        long,
+        env = "RESQUE_TERM_TIMEOUT",
+        default_value = "4",
+        value_name = "SECONDS",
+        help_heading = "Stopping"
+    )]
+    pub term_timeout: String,
+
+    /// TERM behaves as QUIT: finish the current job, then exit.
+    #[arg(long, env = "GRACEFUL_TERM", help_heading = "Stopping")]
+    pub graceful_term: bool,
+
+    /// Text before `resque-<version>` in process titles, to tell apps apart in `ps`.
+    #[arg(long, env = "RESQUE_PROCLINE_PREFIX", value_name = "TEXT")]
+    pub procline_prefix: Option<String>,
 }
 
 #[cfg(test)]

@@ -122,6 +122,12 @@ fn run_work(cli: &Cli, work: &WorkArgs) -> Result<ExitCode, CliError> {
     options.interval = work.interval()?;
     options.fork_per_job = work.fork_per_job()?;
     options.heartbeat_interval = work.heartbeat_interval()?;
+    options.job_timeout = work.job_timeout.as_deref().map(|t| seconds("job timeout", t)).transpose()?;
+    options.term_child = work.term_child;
+    options.pre_shutdown_timeout = seconds("pre-shutdown timeout", &work.pre_shutdown_timeout)?;
+    options.term_timeout = seconds("term timeout", &work.term_timeout)?;
+    options.graceful_term = work.graceful_term;
+    options.procline_prefix = work.procline_prefix.clone().filter(|p| !p.is_empty());
     let client = client(cli)?;
     client.ping()?;
     let mut worker = Worker::new(client, registry, options)?;

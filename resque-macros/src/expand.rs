@@ -301,6 +301,7 @@ fn generate(args: &JobArgs, job: &JobFn<'_>, params: &[Param<'_>]) -> TokenStrea
                 function: #name,
                 #location
                 perform: __resque_perform,
+                timeout: ::core::option::Option::None,
             };
         };
 

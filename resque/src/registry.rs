@@ -28,6 +28,9 @@ pub struct JobEntry {
     pub line: u32,
     /// Decodes the positional args and calls the function.
     pub perform: fn(Vec<Value>) -> std::result::Result<(), JobFailure>,
+    /// The job's own hard time limit (`timeout = "30s"`), overriding the
+    /// worker's `--job-timeout`.
+    pub timeout: Option<std::time::Duration>,
 }
 
 impl JobEntry {
@@ -131,6 +134,7 @@ mod tests {
         file: "src/jobs.rs",
         line: 3,
         perform: ok,
+        timeout: None,
     };
     static B: JobEntry = JobEntry {
         class: "Archive",
@@ -140,6 +144,7 @@ mod tests {
         file: "src/other.rs",
         line: 9,
         perform: ok,
+        timeout: None,
     };
 
     #[test]

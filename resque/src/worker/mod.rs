@@ -37,6 +37,18 @@ pub struct WorkerOptions {
     pub fork_per_job: bool,
     /// How often the worker writes its heartbeat (Ruby: 60 s).
     pub heartbeat_interval: Duration,
+    /// Hard time limit for jobs that set none of their own.
+    pub job_timeout: Option<Duration>,
+    /// Stop a child with TERM (then KILL after `term_timeout`) instead of KILL.
+    pub term_child: bool,
+    /// With `term_child`: how long a child may go on before it is sent TERM.
+    pub pre_shutdown_timeout: Duration,
+    /// How long a child has between TERM and KILL (Ruby: 4 s).
+    pub term_timeout: Duration,
+    /// TERM behaves as QUIT.
+    pub graceful_term: bool,
+    /// Text put before `resque-<version>` in process titles.
+    pub procline_prefix: Option<String>,
 }
 
 impl WorkerOptions {
@@ -54,6 +66,12 @@ impl WorkerOptions {
             interval: Duration::from_secs(5),
             fork_per_job: true,
             heartbeat_interval: Duration::from_secs(60),
+            job_timeout: None,
+            term_child: false,
+            pre_shutdown_timeout: Duration::ZERO,
+            term_timeout: Duration::from_secs(4),
+            graceful_term: false,
+            procline_prefix: None,
         }
     }
 }

@@ -3,7 +3,9 @@
 
 mod cli;
 mod client;
+mod deploy;
 mod enqueue;
+mod process;
 mod worker;
 
 use std::process::Command;

@@ -1,0 +1,1 @@
+//! The deployment files in examples/deploy, run as the README says.

@@ -1,0 +1,1 @@
+//! Process management: --count supervisor, --pidfile, --background, --log-format.
