@@ -1,21 +1,33 @@
-//! The attribute's arguments: `queue = "..."` (required) and `class = "..."`.
+//! The attribute's arguments: `queue = "..."` (required), `class = "..."`
+//! and `timeout = "..."`.
 
 use proc_macro2::{Span, TokenStream};
 use syn::parse::Parser as _;
 use syn::punctuated::Punctuated;
 use syn::{Expr, ExprLit, Lit, LitStr, Meta, Token};
 
+use crate::duration;
 use crate::valid::Errors;
 
 /// The keys `#[resque::job(...)]` accepts, for messages.
-const ACCEPTED: &str = "accepted keys: `queue`, `class`";
+const ACCEPTED: &str = "accepted keys: `queue`, `class`, `timeout`";
 
-/// `#[resque::job(queue = "file_serve", class = "Archive")]`.
+/// `#[resque::job(queue = "file_serve", class = "Archive", timeout = "5m")]`.
 pub(crate) struct JobArgs {
     /// The queue `enqueue` pushes to.
     pub(crate) queue: LitStr,
     /// The class name, when not derived from the function's name.
     pub(crate) class: Option<LitStr>,
+    /// The job's own time limit, when given.
+    pub(crate) timeout: Option<Timeout>,
+}
+
+/// A `timeout = "1m30s"`, read at compile time.
+pub(crate) struct Timeout {
+    /// The literal as written.
+    pub(crate) lit: LitStr,
+    /// Its length in milliseconds; more than zero.
+    pub(crate) millis: u64,
 }
 
 impl JobArgs {
@@ -23,20 +35,22 @@ impl JobArgs {
     /// `None` when there is no usable `queue`.
     pub(crate) fn parse(tokens: TokenStream, errors: &mut Errors) -> Option<JobArgs> {
         let metas = errors.take(Punctuated::<Meta, Token![,]>::parse_terminated.parse2(tokens))?;
-        let mut queue = Key::new("queue", "file_serve");
-        let mut class = Key::new("class", "Archive");
+        let mut queue = Key::new("queue", "as in `queue = \"file_serve\"`", non_empty);
+        let mut class = Key::new("class", "as in `class = \"Archive\"`", non_empty);
+        let mut timeout =
+            Key::new("timeout", "as in `timeout = \"30s\"` (or \"500ms\", \"5m\", \"1h30m\")", timeout_value);
         for meta in metas {
             let path = meta.path();
-            let key = if path.is_ident("queue") {
-                &mut queue
+            if path.is_ident("queue") {
+                queue.set(meta, errors);
             } else if path.is_ident("class") {
-                &mut class
+                class.set(meta, errors);
+            } else if path.is_ident("timeout") {
+                timeout.set(meta, errors);
             } else {
                 let name = quote::ToTokens::to_token_stream(path).to_string().replace(' ', "");
                 errors.spanned(path, format_args!("unknown key `{name}`; {ACCEPTED}"));
-                continue;
-            };
-            key.set(meta, errors);
+            }
         }
         if !queue.seen {
             errors.at(
@@ -45,25 +59,46 @@ impl JobArgs {
                  #[resque::job(queue = \"file_serve\")]",
             );
         }
-        Some(JobArgs { queue: queue.value?, class: class.value })
+        Some(JobArgs { queue: queue.value?, class: class.value, timeout: timeout.value })
+    }
+}
+
+/// A `queue` or `class`: any string but a blank one.
+fn non_empty(name: &str, lit: &LitStr) -> Result<LitStr, String> {
+    if lit.value().trim().is_empty() {
+        Err(format!("`{name}` cannot be empty"))
+    } else {
+        Ok(lit.clone())
+    }
+}
+
+/// A `timeout`: a duration such as `"30s"`.
+fn timeout_value(_: &str, lit: &LitStr) -> Result<Timeout, String> {
+    let text = lit.value();
+    match duration::parse_millis(&text) {
+        Ok(millis) => Ok(Timeout { lit: lit.clone(), millis }),
+        Err(error) => Err(duration::Message { text: &text, error: &error }.to_string()),
     }
 }
 
 /// One key while parsing: whether it was given, and its value if usable.
-struct Key {
+struct Key<T> {
     name: &'static str,
-    example: &'static str,
+    /// How to write it, for messages: "as in `queue = \"file_serve\"`".
+    as_in: &'static str,
+    /// Checks the string literal given, or says what is wrong with it.
+    read: fn(&str, &LitStr) -> Result<T, String>,
     seen: bool,
-    value: Option<LitStr>,
+    value: Option<T>,
 }
 
-impl Key {
-    fn new(name: &'static str, example: &'static str) -> Self {
-        Key { name, example, seen: false, value: None }
+impl<T> Key<T> {
+    fn new(name: &'static str, as_in: &'static str, read: fn(&str, &LitStr) -> Result<T, String>) -> Self {
+        Key { name, as_in, read, seen: false, value: None }
     }
 
     fn set(&mut self, meta: Meta, errors: &mut Errors) {
-        let (name, example) = (self.name, self.example);
+        let (name, as_in) = (self.name, self.as_in);
         if self.seen {
             errors.spanned(meta.path(), format_args!("duplicate key `{name}`: it is already given"));
             return;
@@ -72,22 +107,16 @@ impl Key {
         let value = match meta {
             Meta::NameValue(name_value) => name_value.value,
             other => {
-                errors.spanned(
-                    other,
-                    format_args!("expected `{name} = \"...\"`, as in `{name} = \"{example}\"`"),
-                );
+                errors.spanned(other, format_args!("expected `{name} = \"...\"`, {as_in}"));
                 return;
             }
         };
         match value {
-            Expr::Lit(ExprLit { lit: Lit::Str(lit), .. }) if lit.value().trim().is_empty() => {
-                errors.spanned(lit, format_args!("`{name}` cannot be empty"));
-            }
-            Expr::Lit(ExprLit { lit: Lit::Str(lit), .. }) => self.value = Some(lit),
-            other => errors.spanned(
-                other,
-                format_args!("`{name}` takes a string literal, as in `{name} = \"{example}\"`"),
-            ),
+            Expr::Lit(ExprLit { lit: Lit::Str(lit), .. }) => match (self.read)(name, &lit) {
+                Ok(value) => self.value = Some(value),
+                Err(message) => errors.spanned(lit, message),
+            },
+            other => errors.spanned(other, format_args!("`{name}` takes a string literal, {as_in}")),
         }
     }
 }
@@ -97,11 +126,16 @@ mod tests {
     use super::*;
     use quote::quote;
 
-    fn parse(tokens: TokenStream) -> Result<(String, Option<String>), Vec<String>> {
+    /// The queue, the class and the timeout in milliseconds, or every error.
+    type Parsed = (String, Option<String>, Option<u64>);
+
+    fn parse(tokens: TokenStream) -> Result<Parsed, Vec<String>> {
         let mut errors = Errors::default();
         let args = JobArgs::parse(tokens, &mut errors);
         match (errors.finish(), args) {
-            (Ok(()), Some(args)) => Ok((args.queue.value(), args.class.map(|c| c.value()))),
+            (Ok(()), Some(args)) => {
+                Ok((args.queue.value(), args.class.map(|c| c.value()), args.timeout.map(|t| t.millis)))
+            }
             (Err(error), _) => Err(error.into_iter().map(|e| e.to_string()).collect()),
             (Ok(()), None) => panic!("no args and no error"),
         }
@@ -109,10 +143,42 @@ mod tests {
 
     #[test]
     fn queue_and_class() {
-        assert_eq!(parse(quote!(queue = "file_serve")), Ok(("file_serve".into(), None)));
+        assert_eq!(parse(quote!(queue = "file_serve")), Ok(("file_serve".into(), None, None)));
         assert_eq!(
             parse(quote!(class = "Admin::Archive", queue = "q",)),
-            Ok(("q".into(), Some("Admin::Archive".into())))
+            Ok(("q".into(), Some("Admin::Archive".into()), None))
+        );
+    }
+
+    #[test]
+    fn timeout() {
+        assert_eq!(parse(quote!(queue = "q", timeout = "1m30s")), Ok(("q".into(), None, Some(90_000))));
+        assert_eq!(
+            parse(quote!(timeout = "500ms", queue = "q", class = "C")),
+            Ok(("q".into(), Some("C".into()), Some(500)))
+        );
+        let examples = "\"500ms\", \"30s\", \"5m\" or \"1h30m\"";
+        assert_eq!(
+            parse(quote!(queue = "q", timeout = "30x", timeout = "1s")).unwrap_err(),
+            [
+                format!(
+                    "invalid timeout \"30x\": unknown unit `x` (the units are `ms`, `s`, `m` and `h`); \
+                     expected a duration such as {examples}"
+                ),
+                "duplicate key `timeout`: it is already given".to_owned(),
+            ]
+        );
+        assert_eq!(
+            parse(quote!(queue = "q", timeout = "0s")).unwrap_err(),
+            ["a timeout of zero would kill every job at once; leave `timeout` out for no limit"]
+        );
+        assert_eq!(
+            parse(quote!(queue = "q", timeout = 30)).unwrap_err(),
+            ["`timeout` takes a string literal, as in `timeout = \"30s\"` (or \"500ms\", \"5m\", \"1h30m\")"]
+        );
+        assert_eq!(
+            parse(quote!(queue = "q", timeout)).unwrap_err(),
+            ["expected `timeout = \"...\"`, as in `timeout = \"30s\"` (or \"500ms\", \"5m\", \"1h30m\")"]
         );
     }
 
@@ -124,7 +190,7 @@ mod tests {
             [
                 "`queue` takes a string literal, as in `queue = \"file_serve\"`",
                 "duplicate key `queue`: it is already given",
-                "unknown key `colour`; accepted keys: `queue`, `class`",
+                "unknown key `colour`; accepted keys: `queue`, `class`, `timeout`",
                 "`class` cannot be empty",
                 "duplicate key `class`: it is already given",
             ]

@@ -140,6 +140,25 @@ fn generate(args: &JobArgs, job: &JobFn<'_>, params: &[Param<'_>]) -> TokenStrea
     );
     let class_doc = format!("The class name payloads carry: `{class}`.");
     let queue_doc = format!("The queue `enqueue` pushes to: `{queue}`.");
+    let (timeout, timeout_doc) = match &args.timeout {
+        Some(timeout) => {
+            let millis = proc_macro2::Literal::u64_suffixed(timeout.millis);
+            (
+                quote!(::core::option::Option::Some(::core::time::Duration::from_millis(#millis))),
+                format!(
+                    "The job's own hard time limit, from `timeout = \"{}\"`: a worker stops `{class}` \
+                     jobs that run longer, whatever its `--job-timeout`.",
+                    timeout.lit.value()
+                ),
+            )
+        }
+        None => (
+            quote!(::core::option::Option::None),
+            "`None`: the job sets no time limit of its own (no `timeout = \"...\"` in \
+             `#[resque::job]`), so the worker's `--job-timeout`, if any, applies."
+                .to_owned(),
+        ),
+    };
     let args_doc =
         format!("The arguments of `{name}`, in order. They travel as a JSON array: `[{arg_list}]`.");
     let enqueue_doc = format!(
@@ -171,6 +190,9 @@ fn generate(args: &JobArgs, job: &JobFn<'_>, params: &[Param<'_>]) -> TokenStrea
 
             #[doc = #queue_doc]
             pub const QUEUE: &str = #queue;
+
+            #[doc = #timeout_doc]
+            pub const TIMEOUT: ::core::option::Option<::core::time::Duration> = #timeout;
 
             #[doc = #args_doc]
             #[allow(missing_debug_implementations)]
@@ -301,7 +323,7 @@ fn generate(args: &JobArgs, job: &JobFn<'_>, params: &[Param<'_>]) -> TokenStrea
                 function: #name,
                 #location
                 perform: __resque_perform,
-                timeout: ::core::option::Option::None,
+                timeout: #ident::TIMEOUT,
             };
         };
 

@@ -30,7 +30,7 @@ pub mod jobs {
     }
 
     /// Many arguments of many types.
-    #[resque::job(queue = "misc", class = "Admin::Misc")]
+    #[resque::job(queue = "misc", class = "Admin::Misc", timeout = "1h30m")]
     // The qualified `String` gets `impl Into<String>` in `enqueue` too.
     #[allow(clippy::too_many_arguments, unused_qualifications)]
     pub(crate) fn misc(
@@ -103,6 +103,12 @@ fn the_registry_runs_the_function() {
     assert_eq!(archive.module_path, "generated::jobs");
     assert!(archive.file.ends_with("generated.rs"), "{}", archive.file);
     assert_eq!(archive.line, 25);
+    assert_eq!(archive.timeout, None);
+    assert_eq!(archive.timeout, jobs::archive::TIMEOUT);
+
+    let misc = registry.get("Admin::Misc").unwrap();
+    assert_eq!(misc.timeout, Some(std::time::Duration::from_secs(90 * 60)));
+    assert_eq!(misc.timeout, jobs::misc::TIMEOUT);
     assert_eq!((archive.perform)(vec![json!(44), json!("masterbrew")]), Ok(()));
 
     let failure = (archive.perform)(vec![json!(44), json!("")]).unwrap_err();

@@ -24,6 +24,7 @@ fn enqueue_some(client: &resque::Client) -> Result<(), resque::Error> {
 fn main() {
     assert_eq!(archive::CLASS, "Archive");
     assert_eq!(archive::QUEUE, "file_serve");
+    assert_eq!(archive::TIMEOUT, None);
     assert_eq!(archive::Args::CLASS, "Archive");
     assert_eq!(archive::Args::QUEUE, "file_serve");
 
@@ -42,6 +43,7 @@ fn main() {
     assert_eq!(entry.queue, "file_serve");
     assert_eq!(entry.function, "archive");
     assert_eq!(entry.line, 8);
+    assert_eq!(entry.timeout, None);
     assert!(entry.file.ends_with("basic.rs"), "{}", entry.file);
     let perform = entry.perform;
     assert_eq!(perform(vec![44.into(), "masterbrew".into()]), Ok(()));
