@@ -213,7 +213,7 @@ impl Client {
             *guard = Some(OwnedConnection { pid, conn });
         }
         let Some(owned) = guard.as_mut() else {
-            return Err(self.redis_error(redis::RedisError::from((redis::ErrorKind::Io, "no connection"))));
+            return Err(self.error(redis::RedisError::from((redis::ErrorKind::Io, "no connection"))));
         };
         match f(&mut owned.conn) {
             Ok(v) => Ok(v),
@@ -225,7 +225,7 @@ impl Client {
                 {
                     *guard = None;
                 }
-                Err(self.redis_error(e))
+                Err(self.error(e))
             }
         }
     }
@@ -240,12 +240,12 @@ impl Client {
             .redis
             .get_connection_with_timeout(CONNECT_TIMEOUT)
             .map_err(|source| Error::Connect { address: self.inner.address.to_string(), source })?;
-        conn.set_read_timeout(Some(IO_TIMEOUT)).map_err(|e| self.redis_error(e))?;
-        conn.set_write_timeout(Some(IO_TIMEOUT)).map_err(|e| self.redis_error(e))?;
+        conn.set_read_timeout(Some(IO_TIMEOUT)).map_err(|e| self.error(e))?;
+        conn.set_write_timeout(Some(IO_TIMEOUT)).map_err(|e| self.error(e))?;
         Ok(conn)
     }
 
-    fn redis_error(&self, source: redis::RedisError) -> Error {
+    pub(crate) fn error(&self, source: redis::RedisError) -> Error {
         Error::Redis { address: self.inner.address.to_string(), source }
     }
 

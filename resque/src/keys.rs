@@ -110,6 +110,28 @@ impl Keys {
     pub fn prune_lock(&self) -> String {
         self.key("pruning_dead_workers_in_progress")
     }
+    /// `inflight:<id>`: jobs a resque-rs worker has taken and not finished
+    /// (added by resque-rs; see docs/PROTOCOL.md).
+    pub fn inflight(&self, id: &str) -> String {
+        format!("{}inflight:{id}", self.prefix)
+    }
+
+    /// A `SCAN MATCH` pattern for every `inflight:<id>` key.
+    pub fn inflight_pattern(&self) -> String {
+        let all = self.pattern_all();
+        format!("{}inflight:*", &all[..all.len() - 1])
+    }
+
+    /// The worker id in an `inflight:<id>` key name.
+    pub fn inflight_owner<'a>(&self, full: &'a str) -> Option<&'a str> {
+        self.strip(full)?.strip_prefix("inflight:")
+    }
+
+    /// `recoveries`: how often each job was put back from a dead worker
+    /// (added by resque-rs; see docs/PROTOCOL.md).
+    pub fn recoveries(&self) -> String {
+        self.key("recoveries")
+    }
 }
 
 /// Counter names under `stat:`.
@@ -138,6 +160,10 @@ mod tests {
         assert_eq!(k.failed(), "app:failed");
         assert_eq!(k.pause_all(), "app:pause-all-workers");
         assert_eq!(k.prune_lock(), "app:pruning_dead_workers_in_progress");
+        assert_eq!(k.inflight("h:1:a"), "app:inflight:h:1:a");
+        assert_eq!(k.inflight_pattern(), "app:inflight:*");
+        assert_eq!(k.inflight_owner("app:inflight:h:1:a,*"), Some("h:1:a,*"));
+        assert_eq!(k.recoveries(), "app:recoveries");
         assert_eq!(k.strip("app:queue:a"), Some("queue:a"));
         assert_eq!(k.strip("other:queue:a"), None);
     }

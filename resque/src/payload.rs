@@ -94,6 +94,25 @@ pub struct WorkingOn {
     pub payload: Value,
 }
 
+/// An `inflight:<id>` entry: a taken job and the queue it came from.
+///
+/// Written by the fetch script (Lua `cjson.encode`, so member order may
+/// vary); the payload is the queue's exact bytes as a JSON string.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct InflightEntry {
+    /// The queue the job was taken from.
+    pub queue: String,
+    /// The payload, byte for byte.
+    pub payload: String,
+}
+
+impl InflightEntry {
+    /// Parses an entry.
+    pub fn parse(raw: &[u8]) -> Result<Self, serde_json::Error> {
+        serde_json::from_slice(raw)
+    }
+}
+
 /// The payload stored in a failure entry: the original JSON, or the raw text
 /// of a payload that was not valid JSON (so that nothing is lost).
 #[derive(Debug)]
@@ -183,6 +202,8 @@ pub mod exception {
     pub const BAD_PAYLOAD: &str = "JSON::ParserError";
     /// The job panicked.
     pub const PANIC: &str = "Panic";
+    /// The job ran past its time limit and was stopped.
+    pub const JOB_TIMEOUT: &str = "Resque::JobTimeout";
 }
 
 /// Ruby Resque's time formats.

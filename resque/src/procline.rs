@@ -25,9 +25,18 @@ fn arg_region() -> Option<(usize, usize)> {
     })
 }
 
-/// Sets the process title to `resque-<version>: <status>`.
+static APP_PREFIX: std::sync::Mutex<String> = std::sync::Mutex::new(String::new());
+
+/// Text put before `resque-<version>` in every title from now on (Ruby's
+/// `RESQUE_PROCLINE_PREFIX`).
+pub(crate) fn set_prefix(prefix: &str) {
+    *APP_PREFIX.lock().unwrap_or_else(|p| p.into_inner()) = prefix.to_string();
+}
+
+/// Sets the process title to `[prefix]resque-<version>: <status>`.
 pub(crate) fn set(status: &str) {
-    let title = format!("{PREFIX}: {status}");
+    let app = APP_PREFIX.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    let title = format!("{app}{PREFIX}: {status}");
     tracing::trace!(title, "process title");
     if let Ok(name) = std::ffi::CString::new(title.chars().take(15).collect::<String>()) {
         let _ = nix::sys::prctl::set_name(&name);

@@ -5,8 +5,10 @@
 //! reports a failure to the parent over a pipe. The parent records every
 //! outcome in Redis exactly as Ruby Resque does (see `docs/PROTOCOL.md`).
 
+mod prune;
 mod run;
 mod signals;
+mod store;
 
 use std::time::{Duration, Instant};
 
@@ -18,12 +20,13 @@ use serde_json::value::RawValue;
 use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::job::JobFailure;
-use crate::keys::stat;
-use crate::payload::{self, exception, FailedPayload, JobPayload, NewFailure, ProcessingRecord};
+use crate::payload::{self, exception, FailedPayload, JobPayload, NewFailure};
 use crate::procline;
 use crate::queues::QueueList;
 use crate::registry::Registry;
+use run::{ChildAction, StopPolicy, Supervision};
 use signals::Signals;
+use store::{Fetched, Taken};
 
 /// How a worker runs.
 #[derive(Debug, Clone)]
@@ -84,7 +87,7 @@ pub enum StopReason {
     Drained,
     /// QUIT: the current job finished, then the worker stopped.
     Quit,
-    /// TERM or INT: the current job was killed.
+    /// TERM or INT: the current job was stopped.
     Terminated,
 }
 
@@ -94,9 +97,22 @@ pub struct Worker {
     registry: Registry,
     options: WorkerOptions,
     id: String,
+    hostname: String,
+    started: String,
     signals: Signals,
+    control: Control,
     last_heartbeat: Option<Instant>,
+}
+
+/// What signals have asked of the worker so far.
+#[derive(Debug, Default)]
+struct Control {
+    graceful_term: bool,
     stop: Option<StopReason>,
+    /// TERM or INT was received once: another one stops the worker at once.
+    terminating: bool,
+    /// Paused by USR2 until CONT.
+    paused: bool,
 }
 
 impl std::fmt::Debug for Worker {
@@ -105,48 +121,39 @@ impl std::fmt::Debug for Worker {
     }
 }
 
-/// One job taken from a queue.
-struct Taken {
-    queue: String,
-    raw: String,
-}
-
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
-const FETCH_SCRIPT: &str = r"
-local paused = redis.call('GET', KEYS[1])
-if paused and string.lower(paused) == 'true' then return {0} end
-for i = 2, #KEYS do
-  local payload = redis.call('LPOP', KEYS[i])
-  if payload then return {i - 1, payload} end
-end
-return {}
-";
-
-enum Fetched {
-    Job(Taken),
-    Empty,
-    Paused,
+/// What the signals received since the last look ask of the worker.
+#[derive(Debug, Default, Clone, Copy)]
+struct Requests {
+    /// Stop the running child (TERM, INT, USR1).
+    stop_child: bool,
+    /// Kill the running child at once (a second TERM or INT).
+    kill_child: bool,
 }
 
 impl Worker {
     /// A worker for `client`'s namespace that runs the jobs in `registry`.
     ///
-    /// Installs its signal handlers (QUIT, TERM, INT, CHLD) until dropped.
+    /// Installs its signal handlers (QUIT, TERM, INT, USR1, USR2, CONT,
+    /// CHLD) until dropped.
     pub fn new(client: Client, registry: Registry, options: WorkerOptions) -> Result<Self> {
         let hostname = nix::unistd::gethostname()
             .map_err(|e| Error::os("reading the hostname", std::io::Error::from(e)))?
             .to_string_lossy()
             .into_owned();
         let id = format!("{hostname}:{}:{}", std::process::id(), options.queues);
+        let control = Control { graceful_term: options.graceful_term, ..Control::default() };
         Ok(Worker {
             client,
             registry,
             options,
             id,
+            hostname,
+            started: payload::time::started(Timestamp::now()),
             signals: Signals::install()?,
+            control,
             last_heartbeat: None,
-            stop: None,
         })
     }
 
@@ -157,9 +164,19 @@ impl Worker {
 
     /// Registers, works until told to stop (or, with interval zero, until
     /// the queues are empty), and unregisters.
+    ///
+    /// As Ruby Resque does: the first heartbeat, then pruning of dead
+    /// workers, then registration.
     pub fn work(&mut self) -> Result<StopReason> {
+        if let Some(prefix) = &self.options.procline_prefix {
+            procline::set_prefix(prefix);
+        }
         procline::set("Starting");
+        if !self.options.fork_per_job && self.options.job_timeout.is_some() {
+            tracing::warn!(worker = %self.id, "job timeouts need a forked child per job; --no-fork ignores them");
+        }
         self.heartbeat()?;
+        self.prune();
         self.register()?;
         tracing::info!(worker = %self.id, "worker started");
         let result = self.work_loop();
@@ -173,11 +190,16 @@ impl Worker {
     fn work_loop(&mut self) -> Result<StopReason> {
         let mut backoff = Duration::ZERO;
         loop {
-            self.check_signals();
-            if let Some(reason) = self.stop {
+            self.read_signals();
+            if let Some(reason) = self.control.stop {
                 return Ok(reason);
             }
             self.heartbeat_if_due();
+            if self.control.paused {
+                procline::set("Paused");
+                self.sleep(self.options.interval.max(Duration::from_millis(100)));
+                continue;
+            }
             match self.fetch() {
                 Ok(Fetched::Job(taken)) => {
                     backoff = Duration::ZERO;
@@ -204,20 +226,18 @@ impl Worker {
         }
     }
 
-    fn check_signals(&mut self) {
-        if self.signals.term_requested() {
-            self.stop = Some(StopReason::Terminated);
-        } else if self.signals.quit_requested() && self.stop.is_none() {
-            self.stop = Some(StopReason::Quit);
-        }
+    /// Takes the signals received since the last look (see [`Control::read`]).
+    fn read_signals(&mut self) -> Requests {
+        self.control.read(&self.signals, &self.id)
     }
 
     /// Sleeps up to `duration`, waking at once for a signal.
     fn sleep(&mut self, duration: Duration) {
         let deadline = Instant::now() + duration;
+        let paused = self.control.paused;
         loop {
-            self.check_signals();
-            if self.stop.is_some() {
+            self.read_signals();
+            if self.control.stop.is_some() || self.control.paused != paused {
                 return;
             }
             let now = Instant::now();
@@ -226,58 +246,41 @@ impl Worker {
             }
             self.heartbeat_if_due();
             let left = (deadline - now).min(self.options.heartbeat_interval);
-            let timeout = PollTimeout::try_from(left).unwrap_or(PollTimeout::MAX);
-            let mut fds = [PollFd::new(self.signals.fd(), PollFlags::POLLIN)];
-            match poll(&mut fds, timeout) {
-                Ok(_) | Err(Errno::EINTR) => {}
-                Err(e) => {
-                    tracing::error!("poll failed while sleeping: {e}");
-                    std::thread::sleep(left);
-                }
-            }
-            self.signals.drain();
-            self.signals.take_child();
+            self.wait_for_signal(left);
         }
     }
 
-    /// Takes the next job: the first non-empty queue in priority order, in
-    /// one round trip that also honours `pause-all-workers`.
+    fn wait_for_signal(&self, at_most: Duration) {
+        let timeout = PollTimeout::try_from(at_most).unwrap_or(PollTimeout::MAX);
+        let fd = self.signals.fd();
+        let mut fds = [PollFd::new(fd, PollFlags::POLLIN)];
+        match poll(&mut fds, timeout) {
+            Ok(_) | Err(Errno::EINTR) => {}
+            Err(e) => {
+                tracing::error!("poll failed while sleeping: {e}");
+                std::thread::sleep(at_most);
+            }
+        }
+        self.signals.drain();
+        self.signals.take_child();
+    }
+
+    /// Takes the next job (see [`store::fetch`]).
     fn fetch(&self) -> Result<Fetched> {
         let queues = if self.options.queues.is_dynamic() {
             self.options.queues.resolve(&self.client.queues()?)
         } else {
             self.options.queues.resolve(&[])
         };
-        let keys = self.client.keys();
-        let script = redis::Script::new(FETCH_SCRIPT);
-        let mut invocation = script.key(keys.pause_all());
-        for q in &queues {
-            invocation.key(keys.queue(q));
-        }
-        let reply: (Option<usize>, Option<String>) = self.client.with_conn(|c| {
-            let v: Vec<redis::Value> = invocation.invoke(c)?;
-            let mut it = v.into_iter();
-            let index = it.next().map(redis::from_redis_value::<usize>).transpose()?;
-            let payload = it.next().map(redis::from_redis_value::<String>).transpose()?;
-            Ok((index, payload))
-        })?;
-        Ok(match reply {
-            (Some(0), _) => Fetched::Paused,
-            (Some(i), Some(raw)) => match queues.get(i - 1) {
-                Some(queue) => Fetched::Job(Taken { queue: queue.clone(), raw }),
-                None => Fetched::Empty,
-            },
-            _ => Fetched::Empty,
-        })
+        store::fetch(&self.client, &self.id, &queues)
     }
 
     /// Runs one job and records its outcome. Never fails: a bad payload or a
     /// failing job becomes a failure entry.
     fn process(&mut self, taken: Taken) {
         let started = Instant::now();
-        let Taken { queue, raw } = taken;
-        let parsed = JobPayload::parse(&raw);
-        let raw_json: Option<&RawValue> = serde_json::from_str(&raw).ok();
+        let parsed = JobPayload::parse(&taken.raw);
+        let raw_json: Option<&RawValue> = serde_json::from_str(&taken.raw).ok();
         let (payload, raw_json) = match (parsed, raw_json) {
             (Ok(p), Some(r)) => (p, r),
             (parsed, raw_json) => {
@@ -287,25 +290,20 @@ impl Worker {
                 };
                 let failure = JobFailure::new(
                     exception::BAD_PAYLOAD,
-                    format!("payload in queue {queue:?} is not a job (an object with \"class\" and an \"args\" array): {why}"),
+                    format!(
+                        "payload in queue {:?} is not a job (an object with \"class\" and an \"args\" array): {why}",
+                        taken.queue
+                    ),
                 );
                 let stored = match raw_json {
                     Some(r) => FailedPayload::Json(r),
-                    None => FailedPayload::Text(&raw),
+                    None => FailedPayload::Text(&taken.raw),
                 };
-                tracing::error!(queue, "{}", failure.error);
-                self.finish(&queue, &stored, Err(&failure));
+                tracing::error!(queue = taken.queue, "{}", failure.error);
+                self.finish(&taken, stored, Err(&failure));
                 return;
             }
         };
-        let run_at = payload::time::run_at(Timestamp::now());
-        let record = ProcessingRecord { queue: &queue, run_at, payload: raw_json }.to_json();
-        let worker_key = self.client.keys().worker(&self.id);
-        if let Err(e) =
-            self.client.with_conn(|c| redis::cmd("SET").arg(&worker_key).arg(&record).query::<()>(c))
-        {
-            tracing::warn!(worker = %self.id, "could not record the job being worked on: {e}");
-        }
         let result = match self.registry.get(&payload.class) {
             None => Err(JobFailure::new(
                 exception::UNKNOWN_CLASS,
@@ -317,109 +315,121 @@ impl Worker {
             )),
             Some(entry) if self.options.fork_per_job => {
                 let since = Timestamp::now().as_second();
-                let child_title = format!("Processing {queue} since {since} [{}]", payload.class);
-                let id = self.id.clone();
-                let client = self.client.clone();
-                let mut beat_at = self.last_heartbeat;
-                let every = self.options.heartbeat_interval;
-                let signals = &self.signals;
-                let run = run::in_child(
-                    entry,
-                    payload.args,
-                    &child_title,
-                    signals,
-                    |_| {
-                        if let Err(e) = write_heartbeat(&client, &id) {
-                            tracing::warn!(worker = %id, "heartbeat failed: {e}");
-                        } else {
-                            beat_at = Some(Instant::now());
-                        }
-                    },
-                    every,
-                );
-                self.last_heartbeat = beat_at;
-                match run {
-                    Ok(outcome) => {
-                        if outcome.terminated {
-                            self.stop = Some(StopReason::Terminated);
-                        }
-                        outcome.result
-                    }
-                    Err(e) => {
-                        Err(JobFailure::new(exception::DIRTY_EXIT, format!("could not run the job: {e}")))
-                    }
-                }
+                let child_title = format!("Processing {} since {since} [{}]", taken.queue, payload.class);
+                let timeout = entry.timeout.or(self.options.job_timeout);
+                self.run_in_child(entry, payload.args, &child_title, timeout)
             }
-            Some(entry) => run::perform(entry, payload.args),
+            Some(entry) => {
+                procline::set(&format!(
+                    "Processing {} since {} [{}]",
+                    taken.queue,
+                    Timestamp::now().as_second(),
+                    payload.class
+                ));
+                run::perform(entry, payload.args)
+            }
         };
-        if let Err(f) = &result {
-            tracing::warn!(worker = %self.id, queue, class = payload.class, "job failed: {f}");
-        } else {
-            tracing::info!(worker = %self.id, queue, class = payload.class, elapsed = ?started.elapsed(), "job done");
+        match &result {
+            Err(f) => {
+                tracing::warn!(worker = %self.id, queue = taken.queue, class = payload.class, "job failed: {f}")
+            }
+            Ok(()) => tracing::info!(
+                worker = %self.id,
+                queue = taken.queue,
+                class = payload.class,
+                elapsed = ?started.elapsed(),
+                "job done"
+            ),
         }
-        self.finish(&queue, &FailedPayload::Json(raw_json), result.as_ref().map(|_| ()));
+        self.finish(&taken, FailedPayload::Json(raw_json), result.as_ref().map(|_| ()));
     }
 
-    /// Records a finished job in one round trip: the failure entry and
-    /// counters when it failed, then `DEL worker:<id>` and the processed
-    /// counters. Retries until Redis takes it or the worker must stop.
+    fn run_in_child(
+        &mut self,
+        entry: &'static crate::registry::JobEntry,
+        args: Vec<serde_json::Value>,
+        title: &str,
+        timeout: Option<Duration>,
+    ) -> std::result::Result<(), JobFailure> {
+        let policy = StopPolicy {
+            term_child: self.options.term_child,
+            pre_shutdown: self.options.pre_shutdown_timeout,
+            term_timeout: self.options.term_timeout,
+        };
+        let Worker { client, id, signals, control, options, .. } = self;
+        let mut beat_at = None;
+        let mut tick = || match write_heartbeat(client, id) {
+            Ok(()) => beat_at = Some(Instant::now()),
+            Err(e) => tracing::warn!(worker = %id, "heartbeat failed: {e}"),
+        };
+        let mut on_wake = || {
+            let requests = control.read(signals, id);
+            if requests.kill_child {
+                ChildAction::StopNow
+            } else if requests.stop_child {
+                ChildAction::Stop
+            } else {
+                ChildAction::Continue
+            }
+        };
+        let run = run::in_child(
+            entry,
+            args,
+            title,
+            Supervision {
+                signals,
+                on_wake: &mut on_wake,
+                tick: &mut tick,
+                tick_every: options.heartbeat_interval,
+                policy,
+                timeout,
+            },
+        );
+        if beat_at.is_some() {
+            self.last_heartbeat = beat_at;
+        }
+        match run {
+            Ok(outcome) => outcome.result,
+            Err(e) => Err(JobFailure::new(exception::DIRTY_EXIT, format!("could not run the job: {e}"))),
+        }
+    }
+
+    /// Records a finished job in one step (see [`store::finish`]), retrying
+    /// while Redis is unreachable. A worker told to stop at once gives up;
+    /// the job then stays in its in-flight list and is recovered later.
     fn finish(
         &mut self,
-        queue: &str,
-        stored: &FailedPayload<'_>,
+        taken: &Taken,
+        stored: FailedPayload<'_>,
         result: std::result::Result<(), &JobFailure>,
     ) {
-        let keys = self.client.keys();
-        let mut pipe = redis::pipe();
-        if let Err(failure) = result {
-            let entry = NewFailure {
+        let failure = result.err().map(|failure| {
+            NewFailure {
                 failed_at: payload::time::failed_at(Timestamp::now()),
-                payload: match stored {
-                    FailedPayload::Json(r) => FailedPayload::Json(r),
-                    FailedPayload::Text(t) => FailedPayload::Text(t),
-                },
+                payload: stored,
                 exception: &failure.exception,
                 error: &failure.error,
                 backtrace: &failure.backtrace,
                 worker: &self.id,
-                queue,
-            };
-            pipe.rpush(keys.failed(), entry.to_json())
-                .ignore()
-                .incr(keys.stat(stat::FAILED), 1)
-                .ignore()
-                .incr(keys.worker_stat(stat::FAILED, &self.id), 1)
-                .ignore();
-        }
-        pipe.del(keys.worker(&self.id))
-            .ignore()
-            .incr(keys.stat(stat::PROCESSED), 1)
-            .ignore()
-            .incr(keys.worker_stat(stat::PROCESSED, &self.id), 1)
-            .ignore();
+                queue: &taken.queue,
+            }
+            .to_json()
+        });
         let mut backoff = Duration::from_millis(100);
         loop {
-            match self.client.with_conn(|c| pipe.query::<()>(c)) {
+            match store::finish(&self.client, &self.id, &taken.entry, &taken.raw, failure.as_deref()) {
                 Ok(()) => return,
                 Err(e) => {
                     tracing::warn!(worker = %self.id, "cannot record a finished job: {e}; retrying in {backoff:?}");
-                    if self.signals.term_requested() {
-                        tracing::error!(worker = %self.id, "stopping with a finished job unrecorded");
+                    if self.read_signals().kill_child {
+                        tracing::error!(worker = %self.id, "stopping with a finished job unrecorded; it stays in flight");
                         return;
                     }
-                    self.sleep_ignoring_quit(backoff);
+                    self.wait_for_signal(backoff);
                     backoff = (backoff * 2).min(MAX_BACKOFF);
                 }
             }
         }
-    }
-
-    fn sleep_ignoring_quit(&self, duration: Duration) {
-        let timeout = PollTimeout::try_from(duration).unwrap_or(PollTimeout::MAX);
-        let fd = self.signals.fd();
-        let mut fds = [PollFd::new(fd, PollFlags::POLLIN)];
-        let _ = poll(&mut fds, timeout);
-        self.signals.drain();
     }
 
     fn heartbeat(&mut self) -> Result<()> {
@@ -428,61 +438,113 @@ impl Worker {
         Ok(())
     }
 
+    /// Beats when due, makes sure this worker is still registered (a Redis
+    /// that restarted empty forgets it), and prunes dead workers.
     fn heartbeat_if_due(&mut self) {
         let due = self.last_heartbeat.is_none_or(|t| t.elapsed() >= self.options.heartbeat_interval);
-        if due {
-            if let Err(e) = self.heartbeat() {
-                tracing::warn!(worker = %self.id, "heartbeat failed: {e}");
+        if !due {
+            return;
+        }
+        match self.heartbeat() {
+            Ok(()) => {
+                if let Err(e) = self.register() {
+                    tracing::warn!(worker = %self.id, "cannot refresh the registration: {e}");
+                }
+                self.prune();
             }
+            Err(e) => tracing::warn!(worker = %self.id, "heartbeat failed: {e}"),
         }
     }
 
-    /// `SADD workers <id>` + `SET worker:<id>:started <time>`.
+    /// Prunes dead workers and recovers their jobs, when no other worker is.
+    fn prune(&self) {
+        let pruner = prune::Pruner {
+            id: &self.id,
+            hostname: &self.hostname,
+            queues: &self.options.queues,
+            heartbeat_interval: self.options.heartbeat_interval,
+        };
+        match prune::prune_dead_workers(&self.client, &pruner) {
+            Ok(Some(pruned)) if !pruned.workers.is_empty() || pruned.recovered != Default::default() => {
+                tracing::info!(
+                    worker = %self.id,
+                    pruned = ?pruned.workers,
+                    requeued = pruned.recovered.requeued,
+                    failed = pruned.recovered.failed,
+                    "pruned dead workers"
+                );
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(worker = %self.id, "cannot prune dead workers: {e}"),
+        }
+    }
+
+    /// `SADD workers <id>` + `SET worker:<id>:started <time>` (kept if set).
     fn register(&self) -> Result<()> {
         let keys = self.client.keys();
-        let started = payload::time::started(Timestamp::now());
         self.client.with_conn(|c| {
             redis::pipe()
                 .sadd(keys.workers(), &self.id)
                 .ignore()
-                .set(keys.worker_started(&self.id), started)
+                .cmd("SET")
+                .arg(keys.worker_started(&self.id))
+                .arg(&self.started)
+                .arg("NX")
                 .ignore()
                 .query::<()>(c)
         })
     }
 
-    /// Removes every trace of this worker; a job still recorded as being
-    /// worked on is first recorded as failed (`Resque::DirtyExit`).
+    /// Puts back anything still in flight (a finished job Redis never heard
+    /// of, at worst run twice), then removes every trace of this worker.
     fn unregister(&mut self) -> Result<()> {
-        let keys = self.client.keys().clone();
-        let leftover: Option<String> =
-            self.client.with_conn(|c| redis::cmd("GET").arg(keys.worker(&self.id)).query(c))?;
-        if let Some(record) = leftover {
-            if let Ok(working) = serde_json::from_str::<payload::WorkingOn>(&record) {
-                let raw = serde_json::to_string(&working.payload).unwrap_or_default();
-                if let Ok(raw) = RawValue::from_string(raw) {
-                    let failure =
-                        JobFailure::new(exception::DIRTY_EXIT, "Worker exited while the job was running");
-                    self.finish(&working.queue, &FailedPayload::Json(&raw), Err(&failure));
-                }
+        let recovered = store::recover_inflight(&self.client, &self.id)?;
+        if recovered != store::Recovered::default() {
+            tracing::warn!(worker = %self.id, ?recovered, "put back jobs left in flight");
+        }
+        store::unregister(&self.client, &self.id)
+    }
+}
+
+impl Control {
+    /// Takes the signals received since the last look and updates the
+    /// state; returns what they ask of a running child.
+    fn read(&mut self, signals: &Signals, id: &str) -> Requests {
+        let mut requests = Requests::default();
+        if signals.take_quit() {
+            tracing::info!(worker = id, "QUIT: finishing the current job, then stopping");
+            self.stop.get_or_insert(StopReason::Quit);
+        }
+        if signals.take_term() {
+            if self.graceful_term {
+                tracing::info!(
+                    worker = id,
+                    "TERM with GRACEFUL_TERM: finishing the current job, then stopping"
+                );
+                self.stop.get_or_insert(StopReason::Quit);
+            } else if self.terminating {
+                tracing::info!(worker = id, "second TERM/INT: stopping now");
+                requests.kill_child = true;
+            } else {
+                tracing::info!(worker = id, "TERM/INT: stopping the current job and exiting");
+                self.terminating = true;
+                self.stop = Some(StopReason::Terminated);
+                requests.stop_child = true;
             }
         }
-        self.client.with_conn(|c| {
-            redis::pipe()
-                .srem(keys.workers(), &self.id)
-                .ignore()
-                .del(keys.worker(&self.id))
-                .ignore()
-                .del(keys.worker_started(&self.id))
-                .ignore()
-                .hdel(keys.heartbeat(), &self.id)
-                .ignore()
-                .del(keys.worker_stat(stat::PROCESSED, &self.id))
-                .ignore()
-                .del(keys.worker_stat(stat::FAILED, &self.id))
-                .ignore()
-                .query::<()>(c)
-        })
+        if signals.take_usr1() {
+            tracing::info!(worker = id, "USR1: stopping the current job, then going on");
+            requests.stop_child = true;
+        }
+        if signals.take_usr2() {
+            tracing::info!(worker = id, "USR2: pausing after the current job");
+            self.paused = true;
+        }
+        if signals.take_cont() && self.paused {
+            tracing::info!(worker = id, "CONT: resuming");
+            self.paused = false;
+        }
+        requests
     }
 }
 

@@ -23,8 +23,127 @@ use crate::registry::JobEntry;
 /// What the parent learns about a finished child.
 pub(crate) struct ChildOutcome {
     pub(crate) result: Result<(), JobFailure>,
-    /// The worker was told to stop (TERM/INT) while the child ran.
-    pub(crate) terminated: bool,
+}
+
+/// What the worker wants done with a running child, checked at every wake-up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ChildAction {
+    /// Let it run.
+    Continue,
+    /// Stop it as the [`StopPolicy`] says (TERM, INT, USR1).
+    Stop,
+    /// Kill it now (a second TERM or INT).
+    StopNow,
+}
+
+/// How a child is stopped: Ruby's `TERM_CHILD`, `RESQUE_PRE_SHUTDOWN_TIMEOUT`
+/// and `RESQUE_TERM_TIMEOUT`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct StopPolicy {
+    pub(crate) term_child: bool,
+    pub(crate) pre_shutdown: Duration,
+    pub(crate) term_timeout: Duration,
+}
+
+/// Where a child being stopped is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stopping {
+    No,
+    /// Given `pre_shutdown` to finish before TERM.
+    Grace {
+        term_at: Instant,
+    },
+    /// Sent TERM; KILL follows.
+    Termed {
+        kill_at: Instant,
+    },
+    Killed,
+}
+
+/// The parent's view of one running child.
+struct Watch {
+    child: Pid,
+    policy: StopPolicy,
+    stopping: Stopping,
+    deadline: Option<Instant>,
+    timed_out: Option<Duration>,
+}
+
+impl Watch {
+    fn signal(&self, signal: Signal) {
+        tracing::info!(pid = self.child.as_raw(), %signal, "stopping the job's child");
+        let _ = kill(self.child, signal);
+    }
+
+    fn term(&mut self, now: Instant) {
+        self.signal(Signal::SIGTERM);
+        self.stopping = Stopping::Termed { kill_at: now + self.policy.term_timeout };
+    }
+
+    fn kill_now(&mut self) {
+        if self.stopping != Stopping::Killed {
+            self.signal(Signal::SIGKILL);
+            self.stopping = Stopping::Killed;
+        }
+    }
+
+    fn act(&mut self, action: ChildAction, now: Instant) {
+        match action {
+            ChildAction::Continue => {}
+            ChildAction::StopNow => self.kill_now(),
+            ChildAction::Stop if self.stopping == Stopping::No => {
+                if !self.policy.term_child {
+                    self.kill_now();
+                } else if self.policy.pre_shutdown.is_zero() {
+                    self.term(now);
+                } else {
+                    self.stopping = Stopping::Grace { term_at: now + self.policy.pre_shutdown };
+                }
+            }
+            ChildAction::Stop => {}
+        }
+    }
+
+    /// Moves the stop along and enforces the job's deadline.
+    fn advance(&mut self, now: Instant, limit: Option<Duration>) {
+        if let (Some(deadline), Some(limit)) = (self.deadline, limit) {
+            if now >= deadline && self.timed_out.is_none() {
+                self.timed_out = Some(limit);
+                if matches!(self.stopping, Stopping::No | Stopping::Grace { .. }) {
+                    self.term(now);
+                }
+            }
+        }
+        match self.stopping {
+            Stopping::Grace { term_at } if now >= term_at => self.term(now),
+            Stopping::Termed { kill_at } if now >= kill_at => self.kill_now(),
+            _ => {}
+        }
+    }
+
+    /// The next instant something is due.
+    fn next_due(&self) -> Option<Instant> {
+        let stop = match self.stopping {
+            Stopping::Grace { term_at } => Some(term_at),
+            Stopping::Termed { kill_at } => Some(kill_at),
+            _ => None,
+        };
+        let deadline = self.deadline.filter(|_| self.timed_out.is_none());
+        stop.into_iter().chain(deadline).min()
+    }
+}
+
+/// How the parent supervises a child: its callbacks and limits.
+pub(crate) struct Supervision<'a> {
+    pub(crate) signals: &'a Signals,
+    /// Called at every wake-up: what to do with the child.
+    pub(crate) on_wake: &'a mut dyn FnMut() -> ChildAction,
+    /// Called every `tick_every` (the heartbeat).
+    pub(crate) tick: &'a mut dyn FnMut(),
+    pub(crate) tick_every: Duration,
+    pub(crate) policy: StopPolicy,
+    /// The job's hard time limit.
+    pub(crate) timeout: Option<Duration>,
 }
 
 /// Calls a job, catching a panic as a failure with its message and backtrace.
@@ -63,15 +182,13 @@ fn install_panic_hook() {
     });
 }
 
-/// Forks a child that sets `title` and runs the job, then waits for it while
-/// beating the heart and watching for signals.
+/// Forks a child that sets `title` and runs the job, then waits for it
+/// while beating the heart, watching for signals and enforcing the timeout.
 pub(crate) fn in_child(
     entry: &JobEntry,
     args: Vec<Value>,
     child_title: &str,
-    signals: &Signals,
-    mut tick: impl FnMut(Pid),
-    tick_every: Duration,
+    supervision: Supervision<'_>,
 ) -> Result<ChildOutcome> {
     let (read_end, write_end) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
         .map_err(|e| Error::os("creating the job's result pipe", std::io::Error::from(e)))?;
@@ -90,7 +207,7 @@ pub(crate) fn in_child(
             drop(write_end);
             crate::procline::set(&format!("Forked {child} at {}", jiff::Timestamp::now().as_second()));
             tracing::debug!(pid = child.as_raw(), class = entry.class, "forked a child for the job");
-            wait_for_child(child, read_end, signals, &mut tick, tick_every)
+            wait_for_child(child, read_end, supervision)
         }
     }
 }
@@ -126,42 +243,46 @@ impl From<&JobFailure> for ChildReport {
     }
 }
 
-fn wait_for_child(
-    child: Pid,
-    report: OwnedFd,
-    signals: &Signals,
-    tick: &mut impl FnMut(Pid),
-    tick_every: Duration,
-) -> Result<ChildOutcome> {
+fn wait_for_child(child: Pid, report: OwnedFd, sup: Supervision<'_>) -> Result<ChildOutcome> {
+    let Supervision { signals, on_wake, tick, tick_every, policy, timeout } = sup;
+    let started = Instant::now();
+    let mut watch = Watch {
+        child,
+        policy,
+        stopping: Stopping::No,
+        deadline: timeout.map(|t| started + t),
+        timed_out: None,
+    };
     let mut report = Some(std::fs::File::from(report));
     let mut message = Vec::new();
-    let mut terminated = false;
-    let mut next_tick = Instant::now() + tick_every;
+    let mut next_tick = started + tick_every;
     loop {
         if let Some(status) = reap(child)? {
             if let Some(mut pipe) = report.take() {
                 set_nonblocking(&pipe);
                 let _ = pipe.read_to_end(&mut message);
             }
-            return Ok(ChildOutcome { result: outcome(status, &message), terminated });
-        }
-        if signals.term_requested() && !terminated {
-            terminated = true;
-            tracing::info!(pid = child.as_raw(), "stopping: killing the job's child");
-            let _ = kill(child, Signal::SIGKILL);
+            let result = match watch.timed_out {
+                Some(limit) => Err(timeout_failure(limit, status)),
+                None => outcome(status, &message),
+            };
+            return Ok(ChildOutcome { result });
         }
         let now = Instant::now();
+        watch.act(on_wake(), now);
+        watch.advance(now, timeout);
         if now >= next_tick {
-            tick(child);
+            tick();
             next_tick = now + tick_every;
         }
-        let timeout = next_tick.saturating_duration_since(now).min(Duration::from_secs(1));
-        let timeout = PollTimeout::try_from(timeout).unwrap_or(PollTimeout::MAX);
+        let due = watch.next_due().map_or(next_tick, |d| d.min(next_tick));
+        let wait = due.saturating_duration_since(now).min(Duration::from_secs(1));
+        let wait = PollTimeout::try_from(wait).unwrap_or(PollTimeout::MAX);
         let mut fds = vec![PollFd::new(signals.fd(), PollFlags::POLLIN)];
         if let Some(pipe) = &report {
             fds.push(PollFd::new(pipe.as_fd(), PollFlags::POLLIN));
         }
-        match poll(&mut fds, timeout) {
+        match poll(&mut fds, wait) {
             Ok(_) | Err(Errno::EINTR) => {}
             Err(e) => return Err(Error::os("waiting for the job's child", std::io::Error::from(e))),
         }
@@ -180,6 +301,18 @@ fn wait_for_child(
             }
         }
     }
+}
+
+fn timeout_failure(limit: Duration, status: WaitStatus) -> JobFailure {
+    let how = match status {
+        WaitStatus::Signaled(_, signal, _) => format!("stopped with {}", signal.as_str()),
+        WaitStatus::Exited(_, code) => format!("exited with status {code} after SIGTERM"),
+        _ => "stopped".to_string(),
+    };
+    JobFailure::new(
+        exception::JOB_TIMEOUT,
+        format!("the job ran longer than its timeout of {limit:?} and was {how}"),
+    )
 }
 
 fn set_nonblocking(file: &std::fs::File) {

@@ -1,4 +1,4 @@
-//! Signals set flags and wake the worker's wait through a self-pipe; the
+//! Signals set flags and wake the worker's waits through a self-pipe; the
 //! loop reads the flags. Nothing else runs in a signal handler.
 
 use std::io::Read;
@@ -8,40 +8,58 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use nix::sys::signal::{self as nix_signal, SigHandler, Signal};
-use signal_hook::consts::{SIGCHLD, SIGINT, SIGQUIT, SIGTERM};
+use signal_hook::consts::{SIGCHLD, SIGCONT, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2};
 use signal_hook::SigId;
 
 use crate::error::{Error, Result};
 
-/// The flags the worker's signal handlers set.
+/// The flags the worker's signal handlers set. Each is taken (reset) by the
+/// code that acts on it, so a signal that arrives again is seen again.
 pub(crate) struct Signals {
     wake: UnixStream,
-    pub(crate) quit: Arc<AtomicBool>,
-    pub(crate) term: Arc<AtomicBool>,
-    pub(crate) child: Arc<AtomicBool>,
+    quit: Arc<AtomicBool>,
+    term: Arc<AtomicBool>,
+    usr1: Arc<AtomicBool>,
+    usr2: Arc<AtomicBool>,
+    cont: Arc<AtomicBool>,
+    child: Arc<AtomicBool>,
     ids: Vec<SigId>,
 }
 
 /// Every signal the worker handles; a forked child puts them back to default.
-const HANDLED: [Signal; 4] = [Signal::SIGQUIT, Signal::SIGTERM, Signal::SIGINT, Signal::SIGCHLD];
+const HANDLED: [Signal; 7] = [
+    Signal::SIGQUIT,
+    Signal::SIGTERM,
+    Signal::SIGINT,
+    Signal::SIGUSR1,
+    Signal::SIGUSR2,
+    Signal::SIGCONT,
+    Signal::SIGCHLD,
+];
 
 impl Signals {
     pub(crate) fn install() -> Result<Self> {
-        let (wake, notify) = UnixStream::pair().map_err(|e| Error::os("creating the signal pipe", e))?;
-        wake.set_nonblocking(true).map_err(|e| Error::os("creating the signal pipe", e))?;
-        notify.set_nonblocking(true).map_err(|e| Error::os("creating the signal pipe", e))?;
-        let signals = Signals {
+        let pipe_error = |e| Error::os("creating the signal pipe", e);
+        let (wake, notify) = UnixStream::pair().map_err(pipe_error)?;
+        wake.set_nonblocking(true).map_err(pipe_error)?;
+        notify.set_nonblocking(true).map_err(pipe_error)?;
+        let mut signals = Signals {
             wake,
             quit: Arc::default(),
             term: Arc::default(),
+            usr1: Arc::default(),
+            usr2: Arc::default(),
+            cont: Arc::default(),
             child: Arc::default(),
             ids: Vec::new(),
         };
-        let mut signals = signals;
         let flags = [
             (SIGQUIT, signals.quit.clone()),
             (SIGTERM, signals.term.clone()),
             (SIGINT, signals.term.clone()),
+            (SIGUSR1, signals.usr1.clone()),
+            (SIGUSR2, signals.usr2.clone()),
+            (SIGCONT, signals.cont.clone()),
             (SIGCHLD, signals.child.clone()),
         ];
         for (sig, flag) in flags {
@@ -64,14 +82,32 @@ impl Signals {
         while matches!((&self.wake).read(&mut buf), Ok(n) if n > 0) {}
     }
 
-    pub(crate) fn quit_requested(&self) -> bool {
-        self.quit.load(Ordering::SeqCst)
+    /// QUIT arrived since the last call.
+    pub(crate) fn take_quit(&self) -> bool {
+        self.quit.swap(false, Ordering::SeqCst)
     }
 
-    pub(crate) fn term_requested(&self) -> bool {
-        self.term.load(Ordering::SeqCst)
+    /// TERM or INT arrived since the last call.
+    pub(crate) fn take_term(&self) -> bool {
+        self.term.swap(false, Ordering::SeqCst)
     }
 
+    /// USR1 arrived since the last call.
+    pub(crate) fn take_usr1(&self) -> bool {
+        self.usr1.swap(false, Ordering::SeqCst)
+    }
+
+    /// USR2 arrived since the last call.
+    pub(crate) fn take_usr2(&self) -> bool {
+        self.usr2.swap(false, Ordering::SeqCst)
+    }
+
+    /// CONT arrived since the last call.
+    pub(crate) fn take_cont(&self) -> bool {
+        self.cont.swap(false, Ordering::SeqCst)
+    }
+
+    /// CHLD arrived since the last call.
     pub(crate) fn take_child(&self) -> bool {
         self.child.swap(false, Ordering::SeqCst)
     }
