@@ -28,7 +28,7 @@ mod error;
 pub mod job;
 pub mod keys;
 pub mod payload;
-mod procline;
+pub mod procline;
 pub mod queues;
 pub mod registry;
 pub mod worker;

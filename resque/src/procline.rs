@@ -7,8 +7,8 @@
 
 use std::sync::OnceLock;
 
-/// The title prefix, `resque-<version>`.
-pub(crate) const PREFIX: &str = concat!("resque-", env!("CARGO_PKG_VERSION"));
+/// What every worker title starts with (after any app prefix): `resque-<version>`.
+pub const PREFIX: &str = concat!("resque-", env!("CARGO_PKG_VERSION"));
 
 /// Where this process's argument strings live: (address, length).
 fn arg_region() -> Option<(usize, usize)> {
@@ -36,7 +36,17 @@ pub(crate) fn set_prefix(prefix: &str) {
 /// Sets the process title to `[prefix]resque-<version>: <status>`.
 pub(crate) fn set(status: &str) {
     let app = APP_PREFIX.lock().unwrap_or_else(|p| p.into_inner()).clone();
-    let title = format!("{app}{PREFIX}: {status}");
+    set_title(&format!("{app}{PREFIX}: {status}"));
+}
+
+/// Sets the whole process title as `ps` shows it, truncated to the space the
+/// program's arguments took. Read arguments (`std::env::args`) before the
+/// first call: they are overwritten.
+///
+/// ```
+/// resque::procline::set_title("resque-supervisor: Supervising 3 workers");
+/// ```
+pub fn set_title(title: &str) {
     tracing::trace!(title, "process title");
     if let Ok(name) = std::ffi::CString::new(title.chars().take(15).collect::<String>()) {
         let _ = nix::sys::prctl::set_name(&name);
@@ -50,8 +60,8 @@ pub(crate) fn set(status: &str) {
     // lies in the initial stack mapping, is writable, and stays mapped for the
     // life of the process. We write at most `len` bytes inside it and end with
     // NULs. Nothing else writes there; the only readers are `std::env::args`,
-    // which sees the title afterwards (arguments are parsed before any title
-    // is set), and the kernel's /proc/<pid>/cmdline.
+    // which sees the title afterwards (callers read their arguments before
+    // setting a title), and the kernel's /proc/<pid>/cmdline.
     unsafe {
         let dst = start as *mut u8;
         std::ptr::copy_nonoverlapping(bytes.as_ptr(), dst, n);
