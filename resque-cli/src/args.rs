@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// Resque workers and tools, compatible with Ruby Resque's Redis layout.
 #[derive(Debug, Parser)]
@@ -26,6 +26,17 @@ pub struct Cli {
     #[arg(short = 'v', long = "verbose", action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
 
+    /// Log lines as text, or as JSON objects, one per line (on stderr).
+    #[arg(
+        long,
+        env = "RESQUE_LOG_FORMAT",
+        value_enum,
+        default_value_t = LogFormat::Text,
+        global = true,
+        value_name = "FORMAT"
+    )]
+    pub log_format: LogFormat,
+
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -44,6 +55,16 @@ impl Cli {
         };
         self.verbose.max(env)
     }
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line (tracing-subscriber's JSON format).
+    Json,
 }
 
 /// The commands.
@@ -90,7 +111,7 @@ pub struct WorkArgs {
 
     /// On TERM, INT and USR1, send TERM to the child (then KILL after
     /// --term-timeout) instead of KILL at once.
-    #[arg(long, env = "TERM_CHILD", help_heading = "Stopping")]
+    #[arg(long, env = "TERM_CHILD", value_parser = clap::builder::FalseyValueParser::new(), help_heading = "Stopping")]
     pub term_child: bool,
 
     /// With --term-child: seconds to let the child finish before it is sent TERM.
@@ -114,12 +135,48 @@ pub struct WorkArgs {
     pub term_timeout: String,
 
     /// TERM behaves as QUIT: finish the current job, then exit.
-    #[arg(long, env = "GRACEFUL_TERM", help_heading = "Stopping")]
+    #[arg(long, env = "GRACEFUL_TERM", value_parser = clap::builder::FalseyValueParser::new(), help_heading = "Stopping")]
     pub graceful_term: bool,
 
     /// Text before `resque-<version>` in process titles, to tell apps apart in `ps`.
     #[arg(long, env = "RESQUE_PROCLINE_PREFIX", value_name = "TEXT")]
     pub procline_prefix: Option<String>,
+
+    /// Run N worker processes under a supervisor that restarts any that die
+    /// and passes QUIT, TERM, INT, USR1, USR2 and CONT on to them.
+    #[arg(
+        long,
+        env = "COUNT",
+        default_value = "1",
+        value_name = "N",
+        value_parser = clap::value_parser!(u32).range(1..),
+        help_heading = "Processes"
+    )]
+    pub count: u32,
+
+    /// Write this process's pid here (the supervisor's with --count), and
+    /// remove the file on exit. Refuses to start while it names a running
+    /// process.
+    #[arg(long, env = "PIDFILE", value_name = "PATH", help_heading = "Processes")]
+    pub pidfile: Option<PathBuf>,
+
+    /// Detach from the terminal and run as a daemon (env BACKGROUND, any
+    /// non-empty value). Returns once the daemon is running; its pid goes to
+    /// --pidfile.
+    #[arg(
+        long,
+        env = "BACKGROUND",
+        action = clap::ArgAction::SetTrue,
+        value_parser = non_empty,
+        default_value = "",
+        help_heading = "Processes"
+    )]
+    pub background: bool,
+}
+
+/// `BACKGROUND`'s rule: any non-empty value means yes (as Ruby's `if ENV['BACKGROUND']`).
+fn non_empty(value: &str) -> Result<bool, std::convert::Infallible> {
+    Ok(!value.is_empty())
 }
 
 #[cfg(test)]
@@ -130,5 +187,29 @@ mod tests {
     #[test]
     fn definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn process_flags_parse() {
+        let cli = Cli::try_parse_from([
+            "w",
+            "--log-format",
+            "json",
+            "work",
+            "--count",
+            "3",
+            "--background",
+            "--pidfile",
+            "w.pid",
+        ]);
+        let Ok(Cli { log_format, command: Command::Work(work), .. }) = cli else {
+            panic!("did not parse: {cli:?}");
+        };
+        assert_eq!(log_format, LogFormat::Json);
+        assert_eq!(work.count, 3);
+        assert!(work.background);
+        assert_eq!(work.pidfile, Some(PathBuf::from("w.pid")));
+        assert!(Cli::try_parse_from(["w", "work", "--count", "0"]).is_err());
+        assert!(Cli::try_parse_from(["w", "work", "--log-format", "xml"]).is_err());
     }
 }

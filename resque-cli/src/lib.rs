@@ -12,9 +12,14 @@
 //! ```
 
 mod args;
+mod daemon;
+mod pidfile;
+mod supervisor;
+mod title;
 
 use std::ffi::OsString;
 use std::io::IsTerminal;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -22,7 +27,7 @@ use clap::Parser;
 use resque::queues::QueueList;
 use resque::{Client, Registry, Worker, WorkerOptions};
 
-pub use args::{Cli, Command, WorkArgs};
+pub use args::{Cli, Command, LogFormat, WorkArgs};
 
 /// Errors the CLI reports before exiting non-zero.
 #[derive(Debug, thiserror::Error)]
@@ -45,6 +50,39 @@ pub enum CliError {
          then run `cargo run --bin worker -- work -q '*'`."
     )]
     NoJobs,
+    /// The pidfile cannot be read or written.
+    #[error("cannot {action} pidfile {}: {source}", path.display())]
+    Pidfile {
+        /// The pidfile.
+        path: PathBuf,
+        /// `read` or `write`.
+        action: &'static str,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The pidfile names a process that is running.
+    #[error(
+        "pidfile {} names pid {pid}, which is still running: is this worker already running? \
+         Stop it first (kill -QUIT {pid}), or remove the file if that process is not a worker.",
+        path.display()
+    )]
+    PidfileInUse {
+        /// The pidfile.
+        path: PathBuf,
+        /// The running process it names.
+        pid: i32,
+    },
+    /// A system call the CLI needs failed.
+    #[error("{what}: {source}")]
+    Os {
+        /// What was being done.
+        what: &'static str,
+        /// Why it failed.
+        source: std::io::Error,
+    },
+    /// `--background`: the daemon could not start.
+    #[error("could not start in the background: {0}")]
+    Background(String),
 }
 
 /// Runs the CLI on this process's arguments; prints errors; returns the exit code.
@@ -60,16 +98,18 @@ pub fn main() -> ExitCode {
 
 /// Runs the CLI on the given arguments (the first is the program name).
 pub fn run(args: impl IntoIterator<Item = OsString>) -> Result<ExitCode, CliError> {
-    let cli = match Cli::try_parse_from(args) {
+    // Kept: a supervisor (--count) starts its workers with these arguments.
+    let args: Vec<OsString> = args.into_iter().collect();
+    let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
             return Ok(if e.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS });
         }
     };
-    init_logging(cli.verbosity());
+    init_logging(cli.verbosity(), cli.log_format);
     match &cli.command {
-        Command::Work(work) => run_work(&cli, work),
+        Command::Work(work) => run_work(&cli, work, &args),
         Command::Jobs => {
             let registry = Registry::linked()?;
             for class in registry.classes() {
@@ -82,7 +122,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Result<ExitCode, CliErro
     }
 }
 
-fn init_logging(verbosity: u8) {
+fn init_logging(verbosity: u8, format: LogFormat) {
     let default = match verbosity {
         0 => "warn",
         1 => "info",
@@ -90,11 +130,11 @@ fn init_logging(verbosity: u8) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .try_init();
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Text => builder.with_ansi(std::io::stderr().is_terminal()).try_init(),
+        LogFormat::Json => builder.json().with_ansi(false).try_init(),
+    };
 }
 
 /// The client the global flags describe: `-r`, else `--config`, else the
@@ -112,25 +152,65 @@ pub fn client(cli: &Cli) -> Result<Client, CliError> {
     })
 }
 
-fn run_work(cli: &Cli, work: &WorkArgs) -> Result<ExitCode, CliError> {
+/// `work`: checks everything it can while still attached to the terminal,
+/// then detaches (`--background`), writes the pidfile, and works or
+/// supervises (`--count`).
+fn run_work(cli: &Cli, work: &WorkArgs, args: &[OsString]) -> Result<ExitCode, CliError> {
     let registry = Registry::linked()?;
     if registry.is_empty() {
         return Err(CliError::NoJobs);
     }
-    let queues = work.queue_list()?;
-    let mut options = WorkerOptions::new(queues);
-    options.interval = work.interval()?;
-    options.fork_per_job = work.fork_per_job()?;
-    options.heartbeat_interval = work.heartbeat_interval()?;
-    options.job_timeout = work.job_timeout.as_deref().map(|t| seconds("job timeout", t)).transpose()?;
-    options.term_child = work.term_child;
-    options.pre_shutdown_timeout = seconds("pre-shutdown timeout", &work.pre_shutdown_timeout)?;
-    options.term_timeout = seconds("term timeout", &work.term_timeout)?;
-    options.graceful_term = work.graceful_term;
-    options.procline_prefix = work.procline_prefix.clone().filter(|p| !p.is_empty());
+    let options = work.worker_options()?;
+    let cwd = std::env::current_dir()
+        .map_err(|source| CliError::Os { what: "reading the current directory", source })?;
+    // Absolute, since a daemon changes to `/`.
+    let pidfile = work.pidfile.as_ref().map(|p| cwd.join(p));
+    if let Some(path) = &pidfile {
+        pidfile::check(path)?;
+    }
     let client = client(cli)?;
     client.ping()?;
+    let plan = match work.count {
+        0 | 1 => None,
+        n => Some(supervisor::Plan::new(n, args, &cwd, options.procline_prefix.as_deref())?),
+    };
+    let mut ready = None;
+    let client = if work.background {
+        // A fresh connection in the daemon: nothing opened before the forks is reused.
+        let (address, namespace) = (client.address().clone(), client.namespace().to_string());
+        drop(client);
+        match daemon::daemonize()? {
+            daemon::Daemonized::Parent(code) => return Ok(code),
+            daemon::Daemonized::Daemon(r) => ready = Some(r),
+        }
+        Client::with_namespace(address, &namespace)?
+    } else {
+        client
+    };
+    let result = work_or_supervise(client, registry, options, pidfile, plan, &mut ready);
+    if let (Err(e), Some(ready)) = (&result, ready.take()) {
+        ready.fail(&e.to_string());
+    }
+    result
+}
+
+fn work_or_supervise(
+    client: Client,
+    registry: Registry,
+    options: WorkerOptions,
+    pidfile: Option<PathBuf>,
+    plan: Option<supervisor::Plan>,
+    ready: &mut Option<daemon::Ready>,
+) -> Result<ExitCode, CliError> {
+    let _pidfile = pidfile.as_deref().map(pidfile::Pidfile::create).transpose()?;
+    if let Some(plan) = plan {
+        drop(client);
+        return supervisor::run(plan, ready);
+    }
     let mut worker = Worker::new(client, registry, options)?;
+    if let Some(ready) = ready.take() {
+        ready.ok();
+    }
     tracing::info!(worker = worker.id(), "starting");
     let reason = worker.work()?;
     tracing::info!(?reason, "worker stopped");
@@ -147,6 +227,21 @@ fn seconds(what: &str, text: &str) -> Result<Duration, CliError> {
 }
 
 impl WorkArgs {
+    /// The worker's options from these flags and the environment.
+    pub fn worker_options(&self) -> Result<WorkerOptions, CliError> {
+        let mut options = WorkerOptions::new(self.queue_list()?);
+        options.interval = self.interval()?;
+        options.fork_per_job = self.fork_per_job()?;
+        options.heartbeat_interval = self.heartbeat_interval()?;
+        options.job_timeout = self.job_timeout.as_deref().map(|t| seconds("job timeout", t)).transpose()?;
+        options.term_child = self.term_child;
+        options.pre_shutdown_timeout = seconds("pre-shutdown timeout", &self.pre_shutdown_timeout)?;
+        options.term_timeout = seconds("term timeout", &self.term_timeout)?;
+        options.graceful_term = self.graceful_term;
+        options.procline_prefix = self.procline_prefix.clone().filter(|p| !p.is_empty());
+        Ok(options)
+    }
+
     /// `-q`, else `QUEUES`, else `QUEUE`.
     pub fn queue_list(&self) -> Result<QueueList, CliError> {
         let given = self
