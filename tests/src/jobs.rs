@@ -5,7 +5,8 @@ use std::io::Write;
 
 fn append(path: &str, line: &str) {
     let mut f = std::fs::OpenOptions::new().create(true).append(true).open(path).expect("open output file");
-    writeln!(f, "{line}").expect("write output file");
+    // One write per line: O_APPEND keeps concurrent writers' lines whole.
+    f.write_all(format!("{line}\n").as_bytes()).expect("write output file");
 }
 
 /// The example job: records its arguments.
@@ -71,4 +72,28 @@ pub fn abort_job() {
 #[resque::job(queue = "failing")]
 pub fn exit_with(code: i32) {
     std::process::exit(code);
+}
+
+/// Ignores TERM, appends `start <line>`, sleeps, appends `done <line>`: only
+/// KILL stops it early.
+#[resque::job(queue = "slow")]
+pub fn stubborn(path: String, millis: u64, line: String) {
+    #[allow(unsafe_code)]
+    // SAFETY: single-threaded child process; SIG_IGN runs no code.
+    let _ = unsafe {
+        nix::sys::signal::signal(nix::sys::signal::Signal::SIGTERM, nix::sys::signal::SigHandler::SigIgn)
+    };
+    slow_record(path, millis, line);
+}
+
+/// Appends `id` to the file at `path` (the chaos test's job).
+#[resque::job(queue = "chaos")]
+pub fn append_id(path: String, id: u64) {
+    append(&path, &id.to_string());
+}
+
+/// Sleeps past its own time limit.
+#[resque::job(queue = "slow", timeout = "500ms")]
+pub fn overrun(millis: u64) {
+    std::thread::sleep(std::time::Duration::from_millis(millis));
 }

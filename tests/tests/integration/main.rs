@@ -1,10 +1,12 @@
 //! Integration tests against a real redis-server per test, with the real
 //! worker binary run as a child process.
 
+mod chaos;
 mod cli;
 mod client;
 mod deploy;
 mod enqueue;
+mod lifecycle;
 mod process;
 mod worker;
 

@@ -67,7 +67,9 @@ fn runs_jobs_in_forked_children_and_counts_them() {
     // Unregistered on exit: no worker, no per-worker keys left.
     assert!(registered(&redis).is_empty());
     let keys = c.keys_in_namespace().unwrap();
-    assert_eq!(keys, ["queues", "stat:processed"], "{keys:?}");
+    assert_eq!(keys, ["pruning_dead_workers_in_progress", "queues", "stat:processed"], "{keys:?}");
+    let ttl: i64 = redis.conn().ttl("resque:pruning_dead_workers_in_progress").unwrap();
+    assert!(ttl > 0, "the pruning lock expires: {ttl}");
 }
 
 #[test]

@@ -1,0 +1,153 @@
+//! The chaos test: 2,000 jobs, 3 forking workers, a random worker parent or
+//! child SIGKILLed every 200 ms for the whole run, and a redis-server
+//! restart in the middle. No job may be lost.
+
+use std::collections::HashMap;
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use redis::Commands;
+use resque_tests::jobs::append_id;
+use resque_tests::{lines, wait_for_exit, TestRedis};
+use serde_json::Value;
+
+use super::worker;
+
+const JOBS: u64 = 2000;
+const WORKERS: usize = 3;
+
+/// A small xorshift generator; the seed is printed so a failure can be replayed.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
+
+fn spawn(redis: &TestRedis) -> Child {
+    worker(redis)
+        .args(["work", "-i", "0.05", "-q", "chaos", "--heartbeat-interval", "1"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+fn children_of(pid: u32) -> Vec<i32> {
+    std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+        .unwrap_or_default()
+        .split_whitespace()
+        .filter_map(|p| p.parse().ok())
+        .collect()
+}
+
+/// Every id seen, in the output file and in failure entries, with counts.
+fn seen(out: &std::path::Path, redis: &TestRedis) -> Option<HashMap<u64, usize>> {
+    let mut counts = HashMap::new();
+    for line in lines(out) {
+        if let Ok(id) = line.parse::<u64>() {
+            *counts.entry(id).or_insert(0) += 1;
+        }
+    }
+    let failed: Vec<String> = redis.conn().lrange("resque:failed", 0, -1).ok()?;
+    for entry in failed {
+        let entry: Value = serde_json::from_str(&entry).ok()?;
+        if let Some(id) = entry["payload"]["args"][1].as_u64() {
+            *counts.entry(id).or_insert(0) += 1;
+        }
+    }
+    Some(counts)
+}
+
+#[test]
+fn no_job_is_lost_when_workers_are_killed_and_redis_restarts() {
+    let seed =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64 | 1;
+    eprintln!("chaos seed: {seed}");
+    let mut rng = Rng(seed);
+    let mut redis = TestRedis::start_with(&["--appendonly", "yes", "--appendfsync", "always"]);
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("ids");
+    let path = out.to_str().unwrap();
+    let client = redis.client();
+    for id in 0..JOBS {
+        append_id::enqueue_to(&client, path, id).unwrap();
+    }
+
+    let mut workers: Vec<Child> = (0..WORKERS).map(|_| spawn(&redis)).collect();
+    let mut kills = 0usize;
+    let mut restarted = false;
+    let deadline = Instant::now() + Duration::from_secs(240);
+    let complete = |redis: &TestRedis| {
+        seen(&out, redis).is_some_and(|counts| (0..JOBS).all(|id| counts.contains_key(&id)))
+    };
+    let mut rounds = 0u64;
+    while !complete(&redis) {
+        rounds += 1;
+        if rounds.is_multiple_of(25) {
+            let mut conn = redis.conn();
+            let queued: u64 = conn.llen("resque:queue:chaos").unwrap_or(0);
+            let inflight: Vec<String> = conn.keys("resque:inflight:*").unwrap_or_default();
+            let registered: Vec<String> = conn.smembers("resque:workers").unwrap_or_default();
+            eprintln!(
+                "chaos: {} lines, {queued} queued, {} in flight {inflight:?}, workers {registered:?}, {kills} kills",
+                lines(&out).len(),
+                inflight.len()
+            );
+        }
+        if Instant::now() >= deadline {
+            let counts = seen(&out, &redis);
+            let missing: Option<Vec<u64>> =
+                counts.map(|c| (0..JOBS).filter(|id| !c.contains_key(id)).collect());
+            let failed: Vec<String> = redis.conn().lrange("resque:failed", 0, -1).unwrap_or_default();
+            panic!("jobs still missing after 240 s (seed {seed}): {missing:?}; failed: {failed:?}");
+        }
+        std::thread::sleep(Duration::from_millis(200));
+        // Replace workers that died (killed parents).
+        for w in workers.iter_mut() {
+            if w.try_wait().unwrap().is_some() {
+                *w = spawn(&redis);
+            }
+        }
+        let slot = (rng.next() % WORKERS as u64) as usize;
+        let parent = workers[slot].id();
+        let children = children_of(parent);
+        let victim =
+            if rng.next().is_multiple_of(2) && !children.is_empty() { children[0] } else { parent as i32 };
+        if kill(Pid::from_raw(victim), Signal::SIGKILL).is_ok() {
+            kills += 1;
+        }
+        if !restarted && lines(&out).len() as u64 >= JOBS / 2 {
+            redis.stop();
+            std::thread::sleep(Duration::from_millis(300));
+            redis.restart();
+            restarted = true;
+        }
+    }
+    assert!(restarted, "the run ended before the restart (seed {seed})");
+    for w in workers.iter_mut() {
+        let _ = kill(Pid::from_raw(w.id() as i32), Signal::SIGQUIT);
+        assert!(wait_for_exit(w, Duration::from_secs(240)).is_some());
+    }
+
+    let counts = seen(&out, &redis).unwrap();
+    let missing: Vec<u64> = (0..JOBS).filter(|id| !counts.contains_key(id)).collect();
+    assert!(missing.is_empty(), "lost jobs {missing:?} (seed {seed})");
+    let duplicates: usize = counts.values().map(|n| n - 1).sum();
+    assert!(
+        duplicates <= kills,
+        "{duplicates} duplicates but only {kills} processes were killed (seed {seed})"
+    );
+    let in_flight: Vec<String> = redis.conn().keys("resque:inflight:*").unwrap();
+    assert!(in_flight.is_empty(), "{in_flight:?}");
+    eprintln!(
+        "chaos: {kills} kills, {duplicates} duplicates, {} failed",
+        redis.client().failed_count().unwrap()
+    );
+}
