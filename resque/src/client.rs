@@ -183,6 +183,12 @@ impl Client {
         crate::config::Config::load(path.as_ref())?.client_for(&crate::config::environment())
     }
 
+    /// How to reach the server (host, port, credentials), for connections
+    /// the client does not manage itself.
+    pub(crate) fn connection_info(&self) -> &redis::ConnectionInfo {
+        self.inner.redis.get_connection_info()
+    }
+
     /// The server's address, without any password.
     pub fn address(&self) -> &RedisAddress {
         &self.inner.address
@@ -275,7 +281,8 @@ impl Client {
     }
 
     /// Pushes an already-encoded payload: `SADD queues` + `RPUSH queue:<q>`
-    /// in one round trip.
+    /// in one round trip, with a `PUBLISH` on the wake channel so that idle
+    /// resque-rs workers take it at once.
     pub fn push_raw(&self, queue: &str, payload: &str) -> Result<()> {
         let keys = self.keys();
         self.with_conn(|c| {
@@ -283,6 +290,8 @@ impl Client {
                 .sadd(keys.queues(), queue)
                 .ignore()
                 .rpush(keys.queue(queue), payload)
+                .ignore()
+                .publish(keys.wake_channel(), queue)
                 .ignore()
                 .query::<()>(c)
         })

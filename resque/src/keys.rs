@@ -127,6 +127,13 @@ impl Keys {
         self.strip(full)?.strip_prefix("inflight:")
     }
 
+    /// `wake`: the Pub/Sub channel resque-rs publishes a queue's name on
+    /// when it pushes a job, so idle workers take it at once (added by
+    /// resque-rs; a channel, not a key).
+    pub fn wake_channel(&self) -> String {
+        self.key("wake")
+    }
+
     /// `recoveries`: how often each job was put back from a dead worker
     /// (added by resque-rs; see docs/PROTOCOL.md).
     pub fn recoveries(&self) -> String {
@@ -164,6 +171,7 @@ mod tests {
         assert_eq!(k.inflight_pattern(), "app:inflight:*");
         assert_eq!(k.inflight_owner("app:inflight:h:1:a,*"), Some("h:1:a,*"));
         assert_eq!(k.recoveries(), "app:recoveries");
+        assert_eq!(k.wake_channel(), "app:wake");
         assert_eq!(k.strip("app:queue:a"), Some("queue:a"));
         assert_eq!(k.strip("other:queue:a"), None);
     }

@@ -9,6 +9,7 @@ mod prune;
 mod run;
 mod signals;
 mod store;
+mod wake;
 
 use std::time::{Duration, Instant};
 
@@ -102,6 +103,8 @@ pub struct Worker {
     signals: Signals,
     control: Control,
     last_heartbeat: Option<Instant>,
+    /// The wake-up subscription, while working.
+    wake: Option<wake::Wake>,
 }
 
 /// What signals have asked of the worker so far.
@@ -154,6 +157,7 @@ impl Worker {
             signals: Signals::install()?,
             control,
             last_heartbeat: None,
+            wake: None,
         })
     }
 
@@ -178,6 +182,7 @@ impl Worker {
         self.heartbeat()?;
         self.prune();
         self.register()?;
+        self.wake = Some(wake::Wake::new(self.client.clone()));
         tracing::info!(worker = %self.id, "worker started");
         let result = self.work_loop();
         if let Err(e) = self.unregister() {
@@ -200,6 +205,10 @@ impl Worker {
                 self.sleep(self.options.interval.max(Duration::from_millis(100)));
                 continue;
             }
+            if let Some(wake) = self.wake.as_mut() {
+                // Published before this fetch: the fetch will see it.
+                wake.drain();
+            }
             match self.fetch() {
                 Ok(Fetched::Job(taken)) => {
                     backoff = Duration::ZERO;
@@ -211,7 +220,7 @@ impl Worker {
                         return Ok(StopReason::Drained);
                     }
                     procline::set(&format!("Waiting for {}", self.options.queues));
-                    self.sleep(self.options.interval);
+                    self.idle(self.options.interval);
                 }
                 Ok(Fetched::Paused) => {
                     procline::set("Paused");
@@ -231,8 +240,21 @@ impl Worker {
         self.control.read(&self.signals, &self.id)
     }
 
+    /// Waits up to `interval` for a job: wakes at once when one is
+    /// published on the wake channel, or for a signal.
+    fn idle(&mut self, interval: Duration) {
+        if let Some(wake) = self.wake.as_mut() {
+            wake.ensure();
+        }
+        self.wait(interval, true);
+    }
+
     /// Sleeps up to `duration`, waking at once for a signal.
     fn sleep(&mut self, duration: Duration) {
+        self.wait(duration, false);
+    }
+
+    fn wait(&mut self, duration: Duration, until_published: bool) {
         let deadline = Instant::now() + duration;
         let paused = self.control.paused;
         loop {
@@ -246,14 +268,19 @@ impl Worker {
             }
             self.heartbeat_if_due();
             let left = (deadline - now).min(self.options.heartbeat_interval);
-            self.wait_for_signal(left);
+            let wake = self.wake.as_ref().filter(|_| until_published).and_then(wake::Wake::fd);
+            if self.wait_for_signal(left, wake) {
+                return;
+            }
         }
     }
 
-    fn wait_for_signal(&self, at_most: Duration) {
+    /// Waits up to `at_most` for a signal, or for `also` to be readable;
+    /// returns whether `also` was.
+    fn wait_for_signal(&self, at_most: Duration, also: Option<std::os::fd::BorrowedFd<'_>>) -> bool {
         let timeout = PollTimeout::try_from(at_most).unwrap_or(PollTimeout::MAX);
-        let fd = self.signals.fd();
-        let mut fds = [PollFd::new(fd, PollFlags::POLLIN)];
+        let mut fds = vec![PollFd::new(self.signals.fd(), PollFlags::POLLIN)];
+        fds.extend(also.map(|fd| PollFd::new(fd, PollFlags::POLLIN)));
         match poll(&mut fds, timeout) {
             Ok(_) | Err(Errno::EINTR) => {}
             Err(e) => {
@@ -261,8 +288,10 @@ impl Worker {
                 std::thread::sleep(at_most);
             }
         }
+        let also_ready = fds.get(1).and_then(PollFd::revents).is_some_and(|r| !r.is_empty());
         self.signals.drain();
         self.signals.take_child();
+        also_ready
     }
 
     /// Takes the next job (see [`store::fetch`]).
@@ -425,7 +454,7 @@ impl Worker {
                         tracing::error!(worker = %self.id, "stopping with a finished job unrecorded; it stays in flight");
                         return;
                     }
-                    self.wait_for_signal(backoff);
+                    self.wait_for_signal(backoff, None);
                     backoff = (backoff * 2).min(MAX_BACKOFF);
                 }
             }

@@ -65,7 +65,8 @@ return 1
 /// MAX_RECOVERIES, fails it with the given entry.
 ///
 /// KEYS: inflight:<id>, queue:<q>, queues, recoveries, failed, stat:failed
-/// ARGV: inflight entry, payload, queue name, max recoveries, failure entry
+/// ARGV: inflight entry, payload, queue name, max recoveries, failure entry,
+///       wake channel
 /// Returns 1 when requeued, 2 when failed, 0 when the entry was gone.
 const RECOVER: &str = r#"
 if redis.call('LREM', KEYS[1], 1, ARGV[1]) == 0 then return 0 end
@@ -79,6 +80,7 @@ if n >= tonumber(ARGV[4]) then
 end
 redis.call('SADD', KEYS[3], ARGV[3])
 redis.call('LPUSH', KEYS[2], ARGV[2])
+redis.call('PUBLISH', ARGV[6], ARGV[3])
 return 1
 "#;
 
@@ -191,7 +193,8 @@ pub(crate) fn recover_inflight(client: &Client, owner: &str) -> Result<Recovered
             .arg(&entry.payload)
             .arg(&entry.queue)
             .arg(MAX_RECOVERIES)
-            .arg(failure);
+            .arg(failure)
+            .arg(keys.wake_channel());
         match client.with_conn(|c| call.invoke::<i64>(c))? {
             1 => done.requeued += 1,
             2 => done.failed += 1,
