@@ -344,3 +344,55 @@ fn a_job_finished_while_redis_was_down_is_recorded_when_it_returns() {
     signal(&child, Signal::SIGQUIT);
     assert!(wait_for_exit(&mut child, LIMIT).unwrap().success());
 }
+
+/// An idle worker polling once an hour still takes a job pushed by
+/// resque-rs at once: the push publishes on the wake channel.
+#[test]
+fn an_idle_worker_wakes_for_a_published_job() {
+    let redis = TestRedis::start();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let mut child = spawn(&redis, &["work", "-i", "3600", "-q", "record"], &[]);
+    assert!(eventually(LIMIT, || cmdline(child.id()).ends_with("Waiting for record")));
+    for i in 0..3 {
+        record::enqueue_to(&redis.client(), out.to_str().unwrap(), format!("woken{i}")).unwrap();
+        assert!(
+            eventually(LIMIT, || lines(&out).len() == i + 1),
+            "job {i} was taken without waiting an hour"
+        );
+        assert!(eventually(LIMIT, || cmdline(child.id()).ends_with("Waiting for record")));
+    }
+    // A producer that does not publish (Ruby Resque) waits for the poll.
+    let _: () = redis
+        .conn()
+        .rpush("resque:queue:record", r#"{"class":"Record","args":["/dev/null","ruby"]}"#)
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(redis.client().size("record").unwrap(), 1, "found by the next poll, not by a wake-up");
+    signal(&child, Signal::SIGQUIT);
+    assert!(wait_for_exit(&mut child, LIMIT).unwrap().success());
+}
+
+/// Idle, a worker polls once per INTERVAL and beats once per heartbeat
+/// interval: with INTERVAL 5 it sends Redis about one command a second or less.
+#[test]
+fn an_idle_worker_costs_redis_little() {
+    let redis = TestRedis::start();
+    let mut child = spawn(&redis, &["work", "-q", "record,mail,*"], &[]);
+    assert!(eventually(LIMIT, || !registered(&redis).is_empty()));
+    std::thread::sleep(Duration::from_millis(500));
+    let total = |redis: &TestRedis| -> u64 {
+        let info: String = redis::cmd("INFO").arg("stats").query(&mut redis.conn()).unwrap();
+        info.lines()
+            .find_map(|l| l.strip_prefix("total_commands_processed:"))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap()
+    };
+    let before = total(&redis);
+    std::thread::sleep(Duration::from_secs(6));
+    // Minus the INFO command itself and the test's own connection setup.
+    let sent = total(&redis) - before - 3;
+    assert!(sent <= 6, "{sent} commands in 6 s while idle");
+    signal(&child, Signal::SIGQUIT);
+    assert!(wait_for_exit(&mut child, LIMIT).unwrap().success());
+}
