@@ -1,0 +1,122 @@
+//! `cargo run --release -p resque-bench`: measures, on a private
+//! redis-server, how long an idle worker takes from enqueue to the start of
+//! the job (forking and in-process), and what an idle worker costs Redis.
+//!
+//! The binary is also the worker it measures (`resque-bench work ...`), so
+//! the probe job below is linked in.
+
+use std::path::Path;
+use std::process::{Child, Command, ExitCode, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use resque_tests::TestRedis;
+
+/// Appends how long ago (ns) it was enqueued to `out`.
+#[resque::job(queue = "latency")]
+fn latency_probe(enqueued_at_ns: u64, out: String) {
+    let now = now_ns();
+    let line = format!("{}\n", now.saturating_sub(enqueued_at_ns));
+    if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(&out) {
+        let _ = std::io::Write::write_all(&mut f, line.as_bytes());
+    }
+}
+
+fn now_ns() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0)
+}
+
+const SAMPLES: usize = 300;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("work") {
+        return resque_cli::main();
+    }
+    let redis = TestRedis::start();
+    println!("resque-rs benchmarks (private redis-server on port {})", redis.port());
+    println!("{SAMPLES} samples each; the worker is idle (INTERVAL 5) before every enqueue\n");
+    println!("| measure | fork per job | in-process |");
+    println!("| --- | --- | --- |");
+    let fork = idle_latency(&redis, &[]);
+    let inproc = idle_latency(&redis, &["--no-fork"]);
+    let ms = |d: Duration| format!("{:.3} ms", d.as_secs_f64() * 1e3);
+    println!("| enqueue-to-start latency p50 | {} | {} |", ms(fork.p50), ms(inproc.p50));
+    println!("| enqueue-to-start latency p99 | {} | {} |", ms(fork.p99), ms(inproc.p99));
+    println!(
+        "| idle worker: Redis commands/s | {:.2} | {:.2} |",
+        fork.idle_commands_per_sec, inproc.idle_commands_per_sec
+    );
+    ExitCode::SUCCESS
+}
+
+struct Latency {
+    p50: Duration,
+    p99: Duration,
+    idle_commands_per_sec: f64,
+}
+
+fn idle_latency(redis: &TestRedis, extra: &[&str]) -> Latency {
+    let dir = std::env::temp_dir().join(format!("resque-bench-{}", std::process::id()));
+    let _ = std::fs::create_dir_all(&dir);
+    let out = dir.join(format!("latency{}", extra.join("")));
+    let _ = std::fs::remove_file(&out);
+    let client = redis.client();
+    let mut worker = spawn_worker(redis, extra);
+    wait(|| client.workers().map(|w| !w.is_empty()).unwrap_or(false));
+    std::thread::sleep(Duration::from_millis(200));
+
+    let before = commands(redis);
+    let idle_for = Duration::from_secs(10);
+    std::thread::sleep(idle_for);
+    let idle = commands(redis).saturating_sub(before + 1) as f64 / idle_for.as_secs_f64();
+
+    let path = out.to_string_lossy().into_owned();
+    for i in 0..SAMPLES {
+        std::thread::sleep(Duration::from_millis(20));
+        if let Err(e) = latency_probe::enqueue_to(&client, now_ns(), path.as_str()) {
+            panic!("enqueue failed: {e}");
+        }
+        wait(|| count_lines(&out) > i);
+    }
+    let _ = kill(Pid::from_raw(worker.id() as i32), Signal::SIGQUIT);
+    let _ = worker.wait();
+    let mut samples: Vec<u64> =
+        std::fs::read_to_string(&out).unwrap_or_default().lines().filter_map(|l| l.parse().ok()).collect();
+    samples.sort_unstable();
+    let pick = |q: f64| Duration::from_nanos(samples[((samples.len() as f64 - 1.0) * q).round() as usize]);
+    Latency { p50: pick(0.50), p99: pick(0.99), idle_commands_per_sec: idle }
+}
+
+fn spawn_worker(redis: &TestRedis, extra: &[&str]) -> Child {
+    let exe = std::env::current_exe().unwrap_or_else(|_| "resque-bench".into());
+    Command::new(exe)
+        .args(["work", "-q", "latency", "-i", "5"])
+        .args(extra)
+        .env("RESQUE_REDIS", redis.url())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start the worker: {e}"))
+}
+
+fn commands(redis: &TestRedis) -> u64 {
+    let info: String = redis::cmd("INFO").arg("stats").query(&mut redis.conn()).unwrap_or_default();
+    info.lines()
+        .find_map(|l| l.strip_prefix("total_commands_processed:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+fn count_lines(path: &Path) -> usize {
+    std::fs::read_to_string(path).map(|s| s.lines().count()).unwrap_or(0)
+}
+
+fn wait(mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out waiting for the worker");
+        std::thread::sleep(Duration::from_micros(200));
+    }
+}
