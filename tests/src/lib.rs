@@ -122,6 +122,22 @@ impl TestRedis {
         resque::Client::with_namespace(self.url().parse().expect("url"), namespace).expect("client")
     }
 
+    /// The `failed` list, each entry parsed.
+    pub fn failures(&self) -> Vec<serde_json::Value> {
+        let raw: Vec<String> = redis::cmd("LRANGE")
+            .arg("resque:failed")
+            .arg(0)
+            .arg(-1)
+            .query(&mut self.conn())
+            .expect("LRANGE failed");
+        raw.iter().map(|r| serde_json::from_str(r).expect("a failure entry is JSON")).collect()
+    }
+
+    /// The registered worker ids.
+    pub fn workers(&self) -> Vec<String> {
+        redis::cmd("SMEMBERS").arg("resque:workers").query(&mut self.conn()).expect("SMEMBERS workers")
+    }
+
     /// A raw connection, to look at keys byte for byte.
     pub fn conn(&self) -> redis::Connection {
         redis::Client::open(self.url()).expect("url").get_connection().expect("connection to test redis")

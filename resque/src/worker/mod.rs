@@ -333,6 +333,8 @@ impl Worker {
                 return;
             }
         };
+        let title =
+            format!("Processing {} since {} [{}]", taken.queue, Timestamp::now().as_second(), payload.class);
         let result = match self.registry.get(&payload.class) {
             None => Err(JobFailure::new(
                 exception::UNKNOWN_CLASS,
@@ -343,18 +345,11 @@ impl Worker {
                 ),
             )),
             Some(entry) if self.options.fork_per_job => {
-                let since = Timestamp::now().as_second();
-                let child_title = format!("Processing {} since {since} [{}]", taken.queue, payload.class);
                 let timeout = entry.timeout.or(self.options.job_timeout);
-                self.run_in_child(entry, payload.args, &child_title, timeout)
+                self.run_in_child(entry, payload.args, &title, timeout)
             }
             Some(entry) => {
-                procline::set(&format!(
-                    "Processing {} since {} [{}]",
-                    taken.queue,
-                    Timestamp::now().as_second(),
-                    payload.class
-                ));
+                procline::set(&title);
                 run::perform(entry, payload.args)
             }
         };

@@ -167,8 +167,9 @@ pub(crate) struct Recovered {
     pub(crate) failed: usize,
 }
 
-/// Puts every job in `owner`'s in-flight list back (or fails poison pills);
-/// `pruner` is the worker doing it, named in failure entries.
+/// Puts every job in `owner`'s in-flight list back at the head of its queue,
+/// or fails it when it has been recovered too often (the failure entry names
+/// `owner` as its worker).
 pub(crate) fn recover_inflight(client: &Client, owner: &str) -> Result<Recovered> {
     let keys = client.keys();
     let inflight = keys.inflight(owner);

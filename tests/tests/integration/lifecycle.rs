@@ -9,7 +9,6 @@ use nix::unistd::Pid;
 use redis::Commands;
 use resque_tests::jobs::{overrun, record, slow_record, stubborn};
 use resque_tests::{cmdline, eventually, lines, wait_for_exit, TestRedis};
-use serde_json::Value;
 
 use super::worker;
 
@@ -27,15 +26,6 @@ fn spawn(redis: &TestRedis, args: &[&str], env: &[(&str, &str)]) -> Child {
 
 fn signal(child: &Child, sig: Signal) {
     kill(Pid::from_raw(child.id() as i32), sig).unwrap();
-}
-
-fn failures(redis: &TestRedis) -> Vec<Value> {
-    let raw: Vec<String> = redis.conn().lrange("resque:failed", 0, -1).unwrap();
-    raw.iter().map(|r| serde_json::from_str(r).unwrap()).collect()
-}
-
-fn registered(redis: &TestRedis) -> Vec<String> {
-    redis.conn().smembers("resque:workers").unwrap()
 }
 
 fn processed(redis: &TestRedis) -> u64 {
@@ -56,8 +46,8 @@ fn usr1_kills_the_child_and_the_worker_goes_on() {
     let mut child = spawn(&redis, &["work", "-i", "0.05", "-q", "slow,record"], &[]);
     assert!(eventually(LIMIT, || lines(&out) == ["start killed"]));
     signal(&child, Signal::SIGUSR1);
-    assert!(eventually(LIMIT, || failures(&redis).len() == 1));
-    assert_eq!(failures(&redis)[0]["error"], "Child process received unhandled signal SIGKILL (9)");
+    assert!(eventually(LIMIT, || redis.failures().len() == 1));
+    assert_eq!(redis.failures()[0]["error"], "Child process received unhandled signal SIGKILL (9)");
     record::enqueue_to(&redis.client(), path, "after").unwrap();
     assert!(eventually(LIMIT, || lines(&out).len() == 2), "the worker went on: {:?}", lines(&out));
     assert!(lines(&out)[1].starts_with("after pid="));
@@ -71,7 +61,7 @@ fn usr2_pauses_and_cont_resumes() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
     let mut child = spawn(&redis, &["work", "-i", "0.05", "-q", "record"], &[]);
-    assert!(eventually(LIMIT, || !registered(&redis).is_empty()));
+    assert!(eventually(LIMIT, || !redis.workers().is_empty()));
     signal(&child, Signal::SIGUSR2);
     assert!(eventually(LIMIT, || cmdline(child.id()).ends_with("Paused")), "{}", cmdline(child.id()));
     record::enqueue_to(&redis.client(), out.to_str().unwrap(), "later").unwrap();
@@ -93,11 +83,11 @@ fn term_child_sends_term_first() {
     assert!(eventually(LIMIT, || lines(&out) == ["start t"]));
     signal(&child, Signal::SIGTERM);
     assert!(wait_for_exit(&mut child, LIMIT).is_some());
-    let f = failures(&redis);
+    let f = redis.failures();
     assert_eq!(f.len(), 1);
     assert_eq!(f[0]["exception"], "Resque::DirtyExit");
     assert_eq!(f[0]["error"], "Child process received unhandled signal SIGTERM (15)");
-    assert!(registered(&redis).is_empty());
+    assert!(redis.workers().is_empty());
 }
 
 #[test]
@@ -111,7 +101,7 @@ fn a_child_that_ignores_term_is_killed_after_the_term_timeout() {
     assert!(eventually(LIMIT, || lines(&out) == ["start s"]));
     signal(&child, Signal::SIGTERM);
     assert!(wait_for_exit(&mut child, LIMIT).is_some());
-    let f = failures(&redis);
+    let f = redis.failures();
     assert_eq!(f[0]["error"], "Child process received unhandled signal SIGKILL (9)");
 }
 
@@ -127,7 +117,7 @@ fn pre_shutdown_timeout_lets_a_short_job_finish() {
     signal(&child, Signal::SIGTERM);
     assert!(wait_for_exit(&mut child, LIMIT).is_some());
     assert_eq!(lines(&out), ["start short", "done short"]);
-    assert!(failures(&redis).is_empty());
+    assert!(redis.failures().is_empty());
     assert_eq!(processed(&redis), 1);
 }
 
@@ -145,8 +135,8 @@ fn a_second_term_stops_at_once() {
     assert!(child.try_wait().unwrap().is_none(), "the first TERM waits for the pre-shutdown time");
     signal(&child, Signal::SIGINT);
     assert!(wait_for_exit(&mut child, LIMIT).is_some(), "the second signal stopped it");
-    assert_eq!(failures(&redis)[0]["error"], "Child process received unhandled signal SIGKILL (9)");
-    assert!(registered(&redis).is_empty());
+    assert_eq!(redis.failures()[0]["error"], "Child process received unhandled signal SIGKILL (9)");
+    assert!(redis.workers().is_empty());
 }
 
 #[test]
@@ -160,7 +150,7 @@ fn graceful_term_finishes_the_job() {
     signal(&child, Signal::SIGTERM);
     assert!(wait_for_exit(&mut child, LIMIT).unwrap().success());
     assert_eq!(lines(&out), ["start g", "done g"]);
-    assert!(failures(&redis).is_empty());
+    assert!(redis.failures().is_empty());
 }
 
 #[test]
@@ -178,7 +168,7 @@ fn job_timeout_stops_an_overrunning_child() {
         &[],
     );
     assert!(wait_for_exit(&mut child, LIMIT).unwrap().success());
-    let f = failures(&redis);
+    let f = redis.failures();
     assert_eq!(f.len(), 2, "{f:#?}");
     assert_eq!(f[0]["exception"], "Resque::JobTimeout");
     assert_eq!(f[0]["error"], "the job ran longer than its timeout of 500ms and was stopped with SIGTERM");
@@ -195,7 +185,7 @@ fn a_jobs_own_timeout_wins_over_the_workers() {
     overrun::enqueue_to(&redis.client(), 600_000).unwrap();
     let mut child = spawn(&redis, &["work", "-i", "0", "-q", "slow", "--job-timeout", "3600"], &[]);
     assert!(wait_for_exit(&mut child, LIMIT).unwrap().success());
-    let f = failures(&redis);
+    let f = redis.failures();
     assert_eq!(f.len(), 1);
     assert_eq!(f[0]["error"], "the job ran longer than its timeout of 500ms and was stopped with SIGTERM");
 }
@@ -234,7 +224,7 @@ fn a_killed_workers_job_is_recovered_by_the_next_worker() {
         }
         signal(&first, Signal::SIGKILL);
         first.wait().unwrap();
-        assert_eq!(registered(&redis).len(), 1, "a SIGKILLed worker cannot unregister");
+        assert_eq!(redis.workers().len(), 1, "a SIGKILLed worker cannot unregister");
         assert_eq!(redis.client().size("slow").unwrap(), 0);
 
         // The dead worker took the pruning lock for one heartbeat interval
@@ -247,8 +237,8 @@ fn a_killed_workers_job_is_recovered_by_the_next_worker() {
         signal(&second, Signal::SIGQUIT);
         assert!(wait_for_exit(&mut second, LIMIT).unwrap().success());
         assert!(inflight_keys(&redis).is_empty());
-        assert!(registered(&redis).is_empty(), "the dead worker was pruned");
-        assert!(failures(&redis).is_empty(), "recovered, not failed: {:#?}", failures(&redis));
+        assert!(redis.workers().is_empty(), "the dead worker was pruned");
+        assert!(redis.failures().is_empty(), "recovered, not failed: {:#?}", redis.failures());
     }
 }
 
@@ -282,12 +272,12 @@ fn pruning_follows_rubys_rules_and_recovers_jobs() {
     let mut child = spawn(&redis, &["work", "-i", "0", "-q", "other"], &[]);
     assert!(wait_for_exit(&mut child, LIMIT).unwrap().success());
 
-    assert_eq!(registered(&redis), [no_beat]);
+    assert_eq!(redis.workers(), [no_beat]);
     let queued: Vec<String> = conn.lrange("resque:queue:slow", 0, -1).unwrap();
     assert_eq!(queued[0], job, "put back at the head");
     assert_eq!(queued.len(), 2);
     assert!(inflight_keys(&redis).is_empty());
-    let f = failures(&redis);
+    let f = redis.failures();
     assert_eq!(f.len(), 1, "{f:#?}");
     assert_eq!(f[0]["exception"], "Resque::PruneDeadWorkerDirtyExit");
     assert_eq!(f[0]["error"], "Worker elsewhere:3 did not gracefully exit while processing Mail");
@@ -314,10 +304,10 @@ fn a_job_that_keeps_killing_its_workers_is_failed_on_the_third_recovery() {
         let queued: u64 = conn.llen("resque:queue:slow").unwrap();
         if round < 3 {
             assert_eq!(queued, 1, "round {round}: put back");
-            assert!(failures(&redis).is_empty());
+            assert!(redis.failures().is_empty());
         } else {
             assert_eq!(queued, 0, "round 3: not put back");
-            let f = failures(&redis);
+            let f = redis.failures();
             assert_eq!(f.len(), 1);
             assert_eq!(f[0]["exception"], "Resque::DirtyExit");
             assert!(f[0]["error"].as_str().unwrap().contains("died 3 times"), "{}", f[0]["error"]);
@@ -340,7 +330,7 @@ fn a_job_finished_while_redis_was_down_is_recorded_when_it_returns() {
     redis.restart();
     assert!(eventually(LIMIT, || processed(&redis) == 1), "recorded once Redis was back");
     assert!(inflight_keys(&redis).is_empty());
-    assert!(failures(&redis).is_empty());
+    assert!(redis.failures().is_empty());
     signal(&child, Signal::SIGQUIT);
     assert!(wait_for_exit(&mut child, LIMIT).unwrap().success());
 }
@@ -379,7 +369,7 @@ fn an_idle_worker_wakes_for_a_published_job() {
 fn an_idle_worker_costs_redis_little() {
     let redis = TestRedis::start();
     let mut child = spawn(&redis, &["work", "-q", "record,mail,*"], &[]);
-    assert!(eventually(LIMIT, || !registered(&redis).is_empty()));
+    assert!(eventually(LIMIT, || !redis.workers().is_empty()));
     std::thread::sleep(Duration::from_millis(500));
     let total = |redis: &TestRedis| -> u64 {
         let info: String = redis::cmd("INFO").arg("stats").query(&mut redis.conn()).unwrap();
@@ -395,4 +385,37 @@ fn an_idle_worker_costs_redis_little() {
     assert!(sent <= 6, "{sent} commands in 6 s while idle");
     signal(&child, Signal::SIGQUIT);
     assert!(wait_for_exit(&mut child, LIMIT).unwrap().success());
+}
+
+/// A live worker on this host (here a process titled as Ruby titles its
+/// workers) is never pruned, however its heartbeat looks; once its process
+/// is gone, it is.
+#[test]
+fn a_live_ruby_worker_on_this_host_is_left_alone() {
+    let redis = TestRedis::start();
+    let mut ruby = std::process::Command::new("bash")
+        .args(["-c", "exec -a 'resque-2.6.0: Waiting for slow' sleep 600"])
+        .spawn()
+        .unwrap();
+    assert!(eventually(LIMIT, || cmdline(ruby.id()).starts_with("resque-2.6.0: Waiting")));
+    let host = nix::unistd::gethostname().unwrap().into_string().unwrap();
+    let id = format!("{host}:{}:slow", ruby.id());
+    let mut conn = redis.conn();
+    let _: () = conn.sadd("resque:workers", &id).unwrap();
+    let now: (i64, i64) = redis::cmd("TIME").query(&mut conn).unwrap();
+    let beat = resque::payload::time::heartbeat(now.0);
+    let _: () = conn.hset("resque:workers:heartbeat", &id, &beat).unwrap();
+
+    let prune_once = |redis: &TestRedis| {
+        let _: () = redis.conn().del("resque:pruning_dead_workers_in_progress").unwrap();
+        let mut w = spawn(redis, &["work", "-i", "0", "-q", "slow"], &[]);
+        assert!(wait_for_exit(&mut w, LIMIT).unwrap().success());
+    };
+    prune_once(&redis);
+    assert_eq!(redis.workers(), std::slice::from_ref(&id), "a live worker stays registered");
+
+    ruby.kill().unwrap();
+    ruby.wait().unwrap();
+    prune_once(&redis);
+    assert!(redis.workers().is_empty(), "its process is gone: pruned");
 }

@@ -16,13 +16,9 @@ use super::worker;
 
 const LIMIT: Duration = Duration::from_secs(60);
 
-fn registered(redis: &TestRedis) -> Vec<String> {
-    redis.conn().smembers("resque:workers").unwrap()
-}
-
 /// The pids in the registered worker ids (`host:pid:queues`).
 fn registered_pids(redis: &TestRedis) -> HashSet<i32> {
-    registered(redis).iter().map(|id| id.split(':').nth(1).unwrap().parse().unwrap()).collect()
+    redis.workers().iter().map(|id| id.split(':').nth(1).unwrap().parse().unwrap()).collect()
 }
 
 /// `/proc/<pid>/stat` fields after the command name: state, ppid, pgrp, session, ...
@@ -88,7 +84,7 @@ fn pidfile_holds_the_pid_and_is_removed_on_quit() {
     signal(pid, Signal::SIGQUIT);
     assert!(wait_for_exit(&mut child, LIMIT).unwrap().success());
     assert!(!pidfile.exists(), "the pidfile was removed");
-    assert!(registered(&redis).is_empty());
+    assert!(redis.workers().is_empty());
 }
 
 #[test]
@@ -151,7 +147,7 @@ fn background_detaches_and_the_daemon_works_until_quit() {
     signal(daemon, Signal::SIGQUIT);
     assert!(eventually(LIMIT, || !pidfile.exists()), "the daemon removed its pidfile");
     assert!(eventually(LIMIT, || !running(daemon)));
-    assert!(registered(&redis).is_empty());
+    assert!(redis.workers().is_empty());
 }
 
 #[test]
@@ -191,7 +187,7 @@ fn background_reports_a_failure_to_start() {
             && stderr.contains("no-such-dir"),
         "{stderr}"
     );
-    assert!(registered(&redis).is_empty());
+    assert!(redis.workers().is_empty());
 
     // Found before detaching.
     redis.stop();
@@ -223,7 +219,7 @@ fn count_supervises_workers_replaces_a_killed_one_and_quits_them_all() {
     let mut supervisor = spawn_logged(cmd, &dir.path().join("log"));
     let sup = supervisor.id() as i32;
     let _cleanup = KillOnDrop(vec![sup]);
-    assert!(eventually(LIMIT, || workers_of(&redis, sup).len() == 3), "{:?}", registered(&redis));
+    assert!(eventually(LIMIT, || workers_of(&redis, sup).len() == 3), "{:?}", redis.workers());
     let first = workers_of(&redis, sup);
     assert_eq!(read_pid(&pidfile), Some(sup), "the pidfile holds the supervisor's pid");
     assert!(
@@ -247,7 +243,7 @@ fn count_supervises_workers_replaces_a_killed_one_and_quits_them_all() {
             now.len() == 3 && !now.contains(&victim) && now.iter().any(|p| !first.contains(p))
         }),
         "{:?}",
-        registered(&redis)
+        redis.workers()
     );
     let workers = workers_of(&redis, sup);
     assert!(
@@ -266,7 +262,7 @@ fn count_supervises_workers_replaces_a_killed_one_and_quits_them_all() {
         assert!(!running(pid), "worker {pid} outlived the supervisor");
     }
     assert!(!pidfile.exists());
-    assert!(registered(&redis).is_empty(), "{:?}", registered(&redis));
+    assert!(redis.workers().is_empty(), "{:?}", redis.workers());
 }
 
 #[test]
@@ -296,7 +292,7 @@ fn the_supervisor_passes_term_usr2_and_cont_on() {
     let failed: Vec<String> = redis.conn().lrange("resque:failed", 0, -1).unwrap();
     assert_eq!(failed.len(), 1, "{failed:?}");
     assert!(failed[0].contains("Resque::DirtyExit"), "{}", failed[0]);
-    assert!(registered(&redis).is_empty());
+    assert!(redis.workers().is_empty());
 }
 
 #[test]

@@ -27,17 +27,8 @@ fn spawn_worker(redis: &TestRedis, args: &[&str]) -> Child {
     worker(redis).args(args).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap()
 }
 
-fn failures(redis: &TestRedis) -> Vec<Value> {
-    let raw: Vec<String> = redis.conn().lrange("resque:failed", 0, -1).unwrap();
-    raw.iter().map(|r| serde_json::from_str(r).unwrap()).collect()
-}
-
 fn stat(redis: &TestRedis, name: &str) -> u64 {
     redis.conn().get::<_, Option<u64>>(format!("resque:stat:{name}")).unwrap().unwrap_or(0)
-}
-
-fn registered(redis: &TestRedis) -> Vec<String> {
-    redis.conn().smembers("resque:workers").unwrap()
 }
 
 #[test]
@@ -65,7 +56,7 @@ fn runs_jobs_in_forked_children_and_counts_them() {
     assert_eq!(stat(&redis, "failed"), 0);
     assert_eq!(c.size("record").unwrap(), 0);
     // Unregistered on exit: no worker, no per-worker keys left.
-    assert!(registered(&redis).is_empty());
+    assert!(redis.workers().is_empty());
     let keys = c.keys_in_namespace().unwrap();
     assert_eq!(keys, ["pruning_dead_workers_in_progress", "queues", "stat:processed"], "{keys:?}");
     let ttl: i64 = redis.conn().ttl("resque:pruning_dead_workers_in_progress").unwrap();
@@ -137,7 +128,7 @@ fn errors_panics_and_crashes_become_failure_entries() {
     exit_with::enqueue_to(&c, 3).unwrap();
     drain(&redis, "failing", &[]);
 
-    let f = failures(&redis);
+    let f = redis.failures();
     assert_eq!(f.len(), 4, "{f:#?}");
     let worker_id = f[0]["worker"].as_str().unwrap().to_string();
     assert!(worker_id.ends_with(":failing"), "{worker_id}");
@@ -189,7 +180,7 @@ fn bad_payloads_are_failed_with_the_original_and_the_worker_goes_on() {
     drain(&redis, "record", &[]);
 
     assert_eq!(lines(&out).len(), 1, "the good job after the bad ones ran");
-    let f = failures(&redis);
+    let f = redis.failures();
     assert_eq!(f.len(), 4, "{f:#?}");
     // Extra members (node-resque's "queue") survive, in their order.
     let raw: Vec<String> = redis.conn().lrange("resque:failed", 0, 0).unwrap();
@@ -221,10 +212,10 @@ fn a_busy_worker_is_visible_as_ruby_shows_it() {
     let mut child = spawn_worker(&redis, &["work", "-i", "0.05", "-q", "record,slow"]);
     let pid = child.id();
     let c = redis.client();
-    assert!(eventually(LIMIT, || !registered(&redis).is_empty()));
+    assert!(eventually(LIMIT, || !redis.workers().is_empty()));
     let host = nix::unistd::gethostname().unwrap().into_string().unwrap();
     let id = format!("{host}:{pid}:record,slow");
-    assert_eq!(registered(&redis), std::slice::from_ref(&id));
+    assert_eq!(redis.workers(), std::slice::from_ref(&id));
     let mut conn = redis.conn();
     let started: String = conn.get(format!("resque:worker:{id}:started")).unwrap();
     assert!(started.len() == "2026-11-23 23:50:00 +0000".len() && &started[10..11] == " ", "{started}");
@@ -253,7 +244,7 @@ fn a_busy_worker_is_visible_as_ruby_shows_it() {
 
     kill(Pid::from_raw(pid as i32), Signal::SIGQUIT).unwrap();
     assert!(wait_for_exit(&mut child, LIMIT).unwrap().success());
-    assert!(registered(&redis).is_empty());
+    assert!(redis.workers().is_empty());
     let beats: Vec<String> = conn.hkeys("resque:workers:heartbeat").unwrap();
     assert!(beats.is_empty());
     assert_eq!(stat(&redis, "processed"), 1, "QUIT let the running job finish");
@@ -274,19 +265,19 @@ fn quit_finishes_the_current_job_then_exits() {
     assert!(wait_for_exit(&mut child, LIMIT).unwrap().success());
     assert_eq!(lines(&out), ["start one", "done one"]);
     assert_eq!(c.size("slow").unwrap(), 1, "the second job stays queued");
-    assert!(failures(&redis).is_empty());
-    assert!(registered(&redis).is_empty());
+    assert!(redis.failures().is_empty());
+    assert!(redis.workers().is_empty());
 }
 
 #[test]
 fn quit_while_idle_exits_without_finishing_the_sleep() {
     let redis = TestRedis::start();
     let mut child = spawn_worker(&redis, &["work", "-i", "3600", "-q", "record"]);
-    assert!(eventually(LIMIT, || !registered(&redis).is_empty()));
+    assert!(eventually(LIMIT, || !redis.workers().is_empty()));
     kill(Pid::from_raw(child.id() as i32), Signal::SIGQUIT).unwrap();
     // Far less than the hour-long interval: the sleep was cut short.
     assert!(wait_for_exit(&mut child, LIMIT).unwrap().success());
-    assert!(registered(&redis).is_empty());
+    assert!(redis.workers().is_empty());
 }
 
 #[test]
@@ -302,12 +293,12 @@ fn term_and_int_kill_the_child_and_record_a_dirty_exit() {
         kill(Pid::from_raw(child.id() as i32), signal).unwrap();
         assert!(wait_for_exit(&mut child, LIMIT).is_some(), "{signal} stopped the worker");
         assert_eq!(lines(&out), ["start long"], "the job was killed before it finished");
-        let f = failures(&redis);
+        let f = redis.failures();
         assert_eq!(f.len(), 1, "{f:#?}");
         assert_eq!(f[0]["exception"], "Resque::DirtyExit");
         assert_eq!(f[0]["error"], "Child process received unhandled signal SIGKILL (9)");
         assert_eq!(f[0]["payload"]["class"], "SlowRecord");
-        assert!(registered(&redis).is_empty());
+        assert!(redis.workers().is_empty());
         assert_eq!(redis.client().working().unwrap().len(), 0);
     }
 }
@@ -318,7 +309,7 @@ fn a_worker_rides_out_a_redis_restart() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
     let mut child = spawn_worker(&redis, &["work", "-i", "0.05", "-q", "record"]);
-    assert!(eventually(LIMIT, || !registered(&redis).is_empty()));
+    assert!(eventually(LIMIT, || !redis.workers().is_empty()));
     redis.stop();
     std::thread::sleep(Duration::from_millis(500));
     redis.restart();
