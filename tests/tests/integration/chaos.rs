@@ -3,14 +3,14 @@
 //! restart in the middle. No job may be lost.
 
 use std::collections::HashMap;
-use std::process::{Child, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use redis::Commands;
 use resque_tests::jobs::append_id;
-use resque_tests::{lines, wait_for_exit, TestRedis};
+use resque_tests::{lines, wait_for_exit, Reaped, TestRedis};
 use serde_json::Value;
 
 use super::worker;
@@ -30,13 +30,13 @@ impl Rng {
     }
 }
 
-fn spawn(redis: &TestRedis) -> Child {
-    worker(redis)
-        .args(["work", "-i", "0.05", "-q", "chaos", "--heartbeat-interval", "1"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap()
+fn spawn(redis: &TestRedis) -> Reaped {
+    Reaped::spawn(
+        worker(redis)
+            .args(["work", "-i", "0.05", "-q", "chaos", "--heartbeat-interval", "1"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    )
 }
 
 fn children_of(pid: u32) -> Vec<i32> {
@@ -80,7 +80,7 @@ fn no_job_is_lost_when_workers_are_killed_and_redis_restarts() {
         append_id::enqueue_to(&client, path, id).unwrap();
     }
 
-    let mut workers: Vec<Child> = (0..WORKERS).map(|_| spawn(&redis)).collect();
+    let mut workers: Vec<Reaped> = (0..WORKERS).map(|_| spawn(&redis)).collect();
     let mut kills = 0usize;
     let mut restarted = false;
     let deadline = Instant::now() + Duration::from_secs(240);

@@ -8,20 +8,16 @@ use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use redis::Commands;
 use resque_tests::jobs::{overrun, record, slow_record, stubborn};
-use resque_tests::{cmdline, eventually, lines, wait_for_exit, TestRedis};
+use resque_tests::{cmdline, eventually, lines, wait_for_exit, Reaped, TestRedis};
 
 use super::worker;
 
 const LIMIT: Duration = Duration::from_secs(60);
 
-fn spawn(redis: &TestRedis, args: &[&str], env: &[(&str, &str)]) -> Child {
-    worker(redis)
-        .args(args)
-        .envs(env.iter().copied())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap()
+fn spawn(redis: &TestRedis, args: &[&str], env: &[(&str, &str)]) -> Reaped {
+    Reaped::spawn(
+        worker(redis).args(args).envs(env.iter().copied()).stdout(Stdio::null()).stderr(Stdio::null()),
+    )
 }
 
 fn signal(child: &Child, sig: Signal) {
@@ -393,10 +389,9 @@ fn an_idle_worker_costs_redis_little() {
 #[test]
 fn a_live_ruby_worker_on_this_host_is_left_alone() {
     let redis = TestRedis::start();
-    let mut ruby = std::process::Command::new("bash")
-        .args(["-c", "exec -a 'resque-2.6.0: Waiting for slow' sleep 600"])
-        .spawn()
-        .unwrap();
+    let mut ruby = Reaped::spawn(
+        std::process::Command::new("bash").args(["-c", "exec -a 'resque-2.6.0: Waiting for slow' sleep 600"]),
+    );
     assert!(eventually(LIMIT, || cmdline(ruby.id()).starts_with("resque-2.6.0: Waiting")));
     let host = nix::unistd::gethostname().unwrap().into_string().unwrap();
     let id = format!("{host}:{}:slow", ruby.id());

@@ -1,14 +1,14 @@
 //! The worker binary against a real server: jobs, failures, priorities,
 //! registration, process titles and signals.
 
-use std::process::{Child, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use redis::Commands;
 use resque_tests::jobs::{abort_job, archive, exit_with, fail, panicking, record, report_title, slow_record};
-use resque_tests::{cmdline, eventually, lines, run, wait_for_exit, TestRedis};
+use resque_tests::{cmdline, eventually, lines, run, wait_for_exit, Reaped, TestRedis};
 use serde_json::{json, Value};
 
 use super::worker;
@@ -23,8 +23,8 @@ fn drain(redis: &TestRedis, queues: &str, extra: &[&str]) -> String {
     stderr
 }
 
-fn spawn_worker(redis: &TestRedis, args: &[&str]) -> Child {
-    worker(redis).args(args).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap()
+fn spawn_worker(redis: &TestRedis, args: &[&str]) -> Reaped {
+    Reaped::spawn(worker(redis).args(args).stdout(Stdio::null()).stderr(Stdio::piped()))
 }
 
 fn stat(redis: &TestRedis, name: &str) -> u64 {
