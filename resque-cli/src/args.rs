@@ -8,7 +8,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[derive(Debug, Parser)]
 #[command(name = "resque-cli", version, about, propagate_version = true)]
 pub struct Cli {
-    /// Redis: a URL (redis://, rediss://) or host:port[:db][/namespace].
+    /// Redis: a URL (redis://, rediss://) or `host:port[:db][/namespace]`.
     /// Default: RESQUE_REDIS, else REDIS_URL, else redis://127.0.0.1:6379.
     #[arg(short = 'r', long, global = true, value_name = "ADDRESS", help_heading = "Redis")]
     pub redis: Option<String>,

@@ -273,10 +273,14 @@ impl Client {
     }
 
     /// Enqueues a job by class name with any arguments that serialize to a
-    /// JSON array, as a Ruby or node producer would.
+    /// JSON array, as a Ruby or node producer would. In [inline
+    /// mode](mod@crate::inline) the job runs now, in this process, instead.
     pub fn enqueue_class<A: Serialize + ?Sized>(&self, queue: &str, class: &str, args: &A) -> Result<()> {
         let payload = payload::encode_job(class, args)
             .map_err(|e| Error::Encode { class: class.to_string(), reason: e.to_string() })?;
+        if crate::inline::inline() {
+            return crate::inline::perform(&payload);
+        }
         self.push_raw(queue, &payload)
     }
 
@@ -433,21 +437,7 @@ impl Client {
         }
         let stop = (start + count - 1) as isize;
         let raw: Vec<String> = self.with_conn(|c| c.lrange(self.keys().failed(), start as isize, stop))?;
-        Ok(raw
-            .into_iter()
-            .map(|r| {
-                serde_json::from_str::<Failure>(&r).unwrap_or(Failure {
-                    failed_at: None,
-                    payload: Value::String(r),
-                    exception: None,
-                    error: None,
-                    backtrace: None,
-                    worker: None,
-                    queue: None,
-                    retried_at: None,
-                })
-            })
-            .collect())
+        Ok(raw.into_iter().map(Failure::parse_lossy).collect())
     }
 
     /// Every key under the namespace, without the namespace, sorted.

@@ -59,6 +59,32 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
+    /// A failure index past the end of the failed list(s).
+    #[error("no failure at index {index}: the failed list holds {count} entries")]
+    NoSuchFailure {
+        /// The index asked for, from 0.
+        index: usize,
+        /// How many entries the list holds.
+        count: u64,
+    },
+    /// A failure entry that cannot be requeued: not JSON, or without a
+    /// `queue` or a `payload`.
+    #[error("the failure at index {index} cannot be requeued: {reason}")]
+    BadFailure {
+        /// The entry's index, from 0.
+        index: usize,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// Inline mode: no job is linked under this class.
+    #[error("no job is registered for class {class:?} in this program (inline mode runs jobs in-process)")]
+    UnknownJob {
+        /// The payload's class.
+        class: String,
+    },
+    /// Inline mode: the job ran and failed.
+    #[error("the job failed: {0}")]
+    JobFailed(#[source] crate::job::JobFailure),
     /// An operating system call the worker needs failed.
     #[error("{what}: {source}")]
     Os {

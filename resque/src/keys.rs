@@ -101,6 +101,36 @@ impl Keys {
         self.key("failed")
     }
 
+    /// `<queue>_failed`: the failed list of one queue, written by Ruby's
+    /// `Resque::Failure::RedisMultiQueue` backend instead of `failed`.
+    ///
+    /// ```
+    /// let keys = resque::keys::Keys::new("resque");
+    /// assert_eq!(keys.failed_queue("file_serve"), "resque:file_serve_failed");
+    /// ```
+    pub fn failed_queue(&self, queue: &str) -> String {
+        self.key(&Self::failed_queue_name(queue))
+    }
+
+    /// `<queue>_failed` without the namespace: the name Ruby's
+    /// `Resque::Failure.failure_queue_name` gives, as stored in
+    /// [`failed_queues`](Self::failed_queues).
+    pub fn failed_queue_name(queue: &str) -> String {
+        format!("{queue}_failed")
+    }
+
+    /// `failed_queues`: set of the names (`<queue>_failed`, without the
+    /// namespace) of every failed list Ruby's `RedisMultiQueue` backend wrote.
+    ///
+    /// ```
+    /// use resque::keys::Keys;
+    /// assert_eq!(Keys::new("resque").failed_queues(), "resque:failed_queues");
+    /// assert_eq!(Keys::failed_queue_name("file_serve"), "file_serve_failed");
+    /// ```
+    pub fn failed_queues(&self) -> String {
+        self.key("failed_queues")
+    }
+
     /// `pause-all-workers`: `true` pauses every worker.
     pub fn pause_all(&self) -> String {
         self.key("pause-all-workers")

@@ -25,6 +25,8 @@
 pub mod client;
 pub mod config;
 mod error;
+pub mod failure;
+pub mod inline;
 pub mod job;
 pub mod keys;
 pub mod payload;
@@ -35,6 +37,8 @@ pub mod worker;
 
 pub use client::{default_client, set_default_client, Client, Info, RedisAddress};
 pub use error::{Error, Result};
+pub use failure::{FailureBackend, LogFailures, MultipleFailures, RedisFailures, RedisMultiQueueFailures};
+pub use inline::{inline, set_inline};
 pub use job::{Job, JobFailure};
 pub use registry::{JobEntry, Registry};
 pub use worker::{Worker, WorkerOptions};

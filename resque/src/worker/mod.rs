@@ -572,6 +572,14 @@ impl Control {
     }
 }
 
+/// Runs a job in this process, panics caught, as `--no-fork` does.
+pub(crate) fn perform_inline(
+    entry: &crate::registry::JobEntry,
+    args: Vec<serde_json::Value>,
+) -> std::result::Result<(), JobFailure> {
+    run::perform(entry, args)
+}
+
 /// `HSET workers:heartbeat <id> <Redis TIME as ISO-8601>`.
 fn write_heartbeat(client: &Client, id: &str) -> Result<()> {
     let now = payload::time::heartbeat(client.redis_time()?);

@@ -6,6 +6,7 @@ mod cli;
 mod client;
 mod deploy;
 mod enqueue;
+mod failure;
 mod lifecycle;
 mod process;
 mod worker;

@@ -1,0 +1,817 @@
+//! Failure backends: where failed jobs are recorded, and the admin
+//! operations resque-web offers on them (list, retry, remove, clear), as
+//! Ruby Resque 3.0's `Resque::Failure` backends do them.
+//!
+//! - [`RedisFailures`]: the `failed` list (Ruby's default `Failure::Redis`).
+//! - [`RedisMultiQueueFailures`]: one `<queue>_failed` list per queue, their
+//!   names in the `failed_queues` set (Ruby's `Failure::RedisMultiQueue`).
+//! - [`MultipleFailures`]: saves to several backends, queries the first
+//!   (Ruby's `Failure::Multiple`).
+//! - [`LogFailures`]: logs each failure at error level and stores nothing.
+//!
+//! Entries are addressed by their index in the list, from 0, oldest first:
+//! the order resque-web shows and the index it retries and removes by.
+//!
+//! ```no_run
+//! use resque::failure::{FailureBackend, RedisFailures};
+//! # fn main() -> resque::Result<()> {
+//! let failures = RedisFailures::new(resque::Client::new("localhost:6379")?);
+//! for (index, failure) in failures.select(Some("Archive"), None)? {
+//!     println!("{index}: {:?} {:?}", failure.exception, failure.error);
+//! }
+//! failures.requeue(0)?; // retry the oldest failure
+//! failures.clear_retried()?;
+//! # Ok(()) }
+//! ```
+//!
+//! # Concurrency
+//!
+//! Requeueing and removing one entry are each one Lua script, so nothing
+//! another client does can come between reading an entry and rewriting it.
+//! A requeue rewrites the entry it read: if another client removed entries
+//! before it in the meantime, the entry is found again by its bytes (`LPOS`).
+//! Bulk removals (`remove_queue`, `clear_retried`) remove each chosen entry
+//! by its exact bytes (`LREM <list> 1 <entry>`), so an entry appended or
+//! changed meanwhile is never removed by mistake.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use jiff::Timestamp;
+use redis::{Commands, Script};
+use serde_json::Value;
+
+use crate::client::Client;
+use crate::error::{Error, Result};
+use crate::keys::Keys;
+use crate::payload::{self, FailedPayload, Failure, NewFailure, RawFailure};
+
+/// Where failures are recorded, and what can be done with them.
+///
+/// Indexes count from 0, oldest first. An index past the end is
+/// [`Error::NoSuchFailure`], and then nothing changes.
+pub trait FailureBackend {
+    /// Records a failure.
+    fn save(&self, failure: &NewFailure<'_>) -> Result<()>;
+
+    /// How many failures are recorded.
+    fn count(&self) -> Result<u64>;
+
+    /// Up to `count` failures from index `start`, oldest first (Ruby's
+    /// `Resque::Failure.all(offset, limit)`). An entry that is not JSON
+    /// comes back with its text as `payload`.
+    fn all(&self, start: usize, count: usize) -> Result<Vec<Failure>>;
+
+    /// Every failure whose payload's `class` is `class` and whose `queue` is
+    /// `queue` (`None` matches anything), with its index (Ruby's
+    /// `Resque::Failure.each` with a class name, and a queue filter).
+    fn select(&self, class: Option<&str>, queue: Option<&str>) -> Result<Vec<(usize, Failure)>>;
+
+    /// Retries the failure at `index`: the entry stays, gains `retried_at`
+    /// (see [`payload::time::retried_at`]), and its original payload is
+    /// pushed, byte for byte, to the end of the entry's queue, waking idle
+    /// resque-rs workers. A payload that was not JSON is pushed as its
+    /// original text.
+    fn requeue(&self, index: usize) -> Result<()>;
+
+    /// Retries every failure; returns how many were requeued. Entries that
+    /// cannot be requeued (no queue, no payload, not JSON) are skipped with
+    /// a warning.
+    fn requeue_all(&self) -> Result<usize>;
+
+    /// Retries every failure of jobs from `queue`; returns how many.
+    fn requeue_queue(&self, queue: &str) -> Result<usize>;
+
+    /// Removes the failure at `index`; the others keep their order.
+    fn remove(&self, index: usize) -> Result<()>;
+
+    /// Removes every failure of jobs from `queue`; returns how many.
+    fn remove_queue(&self, queue: &str) -> Result<usize>;
+
+    /// Removes every failure.
+    fn clear(&self) -> Result<()>;
+
+    /// Removes every failure that was retried; returns how many.
+    fn clear_retried(&self) -> Result<usize>;
+}
+
+/// Marks a failure entry retried and pushes its payload, in one step.
+///
+/// KEYS: failed list, queues, queue:<q>
+/// ARGV: index hint, entry as read, entry with retried_at, payload, queue
+///       name, wake channel
+/// Returns the index the entry was found at, or -1 when it is gone.
+const REQUEUE: &str = r#"
+local index = tonumber(ARGV[1])
+if redis.call('LINDEX', KEYS[1], index) ~= ARGV[2] then
+  local ok, found = pcall(redis.call, 'LPOS', KEYS[1], ARGV[2])
+  if not ok or not found then return -1 end
+  index = found
+end
+redis.call('LSET', KEYS[1], index, ARGV[3])
+redis.call('SADD', KEYS[2], ARGV[5])
+redis.call('RPUSH', KEYS[3], ARGV[4])
+redis.call('PUBLISH', ARGV[6], ARGV[5])
+return index
+"#;
+
+/// Removes the entry at an index, as Ruby does (`LSET` to a marker, then
+/// `LREM` of the marker), after checking that the index exists.
+///
+/// KEYS: failed list
+/// ARGV: index, marker
+/// Returns {1 if removed else 0, length before}.
+const REMOVE: &str = r#"
+local length = redis.call('LLEN', KEYS[1])
+local index = tonumber(ARGV[1])
+if index >= length then return {0, length} end
+redis.call('LSET', KEYS[1], index, ARGV[2])
+redis.call('LREM', KEYS[1], 1, ARGV[2])
+return {1, length}
+"#;
+
+/// A value no entry can equal: entries are JSON objects.
+fn removal_marker() -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let now = Timestamp::now();
+    format!("__resque_rs_removed__:{}:{}:{n}", std::process::id(), now.as_nanosecond())
+}
+
+fn matches(failure: &Failure, class: Option<&str>, queue: Option<&str>) -> bool {
+    class.is_none_or(|c| failure.payload.get("class").and_then(Value::as_str) == Some(c))
+        && queue.is_none_or(|q| failure.queue.as_deref() == Some(q))
+}
+
+/// What a requeue pushes, and where.
+struct Retry {
+    queue: String,
+    payload: String,
+    entry: String,
+}
+
+fn prepare_retry(index: usize, raw: &str) -> Result<Retry> {
+    let bad = |reason: &str| Error::BadFailure { index, reason: reason.to_string() };
+    let mut entry =
+        RawFailure::parse(raw).map_err(|e| bad(&format!("the entry is not a JSON object: {e}")))?;
+    let queue = entry.queue().filter(|q| !q.is_empty()).ok_or_else(|| bad("the entry names no queue"))?;
+    let payload = entry.payload().ok_or_else(|| bad("the entry has no payload"))?;
+    let payload = match serde_json::from_str::<Value>(payload.get()) {
+        Ok(Value::Object(_)) => payload.get().to_string(),
+        // A payload that was not JSON was kept as a string: push its text.
+        Ok(Value::String(text)) => text,
+        _ => return Err(bad("the payload is not a job (a JSON object)")),
+    };
+    entry.set_retried_at(&payload::time::retried_at(Timestamp::now()));
+    Ok(Retry { queue, payload, entry: entry.to_json() })
+}
+
+/// One failed list (`failed`, or a `<queue>_failed`).
+struct List<'a> {
+    client: &'a Client,
+    key: String,
+}
+
+impl List<'_> {
+    fn len(&self) -> Result<u64> {
+        self.client.with_conn(|c| c.llen(&self.key))
+    }
+
+    fn range(&self, start: usize, count: usize) -> Result<Vec<String>> {
+        if count == 0 {
+            return Ok(Vec::new());
+        }
+        let stop = start.saturating_add(count - 1).min(isize::MAX as usize) as isize;
+        let start = start.min(isize::MAX as usize) as isize;
+        self.client.with_conn(|c| c.lrange(&self.key, start, stop))
+    }
+
+    fn entries(&self) -> Result<Vec<String>> {
+        self.client.with_conn(|c| c.lrange(&self.key, 0, -1))
+    }
+
+    fn all(&self, start: usize, count: usize) -> Result<Vec<Failure>> {
+        Ok(self.range(start, count)?.into_iter().map(Failure::parse_lossy).collect())
+    }
+
+    fn select(
+        &self,
+        offset: usize,
+        class: Option<&str>,
+        queue: Option<&str>,
+        into: &mut Vec<(usize, Failure)>,
+    ) -> Result<()> {
+        for (i, raw) in self.entries()?.into_iter().enumerate() {
+            let failure = Failure::parse_lossy(raw);
+            if matches(&failure, class, queue) {
+                into.push((offset + i, failure));
+            }
+        }
+        Ok(())
+    }
+
+    /// Requeues `raw`, read at `index`; `false` when it is no longer in the list.
+    fn requeue_entry(&self, index: usize, raw: &str) -> Result<bool> {
+        let retry = prepare_retry(index, raw)?;
+        let keys = self.client.keys();
+        let script = Script::new(REQUEUE);
+        let mut call = script.key(&self.key);
+        call.key(keys.queues())
+            .key(keys.queue(&retry.queue))
+            .arg(index)
+            .arg(raw)
+            .arg(&retry.entry)
+            .arg(&retry.payload)
+            .arg(&retry.queue)
+            .arg(keys.wake_channel());
+        let found: i64 = self.client.with_conn(|c| call.invoke(c))?;
+        Ok(found >= 0)
+    }
+
+    fn requeue_at(&self, index: usize) -> Result<()> {
+        // Another client may remove the entry between reading and rewriting
+        // it: read again, a few times.
+        for _ in 0..5 {
+            let raw: Option<String> = self.client.with_conn(|c| c.lindex(&self.key, index as isize))?;
+            let Some(raw) = raw else {
+                return Err(Error::NoSuchFailure { index, count: self.len()? });
+            };
+            if self.requeue_entry(index, &raw)? {
+                return Ok(());
+            }
+        }
+        Err(Error::BadFailure { index, reason: "the failed list kept changing; try again".into() })
+    }
+
+    /// Requeues every entry `pick` chooses; returns how many.
+    fn requeue_matching(&self, pick: impl Fn(&RawFailure) -> bool, warn_unparsable: bool) -> Result<usize> {
+        let mut requeued = 0;
+        for (i, raw) in self.entries()?.into_iter().enumerate() {
+            match RawFailure::parse(&raw) {
+                Ok(entry) if !pick(&entry) => continue,
+                Err(_) if !warn_unparsable => continue,
+                _ => {}
+            }
+            match self.requeue_entry(i, &raw) {
+                Ok(true) => requeued += 1,
+                Ok(false) => tracing::debug!(list = self.key, index = i, "failure gone before its requeue"),
+                Err(e @ Error::BadFailure { .. }) => tracing::warn!(list = self.key, "skipped: {e}"),
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(requeued)
+    }
+
+    fn remove_at(&self, index: usize) -> Result<()> {
+        let script = Script::new(REMOVE);
+        let mut call = script.key(&self.key);
+        call.arg(index).arg(removal_marker());
+        let (removed, count): (i64, u64) = self.client.with_conn(|c| call.invoke(c))?;
+        if removed == 1 {
+            Ok(())
+        } else {
+            Err(Error::NoSuchFailure { index, count })
+        }
+    }
+
+    /// Removes every entry `pick` chooses, each by its exact bytes; returns how many.
+    fn remove_matching(&self, pick: impl Fn(&RawFailure) -> bool) -> Result<usize> {
+        let chosen: Vec<String> = self
+            .entries()?
+            .into_iter()
+            .filter(|raw| RawFailure::parse(raw).is_ok_and(|entry| pick(&entry)))
+            .collect();
+        let mut removed = 0;
+        for chunk in chosen.chunks(500) {
+            let mut pipe = redis::pipe();
+            for raw in chunk {
+                pipe.lrem(&self.key, 1, raw);
+            }
+            let counts: Vec<u64> = self.client.with_conn(|c| pipe.query(c))?;
+            removed += counts.iter().sum::<u64>() as usize;
+        }
+        Ok(removed)
+    }
+
+    fn clear(&self) -> Result<()> {
+        self.client.with_conn(|c| c.del::<_, ()>(&self.key))
+    }
+}
+
+// ----- Failure::Redis --------------------------------------------------------
+
+/// The default backend: every failure in the `failed` list (Ruby's
+/// `Resque::Failure::Redis`), the list resque-web shows.
+///
+/// ```no_run
+/// use resque::failure::{FailureBackend, RedisFailures};
+/// # fn main() -> resque::Result<()> {
+/// let failures = RedisFailures::new(resque::Client::new("localhost:6379")?);
+/// println!("{} failed", failures.count()?);
+/// for f in failures.all(0, 20)? {
+///     println!("{:?} in {:?}: {:?}", f.exception, f.queue, f.error);
+/// }
+/// failures.requeue_queue("file_serve")?;
+/// failures.remove(0)?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct RedisFailures {
+    client: Client,
+}
+
+impl RedisFailures {
+    /// The `failed` list of `client`'s namespace.
+    pub fn new(client: Client) -> Self {
+        RedisFailures { client }
+    }
+
+    fn list(&self) -> List<'_> {
+        List { client: &self.client, key: self.client.keys().failed() }
+    }
+}
+
+impl FailureBackend for RedisFailures {
+    fn save(&self, failure: &NewFailure<'_>) -> Result<()> {
+        let list = self.list();
+        self.client.with_conn(|c| c.rpush::<_, _, ()>(&list.key, failure.to_json()))
+    }
+
+    fn count(&self) -> Result<u64> {
+        self.list().len()
+    }
+
+    fn all(&self, start: usize, count: usize) -> Result<Vec<Failure>> {
+        self.list().all(start, count)
+    }
+
+    fn select(&self, class: Option<&str>, queue: Option<&str>) -> Result<Vec<(usize, Failure)>> {
+        let mut found = Vec::new();
+        self.list().select(0, class, queue, &mut found)?;
+        Ok(found)
+    }
+
+    fn requeue(&self, index: usize) -> Result<()> {
+        self.list().requeue_at(index)
+    }
+
+    fn requeue_all(&self) -> Result<usize> {
+        self.list().requeue_matching(|_| true, true)
+    }
+
+    fn requeue_queue(&self, queue: &str) -> Result<usize> {
+        self.list().requeue_matching(|e| e.queue().as_deref() == Some(queue), false)
+    }
+
+    fn remove(&self, index: usize) -> Result<()> {
+        self.list().remove_at(index)
+    }
+
+    fn remove_queue(&self, queue: &str) -> Result<usize> {
+        self.list().remove_matching(|e| e.queue().as_deref() == Some(queue))
+    }
+
+    fn clear(&self) -> Result<()> {
+        self.list().clear()
+    }
+
+    fn clear_retried(&self) -> Result<usize> {
+        self.list().remove_matching(RawFailure::is_retried)
+    }
+}
+
+// ----- Failure::RedisMultiQueue ----------------------------------------------
+
+/// One failed list per queue (Ruby's `Resque::Failure::RedisMultiQueue`): a
+/// job from `file_serve` fails into `file_serve_failed`, and the set
+/// `failed_queues` holds the names of those lists (`file_serve_failed`).
+///
+/// Through [`FailureBackend`] the lists are seen as one, in the order of
+/// their names sorted, each oldest first; `count` sums them. The `*_in`
+/// methods take one list's name, as Ruby's methods with a queue argument do.
+///
+/// ```no_run
+/// use resque::failure::{FailureBackend, RedisMultiQueueFailures};
+/// # fn main() -> resque::Result<()> {
+/// let failures = RedisMultiQueueFailures::new(resque::Client::new("localhost:6379")?);
+/// for list in failures.failed_lists()? {
+///     println!("{list}: {}", failures.count_in(&list)?);
+/// }
+/// failures.requeue_in("file_serve_failed", 0)?;
+/// failures.clear_in("mail_failed")?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct RedisMultiQueueFailures {
+    client: Client,
+}
+
+impl RedisMultiQueueFailures {
+    /// The per-queue failed lists of `client`'s namespace.
+    pub fn new(client: Client) -> Self {
+        RedisMultiQueueFailures { client }
+    }
+
+    fn list(&self, name: &str) -> List<'_> {
+        List { client: &self.client, key: self.client.keys().key(name) }
+    }
+
+    /// The names of the failed lists (`<queue>_failed`), from `failed_queues`, sorted.
+    pub fn failed_lists(&self) -> Result<Vec<String>> {
+        let mut names: Vec<String> =
+            self.client.with_conn(|c| c.smembers(self.client.keys().failed_queues()))?;
+        names.sort();
+        Ok(names)
+    }
+
+    fn lengths(&self) -> Result<Vec<(String, u64)>> {
+        let names = self.failed_lists()?;
+        if names.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut pipe = redis::pipe();
+        for name in &names {
+            pipe.llen(self.client.keys().key(name));
+        }
+        let lengths: Vec<u64> = self.client.with_conn(|c| pipe.query(c))?;
+        Ok(names.into_iter().zip(lengths).collect())
+    }
+
+    /// The list holding overall `index`, and the index in it; else the total.
+    fn locate(&self, index: usize) -> Result<std::result::Result<(String, usize, usize, u64), u64>> {
+        let lengths = self.lengths()?;
+        let total: u64 = lengths.iter().map(|(_, n)| n).sum();
+        let mut offset = 0usize;
+        for (name, len) in lengths {
+            let len = len as usize;
+            if index < offset + len {
+                return Ok(Ok((name, index - offset, offset, total)));
+            }
+            offset += len;
+        }
+        Ok(Err(total))
+    }
+
+    /// How many failures the list `list` (e.g. `file_serve_failed`) holds.
+    pub fn count_in(&self, list: &str) -> Result<u64> {
+        self.list(list).len()
+    }
+
+    /// Up to `count` failures of the list `list` from index `start`.
+    pub fn all_in(&self, list: &str, start: usize, count: usize) -> Result<Vec<Failure>> {
+        self.list(list).all(start, count)
+    }
+
+    /// Retries the failure at `index` of the list `list`.
+    pub fn requeue_in(&self, list: &str, index: usize) -> Result<()> {
+        self.list(list).requeue_at(index)
+    }
+
+    /// Removes the failure at `index` of the list `list`.
+    pub fn remove_in(&self, list: &str, index: usize) -> Result<()> {
+        self.list(list).remove_at(index)
+    }
+
+    /// Deletes the list `list`. Its name stays in `failed_queues`, as in Ruby.
+    pub fn clear_in(&self, list: &str) -> Result<()> {
+        self.list(list).clear()
+    }
+}
+
+/// Rewrites an error about index `local` of one list as one about the
+/// overall index.
+fn overall(e: Error, offset: usize, total: u64) -> Error {
+    match e {
+        Error::NoSuchFailure { index, .. } => Error::NoSuchFailure { index: offset + index, count: total },
+        Error::BadFailure { index, reason } => Error::BadFailure { index: offset + index, reason },
+        e => e,
+    }
+}
+
+impl FailureBackend for RedisMultiQueueFailures {
+    /// `SADD failed_queues <queue>_failed` and `RPUSH <queue>_failed <entry>`.
+    fn save(&self, failure: &NewFailure<'_>) -> Result<()> {
+        let keys = self.client.keys();
+        let name = Keys::failed_queue_name(failure.queue);
+        self.client.with_conn(|c| {
+            redis::pipe()
+                .atomic()
+                .sadd(keys.failed_queues(), &name)
+                .ignore()
+                .rpush(keys.key(&name), failure.to_json())
+                .ignore()
+                .query::<()>(c)
+        })
+    }
+
+    fn count(&self) -> Result<u64> {
+        Ok(self.lengths()?.iter().map(|(_, n)| n).sum())
+    }
+
+    fn all(&self, start: usize, count: usize) -> Result<Vec<Failure>> {
+        let mut found = Vec::new();
+        let mut offset = 0usize;
+        let end = start.saturating_add(count);
+        for (name, len) in self.lengths()? {
+            let len = len as usize;
+            let (from, to) = (start.max(offset), end.min(offset + len));
+            if from < to {
+                found.extend(self.list(&name).all(from - offset, to - from)?);
+            }
+            offset += len;
+        }
+        Ok(found)
+    }
+
+    fn select(&self, class: Option<&str>, queue: Option<&str>) -> Result<Vec<(usize, Failure)>> {
+        let mut found = Vec::new();
+        let mut offset = 0usize;
+        for (name, len) in self.lengths()? {
+            self.list(&name).select(offset, class, queue, &mut found)?;
+            offset += len as usize;
+        }
+        Ok(found)
+    }
+
+    fn requeue(&self, index: usize) -> Result<()> {
+        match self.locate(index)? {
+            Ok((name, local, offset, total)) => {
+                self.list(&name).requeue_at(local).map_err(|e| overall(e, offset, total))
+            }
+            Err(count) => Err(Error::NoSuchFailure { index, count }),
+        }
+    }
+
+    fn requeue_all(&self) -> Result<usize> {
+        let mut requeued = 0;
+        for name in self.failed_lists()? {
+            requeued += self.list(&name).requeue_matching(|_| true, true)?;
+        }
+        Ok(requeued)
+    }
+
+    /// Retries every failure in `<queue>_failed`, as Ruby does.
+    fn requeue_queue(&self, queue: &str) -> Result<usize> {
+        self.list(&Keys::failed_queue_name(queue)).requeue_matching(|_| true, true)
+    }
+
+    fn remove(&self, index: usize) -> Result<()> {
+        match self.locate(index)? {
+            Ok((name, local, offset, total)) => {
+                self.list(&name).remove_at(local).map_err(|e| overall(e, offset, total))
+            }
+            Err(count) => Err(Error::NoSuchFailure { index, count }),
+        }
+    }
+
+    /// Deletes `<queue>_failed`, as Ruby does; its name stays in `failed_queues`.
+    fn remove_queue(&self, queue: &str) -> Result<usize> {
+        let key = self.client.keys().failed_queue(queue);
+        let (len, _): (u64, u64) =
+            self.client.with_conn(|c| redis::pipe().atomic().llen(&key).del(&key).query(c))?;
+        Ok(len as usize)
+    }
+
+    /// Deletes every list named in `failed_queues`; the names stay, as in Ruby.
+    fn clear(&self) -> Result<()> {
+        let names = self.failed_lists()?;
+        if names.is_empty() {
+            return Ok(());
+        }
+        let keys: Vec<String> = names.iter().map(|n| self.client.keys().key(n)).collect();
+        self.client.with_conn(|c| c.del::<_, ()>(&keys))
+    }
+
+    fn clear_retried(&self) -> Result<usize> {
+        let mut removed = 0;
+        for name in self.failed_lists()? {
+            removed += self.list(&name).remove_matching(RawFailure::is_retried)?;
+        }
+        Ok(removed)
+    }
+}
+
+// ----- Failure::Multiple -----------------------------------------------------
+
+/// Several backends at once (Ruby's `Resque::Failure::Multiple`): a failure
+/// is saved to each of them; every query and admin operation goes to the
+/// first. With no backend it stores nothing and finds nothing.
+///
+/// ```no_run
+/// use resque::failure::{FailureBackend, LogFailures, MultipleFailures, RedisFailures};
+/// # fn main() -> resque::Result<()> {
+/// let client = resque::Client::new("localhost:6379")?;
+/// let failures = MultipleFailures::new(vec![
+///     Box::new(RedisFailures::new(client.clone())),
+///     Box::new(LogFailures::new()),
+/// ]);
+/// println!("{} failed", failures.count()?);
+/// # Ok(()) }
+/// ```
+pub struct MultipleFailures {
+    backends: Vec<Box<dyn FailureBackend + Send + Sync>>,
+}
+
+impl MultipleFailures {
+    /// Saves to all of `backends`, queries the first.
+    pub fn new(backends: Vec<Box<dyn FailureBackend + Send + Sync>>) -> Self {
+        MultipleFailures { backends }
+    }
+
+    fn first(&self) -> &dyn FailureBackend {
+        match self.backends.first() {
+            Some(b) => &**b,
+            None => &LogFailures { silent: true },
+        }
+    }
+}
+
+impl std::fmt::Debug for MultipleFailures {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MultipleFailures").field("backends", &self.backends.len()).finish()
+    }
+}
+
+impl FailureBackend for MultipleFailures {
+    /// Saves to every backend, even after one fails; returns the first error.
+    fn save(&self, failure: &NewFailure<'_>) -> Result<()> {
+        let mut first_error = None;
+        for backend in &self.backends {
+            if let Err(e) = backend.save(failure) {
+                first_error.get_or_insert(e);
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+
+    fn count(&self) -> Result<u64> {
+        self.first().count()
+    }
+
+    fn all(&self, start: usize, count: usize) -> Result<Vec<Failure>> {
+        self.first().all(start, count)
+    }
+
+    fn select(&self, class: Option<&str>, queue: Option<&str>) -> Result<Vec<(usize, Failure)>> {
+        self.first().select(class, queue)
+    }
+
+    fn requeue(&self, index: usize) -> Result<()> {
+        self.first().requeue(index)
+    }
+
+    fn requeue_all(&self) -> Result<usize> {
+        self.first().requeue_all()
+    }
+
+    fn requeue_queue(&self, queue: &str) -> Result<usize> {
+        self.first().requeue_queue(queue)
+    }
+
+    fn remove(&self, index: usize) -> Result<()> {
+        self.first().remove(index)
+    }
+
+    fn remove_queue(&self, queue: &str) -> Result<usize> {
+        self.first().remove_queue(queue)
+    }
+
+    fn clear(&self) -> Result<()> {
+        self.first().clear()
+    }
+
+    fn clear_retried(&self) -> Result<usize> {
+        self.first().clear_retried()
+    }
+}
+
+// ----- log only ----------------------------------------------------------------
+
+/// Logs each failure through `tracing` at error level and stores nothing:
+/// it counts 0, lists nothing, and every index is unknown.
+///
+/// ```
+/// use resque::failure::{FailureBackend, LogFailures};
+/// use resque::payload::{FailedPayload, NewFailure};
+/// let log = LogFailures::new();
+/// log.save(&NewFailure {
+///     failed_at: "2026/11/23 23:50:00 UTC".into(),
+///     payload: FailedPayload::Text("{nope"),
+///     exception: "JSON::ParserError",
+///     error: "not JSON",
+///     backtrace: &[],
+///     worker: "web1:4211:file_serve",
+///     queue: "file_serve",
+/// })
+/// .unwrap();
+/// assert_eq!(log.count().unwrap(), 0);
+/// assert!(log.requeue(0).is_err());
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct LogFailures {
+    silent: bool,
+}
+
+impl LogFailures {
+    /// A backend that only logs.
+    pub fn new() -> Self {
+        LogFailures { silent: false }
+    }
+}
+
+impl FailureBackend for LogFailures {
+    fn save(&self, failure: &NewFailure<'_>) -> Result<()> {
+        if self.silent {
+            return Ok(());
+        }
+        let payload = match &failure.payload {
+            FailedPayload::Json(raw) => raw.get(),
+            FailedPayload::Text(text) => text,
+        };
+        tracing::error!(
+            failed_at = failure.failed_at,
+            queue = failure.queue,
+            worker = failure.worker,
+            exception = failure.exception,
+            payload,
+            backtrace = ?failure.backtrace,
+            "job failed: {}",
+            failure.error
+        );
+        Ok(())
+    }
+
+    fn count(&self) -> Result<u64> {
+        Ok(0)
+    }
+
+    fn all(&self, _start: usize, _count: usize) -> Result<Vec<Failure>> {
+        Ok(Vec::new())
+    }
+
+    fn select(&self, _class: Option<&str>, _queue: Option<&str>) -> Result<Vec<(usize, Failure)>> {
+        Ok(Vec::new())
+    }
+
+    fn requeue(&self, index: usize) -> Result<()> {
+        Err(Error::NoSuchFailure { index, count: 0 })
+    }
+
+    fn requeue_all(&self) -> Result<usize> {
+        Ok(0)
+    }
+
+    fn requeue_queue(&self, _queue: &str) -> Result<usize> {
+        Ok(0)
+    }
+
+    fn remove(&self, index: usize) -> Result<()> {
+        Err(Error::NoSuchFailure { index, count: 0 })
+    }
+
+    fn remove_queue(&self, _queue: &str) -> Result<usize> {
+        Ok(0)
+    }
+
+    fn clear(&self) -> Result<()> {
+        Ok(())
+    }
+
+    fn clear_retried(&self) -> Result<usize> {
+        Ok(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_keeps_payload_bytes_and_appends_retried_at() {
+        let raw = r#"{"failed_at":"2026/11/23 23:50:00 UTC","payload":{"class":"A","queue":"q","args":[1.50,"\u00e9"]},"exception":"E","error":"e","backtrace":[],"worker":"w","queue":"q"}"#;
+        let retry = prepare_retry(3, raw).unwrap();
+        assert_eq!(retry.queue, "q");
+        assert_eq!(retry.payload, r#"{"class":"A","queue":"q","args":[1.50,"\u00e9"]}"#);
+        let prefix = &raw[..raw.len() - 1];
+        assert!(retry.entry.starts_with(prefix), "{}", retry.entry);
+        assert!(retry.entry.contains(r#","retried_at":""#), "{}", retry.entry);
+    }
+
+    #[test]
+    fn text_payload_is_pushed_as_its_text() {
+        let raw = r#"{"payload":"{nope","queue":"q"}"#;
+        assert_eq!(prepare_retry(0, raw).unwrap().payload, "{nope");
+    }
+
+    #[test]
+    fn unusable_entries_say_why() {
+        for (raw, why) in [
+            ("nope", "not a JSON object"),
+            (r#"{"payload":{"class":"A","args":[]}}"#, "no queue"),
+            (r#"{"queue":"q"}"#, "no payload"),
+            (r#"{"queue":"q","payload":[1]}"#, "not a job"),
+        ] {
+            let err = prepare_retry(7, raw).err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(err.contains(why) && err.contains("index 7"), "{raw}: {err}");
+        }
+    }
+}

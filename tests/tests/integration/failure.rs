@@ -1,0 +1,377 @@
+//! The failure backends and their admin operations against a real server.
+
+use std::time::Duration;
+
+use redis::Commands;
+use resque::failure::{
+    FailureBackend, LogFailures, MultipleFailures, RedisFailures, RedisMultiQueueFailures,
+};
+use resque::payload::{FailedPayload, NewFailure};
+use resque::Error;
+use resque_tests::TestRedis;
+use serde_json::value::RawValue;
+use serde_json::{json, Value};
+
+/// A Ruby failure entry, verbatim from PROTOCOL.md.
+const RUBY_ENTRY: &str = r#"{"failed_at":"2026/11/23 23:50:00 UTC","payload":{"class":"Archive","args":[44,"masterbrew"]},"exception":"Errno::ENOENT","error":"No such file or directory","backtrace":["..."],"worker":"web1:4211:file_serve","queue":"file_serve"}"#;
+const RUBY_PAYLOAD: &str = r#"{"class":"Archive","args":[44,"masterbrew"]}"#;
+
+/// A node-resque payload: an extra `queue` member, `args` last, a number
+/// and an escape serde_json would write differently.
+const NODE_PAYLOAD: &str = r#"{"class":"Archive","queue":"file_serve","args":[1.50,"caf\u00e9"]}"#;
+
+fn entry(queue: &str, payload: &str, extra: &str) -> String {
+    format!(
+        r#"{{"failed_at":"2026/11/23 23:51:00 UTC","payload":{payload},"exception":"RuntimeError","error":"boom","backtrace":[],"worker":"web1:4212:{queue}","queue":"{queue}"{extra}}}"#
+    )
+}
+
+fn job(class: &str, n: u32) -> String {
+    format!(r#"{{"class":"{class}","args":[{n}]}}"#)
+}
+
+fn lrange(redis: &TestRedis, key: &str) -> Vec<String> {
+    redis.conn().lrange(key, 0, -1).unwrap()
+}
+
+fn push_all(redis: &TestRedis, key: &str, entries: &[&str]) {
+    let mut conn = redis.conn();
+    for e in entries {
+        let _: () = conn.rpush(key, *e).unwrap();
+    }
+}
+
+/// `%Y/%m/%d %H:%M:%S`, as Ruby 3.0 writes `retried_at`.
+fn is_ruby_retried_at(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 19
+        && b.iter().enumerate().all(|(i, c)| match i {
+            4 | 7 => *c == b'/',
+            10 => *c == b' ',
+            13 | 16 => *c == b':',
+            _ => c.is_ascii_digit(),
+        })
+}
+
+/// `raw` with `retried_at` appended; returns the value written.
+fn assert_retried(raw: &str, original: &str) -> String {
+    let prefix = &original[..original.len() - 1];
+    let rest = raw.strip_prefix(prefix).unwrap_or_else(|| panic!("members or bytes changed: {raw}"));
+    let at = rest
+        .strip_prefix(r#","retried_at":""#)
+        .and_then(|r| r.strip_suffix(r#""}"#))
+        .unwrap_or_else(|| panic!("retried_at is not the last member: {raw}"));
+    assert!(is_ruby_retried_at(at), "{at:?}");
+    at.to_string()
+}
+
+fn new_failure<'a>(payload: &'a RawValue, queue: &'a str) -> NewFailure<'a> {
+    NewFailure {
+        failed_at: "2026/11/23 23:52:00 UTC".into(),
+        payload: FailedPayload::Json(payload),
+        exception: "my_app::ArchiveError",
+        error: "disk full",
+        backtrace: &[],
+        worker: "web1:4213:*",
+        queue,
+    }
+}
+
+fn raw(json: &str) -> Box<RawValue> {
+    RawValue::from_string(json.to_string()).unwrap()
+}
+
+#[test]
+fn requeue_marks_the_entry_and_pushes_the_exact_payload() {
+    let redis = TestRedis::start();
+    let node = entry("file_serve", NODE_PAYLOAD, "");
+    push_all(&redis, "resque:failed", &[RUBY_ENTRY, &node]);
+    let failures = RedisFailures::new(redis.client());
+
+    let mut wake = redis.conn();
+    wake.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut sub = wake.as_pubsub();
+    sub.subscribe("resque:wake").unwrap();
+
+    failures.requeue(1).unwrap();
+    assert_eq!(lrange(&redis, "resque:queue:file_serve"), [NODE_PAYLOAD], "the payload's exact bytes");
+    let woken: String = sub.get_message().unwrap().get_payload().unwrap();
+    assert_eq!(woken, "file_serve");
+    let queues: Vec<String> = redis.conn().smembers("resque:queues").unwrap();
+    assert_eq!(queues, ["file_serve"]);
+    let list = lrange(&redis, "resque:failed");
+    assert_eq!(list[0], RUBY_ENTRY, "other entries are untouched");
+    assert_retried(&list[1], &node);
+
+    failures.requeue(0).unwrap();
+    assert_eq!(lrange(&redis, "resque:queue:file_serve"), [NODE_PAYLOAD, RUBY_PAYLOAD]);
+    let list = lrange(&redis, "resque:failed");
+    assert_eq!(list.len(), 2, "requeued entries stay");
+    let at = assert_retried(&list[0], RUBY_ENTRY);
+    assert_eq!(failures.all(0, 1).unwrap()[0].retried_at.as_deref(), Some(at.as_str()));
+
+    // A second retry rewrites retried_at in place and pushes the job again.
+    failures.requeue(0).unwrap();
+    assert_retried(&lrange(&redis, "resque:failed")[0], RUBY_ENTRY);
+    assert_eq!(redis.conn().llen::<_, u64>("resque:queue:file_serve").unwrap(), 3);
+    assert_eq!(failures.count().unwrap(), 2);
+}
+
+#[test]
+fn a_payload_that_was_not_json_goes_back_as_its_text() {
+    let redis = TestRedis::start();
+    let text = entry("file_serve", r#""{nope""#, "");
+    push_all(&redis, "resque:failed", &[&text]);
+    RedisFailures::new(redis.client()).requeue(0).unwrap();
+    assert_eq!(lrange(&redis, "resque:queue:file_serve"), ["{nope"]);
+}
+
+#[test]
+fn remove_by_index_removes_exactly_that_entry() {
+    let redis = TestRedis::start();
+    let e: Vec<String> = (0..4).map(|i| entry("q", &job("A", i), "")).collect();
+    // Index 3 is a copy of index 1.
+    push_all(
+        &redis,
+        "resque:failed",
+        &[e[0].as_str(), e[1].as_str(), e[2].as_str(), e[1].as_str(), e[3].as_str()],
+    );
+    let failures = RedisFailures::new(redis.client());
+    failures.remove(2).unwrap();
+    assert_eq!(lrange(&redis, "resque:failed"), [e[0].as_str(), e[1].as_str(), e[1].as_str(), e[3].as_str()]);
+    failures.remove(0).unwrap();
+    assert_eq!(lrange(&redis, "resque:failed"), [e[1].as_str(), e[1].as_str(), e[3].as_str()]);
+    failures.remove(2).unwrap();
+    assert_eq!(lrange(&redis, "resque:failed"), [e[1].as_str(), e[1].as_str()]);
+    assert_eq!(failures.count().unwrap(), 2);
+}
+
+#[test]
+fn an_unknown_index_is_an_error_and_changes_nothing() {
+    let redis = TestRedis::start();
+    let node = entry("file_serve", NODE_PAYLOAD, "");
+    push_all(&redis, "resque:failed", &[RUBY_ENTRY, &node]);
+    let failures = RedisFailures::new(redis.client());
+    for result in [failures.requeue(2), failures.remove(2), failures.remove(usize::MAX)] {
+        let err = result.unwrap_err();
+        assert!(matches!(err, Error::NoSuchFailure { count: 2, .. }), "{err:?}");
+        assert!(err.to_string().contains("holds 2 entries"), "{err}");
+    }
+    let err = failures.requeue(7).unwrap_err().to_string();
+    assert_eq!(err, "no failure at index 7: the failed list holds 2 entries");
+    assert_eq!(lrange(&redis, "resque:failed"), [RUBY_ENTRY, node.as_str()]);
+    assert_eq!(redis.client().keys_in_namespace().unwrap(), ["failed"]);
+
+    // An entry that cannot be requeued says why, and nothing changes.
+    let mut conn = redis.conn();
+    let _: () = conn.rpush("resque:failed", r#"{"payload":{"class":"A","args":[]}}"#).unwrap();
+    let err = failures.requeue(2).unwrap_err();
+    assert!(matches!(err, Error::BadFailure { index: 2, .. }), "{err:?}");
+    assert!(err.to_string().contains("no queue"), "{err}");
+    assert_eq!(redis.client().keys_in_namespace().unwrap(), ["failed"]);
+}
+
+#[test]
+fn clear_and_clear_retried() {
+    let redis = TestRedis::start();
+    let retried = entry("q", &job("A", 1), r#","retried_at":"2026/11/24 00:10:00""#);
+    let fresh = entry("q", &job("A", 2), "");
+    let null_retried = entry("q", &job("A", 3), r#","retried_at":null"#);
+    push_all(&redis, "resque:failed", &[&retried, &fresh, RUBY_ENTRY, &retried, &null_retried, "not json"]);
+    let failures = RedisFailures::new(redis.client());
+
+    failures.requeue(1).unwrap();
+    assert_eq!(failures.clear_retried().unwrap(), 3);
+    assert_eq!(lrange(&redis, "resque:failed"), [RUBY_ENTRY, &null_retried, "not json"]);
+
+    failures.clear().unwrap();
+    assert_eq!(failures.count().unwrap(), 0);
+    let exists: bool = redis.conn().exists("resque:failed").unwrap();
+    assert!(!exists);
+    assert_eq!(failures.clear_retried().unwrap(), 0);
+}
+
+#[test]
+fn requeue_all_requeue_queue_and_remove_queue() {
+    let redis = TestRedis::start();
+    let a1 = entry("a", &job("A", 1), "");
+    let b1 = entry("b", &job("B", 1), "");
+    let a2 = entry("a", NODE_PAYLOAD, "");
+    let b2 = entry("b", &job("B", 2), "");
+    push_all(&redis, "resque:failed", &[&a1, &b1, &a2, &b2]);
+    let failures = RedisFailures::new(redis.client());
+
+    assert_eq!(failures.requeue_queue("a").unwrap(), 2);
+    assert_eq!(lrange(&redis, "resque:queue:a"), [job("A", 1).as_str(), NODE_PAYLOAD]);
+    assert!(lrange(&redis, "resque:queue:b").is_empty());
+    let list = lrange(&redis, "resque:failed");
+    assert_retried(&list[0], &a1);
+    assert_eq!(list[1], b1);
+    assert_retried(&list[2], &a2);
+    assert_eq!(list[3], b2);
+
+    assert_eq!(failures.remove_queue("b").unwrap(), 2);
+    let list = lrange(&redis, "resque:failed");
+    assert_eq!(list.len(), 2);
+    assert_retried(&list[0], &a1);
+    assert_retried(&list[1], &a2);
+
+    // requeue_all skips what cannot be requeued and does the rest.
+    let mut conn = redis.conn();
+    let _: () = conn.rpush("resque:failed", "not json").unwrap();
+    let _: () = conn.rpush("resque:failed", &b2).unwrap();
+    assert_eq!(failures.requeue_all().unwrap(), 3);
+    assert_eq!(lrange(&redis, "resque:queue:a").len(), 4);
+    assert_eq!(lrange(&redis, "resque:queue:b"), [job("B", 2)]);
+    let list = lrange(&redis, "resque:failed");
+    assert_eq!(list[2], "not json");
+    assert_retried(&list[3], &b2);
+}
+
+#[test]
+fn all_and_select() {
+    let redis = TestRedis::start();
+    let a1 = entry("a", &job("A", 1), "");
+    let b1 = entry("b", &job("B", 1), "");
+    let a2 = entry("b", &job("A", 2), "");
+    push_all(&redis, "resque:failed", &[RUBY_ENTRY, &a1, &b1, &a2, "not json"]);
+    let failures = RedisFailures::new(redis.client());
+
+    let page = failures.all(1, 2).unwrap();
+    assert_eq!(page.len(), 2);
+    assert_eq!(page[0].payload, json!({"class":"A","args":[1]}));
+    assert_eq!(page[1].queue.as_deref(), Some("b"));
+    assert_eq!(failures.all(4, 10).unwrap()[0].payload, Value::String("not json".into()));
+    assert!(failures.all(9, 10).unwrap().is_empty());
+    assert!(failures.all(0, 0).unwrap().is_empty());
+
+    let indexes =
+        |found: Vec<(usize, resque::payload::Failure)>| found.into_iter().map(|(i, _)| i).collect::<Vec<_>>();
+    assert_eq!(indexes(failures.select(Some("A"), None).unwrap()), [1, 3]);
+    assert_eq!(indexes(failures.select(None, Some("b")).unwrap()), [2, 3]);
+    assert_eq!(indexes(failures.select(Some("A"), Some("b")).unwrap()), [3]);
+    assert_eq!(indexes(failures.select(None, None).unwrap()), [0, 1, 2, 3, 4]);
+    assert_eq!(
+        failures.select(Some("Archive"), None).unwrap()[0].1.exception.as_deref(),
+        Some("Errno::ENOENT")
+    );
+}
+
+#[test]
+fn multi_queue_backend_uses_queue_failed_lists() {
+    let redis = TestRedis::start();
+    let failures = RedisMultiQueueFailures::new(redis.client());
+    let (p1, p2, p3) = (raw(NODE_PAYLOAD), raw(&job("Mail", 1)), raw(&job("Archive", 2)));
+    failures.save(&new_failure(&p1, "file_serve")).unwrap();
+    failures.save(&new_failure(&p2, "mail")).unwrap();
+    failures.save(&new_failure(&p3, "file_serve")).unwrap();
+
+    let mut names: Vec<String> = redis.conn().smembers("resque:failed_queues").unwrap();
+    names.sort();
+    assert_eq!(names, ["file_serve_failed", "mail_failed"]);
+    assert_eq!(failures.failed_lists().unwrap(), names);
+    let fs = lrange(&redis, "resque:file_serve_failed");
+    assert_eq!(fs, [new_failure(&p1, "file_serve").to_json(), new_failure(&p3, "file_serve").to_json()]);
+    assert_eq!(lrange(&redis, "resque:mail_failed"), [new_failure(&p2, "mail").to_json()]);
+    let exists: bool = redis.conn().exists("resque:failed").unwrap();
+    assert!(!exists, "nothing goes to `failed`");
+
+    assert_eq!(failures.count().unwrap(), 3);
+    assert_eq!(failures.count_in("file_serve_failed").unwrap(), 2);
+    // One view: the lists by name, each oldest first.
+    let all = failures.all(0, 10).unwrap();
+    let classes: Vec<&Value> = all.iter().map(|f| &f.payload["class"]).collect();
+    assert_eq!(classes, ["Archive", "Archive", "Mail"]);
+    assert_eq!(failures.all(1, 2).unwrap()[1].queue.as_deref(), Some("mail"));
+    assert_eq!(failures.all_in("mail_failed", 0, 5).unwrap().len(), 1);
+    let found = failures.select(Some("Mail"), None).unwrap();
+    assert_eq!(found.iter().map(|(i, _)| *i).collect::<Vec<_>>(), [2]);
+
+    // Overall index 2 is mail_failed[0].
+    failures.requeue(2).unwrap();
+    assert_eq!(lrange(&redis, "resque:queue:mail"), [job("Mail", 1)]);
+    assert_retried(&lrange(&redis, "resque:mail_failed")[0], &new_failure(&p2, "mail").to_json());
+    failures.requeue_in("file_serve_failed", 0).unwrap();
+    assert_eq!(lrange(&redis, "resque:queue:file_serve"), [NODE_PAYLOAD]);
+    assert_retried(&lrange(&redis, "resque:file_serve_failed")[0], &fs[0]);
+
+    let err = failures.requeue(3).unwrap_err();
+    assert!(matches!(err, Error::NoSuchFailure { index: 3, count: 3 }), "{err:?}");
+    let err = failures.remove_in("mail_failed", 1).unwrap_err();
+    assert!(matches!(err, Error::NoSuchFailure { index: 1, count: 1 }), "{err:?}");
+    assert_eq!(failures.count().unwrap(), 3);
+
+    assert_eq!(failures.clear_retried().unwrap(), 2);
+    assert_eq!(lrange(&redis, "resque:file_serve_failed"), [fs[1].as_str()]);
+    assert_eq!(failures.count().unwrap(), 1);
+
+    failures.save(&new_failure(&p2, "mail")).unwrap();
+    failures.save(&new_failure(&p2, "mail")).unwrap();
+    failures.remove(1).unwrap();
+    assert_eq!(failures.count_in("mail_failed").unwrap(), 1);
+    assert_eq!(failures.remove_queue("mail").unwrap(), 1);
+    assert_eq!(failures.count().unwrap(), 1);
+
+    assert_eq!(failures.requeue_queue("file_serve").unwrap(), 1);
+    assert_eq!(lrange(&redis, "resque:queue:file_serve"), [NODE_PAYLOAD, &job("Archive", 2)]);
+    failures.remove_in("file_serve_failed", 0).unwrap();
+    failures.save(&new_failure(&p2, "mail")).unwrap();
+    failures.clear().unwrap();
+    assert_eq!(failures.count().unwrap(), 0);
+    assert_eq!(
+        redis.client().keys_in_namespace().unwrap(),
+        ["failed_queues", "queue:file_serve", "queue:mail", "queues"]
+    );
+}
+
+#[test]
+fn multi_queue_backend_reads_ruby_lists() {
+    let redis = TestRedis::start();
+    let mut conn = redis.conn();
+    let _: () = conn.sadd("resque:failed_queues", "file_serve_failed").unwrap();
+    push_all(&redis, "resque:file_serve_failed", &[RUBY_ENTRY]);
+    let failures = RedisMultiQueueFailures::new(redis.client());
+    assert_eq!(failures.count().unwrap(), 1);
+    assert_eq!(failures.requeue_all().unwrap(), 1);
+    assert_eq!(lrange(&redis, "resque:queue:file_serve"), [RUBY_PAYLOAD]);
+    assert_retried(&lrange(&redis, "resque:file_serve_failed")[0], RUBY_ENTRY);
+}
+
+#[test]
+fn multiple_saves_to_every_backend_and_queries_the_first() {
+    let redis = TestRedis::start();
+    let c = redis.client();
+    let failures = MultipleFailures::new(vec![
+        Box::new(RedisFailures::new(c.clone())),
+        Box::new(RedisMultiQueueFailures::new(c.clone())),
+        Box::new(LogFailures::new()),
+    ]);
+    let p = raw(NODE_PAYLOAD);
+    let f = new_failure(&p, "file_serve");
+    failures.save(&f).unwrap();
+    assert_eq!(lrange(&redis, "resque:failed"), [f.to_json()]);
+    assert_eq!(lrange(&redis, "resque:file_serve_failed"), [f.to_json()]);
+    assert_eq!(failures.count().unwrap(), 1);
+    failures.remove(0).unwrap();
+    assert_eq!(failures.count().unwrap(), 0);
+    assert_eq!(lrange(&redis, "resque:file_serve_failed").len(), 1, "only the first is changed");
+
+    let none = MultipleFailures::new(Vec::new());
+    none.save(&f).unwrap();
+    assert_eq!(none.count().unwrap(), 0);
+    assert!(matches!(none.requeue(0), Err(Error::NoSuchFailure { index: 0, count: 0 })));
+}
+
+#[test]
+fn log_backend_stores_nothing() {
+    let redis = TestRedis::start();
+    let log = LogFailures::new();
+    let p = raw(RUBY_PAYLOAD);
+    log.save(&new_failure(&p, "file_serve")).unwrap();
+    assert_eq!(log.count().unwrap(), 0);
+    assert!(log.all(0, 10).unwrap().is_empty());
+    assert!(log.select(None, None).unwrap().is_empty());
+    assert!(matches!(log.remove(0), Err(Error::NoSuchFailure { index: 0, count: 0 })));
+    assert_eq!(log.requeue_all().unwrap(), 0);
+    assert!(redis.client().keys_in_namespace().unwrap().is_empty());
+}
