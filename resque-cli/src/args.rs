@@ -69,6 +69,8 @@ pub enum LogFormat {
 
 /// The commands.
 #[derive(Debug, Subcommand)]
+// Parsed once per process: the size of the `work` variant does not matter.
+#[allow(clippy::large_enum_variant)]
 pub enum Command {
     /// Run a worker: take jobs from the queues and run each in a forked child.
     Work(WorkArgs),
@@ -137,6 +139,11 @@ pub struct WorkArgs {
     /// TERM behaves as QUIT: finish the current job, then exit.
     #[arg(long, env = "GRACEFUL_TERM", value_parser = clap::builder::FalseyValueParser::new(), help_heading = "Stopping")]
     pub graceful_term: bool,
+
+    /// Where failures are recorded: redis (the `failed` list),
+    /// redis_multi_queue (`<queue>_failed` lists), log, or several, comma-separated.
+    #[arg(long, env = "FAILURE_BACKEND", default_value = "redis", value_name = "BACKENDS")]
+    pub failure_backend: String,
 
     /// Text before `resque-<version>` in process titles, to tell apps apart in `ps`.
     #[arg(long, env = "RESQUE_PROCLINE_PREFIX", value_name = "TEXT")]

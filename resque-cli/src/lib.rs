@@ -239,7 +239,25 @@ impl WorkArgs {
         options.term_timeout = seconds("term timeout", &self.term_timeout)?;
         options.graceful_term = self.graceful_term;
         options.procline_prefix = self.procline_prefix.clone().filter(|p| !p.is_empty());
+        options.failure_backends = self.failure_backends()?;
         Ok(options)
+    }
+
+    /// `--failure-backend` / `FAILURE_BACKEND`: one or several, comma-separated.
+    pub fn failure_backends(&self) -> Result<Vec<resque::FailureDestination>, CliError> {
+        let mut backends = Vec::new();
+        for name in self.failure_backend.split(',').filter(|n| !n.trim().is_empty()) {
+            let backend = name.parse().map_err(CliError::Usage)?;
+            if !backends.contains(&backend) {
+                backends.push(backend);
+            }
+        }
+        if backends.is_empty() {
+            return Err(CliError::Usage(
+                "no failure backend given: expected redis, redis_multi_queue or log".into(),
+            ));
+        }
+        Ok(backends)
     }
 
     /// `-q`, else `QUEUES`, else `QUEUE`.

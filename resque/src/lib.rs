@@ -41,7 +41,7 @@ pub use failure::{FailureBackend, LogFailures, MultipleFailures, RedisFailures, 
 pub use inline::{inline, set_inline};
 pub use job::{Job, JobFailure};
 pub use registry::{JobEntry, Registry};
-pub use worker::{Worker, WorkerOptions};
+pub use worker::{FailureDestination, Worker, WorkerOptions};
 
 /// Turns a plain function into a job: see the crate docs and `README.md`.
 ///

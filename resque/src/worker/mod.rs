@@ -27,6 +27,7 @@ use crate::queues::QueueList;
 use crate::registry::Registry;
 use run::{ChildAction, StopPolicy, Supervision};
 use signals::Signals;
+pub use store::FailureDestination;
 use store::{Fetched, Taken};
 
 /// How a worker runs.
@@ -53,6 +54,9 @@ pub struct WorkerOptions {
     pub graceful_term: bool,
     /// Text put before `resque-<version>` in process titles.
     pub procline_prefix: Option<String>,
+    /// Where failures are recorded (Ruby's failure backends; several at once
+    /// is Ruby's `Multiple`). Default: the `failed` list.
+    pub failure_backends: Vec<FailureDestination>,
 }
 
 impl WorkerOptions {
@@ -76,6 +80,7 @@ impl WorkerOptions {
             term_timeout: Duration::from_secs(4),
             graceful_term: false,
             procline_prefix: None,
+            failure_backends: vec![FailureDestination::Redis],
         }
     }
 }
@@ -439,9 +444,20 @@ impl Worker {
             }
             .to_json()
         });
+        if let Some(entry) = &failure {
+            if self.options.failure_backends.contains(&FailureDestination::Log) {
+                tracing::error!(worker = %self.id, failure = entry.as_str(), "job failed");
+            }
+        }
         let mut backoff = Duration::from_millis(100);
         loop {
-            match store::finish(&self.client, &self.id, &taken.entry, &taken.raw, failure.as_deref()) {
+            match store::finish(
+                &self.client,
+                &self.id,
+                taken,
+                failure.as_deref(),
+                &self.options.failure_backends,
+            ) {
                 Ok(()) => return,
                 Err(e) => {
                     tracing::warn!(worker = %self.id, "cannot record a finished job: {e}; retrying in {backoff:?}");
@@ -487,6 +503,7 @@ impl Worker {
             hostname: &self.hostname,
             queues: &self.options.queues,
             heartbeat_interval: self.options.heartbeat_interval,
+            failures: &self.options.failure_backends,
         };
         match prune::prune_dead_workers(&self.client, &pruner) {
             Ok(Some(pruned)) if !pruned.workers.is_empty() || pruned.recovered != Default::default() => {
@@ -522,7 +539,7 @@ impl Worker {
     /// Puts back anything still in flight (a finished job Redis never heard
     /// of, at worst run twice), then removes every trace of this worker.
     fn unregister(&mut self) -> Result<()> {
-        let recovered = store::recover_inflight(&self.client, &self.id)?;
+        let recovered = store::recover_inflight(&self.client, &self.id, &self.options.failure_backends)?;
         if recovered != store::Recovered::default() {
             tracing::warn!(worker = %self.id, ?recovered, "put back jobs left in flight");
         }

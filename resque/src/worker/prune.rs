@@ -12,7 +12,6 @@ use serde_json::value::RawValue;
 use super::store;
 use crate::client::Client;
 use crate::error::Result;
-use crate::keys::stat;
 use crate::payload::{self, exception, FailedPayload, NewFailure, WorkingOn};
 use crate::queues::QueueList;
 
@@ -22,6 +21,7 @@ pub(crate) struct Pruner<'a> {
     pub(crate) hostname: &'a str,
     pub(crate) queues: &'a QueueList,
     pub(crate) heartbeat_interval: Duration,
+    pub(crate) failures: &'a [store::FailureDestination],
 }
 
 /// What one pruning pass did.
@@ -68,7 +68,7 @@ pub(crate) fn prune_dead_workers(client: &Client, me: &Pruner<'_>) -> Result<Opt
         };
         if dead {
             tracing::info!(worker = me.id, dead = worker, expired, "pruning dead worker");
-            let recovered = prune_worker(client, worker)?;
+            let recovered = prune_worker(client, worker, me.failures)?;
             pruned.recovered.requeued += recovered.requeued;
             pruned.recovered.failed += recovered.failed;
             pruned.workers.push(worker.clone());
@@ -82,7 +82,7 @@ pub(crate) fn prune_dead_workers(client: &Client, me: &Pruner<'_>) -> Result<Opt
     for key in inflight {
         let Some(owner) = keys.inflight_owner(&key) else { continue };
         if owner != me.id && !workers.contains(owner) {
-            let recovered = store::recover_inflight(client, owner)?;
+            let recovered = store::recover_inflight(client, owner, me.failures)?;
             tracing::info!(worker = me.id, owner, ?recovered, "recovered jobs of an unregistered worker");
             pruned.recovered.requeued += recovered.requeued;
             pruned.recovered.failed += recovered.failed;
@@ -94,9 +94,13 @@ pub(crate) fn prune_dead_workers(client: &Client, me: &Pruner<'_>) -> Result<Opt
 /// Puts a dead worker's jobs back and removes every trace of it. A job
 /// recorded in its `worker:<id>` with nothing in flight (a Ruby worker) is
 /// failed as `Resque::PruneDeadWorkerDirtyExit`, as Ruby does.
-fn prune_worker(client: &Client, worker: &str) -> Result<store::Recovered> {
+fn prune_worker(
+    client: &Client,
+    worker: &str,
+    failures: &[store::FailureDestination],
+) -> Result<store::Recovered> {
     let keys = client.keys();
-    let recovered = store::recover_inflight(client, worker)?;
+    let recovered = store::recover_inflight(client, worker, failures)?;
     let record: Option<String> = client.with_conn(|c| c.get(keys.worker(worker)))?;
     if let (Some(record), store::Recovered { requeued: 0, failed: 0 }) = (record, recovered) {
         if let Ok(working) = serde_json::from_str::<WorkingOn>(&record) {
@@ -119,14 +123,7 @@ fn prune_worker(client: &Client, worker: &str) -> Result<store::Recovered> {
                 queue: &working.queue,
             }
             .to_json();
-            client.with_conn(|c| {
-                redis::pipe()
-                    .rpush(keys.failed(), entry)
-                    .ignore()
-                    .incr(keys.stat(stat::FAILED), 1)
-                    .ignore()
-                    .query::<()>(c)
-            })?;
+            store::save_failure(client, &working.queue, &entry, failures)?;
         }
     }
     store::unregister(client, worker)?;

@@ -38,25 +38,30 @@ end
 return {}
 "#;
 
-/// Records a finished job in one step: the failure entry and counters when
-/// it failed, then `DEL worker:<id>`, the processed counters, and the
-/// removal of its `inflight:<id>` entry.
+/// Records a finished job in one step: the failure entry (in every failure
+/// list the worker's backends name) and counters when it failed, then `DEL
+/// worker:<id>`, the processed counters, and the removal of its
+/// `inflight:<id>` entry.
 ///
-/// KEYS: inflight:<id>, worker:<id>, failed, stat:failed, stat:failed:<id>,
-///       stat:processed, stat:processed:<id>, recoveries
-/// ARGV: inflight entry, failure entry or '', payload
+/// KEYS: inflight:<id>, worker:<id>, stat:failed, stat:failed:<id>,
+///       stat:processed, stat:processed:<id>, recoveries, failure lists...,
+///       then failed_queues when ARGV[5] is not ''
+/// ARGV: inflight entry, failure entry or '', payload, number of failure
+///       lists, failed_queues member or ''
 const FINISH: &str = r#"
 if ARGV[2] ~= '' then
-  redis.call('RPUSH', KEYS[3], ARGV[2])
+  local lists = tonumber(ARGV[4])
+  if ARGV[5] ~= '' then redis.call('SADD', KEYS[8 + lists], ARGV[5]) end
+  for i = 8, 7 + lists do redis.call('RPUSH', KEYS[i], ARGV[2]) end
+  redis.call('INCRBY', KEYS[3], 1)
   redis.call('INCRBY', KEYS[4], 1)
-  redis.call('INCRBY', KEYS[5], 1)
 end
 redis.call('DEL', KEYS[2])
+redis.call('INCRBY', KEYS[5], 1)
 redis.call('INCRBY', KEYS[6], 1)
-redis.call('INCRBY', KEYS[7], 1)
 redis.call('LREM', KEYS[1], 1, ARGV[1])
-if redis.call('EXISTS', KEYS[8]) == 1 then
-  redis.call('HDEL', KEYS[8], redis.sha1hex(ARGV[3]))
+if redis.call('EXISTS', KEYS[7]) == 1 then
+  redis.call('HDEL', KEYS[7], redis.sha1hex(ARGV[3]))
 end
 return 1
 "#;
@@ -64,9 +69,10 @@ return 1
 /// Puts an in-flight job back at the head of its queue, or, past
 /// MAX_RECOVERIES, fails it with the given entry.
 ///
-/// KEYS: inflight:<id>, queue:<q>, queues, recoveries, failed, stat:failed
+/// KEYS: inflight:<id>, queue:<q>, queues, recoveries, stat:failed, failure
+///       lists..., then failed_queues when ARGV[8] is not ''
 /// ARGV: inflight entry, payload, queue name, max recoveries, failure entry,
-///       wake channel
+///       wake channel, number of failure lists, failed_queues member or ''
 /// Returns 1 when requeued, 2 when failed, 0 when the entry was gone.
 const RECOVER: &str = r#"
 if redis.call('LREM', KEYS[1], 1, ARGV[1]) == 0 then return 0 end
@@ -74,8 +80,10 @@ local field = redis.sha1hex(ARGV[2])
 local n = redis.call('HINCRBY', KEYS[4], field, 1)
 if n >= tonumber(ARGV[4]) then
   redis.call('HDEL', KEYS[4], field)
-  redis.call('RPUSH', KEYS[5], ARGV[5])
-  redis.call('INCRBY', KEYS[6], 1)
+  local lists = tonumber(ARGV[7])
+  if ARGV[8] ~= '' then redis.call('SADD', KEYS[6 + lists], ARGV[8]) end
+  for i = 6, 5 + lists do redis.call('RPUSH', KEYS[i], ARGV[5]) end
+  redis.call('INCRBY', KEYS[5], 1)
   return 2
 end
 redis.call('SADD', KEYS[3], ARGV[3])
@@ -83,6 +91,72 @@ redis.call('LPUSH', KEYS[2], ARGV[2])
 redis.call('PUBLISH', ARGV[6], ARGV[3])
 return 1
 "#;
+
+/// Where a worker records failures: Ruby's failure backends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FailureDestination {
+    /// The `failed` list (Ruby's `Resque::Failure::Redis`, the default).
+    Redis,
+    /// `<queue>_failed` lists named in the `failed_queues` set (Ruby's
+    /// `Resque::Failure::RedisMultiQueue`).
+    RedisMultiQueue,
+    /// A log line through `tracing`, nothing stored.
+    Log,
+}
+
+impl std::str::FromStr for FailureDestination {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s.trim() {
+            "redis" => Ok(FailureDestination::Redis),
+            "redis_multi_queue" => Ok(FailureDestination::RedisMultiQueue),
+            "log" => Ok(FailureDestination::Log),
+            other => {
+                Err(format!("unknown failure backend {other:?}: expected redis, redis_multi_queue or log"))
+            }
+        }
+    }
+}
+
+/// The Redis keys one failure goes to.
+struct FailureTargets {
+    lists: Vec<String>,
+    /// `failed_queues` and the member to add, for the multi-queue backend.
+    set: Option<(String, String)>,
+}
+
+impl FailureTargets {
+    fn for_queue(keys: &crate::keys::Keys, destinations: &[FailureDestination], queue: &str) -> Self {
+        let mut targets = FailureTargets { lists: Vec::new(), set: None };
+        for d in destinations {
+            match d {
+                FailureDestination::Redis => targets.lists.push(keys.failed()),
+                FailureDestination::RedisMultiQueue => {
+                    targets.lists.push(keys.failed_queue(queue));
+                    targets.set = Some((keys.failed_queues(), crate::keys::Keys::failed_queue_name(queue)));
+                }
+                FailureDestination::Log => {}
+            }
+        }
+        targets
+    }
+
+    /// Appends the keys (lists, then the set) and the two ARGVs (count, member).
+    fn add_to(&self, call: &mut redis::ScriptInvocation<'_>) {
+        for list in &self.lists {
+            call.key(list);
+        }
+        if let Some((set, _)) = &self.set {
+            call.key(set);
+        }
+    }
+
+    fn args(&self) -> (usize, &str) {
+        (self.lists.len(), self.set.as_ref().map_or("", |(_, member)| member.as_str()))
+    }
+}
 
 /// A job taken from a queue.
 pub(crate) struct Taken {
@@ -134,27 +208,28 @@ pub(crate) fn fetch(client: &Client, worker_id: &str, queues: &[String]) -> Resu
     })
 }
 
-/// Records a finished job; `failure` is the failure entry's JSON, if it failed.
+/// Records a finished job; `failure` is the failure entry's JSON, if it
+/// failed, stored as `destinations` say.
 pub(crate) fn finish(
     client: &Client,
     worker_id: &str,
-    entry: &[u8],
-    raw: &str,
+    taken: &Taken,
     failure: Option<&str>,
+    destinations: &[FailureDestination],
 ) -> Result<()> {
     let keys = client.keys();
+    let targets = FailureTargets::for_queue(keys, destinations, &taken.queue);
+    let (lists, member) = targets.args();
     let script = Script::new(FINISH);
     let mut call = script.key(keys.inflight(worker_id));
     call.key(keys.worker(worker_id))
-        .key(keys.failed())
         .key(keys.stat(stat::FAILED))
         .key(keys.worker_stat(stat::FAILED, worker_id))
         .key(keys.stat(stat::PROCESSED))
         .key(keys.worker_stat(stat::PROCESSED, worker_id))
-        .key(keys.recoveries())
-        .arg(entry)
-        .arg(failure.unwrap_or(""))
-        .arg(raw);
+        .key(keys.recoveries());
+    targets.add_to(&mut call);
+    call.arg(taken.entry.as_slice()).arg(failure.unwrap_or("")).arg(&taken.raw).arg(lists).arg(member);
     client.with_conn(|c| call.invoke::<i64>(c)).map(drop)
 }
 
@@ -168,9 +243,13 @@ pub(crate) struct Recovered {
 }
 
 /// Puts every job in `owner`'s in-flight list back at the head of its queue,
-/// or fails it when it has been recovered too often (the failure entry names
-/// `owner` as its worker).
-pub(crate) fn recover_inflight(client: &Client, owner: &str) -> Result<Recovered> {
+/// or fails it (as `destinations` say) when it has been recovered too often;
+/// the failure entry names `owner` as its worker.
+pub(crate) fn recover_inflight(
+    client: &Client,
+    owner: &str,
+    destinations: &[FailureDestination],
+) -> Result<Recovered> {
     let keys = client.keys();
     let inflight = keys.inflight(owner);
     let entries: Vec<Vec<u8>> =
@@ -183,22 +262,31 @@ pub(crate) fn recover_inflight(client: &Client, owner: &str) -> Result<Recovered
             continue;
         };
         let failure = poison_failure(&entry, owner);
+        let targets = FailureTargets::for_queue(keys, destinations, &entry.queue);
+        let (lists, member) = targets.args();
         let script = Script::new(RECOVER);
         let mut call = script.key(&inflight);
         call.key(keys.queue(&entry.queue))
             .key(keys.queues())
             .key(keys.recoveries())
-            .key(keys.failed())
-            .key(keys.stat(stat::FAILED))
-            .arg(raw_entry.as_slice())
+            .key(keys.stat(stat::FAILED));
+        targets.add_to(&mut call);
+        call.arg(raw_entry.as_slice())
             .arg(&entry.payload)
             .arg(&entry.queue)
             .arg(MAX_RECOVERIES)
             .arg(failure)
-            .arg(keys.wake_channel());
+            .arg(keys.wake_channel())
+            .arg(lists)
+            .arg(member);
         match client.with_conn(|c| call.invoke::<i64>(c))? {
             1 => done.requeued += 1,
-            2 => done.failed += 1,
+            2 => {
+                if destinations.contains(&FailureDestination::Log) {
+                    tracing::error!(failure = poison_failure(&entry, owner), "job failed");
+                }
+                done.failed += 1
+            }
             _ => {}
         }
     }
@@ -223,6 +311,29 @@ fn poison_failure(entry: &InflightEntry, owner: &str) -> String {
         queue: &entry.queue,
     }
     .to_json()
+}
+
+/// Stores a failure entry outside a finish step (a dead Ruby worker's job).
+pub(crate) fn save_failure(
+    client: &Client,
+    queue: &str,
+    failure: &str,
+    destinations: &[FailureDestination],
+) -> Result<()> {
+    let keys = client.keys();
+    let targets = FailureTargets::for_queue(keys, destinations, queue);
+    if destinations.contains(&FailureDestination::Log) {
+        tracing::error!(failure, "job failed");
+    }
+    let mut pipe = redis::pipe();
+    if let Some((set, member)) = &targets.set {
+        pipe.sadd(set, member).ignore();
+    }
+    for list in &targets.lists {
+        pipe.rpush(list, failure).ignore();
+    }
+    pipe.incr(keys.stat(stat::FAILED), 1).ignore();
+    client.with_conn(|c| pipe.query::<()>(c))
 }
 
 /// Removes every key of a worker: `SREM workers`, `DEL worker:<id>`, `DEL

@@ -375,3 +375,66 @@ fn log_backend_stores_nothing() {
     assert_eq!(log.requeue_all().unwrap(), 0);
     assert!(redis.client().keys_in_namespace().unwrap().is_empty());
 }
+
+mod worker_backends {
+    use std::time::Duration;
+
+    use redis::Commands;
+    use resque::FailureBackend;
+    use resque_tests::jobs::fail;
+    use resque_tests::{run, TestRedis};
+
+    fn work(redis: &TestRedis, env: &[(&str, &str)], args: &[&str]) -> (bool, String) {
+        let out = run(
+            crate::worker(redis)
+                .args(["work", "-i", "0", "-q", "failing"])
+                .args(args)
+                .envs(env.iter().copied()),
+            Duration::from_secs(60),
+        );
+        (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+
+    #[test]
+    fn failure_backend_redis_multi_queue_writes_rubys_per_queue_lists() {
+        let redis = TestRedis::start();
+        fail::enqueue_to(&redis.client(), "per queue").unwrap();
+        let (ok, stderr) = work(&redis, &[("FAILURE_BACKEND", "redis_multi_queue")], &[]);
+        assert!(ok, "{stderr}");
+        let mut conn = redis.conn();
+        let lists: Vec<String> = conn.smembers("resque:failed_queues").unwrap();
+        assert_eq!(lists, ["failing_failed"]);
+        let entries: Vec<String> = conn.lrange("resque:failing_failed", 0, -1).unwrap();
+        assert_eq!(entries.len(), 1);
+        assert!(entries[0].contains("failed on purpose: per queue"), "{}", entries[0]);
+        assert!(redis.failures().is_empty(), "nothing in the plain failed list");
+        assert_eq!(redis.client().stat("failed").unwrap(), 1);
+
+        let backend = resque::RedisMultiQueueFailures::new(redis.client());
+        assert_eq!(backend.count().unwrap(), 1);
+        backend.requeue(0).unwrap();
+        assert_eq!(redis.client().size("failing").unwrap(), 1, "retried from the per-queue list");
+    }
+
+    #[test]
+    fn several_backends_and_the_log_backend() {
+        let redis = TestRedis::start();
+        fail::enqueue_to(&redis.client(), "both").unwrap();
+        let (ok, stderr) = work(&redis, &[], &["--failure-backend", "redis,redis_multi_queue"]);
+        assert!(ok, "{stderr}");
+        assert_eq!(redis.failures().len(), 1);
+        let per_queue: u64 = redis.conn().llen("resque:failing_failed").unwrap();
+        assert_eq!(per_queue, 1);
+
+        fail::enqueue_to(&redis.client(), "logged").unwrap();
+        let (ok, stderr) = work(&redis, &[("FAILURE_BACKEND", "log")], &[]);
+        assert!(ok, "{stderr}");
+        assert!(stderr.contains("job failed") && stderr.contains("failed on purpose: logged"), "{stderr}");
+        assert_eq!(redis.failures().len(), 1, "the log backend stores nothing");
+        assert_eq!(redis.client().stat("failed").unwrap(), 2, "but the failure is counted");
+
+        let (ok, stderr) = work(&redis, &[("FAILURE_BACKEND", "airbrake")], &[]);
+        assert!(!ok);
+        assert!(stderr.contains("unknown failure backend \"airbrake\""), "{stderr}");
+    }
+}
