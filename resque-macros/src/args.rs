@@ -1,5 +1,5 @@
-//! The attribute's arguments: `queue = "..."` (required), `class = "..."`
-//! and `timeout = "..."`.
+//! The attribute's arguments: `queue = "..."` (required), `class = "..."`,
+//! `timeout = "..."`, and the hooks and plugins (read by `job_hooks.rs`).
 
 use proc_macro2::{Span, TokenStream};
 use syn::parse::Parser as _;
@@ -7,9 +7,10 @@ use syn::punctuated::Punctuated;
 use syn::{Expr, ExprLit, Lit, LitStr, Meta, Token};
 
 use crate::duration;
+use crate::job_hooks::{self, JobHooks, Kind};
 use crate::valid::Errors;
 
-/// The keys `#[resque::job(...)]` accepts, for messages.
+/// The keys `#[resque::job(...)]` accepts besides the hooks, for messages.
 const ACCEPTED: &str = "accepted keys: `queue`, `class`, `timeout`";
 
 /// `#[resque::job(queue = "file_serve", class = "Archive", timeout = "5m")]`.
@@ -20,6 +21,8 @@ pub(crate) struct JobArgs {
     pub(crate) class: Option<LitStr>,
     /// The job's own time limit, when given.
     pub(crate) timeout: Option<Timeout>,
+    /// The hooks and plugins.
+    pub(crate) hooks: JobHooks,
 }
 
 /// A `timeout = "1m30s"`, read at compile time.
@@ -39,7 +42,9 @@ impl JobArgs {
         let mut class = Key::new("class", "as in `class = \"Archive\"`", non_empty);
         let mut timeout =
             Key::new("timeout", "as in `timeout = \"30s\"` (or \"500ms\", \"5m\", \"1h30m\")", timeout_value);
+        let mut hooks = JobHooks::default();
         for meta in metas {
+            let Some(meta) = hooks.set(meta, errors) else { continue };
             let path = meta.path();
             if path.is_ident("queue") {
                 queue.set(meta, errors);
@@ -49,7 +54,15 @@ impl JobArgs {
                 timeout.set(meta, errors);
             } else {
                 let name = quote::ToTokens::to_token_stream(path).to_string().replace(' ', "");
-                errors.spanned(path, format_args!("unknown key `{name}`; {ACCEPTED}"));
+                let keys =
+                    ["queue", "class", "timeout", "plugins"].into_iter().chain(Kind::ALL.map(Kind::name));
+                let hint = job_hooks::did_you_mean(&name, keys)
+                    .map(|key| format!("did you mean `{key}`? "))
+                    .unwrap_or_default();
+                errors.spanned(
+                    path,
+                    format_args!("unknown key `{name}`; {hint}{ACCEPTED}, {}", job_hooks::ACCEPTED),
+                );
             }
         }
         if !queue.seen {
@@ -59,7 +72,7 @@ impl JobArgs {
                  #[resque::job(queue = \"file_serve\")]",
             );
         }
-        Some(JobArgs { queue: queue.value?, class: class.value, timeout: timeout.value })
+        Some(JobArgs { queue: queue.value?, class: class.value, timeout: timeout.value, hooks })
     }
 }
 
@@ -190,7 +203,9 @@ mod tests {
             [
                 "`queue` takes a string literal, as in `queue = \"file_serve\"`",
                 "duplicate key `queue`: it is already given",
-                "unknown key `colour`; accepted keys: `queue`, `class`, `timeout`",
+                "unknown key `colour`; accepted keys: `queue`, `class`, `timeout`, `before_enqueue`, \
+                 `after_enqueue`, `before_dequeue`, `after_dequeue`, `before_perform`, `after_perform`, \
+                 `around_perform`, `on_failure`, `plugins`",
                 "`class` cannot be empty",
                 "duplicate key `class`: it is already given",
             ]

@@ -175,6 +175,8 @@ fn generate(args: &JobArgs, job: &JobFn<'_>, params: &[Param<'_>]) -> TokenStrea
          Shorthand for `{name}::enqueue`.\n\n# Errors\n\nAs `{name}::enqueue`."
     );
 
+    let (hook_fns, hooks_const) = args.hooks.generate();
+
     quote! {
         #(#cfgs)*
         #[doc = #mod_doc]
@@ -201,11 +203,6 @@ fn generate(args: &JobArgs, job: &JobFn<'_>, params: &[Param<'_>]) -> TokenStrea
                     #[doc = #field_docs]
                     pub #fields: #tys,
                 )*
-            }
-
-            impl ::resque::__private::Job for Args {
-                const CLASS: &'static str = CLASS;
-                const QUEUE: &'static str = QUEUE;
             }
 
             impl ::resque::__private::serde::Serialize for Args {
@@ -304,7 +301,17 @@ fn generate(args: &JobArgs, job: &JobFn<'_>, params: &[Param<'_>]) -> TokenStrea
         // In the function's own scope rather than in the module, so that it
         // can name the function even when that is local to a block (as in a
         // doctest), and so that `module_path!()` is the function's module.
+        // The hooks are named here too, so that their paths mean what they
+        // mean next to the function; hence `impl Job` is here as well.
         const _: () = {
+            impl ::resque::__private::Job for #ident::Args {
+                const CLASS: &'static str = #ident::CLASS;
+                const QUEUE: &'static str = #ident::QUEUE;
+                #hooks_const
+            }
+
+            #hook_fns
+
             /// Decodes a payload's arguments and runs the job.
             #[allow(deprecated)]
             fn __resque_perform(
@@ -324,6 +331,7 @@ fn generate(args: &JobArgs, job: &JobFn<'_>, params: &[Param<'_>]) -> TokenStrea
                 #location
                 perform: __resque_perform,
                 timeout: #ident::TIMEOUT,
+                hooks: <#ident::Args as ::resque::__private::Job>::HOOKS,
             };
         };
 

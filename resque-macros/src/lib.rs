@@ -1,18 +1,22 @@
-//! The `#[resque::job]` attribute. Use it through the `resque` crate, which
-//! re-exports it as `resque::job` and provides everything the generated code
-//! names (under `resque::__private`).
+//! The `#[resque::job]` and `#[resque::hook]` attributes. Use them through
+//! the `resque` crate, which re-exports them as `resque::job` and
+//! `resque::hook` and provides everything the generated code names (under
+//! `resque::__private`).
 //!
-//! The crate follows the usual three steps: parse the attribute (`args.rs`,
-//! with `duration.rs` for `timeout`) and the function (`ast.rs`), check them
-//! (`valid.rs`), then generate the job's module (`expand.rs`). Every error is
-//! reported at once, on the token that caused it, and the function is always
-//! emitted unchanged so that one mistake does not cascade into "cannot find
-//! function".
+//! `#[resque::job]` follows the usual three steps: parse the attribute
+//! (`args.rs`, with `duration.rs` for `timeout` and `job_hooks.rs` for hooks
+//! and plugins) and the function (`ast.rs`), check them (`valid.rs`), then
+//! generate the job's module (`expand.rs`). `#[resque::hook]` (`hook.rs`)
+//! registers a worker hook. Every error is reported at once, on the token
+//! that caused it, and the function is always emitted unchanged so that one
+//! mistake does not cascade into "cannot find function".
 
 mod args;
 mod ast;
 mod duration;
 mod expand;
+mod hook;
+mod job_hooks;
 mod valid;
 
 use proc_macro::TokenStream;
@@ -35,6 +39,24 @@ use proc_macro::TokenStream;
 ///   `"5m"` or `"1h30m"`. It is checked at compile time and cannot be zero;
 ///   leave it out for no limit of the job's own.
 ///
+/// Hooks, each `key = path::to::function` (see `resque::hooks`), run with
+/// the job's `JobContext`:
+///
+/// - `before_enqueue`, `before_dequeue`: `fn(&JobContext<'_>) -> bool`;
+///   every one runs, and any `false` vetoes the enqueue or dequeue.
+/// - `after_enqueue`, `after_dequeue`, `after_perform`: `fn(&JobContext<'_>)`.
+/// - `before_perform`: `fn(&JobContext<'_>) -> Result<(), HookStop>`; the
+///   first `Err` stops the job (skipped or failed) and the hooks after it.
+/// - `around_perform`: `fn(&JobContext<'_>, Perform<'_>) -> Result<(),
+///   JobFailure>`; it runs the job by calling `perform`, or skips it.
+/// - `on_failure`: `fn(&JobFailure, &JobContext<'_>)`.
+/// - `plugins(Logged, RetryOnce)`: types implementing `resque::hooks::Plugin`,
+///   whose hooks run after the job's own, in the order listed
+///   (`around_perform` hooks nest, the job's own outermost).
+///
+/// A hook with the wrong signature, or a plugin type that is not a
+/// `Plugin`, is a compile error on its name.
+///
 /// Next to the function, which stays as written, this generates a module
 /// named after it (`archive::CLASS`, `archive::QUEUE`, `archive::TIMEOUT`,
 /// `archive::Args`, `archive::enqueue`, `archive::enqueue_to`), registers
@@ -45,4 +67,27 @@ use proc_macro::TokenStream;
 pub fn job(attr: TokenStream, item: TokenStream) -> TokenStream {
     let item = proc_macro2::TokenStream::from(item);
     expand::job(attr.into(), item.clone()).unwrap_or_else(|error| expand::fallback(item, error)).into()
+}
+
+/// Registers a function as a worker hook, run by every worker of the
+/// program at the named event.
+///
+/// ```ignore
+/// #[resque::hook(after_fork)]
+/// fn reconnect(ctx: &resque::hooks::WorkerContext<'_>) { ... }
+/// ```
+///
+/// The events, as Ruby Resque names them: `before_first_fork`,
+/// `before_fork`, `after_fork`, `queue_empty`, `shutdown`, `worker_exit`,
+/// `before_pause` and `after_pause` (see `resque::hooks::WorkerHook`).
+///
+/// The function must be a plain `fn(ctx: &WorkerContext<'_>)`, not generic,
+/// `async` or a method; it stays as written and is added to
+/// `resque::__private::WORKER_HOOKS`, found by workers through `linkme` like
+/// jobs. To run one function at several events, give it one attribute per
+/// event.
+#[proc_macro_attribute]
+pub fn hook(attr: TokenStream, item: TokenStream) -> TokenStream {
+    let item = proc_macro2::TokenStream::from(item);
+    hook::hook(attr.into(), item.clone()).unwrap_or_else(|error| expand::fallback(item, error)).into()
 }

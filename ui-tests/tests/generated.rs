@@ -54,6 +54,61 @@ pub mod jobs {
         private_job::CLASS
     }
 
+    /// Hooks a job names.
+    pub mod hooks {
+        use resque::hooks::{HookStop, JobContext, Perform, Plugin, WorkerContext};
+        use resque::JobFailure;
+
+        /// Lets every job through.
+        pub fn allow(job: &JobContext<'_>) -> bool {
+            !job.class.is_empty()
+        }
+
+        /// Never stops a job.
+        pub fn check(_job: &JobContext<'_>) -> Result<(), HookStop> {
+            Ok(())
+        }
+
+        /// Runs the job.
+        pub fn around(_job: &JobContext<'_>, perform: Perform<'_>) -> Result<(), JobFailure> {
+            perform()
+        }
+
+        /// A plugin with no hooks of its own.
+        #[derive(Debug)]
+        pub struct Quiet;
+        impl Plugin for Quiet {}
+
+        /// A plugin with one hook.
+        #[derive(Debug)]
+        pub struct Counting;
+        impl Plugin for Counting {
+            fn after_perform(job: &JobContext<'_>) {
+                let _ = job.args.len();
+            }
+        }
+
+        /// A worker hook.
+        #[resque::hook(after_fork)]
+        pub fn reconnect(ctx: &WorkerContext<'_>) {
+            let _ = ctx.worker_id;
+        }
+    }
+
+    /// A job with hooks and plugins.
+    #[resque::job(
+        queue = "q",
+        before_enqueue = hooks::allow,
+        before_perform = hooks::check,
+        around_perform = hooks::around,
+        plugins(hooks::Quiet, hooks::Counting)
+    )]
+    pub fn hooked() {}
+
+    /// A job with one hook.
+    #[resque::job(queue = "q", before_dequeue = hooks::allow)]
+    pub fn one_hook() {}
+
     /// A job compiled out: no module, no registration.
     #[resque::job(queue = "q")]
     #[cfg(any())]
@@ -95,7 +150,7 @@ fn arguments_of_the_wrong_length_say_what_was_expected() {
 fn the_registry_runs_the_function() {
     let registry = resque::Registry::linked().unwrap();
     let classes: Vec<_> = registry.classes().collect();
-    assert_eq!(classes, ["Admin::Misc", "Archive", "PrivateJob"]);
+    assert_eq!(classes, ["Admin::Misc", "Archive", "Hooked", "OneHook", "PrivateJob"]);
     assert_eq!(jobs::private_class(), "PrivateJob");
 
     let archive = registry.get("Archive").unwrap();
@@ -118,6 +173,24 @@ fn the_registry_runs_the_function() {
     let failure = (archive.perform)(vec![json!("44")]).unwrap_err();
     assert_eq!(failure.exception, "ArgumentError");
     assert!(failure.error.starts_with("arguments do not fit job Archive: "), "{}", failure.error);
+}
+
+#[test]
+fn hooks_are_combined_and_registered() {
+    use resque::hooks::JobContext;
+
+    let registry = resque::Registry::linked().unwrap();
+    assert!(!registry.get("Archive").unwrap().hooks.any);
+    let hooked = registry.get("Hooked").unwrap();
+    assert!(hooked.hooks.any);
+    let job = JobContext { class: "Hooked", queue: "q", args: &[] };
+    assert!((hooked.hooks.before_enqueue)(&job));
+    assert_eq!((hooked.hooks.before_perform)(&job), Ok(()));
+    assert_eq!((hooked.hooks.around_perform)(&job, &mut || Ok(())), Ok(()));
+    assert!(registry.get("OneHook").unwrap().hooks.any);
+
+    let worker_hooks: Vec<_> = resque::__private::WORKER_HOOKS.iter().map(|entry| entry.name).collect();
+    assert_eq!(worker_hooks, ["generated::jobs::hooks::reconnect"]);
 }
 
 // Never called (there is no Redis here): `enqueue` takes `impl Into<String>`
