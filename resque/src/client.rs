@@ -12,6 +12,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::error::{Error, Result};
+use crate::hooks::JobContext;
 use crate::job::Job;
 use crate::keys::{stat, Keys, DEFAULT_NAMESPACE};
 use crate::payload::{self, Failure, WorkingOn};
@@ -275,13 +276,35 @@ impl Client {
     /// Enqueues a job by class name with any arguments that serialize to a
     /// JSON array, as a Ruby or node producer would. In [inline
     /// mode](mod@crate::inline) the job runs now, in this process, instead.
+    ///
+    /// When the class is a job linked into this program, its
+    /// `before_enqueue` hooks run first (any returning `false` cancels the
+    /// enqueue, which then returns `Ok(())` having pushed nothing) and its
+    /// `after_enqueue` hooks after.
     pub fn enqueue_class<A: Serialize + ?Sized>(&self, queue: &str, class: &str, args: &A) -> Result<()> {
         let payload = payload::encode_job(class, args)
             .map_err(|e| Error::Encode { class: class.to_string(), reason: e.to_string() })?;
-        if crate::inline::inline() {
-            return crate::inline::perform(&payload);
+        let hooked = crate::registry::linked(class).filter(|e| e.hooks.any);
+        let ctx_args = match hooked {
+            Some(_) => hook_args(class, args)?,
+            None => Vec::new(),
+        };
+        let ctx = JobContext { class, queue, args: &ctx_args };
+        if let Some(entry) = hooked {
+            if !(entry.hooks.before_enqueue)(&ctx) {
+                tracing::debug!(class, queue, "a before_enqueue hook vetoed the enqueue");
+                return Ok(());
+            }
         }
-        self.push_raw(queue, &payload)
+        if crate::inline::inline() {
+            crate::inline::perform(queue, &payload)?;
+        } else {
+            self.push_raw(queue, &payload)?;
+        }
+        if let Some(entry) = hooked {
+            (entry.hooks.after_enqueue)(&ctx);
+        }
+        Ok(())
     }
 
     /// Pushes an already-encoded payload: `SADD queues` + `RPUSH queue:<q>`
@@ -326,6 +349,22 @@ impl Client {
     /// args equal `args`. Each match is removed by its exact payload
     /// (`LREM queue:<q> 0 <payload>`).
     pub fn dequeue_class(&self, queue: &str, class: &str, args: Option<&[Value]>) -> Result<usize> {
+        let hooked = crate::registry::linked(class).filter(|e| e.hooks.any);
+        let ctx = JobContext { class, queue, args: args.unwrap_or(&[]) };
+        if let Some(entry) = hooked {
+            if !(entry.hooks.before_dequeue)(&ctx) {
+                tracing::debug!(class, queue, "a before_dequeue hook vetoed the dequeue");
+                return Ok(0);
+            }
+        }
+        let removed = self.remove_matching(queue, class, args)?;
+        if let Some(entry) = hooked {
+            (entry.hooks.after_dequeue)(&ctx);
+        }
+        Ok(removed)
+    }
+
+    fn remove_matching(&self, queue: &str, class: &str, args: Option<&[Value]>) -> Result<usize> {
         let key = self.keys().queue(queue);
         let raw: Vec<String> = self.with_conn(|c| c.lrange(&key, 0, -1))?;
         let mut matching: Vec<&String> = raw
@@ -485,6 +524,18 @@ impl fmt::Debug for Client {
             .field("address", &self.inner.address)
             .field("namespace", &self.namespace())
             .finish()
+    }
+}
+
+/// A job's args as JSON values, for its hooks.
+fn hook_args<A: Serialize + ?Sized>(class: &str, args: &A) -> Result<Vec<Value>> {
+    match serde_json::to_value(args) {
+        Ok(Value::Array(values)) => Ok(values),
+        Ok(_) => Err(Error::Encode {
+            class: class.to_string(),
+            reason: "args must serialize to a JSON array".into(),
+        }),
+        Err(e) => Err(Error::Encode { class: class.to_string(), reason: e.to_string() }),
     }
 }
 

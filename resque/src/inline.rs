@@ -44,12 +44,10 @@ pub fn inline() -> bool {
 
 /// Runs an encoded payload now, as a worker would: its class looked up in
 /// the linked jobs, its args decoded from the JSON.
-pub(crate) fn perform(payload_json: &str) -> Result<()> {
+pub(crate) fn perform(queue: &str, payload_json: &str) -> Result<()> {
     let payload = JobPayload::parse(payload_json)
         .map_err(|e| Error::Encode { class: String::new(), reason: e.to_string() })?;
-    let entry = crate::registry::JOBS
-        .iter()
-        .find(|e| e.class == payload.class)
+    let entry = crate::registry::linked(&payload.class)
         .ok_or_else(|| Error::UnknownJob { class: payload.class.clone() })?;
-    crate::worker::perform_inline(entry, payload.args).map_err(Error::JobFailed)
+    crate::worker::perform_inline(entry, queue, payload.args).map_err(Error::JobFailed)
 }

@@ -27,6 +27,8 @@ pub trait Job: Serialize + DeserializeOwned {
     const CLASS: &'static str;
     /// The queue `enqueue` pushes to.
     const QUEUE: &'static str;
+    /// Its hooks and plugins.
+    const HOOKS: crate::hooks::JobHooks = crate::hooks::JobHooks::NONE;
 }
 
 /// How a job run failed: what goes into its failure entry.

@@ -340,6 +340,8 @@ pub mod exception {
     pub const BAD_PAYLOAD: &str = "JSON::ParserError";
     /// The job panicked.
     pub const PANIC: &str = "Panic";
+    /// A hook broke the rules (an `around_perform` that ran the job twice).
+    pub const HOOK: &str = "Resque::HookError";
     /// The job ran past its time limit and was stopped.
     pub const JOB_TIMEOUT: &str = "Resque::JobTimeout";
 }

@@ -31,6 +31,8 @@ pub struct JobEntry {
     /// The job's own hard time limit (`timeout = "30s"`), overriding the
     /// worker's `--job-timeout`.
     pub timeout: Option<std::time::Duration>,
+    /// Its hooks and plugins.
+    pub hooks: crate::hooks::JobHooks,
 }
 
 impl JobEntry {
@@ -48,6 +50,22 @@ impl fmt::Debug for JobEntry {
             .field("location", &self.location())
             .finish()
     }
+}
+
+/// The linked job registered under `class` (the first, if two share it).
+pub(crate) fn linked(class: &str) -> Option<&'static JobEntry> {
+    static BY_CLASS: std::sync::OnceLock<std::collections::HashMap<&'static str, &'static JobEntry>> =
+        std::sync::OnceLock::new();
+    BY_CLASS
+        .get_or_init(|| {
+            let mut by_class = std::collections::HashMap::new();
+            for entry in JOBS.iter() {
+                by_class.entry(entry.class).or_insert(entry);
+            }
+            by_class
+        })
+        .get(class)
+        .copied()
 }
 
 /// Every job entry linked into the program.
@@ -135,6 +153,7 @@ mod tests {
         line: 3,
         perform: ok,
         timeout: None,
+        hooks: crate::hooks::JobHooks::NONE,
     };
     static B: JobEntry = JobEntry {
         class: "Archive",
@@ -145,6 +164,7 @@ mod tests {
         line: 9,
         perform: ok,
         timeout: None,
+        hooks: crate::hooks::JobHooks::NONE,
     };
 
     #[test]

@@ -97,3 +97,158 @@ pub fn append_id(path: String, id: u64) {
 pub fn overrun(millis: u64) {
     std::thread::sleep(std::time::Duration::from_millis(millis));
 }
+
+use resque::hooks::{HookStop, JobContext, Perform, Plugin, WorkerContext};
+
+/// Appends a hook's note to the file named by the job's first argument.
+fn note(job: &JobContext<'_>, what: &str) {
+    if let Some(path) = job.args.first().and_then(|p| p.as_str()) {
+        append(path, what);
+    }
+}
+
+fn mode<'a>(job: &'a JobContext<'_>) -> &'a str {
+    job.args.get(1).and_then(|m| m.as_str()).unwrap_or("")
+}
+
+fn note_before_enqueue(job: &JobContext<'_>) -> bool {
+    note(job, "job:before_enqueue");
+    mode(job) != "veto"
+}
+
+fn note_after_enqueue(job: &JobContext<'_>) {
+    note(job, "job:after_enqueue");
+}
+
+fn note_before_dequeue(job: &JobContext<'_>) -> bool {
+    note(job, "job:before_dequeue");
+    mode(job) != "keep"
+}
+
+fn note_after_dequeue(job: &JobContext<'_>) {
+    note(job, "job:after_dequeue");
+}
+
+fn note_before_perform(job: &JobContext<'_>) -> Result<(), HookStop> {
+    note(job, "job:before_perform");
+    if mode(job) == "skip" {
+        return Err(HookStop::DontPerform);
+    }
+    Ok(())
+}
+
+fn note_around(job: &JobContext<'_>, perform: Perform<'_>) -> Result<(), resque::JobFailure> {
+    note(job, "job:around:before");
+    let result = perform();
+    note(job, "job:around:after");
+    result
+}
+
+fn note_after_perform(job: &JobContext<'_>) {
+    note(job, "job:after_perform");
+}
+
+fn note_on_failure(failure: &resque::JobFailure, job: &JobContext<'_>) {
+    note(job, &format!("job:on_failure:{} pid={}", failure.exception, std::process::id()));
+}
+
+/// A plugin that notes the perform hooks it sees.
+pub struct Recorder;
+
+impl Plugin for Recorder {
+    fn before_perform(job: &JobContext<'_>) -> Result<(), HookStop> {
+        note(job, "plugin:before_perform");
+        Ok(())
+    }
+
+    fn around_perform(job: &JobContext<'_>, perform: Perform<'_>) -> Result<(), resque::JobFailure> {
+        note(job, "plugin:around:before");
+        let result = perform();
+        note(job, "plugin:around:after");
+        result
+    }
+
+    fn after_perform(job: &JobContext<'_>) {
+        note(job, "plugin:after_perform");
+    }
+
+    fn on_failure(failure: &resque::JobFailure, job: &JobContext<'_>) {
+        note(job, &format!("plugin:on_failure:{}", failure.exception));
+    }
+}
+
+/// A job with a hook of every kind and a plugin; `mode` picks what it does:
+/// `ok`, `fail`, `crash` (abort), `sleep` (10 minutes), `skip` (a hook
+/// skips it), `veto` (a hook cancels the enqueue), `keep` (a hook cancels
+/// the dequeue).
+#[resque::job(
+    queue = "hooks",
+    before_enqueue = note_before_enqueue,
+    after_enqueue = note_after_enqueue,
+    before_dequeue = note_before_dequeue,
+    after_dequeue = note_after_dequeue,
+    before_perform = note_before_perform,
+    around_perform = note_around,
+    after_perform = note_after_perform,
+    on_failure = note_on_failure,
+    plugins(Recorder)
+)]
+pub fn hooked(path: String, mode: String) -> Result<(), TestError> {
+    append(&path, &format!("perform pid={}", std::process::id()));
+    match mode.as_str() {
+        "fail" => Err(TestError("in a hooked job".into())),
+        "crash" => std::process::abort(),
+        "sleep" => {
+            std::thread::sleep(std::time::Duration::from_secs(600));
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
+fn note_worker(ctx: &WorkerContext<'_>, event: &str) {
+    if let Ok(path) = std::env::var("TEST_WORKER_HOOKS") {
+        let job = ctx.job.map(|j| format!(" job={}", j.class)).unwrap_or_default();
+        append(&path, &format!("{event} pid={}{job}", std::process::id()));
+    }
+}
+
+#[resque::hook(before_first_fork)]
+fn on_before_first_fork(ctx: &WorkerContext<'_>) {
+    note_worker(ctx, "before_first_fork");
+}
+
+#[resque::hook(before_fork)]
+fn on_before_fork(ctx: &WorkerContext<'_>) {
+    note_worker(ctx, "before_fork");
+}
+
+#[resque::hook(after_fork)]
+fn on_after_fork(ctx: &WorkerContext<'_>) {
+    note_worker(ctx, "after_fork");
+}
+
+#[resque::hook(queue_empty)]
+fn on_queue_empty(ctx: &WorkerContext<'_>) {
+    note_worker(ctx, "queue_empty");
+}
+
+#[resque::hook(shutdown)]
+fn on_shutdown(ctx: &WorkerContext<'_>) {
+    note_worker(ctx, "shutdown");
+}
+
+#[resque::hook(worker_exit)]
+fn on_worker_exit(ctx: &WorkerContext<'_>) {
+    note_worker(ctx, "worker_exit");
+}
+
+#[resque::hook(before_pause)]
+fn on_before_pause(ctx: &WorkerContext<'_>) {
+    note_worker(ctx, "before_pause");
+}
+
+#[resque::hook(after_pause)]
+fn on_after_pause(ctx: &WorkerContext<'_>) {
+    note_worker(ctx, "after_pause");
+}

@@ -1,7 +1,7 @@
 //! Inline mode runs jobs at enqueue time in the calling process. Its own
 //! test binary: the switch is process-wide.
 
-use resque_tests::jobs::{archive, fail, panicking, record};
+use resque_tests::jobs::{archive, fail, hooked, panicking, record};
 use resque_tests::{lines, TestRedis};
 
 #[test]
@@ -23,6 +23,15 @@ fn inline_mode_runs_jobs_in_the_caller_after_a_json_round_trip() {
     assert!(err.contains("\"NoSuchJob\""), "{err}");
 
     assert!(client.keys_in_namespace().unwrap().is_empty(), "inline mode writes nothing to Redis");
+
+    // Enqueue hooks around the run, perform hooks inside it.
+    let hooks_out = dir.path().join("hooks");
+    hooked::enqueue_to(&client, hooks_out.to_str().unwrap(), "ok").unwrap();
+    let notes: Vec<String> =
+        lines(&hooks_out).iter().map(|l| l.split(" pid=").next().unwrap_or("").to_string()).collect();
+    assert_eq!(notes.first().map(String::as_str), Some("job:before_enqueue"));
+    assert_eq!(notes.last().map(String::as_str), Some("job:after_enqueue"));
+    assert!(notes.contains(&"plugin:after_perform".to_string()), "{notes:?}");
 
     resque::set_inline(false);
     archive::enqueue_to(&client, 1, "queued").unwrap();

@@ -20,6 +20,7 @@ use serde_json::value::RawValue;
 
 use crate::client::Client;
 use crate::error::{Error, Result};
+use crate::hooks::{JobContext, WorkerContext, WorkerHook, WorkerHookFn};
 use crate::job::JobFailure;
 use crate::payload::{self, exception, FailedPayload, JobPayload, NewFailure};
 use crate::procline;
@@ -110,6 +111,12 @@ pub struct Worker {
     last_heartbeat: Option<Instant>,
     /// The wake-up subscription, while working.
     wake: Option<wake::Wake>,
+    /// Worker hooks: those registered with `#[resque::hook]`, then
+    /// [`Worker::add_hook`]'s.
+    hooks: Vec<(WorkerHook, WorkerHookFn)>,
+    /// Which of the once-per-spell hooks have run: (queue empty, paused,
+    /// shutdown).
+    spells: (bool, bool, bool),
 }
 
 /// What signals have asked of the worker so far.
@@ -163,12 +170,41 @@ impl Worker {
             control,
             last_heartbeat: None,
             wake: None,
+            hooks: crate::hooks::WORKER_HOOKS.iter().map(|h| (h.event, h.hook)).collect(),
+            spells: (false, false, false),
         })
     }
 
     /// The worker id: `<hostname>:<pid>:<queues as given>`.
     pub fn id(&self) -> &str {
         &self.id
+    }
+
+    /// Adds a worker hook, after those registered with `#[resque::hook]`.
+    ///
+    /// ```no_run
+    /// use resque::hooks::{WorkerContext, WorkerHook};
+    /// # fn main() -> resque::Result<()> {
+    /// fn hello(ctx: &WorkerContext<'_>) {
+    ///     println!("{} starts", ctx.worker_id);
+    /// }
+    /// let list = resque::queues::QueueList::parse("*")?;
+    /// let mut worker = resque::Worker::new(
+    ///     resque::Client::from_env()?,
+    ///     resque::Registry::linked()?,
+    ///     resque::WorkerOptions::new(list),
+    /// )?;
+    /// worker.add_hook(WorkerHook::BeforeFirstFork, hello);
+    /// # Ok(()) }
+    /// ```
+    pub fn add_hook(&mut self, event: WorkerHook, hook: WorkerHookFn) -> &mut Self {
+        self.hooks.push((event, hook));
+        self
+    }
+
+    /// Runs the hooks for `event`; a panicking hook is logged and skipped.
+    fn run_hooks(&self, event: WorkerHook, job: Option<JobContext<'_>>) {
+        run_worker_hooks(&self.hooks, &self.id, event, job);
     }
 
     /// Registers, works until told to stop (or, with interval zero, until
@@ -189,11 +225,16 @@ impl Worker {
         self.register()?;
         self.wake = Some(wake::Wake::new(self.client.clone()));
         tracing::info!(worker = %self.id, "worker started");
+        self.run_hooks(WorkerHook::BeforeFirstFork, None);
         let result = self.work_loop();
+        if !self.spells.2 {
+            self.run_hooks(WorkerHook::Shutdown, None);
+        }
         if let Err(e) = self.unregister() {
             tracing::error!(worker = %self.id, "could not unregister: {e}");
         }
         tracing::info!(worker = %self.id, "worker stopped");
+        self.run_hooks(WorkerHook::WorkerExit, None);
         result
     }
 
@@ -202,10 +243,13 @@ impl Worker {
         loop {
             self.read_signals();
             if let Some(reason) = self.control.stop {
+                self.spells.2 = true;
+                self.run_hooks(WorkerHook::Shutdown, None);
                 return Ok(reason);
             }
             self.heartbeat_if_due();
             if self.control.paused {
+                self.pause_spell(true);
                 procline::set("Paused");
                 self.sleep(self.options.interval.max(Duration::from_millis(100)));
                 continue;
@@ -217,10 +261,17 @@ impl Worker {
             match self.fetch() {
                 Ok(Fetched::Job(taken)) => {
                     backoff = Duration::ZERO;
+                    self.pause_spell(false);
+                    self.spells.0 = false;
                     self.process(taken);
                 }
                 Ok(Fetched::Empty) => {
                     backoff = Duration::ZERO;
+                    self.pause_spell(false);
+                    if !self.spells.0 {
+                        self.spells.0 = true;
+                        self.run_hooks(WorkerHook::QueueEmpty, None);
+                    }
                     if self.options.interval.is_zero() {
                         return Ok(StopReason::Drained);
                     }
@@ -228,6 +279,7 @@ impl Worker {
                     self.idle(self.options.interval);
                 }
                 Ok(Fetched::Paused) => {
+                    self.pause_spell(true);
                     procline::set("Paused");
                     self.sleep(self.options.interval.max(Duration::from_millis(100)));
                 }
@@ -237,6 +289,15 @@ impl Worker {
                     self.sleep(backoff);
                 }
             }
+        }
+    }
+
+    /// Runs `before_pause` when a pause starts and `after_pause` when it ends.
+    fn pause_spell(&mut self, paused: bool) {
+        if paused != self.spells.1 {
+            self.spells.1 = paused;
+            let event = if paused { WorkerHook::BeforePause } else { WorkerHook::AfterPause };
+            self.run_hooks(event, None);
         }
     }
 
@@ -351,11 +412,11 @@ impl Worker {
             )),
             Some(entry) if self.options.fork_per_job => {
                 let timeout = entry.timeout.or(self.options.job_timeout);
-                self.run_in_child(entry, payload.args, &title, timeout)
+                self.run_in_child(entry, &taken.queue, payload.args, &title, timeout)
             }
             Some(entry) => {
                 procline::set(&title);
-                run::perform(entry, payload.args)
+                run::perform(entry, &taken.queue, payload.args)
             }
         };
         match &result {
@@ -376,16 +437,21 @@ impl Worker {
     fn run_in_child(
         &mut self,
         entry: &'static crate::registry::JobEntry,
+        queue: &str,
         args: Vec<serde_json::Value>,
         title: &str,
         timeout: Option<Duration>,
     ) -> std::result::Result<(), JobFailure> {
+        let ctx_args = if entry.hooks.any || !self.hooks.is_empty() { args.clone() } else { Vec::new() };
+        let ctx = JobContext { class: entry.class, queue, args: &ctx_args };
+        self.run_hooks(WorkerHook::BeforeFork, Some(ctx));
         let policy = StopPolicy {
             term_child: self.options.term_child,
             pre_shutdown: self.options.pre_shutdown_timeout,
             term_timeout: self.options.term_timeout,
         };
-        let Worker { client, id, signals, control, options, .. } = self;
+        let Worker { client, id, signals, control, options, hooks, .. } = self;
+        let after_fork = || run_worker_hooks(hooks, id, WorkerHook::AfterFork, Some(ctx));
         let mut beat_at = None;
         let mut tick = || match write_heartbeat(client, id) {
             Ok(()) => beat_at = Some(Instant::now()),
@@ -403,8 +469,10 @@ impl Worker {
         };
         let run = run::in_child(
             entry,
+            queue,
             args,
             title,
+            &after_fork,
             Supervision {
                 signals,
                 on_wake: &mut on_wake,
@@ -417,10 +485,19 @@ impl Worker {
         if beat_at.is_some() {
             self.last_heartbeat = beat_at;
         }
-        match run {
-            Ok(outcome) => outcome.result,
-            Err(e) => Err(JobFailure::new(exception::DIRTY_EXIT, format!("could not run the job: {e}"))),
+        let (result, reported) = match run {
+            Ok(outcome) => (outcome.result, outcome.reported),
+            Err(e) => {
+                (Err(JobFailure::new(exception::DIRTY_EXIT, format!("could not run the job: {e}"))), false)
+            }
+        };
+        if let Err(failure) = &result {
+            if !reported {
+                // The child died or ran out of time before it could.
+                run::run_on_failure(entry, failure, &ctx);
+            }
         }
+        result
     }
 
     /// Records a finished job in one step (see [`store::finish`]), retrying
@@ -589,12 +666,28 @@ impl Control {
     }
 }
 
+/// Runs the hooks for `event`, in order; a panicking hook is logged and skipped.
+fn run_worker_hooks(
+    hooks: &[(WorkerHook, WorkerHookFn)],
+    id: &str,
+    event: WorkerHook,
+    job: Option<JobContext<'_>>,
+) {
+    let ctx = WorkerContext { worker_id: id, job };
+    for (_, hook) in hooks.iter().filter(|(e, _)| *e == event) {
+        if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| hook(&ctx))).is_err() {
+            tracing::error!(worker = id, ?event, "a worker hook panicked");
+        }
+    }
+}
+
 /// Runs a job in this process, panics caught, as `--no-fork` does.
 pub(crate) fn perform_inline(
     entry: &crate::registry::JobEntry,
+    queue: &str,
     args: Vec<serde_json::Value>,
 ) -> std::result::Result<(), JobFailure> {
-    run::perform(entry, args)
+    run::perform(entry, queue, args)
 }
 
 /// `HSET workers:heartbeat <id> <Redis TIME as ISO-8601>`.

@@ -16,6 +16,7 @@ use serde_json::Value;
 
 use super::signals::{self, Signals};
 use crate::error::{Error, Result};
+use crate::hooks::{HookStop, JobContext};
 use crate::job::JobFailure;
 use crate::payload::exception;
 use crate::registry::JobEntry;
@@ -23,6 +24,9 @@ use crate::registry::JobEntry;
 /// What the parent learns about a finished child.
 pub(crate) struct ChildOutcome {
     pub(crate) result: Result<(), JobFailure>,
+    /// The child reported the outcome itself (and so ran the job's
+    /// `on_failure` hooks); when not, the worker runs them.
+    pub(crate) reported: bool,
 }
 
 /// What the worker wants done with a running child, checked at every wake-up.
@@ -146,10 +150,55 @@ pub(crate) struct Supervision<'a> {
     pub(crate) timeout: Option<Duration>,
 }
 
-/// Calls a job, catching a panic as a failure with its message and backtrace.
-pub(crate) fn perform(entry: &JobEntry, args: Vec<Value>) -> Result<(), JobFailure> {
+/// Calls a job through its hooks (before, around, after; on failure), as
+/// Ruby does, catching a panic anywhere in them as a failure with its
+/// message and backtrace. `DontPerform` from a hook skips the job: success.
+pub(crate) fn perform(entry: &JobEntry, queue: &str, args: Vec<Value>) -> Result<(), JobFailure> {
     install_panic_hook();
-    match panic::catch_unwind(AssertUnwindSafe(|| (entry.perform)(args))) {
+    let hooks = &entry.hooks;
+    if !hooks.any {
+        return catch(|| (entry.perform)(args));
+    }
+    let ctx_args = args.clone();
+    let ctx = JobContext { class: entry.class, queue, args: &ctx_args };
+    let result = catch(|| {
+        match (hooks.before_perform)(&ctx) {
+            Ok(()) => {}
+            Err(HookStop::DontPerform) => return Ok(()),
+            Err(HookStop::Fail(failure)) => return Err(failure),
+        }
+        let mut args = Some(args);
+        let mut call = || match args.take() {
+            Some(args) => (entry.perform)(args),
+            None => Err(JobFailure::new(exception::HOOK, "an around_perform hook ran the job twice")),
+        };
+        let result = (hooks.around_perform)(&ctx, &mut call);
+        if result.is_ok() {
+            (hooks.after_perform)(&ctx);
+        }
+        result
+    });
+    if let Err(failure) = &result {
+        run_on_failure(entry, failure, &ctx);
+    }
+    result
+}
+
+/// Runs a job's `on_failure` hooks; a panic in them is logged, not raised.
+pub(crate) fn run_on_failure(entry: &JobEntry, failure: &JobFailure, ctx: &JobContext<'_>) {
+    if entry.hooks.any {
+        if let Err(e) = catch(|| {
+            (entry.hooks.on_failure)(failure, ctx);
+            Ok(())
+        }) {
+            tracing::error!(class = entry.class, "an on_failure hook failed: {e}");
+        }
+    }
+}
+
+/// Runs `f`, turning a panic into a failure.
+fn catch(f: impl FnOnce() -> Result<(), JobFailure>) -> Result<(), JobFailure> {
+    match panic::catch_unwind(AssertUnwindSafe(f)) {
         Ok(result) => result,
         Err(payload) => {
             let message = payload
@@ -186,8 +235,10 @@ fn install_panic_hook() {
 /// while beating the heart, watching for signals and enforcing the timeout.
 pub(crate) fn in_child(
     entry: &JobEntry,
+    queue: &str,
     args: Vec<Value>,
     child_title: &str,
+    after_fork: &dyn Fn(),
     supervision: Supervision<'_>,
 ) -> Result<ChildOutcome> {
     let (read_end, write_end) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
@@ -201,7 +252,7 @@ pub(crate) fn in_child(
     match forked.map_err(|e| Error::os("forking a child for the job", std::io::Error::from(e)))? {
         ForkResult::Child => {
             drop(read_end);
-            child_main(entry, args, child_title, write_end)
+            child_main(entry, queue, args, child_title, after_fork, write_end)
         }
         ForkResult::Parent { child } => {
             drop(write_end);
@@ -212,10 +263,18 @@ pub(crate) fn in_child(
     }
 }
 
-fn child_main(entry: &JobEntry, args: Vec<Value>, title: &str, report: OwnedFd) -> ! {
+fn child_main(
+    entry: &JobEntry,
+    queue: &str,
+    args: Vec<Value>,
+    title: &str,
+    after_fork: &dyn Fn(),
+    report: OwnedFd,
+) -> ! {
     signals::reset_in_child();
     crate::procline::set(title);
-    let result = perform(entry, args);
+    after_fork();
+    let result = perform(entry, queue, args);
     let code = match &result {
         Ok(()) => 0,
         Err(failure) => {
@@ -262,11 +321,12 @@ fn wait_for_child(child: Pid, report: OwnedFd, sup: Supervision<'_>) -> Result<C
                 set_nonblocking(&pipe);
                 let _ = pipe.read_to_end(&mut message);
             }
+            let reported = matches!(status, WaitStatus::Exited(..)) && !message.is_empty();
             let result = match watch.timed_out {
                 Some(limit) => Err(timeout_failure(limit, status)),
                 None => outcome(status, &message),
             };
-            return Ok(ChildOutcome { result });
+            return Ok(ChildOutcome { result, reported: reported && watch.timed_out.is_none() });
         }
         let now = Instant::now();
         watch.act(on_wake(), now);

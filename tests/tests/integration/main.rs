@@ -7,6 +7,7 @@ mod client;
 mod deploy;
 mod enqueue;
 mod failure;
+mod hooks;
 mod lifecycle;
 mod process;
 mod worker;
