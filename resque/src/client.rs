@@ -511,6 +511,45 @@ impl Client {
         })
     }
 
+    /// Pauses every worker, Ruby's included: `SET pause-all-workers true`.
+    pub fn pause_all_workers(&self) -> Result<()> {
+        self.with_conn(|c| c.set(self.keys().pause_all(), "true"))
+    }
+
+    /// Lets paused workers go on: `DEL pause-all-workers`.
+    pub fn resume_all_workers(&self) -> Result<()> {
+        self.with_conn(|c| c.del(self.keys().pause_all()))
+    }
+
+    /// Whether `pause-all-workers` holds `true` (any case).
+    pub fn all_workers_paused(&self) -> Result<bool> {
+        let v: Option<String> = self.with_conn(|c| c.get(self.keys().pause_all()))?;
+        Ok(v.is_some_and(|v| v.eq_ignore_ascii_case("true")))
+    }
+
+    /// Unregisters a worker (dead, or one to forget) and puts the jobs it
+    /// had in flight back at the head of their queues.
+    pub fn remove_worker(&self, id: &str) -> Result<crate::worker::Recovered> {
+        crate::worker::remove_worker(self, id)
+    }
+
+    /// Prunes dead workers now, by Ruby's rules (an expired heartbeat, or a
+    /// worker of this host whose process is gone) and puts their in-flight
+    /// jobs back. `Ok(None)` when a worker is pruning at this moment.
+    pub fn prune_dead_workers(&self, heartbeat_interval: Duration) -> Result<Option<crate::worker::Pruned>> {
+        crate::worker::prune_now(self, heartbeat_interval)
+    }
+
+    /// A worker's heartbeat, as written (ISO-8601).
+    pub fn heartbeat_of(&self, id: &str) -> Result<Option<String>> {
+        self.with_conn(|c| c.hget(self.keys().heartbeat(), id))
+    }
+
+    /// When a worker started, as written (Ruby `Time#to_s`).
+    pub fn worker_started(&self, id: &str) -> Result<Option<String>> {
+        self.with_conn(|c| c.get(self.keys().worker_started(id)))
+    }
+
     /// The server's clock, in unix seconds (Redis `TIME`).
     pub fn redis_time(&self) -> Result<i64> {
         let (secs, _micros): (i64, i64) = self.with_conn(|c| redis::cmd("TIME").query(c))?;

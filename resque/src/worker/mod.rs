@@ -26,9 +26,10 @@ use crate::payload::{self, exception, FailedPayload, JobPayload, NewFailure};
 use crate::procline;
 use crate::queues::QueueList;
 use crate::registry::Registry;
+pub use prune::Pruned;
 use run::{ChildAction, StopPolicy, Supervision};
 use signals::Signals;
-pub use store::FailureDestination;
+pub use store::{FailureDestination, Recovered};
 use store::{Fetched, Taken};
 
 /// How a worker runs.
@@ -617,7 +618,7 @@ impl Worker {
     /// of, at worst run twice), then removes every trace of this worker.
     fn unregister(&mut self) -> Result<()> {
         let recovered = store::recover_inflight(&self.client, &self.id, &self.options.failure_backends)?;
-        if recovered != store::Recovered::default() {
+        if recovered != Recovered::default() {
             tracing::warn!(worker = %self.id, ?recovered, "put back jobs left in flight");
         }
         store::unregister(&self.client, &self.id)
@@ -664,6 +665,33 @@ impl Control {
         }
         requests
     }
+}
+
+/// Prunes dead workers as a worker listening on every queue of this host
+/// would (see `docs/PROTOCOL.md`), and puts their in-flight jobs back.
+/// `None` when another worker holds the pruning lock.
+pub(crate) fn prune_now(client: &Client, heartbeat_interval: Duration) -> Result<Option<Pruned>> {
+    let hostname = nix::unistd::gethostname()
+        .map_err(|e| Error::os("reading the hostname", std::io::Error::from(e)))?
+        .to_string_lossy()
+        .into_owned();
+    let id = format!("{hostname}:{}:resque-cli-prune", std::process::id());
+    let all = QueueList::parse("*")?;
+    let pruner = prune::Pruner {
+        id: &id,
+        hostname: &hostname,
+        queues: &all,
+        heartbeat_interval,
+        failures: &[FailureDestination::Redis],
+    };
+    prune::prune_dead_workers(client, &pruner)
+}
+
+/// Unregisters a worker and puts its in-flight jobs back.
+pub(crate) fn remove_worker(client: &Client, id: &str) -> Result<Recovered> {
+    let recovered = store::recover_inflight(client, id, &[FailureDestination::Redis])?;
+    store::unregister(client, id)?;
+    Ok(recovered)
 }
 
 /// Runs the hooks for `event`, in order; a panicking hook is logged and skipped.

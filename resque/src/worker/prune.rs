@@ -26,9 +26,11 @@ pub(crate) struct Pruner<'a> {
 
 /// What one pruning pass did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub(crate) struct Pruned {
-    pub(crate) workers: Vec<String>,
-    pub(crate) recovered: store::Recovered,
+pub struct Pruned {
+    /// The workers pruned.
+    pub workers: Vec<String>,
+    /// What happened to their in-flight jobs.
+    pub recovered: store::Recovered,
 }
 
 /// Prunes dead workers if no other worker is doing it now (the

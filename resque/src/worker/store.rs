@@ -235,11 +235,11 @@ pub(crate) fn finish(
 
 /// What recovering an `inflight:<id>` list did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Recovered {
+pub struct Recovered {
     /// Jobs put back at the head of their queue.
-    pub(crate) requeued: usize,
+    pub requeued: usize,
     /// Jobs failed because they had been recovered too often.
-    pub(crate) failed: usize,
+    pub failed: usize,
 }
 
 /// Puts every job in `owner`'s in-flight list back at the head of its queue,
