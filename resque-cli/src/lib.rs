@@ -189,7 +189,10 @@ fn run_work(cli: &Cli, work: &WorkArgs, args: &[OsString]) -> Result<ExitCode, C
     };
     let result = work_or_supervise(client, registry, options, pidfile, plan, &mut ready);
     if let (Err(e), Some(ready)) = (&result, ready.take()) {
+        // The starting process prints it: two writers on one stderr would
+        // interleave their lines.
         ready.fail(&e.to_string());
+        return Ok(ExitCode::FAILURE);
     }
     result
 }
