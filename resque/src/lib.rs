@@ -21,6 +21,18 @@
 //! links the crate defining the jobs: `fn main() -> ExitCode { resque_cli::main() }`.
 //! Jobs are collected with `linkme`, so the binary must use that crate
 //! (`use my_jobs as _;`) for its jobs to be found.
+//!
+//! Where things are:
+//!
+//! - [`Client`]: enqueue, dequeue, queues, workers, stats, pausing; the
+//!   default client the generated `enqueue` functions use.
+//! - [`Worker`] and [`WorkerOptions`]: the fork-per-job worker loop, for
+//!   programs that run their own (most use `resque_cli::main()`).
+//! - [`hooks`]: job hooks, plugins and worker hooks.
+//! - [`failure`]: failure backends and the admin operations on failures.
+//! - [`inline`]: run jobs at enqueue time, for tests.
+//! - [`keys`] and [`payload`]: the Redis key names and JSON shapes, shared
+//!   with Ruby Resque (see `docs/PROTOCOL.md`).
 
 pub mod client;
 pub mod config;
