@@ -497,7 +497,9 @@ impl Client {
         for q in &queues {
             sizes.llen(self.keys().queue(q));
         }
-        let sizes: Vec<u64> = self.with_conn(|c| sizes.query(c))?;
+        // An empty pipeline is an error to Redis: no queues, nothing pending.
+        let sizes: Vec<u64> =
+            if queues.is_empty() { Vec::new() } else { self.with_conn(|c| sizes.query(c))? };
         let pending = sizes.iter().sum();
         Ok(Info {
             pending,

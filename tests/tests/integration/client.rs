@@ -103,6 +103,13 @@ fn info_workers_working_failures_and_keys() {
 }
 
 #[test]
+fn info_on_an_empty_namespace() {
+    let redis = TestRedis::start();
+    let info = redis.client().info().unwrap();
+    assert_eq!((info.pending, info.queues, info.workers, info.failed), (0, 0, 0, 0));
+}
+
+#[test]
 fn resque_yml_picks_the_environment() {
     let redis = TestRedis::start();
     let dir = tempfile::tempdir().unwrap();
