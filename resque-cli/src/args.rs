@@ -76,6 +76,131 @@ pub enum Command {
     Work(WorkArgs),
     /// List the jobs linked into this binary.
     Jobs,
+    /// List the queues with how many jobs wait in each.
+    Queues(JsonFlag),
+    /// An overview: pending, processed and failed jobs, queues, workers, and
+    /// whether workers are paused (Ruby's `Resque.info`).
+    Info(JsonFlag),
+    /// List the registered workers: host, pid, queues, start, heartbeat, job.
+    Workers(JsonFlag),
+    /// Inspect, retry and remove failed jobs (the `failed` list).
+    Failed(FailedArgs),
+    /// Push a job by class name and JSON args, as any producer would.
+    Enqueue(EnqueueArgs),
+    /// Delete a queue and every job waiting in it.
+    RemoveQueue(RemoveQueueArgs),
+    /// Unregister a worker (a dead one, or one to forget) and put the jobs it
+    /// had in flight back at the head of their queues.
+    RemoveWorker(RemoveWorkerArgs),
+    /// Prune dead workers now (expired heartbeat, or a gone process on this
+    /// host) and put their in-flight jobs back.
+    Prune(PruneArgs),
+    /// Pause every worker, Ruby's included (sets `pause-all-workers`).
+    Pause,
+    /// Let paused workers go on (deletes `pause-all-workers`).
+    Resume,
+}
+
+/// `--json` for a read command.
+#[derive(Debug, Args)]
+pub struct JsonFlag {
+    /// Print JSON for scripts instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `failed`'s subcommands.
+#[derive(Debug, Args)]
+pub struct FailedArgs {
+    /// What to do with the failed list.
+    #[command(subcommand)]
+    pub command: FailedCommand,
+}
+
+/// What `failed` does. Indexes count from 0, oldest first, as resque-web's.
+#[derive(Debug, Subcommand)]
+pub enum FailedCommand {
+    /// List failures, oldest first (default: the last 20).
+    List(FailedListArgs),
+    /// Show one failure in full: payload, error, backtrace.
+    Show(FailedShowArgs),
+    /// Retry one failure: push its job back to its queue and mark it retried.
+    Retry(FailureIndex),
+    /// Retry every failure.
+    RetryAll,
+    /// Remove one failure.
+    Remove(FailureIndex),
+    /// Remove every failure.
+    Clear,
+    /// Remove every failure that was retried.
+    ClearRetried,
+}
+
+/// `failed list`'s flags.
+#[derive(Debug, Args)]
+pub struct FailedListArgs {
+    /// Index of the first failure to list (default: so that the last --count are listed).
+    #[arg(long, value_name = "N")]
+    pub start: Option<usize>,
+    /// How many failures to list.
+    #[arg(long, default_value_t = 20, value_name = "N")]
+    pub count: usize,
+    /// Print JSON for scripts instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `failed show`'s arguments.
+#[derive(Debug, Args)]
+pub struct FailedShowArgs {
+    /// The failure's index, from 0 (oldest first).
+    pub index: usize,
+    /// Print JSON for scripts instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// One failure, by index.
+#[derive(Debug, Args)]
+pub struct FailureIndex {
+    /// The failure's index, from 0 (oldest first).
+    pub index: usize,
+}
+
+/// `enqueue`'s arguments.
+#[derive(Debug, Args)]
+pub struct EnqueueArgs {
+    /// The job's class, as workers know it (`Archive`, `Admin::Archive`).
+    pub class: String,
+    /// The job's arguments: a JSON array, such as '[44,"masterbrew"]'.
+    #[arg(value_name = "JSON_ARGS", allow_hyphen_values = true)]
+    pub args: String,
+    /// The queue to push to (required: there is no default).
+    #[arg(short = 'q', long, value_name = "QUEUE")]
+    pub queue: Option<String>,
+}
+
+/// `remove-queue`'s argument.
+#[derive(Debug, Args)]
+pub struct RemoveQueueArgs {
+    /// The queue to delete.
+    pub queue: String,
+}
+
+/// `remove-worker`'s argument.
+#[derive(Debug, Args)]
+pub struct RemoveWorkerArgs {
+    /// The worker's id, `<host>:<pid>:<queues>`, as `workers` lists it.
+    pub id: String,
+}
+
+/// `prune`'s flags.
+#[derive(Debug, Args)]
+pub struct PruneArgs {
+    /// The workers' heartbeat interval in seconds: a worker whose heartbeat
+    /// is older than five of these is dead.
+    #[arg(long, env = "RESQUE_HEARTBEAT_INTERVAL", default_value = "60", value_name = "SECONDS")]
+    pub heartbeat_interval: String,
 }
 
 /// `work`'s flags.
@@ -218,5 +343,36 @@ mod tests {
         assert_eq!(work.pidfile, Some(PathBuf::from("w.pid")));
         assert!(Cli::try_parse_from(["w", "work", "--count", "0"]).is_err());
         assert!(Cli::try_parse_from(["w", "work", "--log-format", "xml"]).is_err());
+    }
+
+    #[test]
+    fn admin_commands_parse() {
+        let cli = Cli::try_parse_from(["w", "failed", "list", "--start", "3", "--count", "5", "--json"]);
+        let Ok(Cli { command: Command::Failed(FailedArgs { command: FailedCommand::List(list) }), .. }) = cli
+        else {
+            panic!("did not parse: {cli:?}");
+        };
+        assert_eq!((list.start, list.count, list.json), (Some(3), 5, true));
+        let cli = Cli::try_parse_from(["w", "enqueue", "Archive", "[44]", "-q", "file_serve"]);
+        let Ok(Cli { command: Command::Enqueue(enqueue), .. }) = cli else {
+            panic!("did not parse: {cli:?}");
+        };
+        assert_eq!((enqueue.class.as_str(), enqueue.args.as_str()), ("Archive", "[44]"));
+        assert_eq!(enqueue.queue.as_deref(), Some("file_serve"));
+        for args in [
+            &["w", "queues", "--json"][..],
+            &["w", "info"],
+            &["w", "workers", "--json"],
+            &["w", "failed", "retry-all"],
+            &["w", "failed", "clear-retried"],
+            &["w", "remove-queue", "q"],
+            &["w", "remove-worker", "h:1:q"],
+            &["w", "prune", "--heartbeat-interval", "5"],
+            &["w", "pause"],
+            &["w", "resume"],
+        ] {
+            assert!(Cli::try_parse_from(args).is_ok(), "{args:?}");
+        }
+        assert!(Cli::try_parse_from(["w", "failed", "show", "x"]).is_err());
     }
 }

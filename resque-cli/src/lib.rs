@@ -11,6 +11,7 @@
 //! }
 //! ```
 
+mod admin;
 mod args;
 mod daemon;
 mod pidfile;
@@ -27,7 +28,10 @@ use clap::Parser;
 use resque::queues::QueueList;
 use resque::{Client, Registry, Worker, WorkerOptions};
 
-pub use args::{Cli, Command, LogFormat, WorkArgs};
+pub use args::{
+    Cli, Command, EnqueueArgs, FailedArgs, FailedCommand, FailedListArgs, FailedShowArgs, FailureIndex,
+    JsonFlag, LogFormat, PruneArgs, RemoveQueueArgs, RemoveWorkerArgs, WorkArgs,
+};
 
 /// Errors the CLI reports before exiting non-zero.
 #[derive(Debug, thiserror::Error)]
@@ -119,6 +123,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Result<ExitCode, CliErro
             }
             Ok(ExitCode::SUCCESS)
         }
+        admin => admin::run(&cli, admin),
     }
 }
 

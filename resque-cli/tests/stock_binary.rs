@@ -27,3 +27,39 @@ fn help_lists_the_work_flags() {
         assert!(help.contains(flag), "{flag} missing from:\n{help}");
     }
 }
+
+/// The admin commands need no linked job: the stock binary runs them.
+#[test]
+fn admin_commands_work_in_the_stock_binary() {
+    let dir = std::env::temp_dir().join(format!("resque-cli-stock-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut redis = Command::new("redis-server")
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+        .arg("--dir")
+        .arg(&dir)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("redis-server is installed");
+    let addr = format!("127.0.0.1:{port}");
+    let cli = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_resque-cli")).arg("-r").arg(&addr).args(args).output().unwrap()
+    };
+    let mut ready = false;
+    for _ in 0..500 {
+        if cli(&["queues"]).status.success() {
+            ready = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let enqueue = cli(&["enqueue", "Archive", r#"[44,"masterbrew"]"#, "-q", "file_serve"]);
+    let queues = cli(&["queues", "--json"]);
+    let _ = redis.kill();
+    let _ = redis.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(ready, "redis-server did not start");
+    assert!(enqueue.status.success(), "{}", String::from_utf8_lossy(&enqueue.stderr));
+    let queues: serde_json::Value = serde_json::from_slice(&queues.stdout).unwrap();
+    assert_eq!(queues, serde_json::json!([{"name": "file_serve", "size": 1}]));
+}

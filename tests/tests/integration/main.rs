@@ -1,6 +1,7 @@
 //! Integration tests against a real redis-server per test, with the real
 //! worker binary run as a child process.
 
+mod admin;
 mod chaos;
 mod cli;
 mod client;

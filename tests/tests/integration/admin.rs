@@ -1,0 +1,471 @@
+//! The admin commands (`queues`, `info`, `workers`, `failed ...`, `enqueue`,
+//! `remove-queue`, `remove-worker`, `prune`, `pause`, `resume`) against a
+//! real server: their output, and what they leave in Redis.
+
+use std::time::Duration;
+
+use redis::Commands;
+use resque_tests::{run, TestRedis};
+use serde_json::{json, Value};
+
+use super::worker;
+
+const LIMIT: Duration = Duration::from_secs(60);
+
+/// A Ruby failure entry, as in `failure.rs` (Ruby's `Failure::Redis` format).
+const RUBY_ENTRY: &str = r#"{"failed_at":"2026/11/23 23:50:00 UTC","payload":{"class":"Archive","args":[44,"masterbrew"]},"exception":"Errno::ENOENT","error":"No such file or directory","backtrace":["..."],"worker":"web1:4211:file_serve","queue":"file_serve"}"#;
+
+/// An entry as resque-rs writes one, for `queue`, with a job of `class`.
+fn entry(queue: &str, class: &str, n: u32, extra: &str) -> String {
+    format!(
+        r#"{{"failed_at":"2026/11/23 23:51:00 UTC","payload":{{"class":"{class}","args":[{n}]}},"exception":"RuntimeError","error":"boom {n}","backtrace":["jobs.rs:{n}","worker.rs:7"],"worker":"web1:4212:{queue}","queue":"{queue}"{extra}}}"#
+    )
+}
+
+struct Out {
+    ok: bool,
+    stdout: String,
+    stderr: String,
+}
+
+/// Runs the CLI (the test worker binary, the same CLI) with `args`.
+fn admin(redis: &TestRedis, args: &[&str]) -> Out {
+    let out = run(worker(redis).args(args), LIMIT);
+    Out {
+        ok: out.status.success(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Runs `args`, which must succeed; returns stdout.
+fn ok(redis: &TestRedis, args: &[&str]) -> String {
+    let out = admin(redis, args);
+    assert!(out.ok, "{args:?} failed:\n{}{}", out.stdout, out.stderr);
+    out.stdout
+}
+
+/// Runs `args`, which must fail; returns stderr.
+fn fails(redis: &TestRedis, args: &[&str]) -> String {
+    let out = admin(redis, args);
+    assert!(!out.ok, "{args:?} should fail:\n{}", out.stdout);
+    assert!(out.stderr.starts_with("resque-cli: error: "), "{}", out.stderr);
+    out.stderr
+}
+
+fn json_of(redis: &TestRedis, args: &[&str]) -> Value {
+    let stdout = ok(redis, args);
+    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{args:?}: not JSON ({e}):\n{stdout}"))
+}
+
+fn lrange(redis: &TestRedis, key: &str) -> Vec<String> {
+    redis.conn().lrange(key, 0, -1).unwrap()
+}
+
+fn rpush(redis: &TestRedis, key: &str, values: &[&str]) {
+    let mut conn = redis.conn();
+    for v in values {
+        let _: () = conn.rpush(key, *v).unwrap();
+    }
+}
+
+/// The whitespace-separated cells of the table line that starts with `first`.
+fn row(table: &str, first: &str) -> Vec<String> {
+    table
+        .lines()
+        .find(|l| l.split_whitespace().next() == Some(first))
+        .unwrap_or_else(|| panic!("no row {first:?} in:\n{table}"))
+        .split_whitespace()
+        .map(str::to_string)
+        .collect()
+}
+
+/// Registers a worker the way Ruby does; `beat` is its heartbeat, if any.
+fn register(redis: &TestRedis, id: &str, beat: Option<&str>) {
+    let mut conn = redis.conn();
+    let _: () = conn.sadd("resque:workers", id).unwrap();
+    let _: () = conn.set(format!("resque:worker:{id}:started"), "2026-11-23 23:50:00 +0000").unwrap();
+    if let Some(beat) = beat {
+        let _: () = conn.hset("resque:workers:heartbeat", id, beat).unwrap();
+    }
+}
+
+fn inflight_entry(queue: &str, payload: &str) -> String {
+    json!({ "queue": queue, "payload": payload }).to_string()
+}
+
+#[test]
+fn queues_lists_each_queue_with_its_size() {
+    let redis = TestRedis::start();
+    assert_eq!(ok(&redis, &["queues"]), "no queues\n");
+    assert_eq!(json_of(&redis, &["queues", "--json"]), json!([]));
+    let client = redis.client();
+    for n in 0..3 {
+        client.enqueue_class("file_serve", "Archive", &(n, "masterbrew")).unwrap();
+    }
+    client.enqueue_class("critical", "Archive", &(9, "x")).unwrap();
+    let table = ok(&redis, &["queues"]);
+    let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(lines, ["QUEUE       SIZE", "critical    1", "file_serve  3"], "{table}");
+    assert_eq!(
+        json_of(&redis, &["queues", "--json"]),
+        json!([{ "name": "critical", "size": 1 }, { "name": "file_serve", "size": 3 }])
+    );
+    assert_eq!(client.size("file_serve").unwrap(), 3, "reading changes nothing");
+}
+
+#[test]
+fn info_reports_resque_info_and_pause() {
+    let redis = TestRedis::start();
+    let client = redis.client();
+    client.enqueue_class("a", "Archive", &(1, "x")).unwrap();
+    client.enqueue_class("b", "Archive", &(2, "x")).unwrap();
+    client.enqueue_class("b", "Archive", &(3, "x")).unwrap();
+    rpush(&redis, "resque:failed", &[RUBY_ENTRY]);
+    let _: () = redis.conn().set("resque:stat:processed", 7).unwrap();
+    register(&redis, "web1:11:a", None);
+    let _: () = redis.conn().set("resque:pause-all-workers", "true").unwrap();
+    let info = json_of(&redis, &["info", "--json"]);
+    assert_eq!(
+        info,
+        json!({
+            "pending": 3,
+            "processed": 7,
+            "queues": 2,
+            "workers": 1,
+            "working": 0,
+            "failed": 1,
+            "servers": [redis.url()],
+            "environment": "development",
+            "paused": true,
+        })
+    );
+    let table = ok(&redis, &["info"]);
+    for (field, value) in [
+        ("pending", "3"),
+        ("processed", "7"),
+        ("queues", "2"),
+        ("workers", "1"),
+        ("working", "0"),
+        ("failed", "1"),
+        ("environment", "development"),
+        ("paused", "yes"),
+    ] {
+        assert_eq!(row(&table, field), [field, value], "{table}");
+    }
+    assert_eq!(row(&table, "servers"), ["servers".to_string(), redis.url()]);
+}
+
+#[test]
+fn workers_lists_idle_and_busy_workers() {
+    let redis = TestRedis::start();
+    assert_eq!(ok(&redis, &["workers"]), "no workers\n");
+    register(&redis, "web1:4211:file_serve,critical", Some("2026-11-23T23:57:52+00:00"));
+    register(&redis, "web2:99:*", None);
+    let record = r#"{"queue":"file_serve","run_at":"2026-11-23T23:50:00Z","payload":{"class":"Archive","args":[44,"masterbrew"]}}"#;
+    let _: () = redis.conn().set("resque:worker:web1:4211:file_serve,critical", record).unwrap();
+
+    let table = ok(&redis, &["workers"]);
+    let header: Vec<&str> = table.lines().next().unwrap().split_whitespace().collect();
+    assert_eq!(header, ["ID", "HOST", "PID", "QUEUES", "STARTED", "HEARTBEAT", "PROCESSING"]);
+    let busy = table.lines().find(|l| l.starts_with("web1:")).unwrap();
+    assert!(
+        busy.contains(
+            "web1  4211  file_serve,critical  2026-11-23 23:50:00 +0000  2026-11-23T23:57:52+00:00"
+        ) && busy.ends_with("Archive from file_serve since 2026-11-23T23:50:00Z"),
+        "{table}"
+    );
+    let idle = table.lines().find(|l| l.starts_with("web2:")).unwrap();
+    let cells: Vec<&str> = idle.split_whitespace().collect();
+    assert_eq!(cells[cells.len() - 2..], ["-", "-"], "no heartbeat, no job: {table}");
+    // Columns line up: every row's second column starts where HOST does.
+    let host_at = table.find("HOST").unwrap();
+    assert!(table.lines().all(|l| l[host_at..].starts_with("web") || l[host_at..].starts_with("HOST")));
+
+    let json = json_of(&redis, &["workers", "--json"]);
+    assert_eq!(
+        json,
+        json!([
+            {
+                "id": "web1:4211:file_serve,critical",
+                "host": "web1",
+                "pid": 4211,
+                "queues": ["file_serve", "critical"],
+                "started": "2026-11-23 23:50:00 +0000",
+                "heartbeat": "2026-11-23T23:57:52+00:00",
+                "processing": {
+                    "queue": "file_serve",
+                    "run_at": "2026-11-23T23:50:00Z",
+                    "class": "Archive",
+                    "payload": { "class": "Archive", "args": [44, "masterbrew"] },
+                },
+            },
+            {
+                "id": "web2:99:*",
+                "host": "web2",
+                "pid": 99,
+                "queues": ["*"],
+                "started": "2026-11-23 23:50:00 +0000",
+                "heartbeat": null,
+                "processing": null,
+            },
+        ])
+    );
+}
+
+#[test]
+fn failed_list_and_show() {
+    let redis = TestRedis::start();
+    assert_eq!(ok(&redis, &["failed", "list"]), "no failures\n");
+    let second = entry("critical", "Report", 2, "");
+    rpush(&redis, "resque:failed", &[RUBY_ENTRY, &second]);
+
+    let table = ok(&redis, &["failed", "list"]);
+    let header: Vec<&str> = table.lines().next().unwrap().split_whitespace().collect();
+    assert_eq!(header, ["INDEX", "FAILED_AT", "CLASS", "QUEUE", "EXCEPTION", "ERROR"]);
+    let lines: Vec<&str> = table.lines().collect();
+    assert!(lines[1].starts_with("0      2026/11/23 23:50:00 UTC  Archive  file_serve  Errno::ENOENT"));
+    assert!(lines[1].ends_with("No such file or directory"), "{table}");
+    assert!(lines[2].starts_with("1      2026/11/23 23:51:00 UTC  Report   critical    RuntimeError"));
+    assert!(lines[3].contains("2 of 2"), "{table}");
+
+    let json = json_of(&redis, &["failed", "list", "--json"]);
+    assert_eq!(
+        json[0],
+        json!({
+            "index": 0,
+            "failed_at": "2026/11/23 23:50:00 UTC",
+            "class": "Archive",
+            "queue": "file_serve",
+            "worker": "web1:4211:file_serve",
+            "exception": "Errno::ENOENT",
+            "error": "No such file or directory",
+            "retried_at": null,
+            "backtrace": ["..."],
+            "payload": { "class": "Archive", "args": [44, "masterbrew"] },
+        })
+    );
+    assert_eq!((json[1]["index"].clone(), json[1]["class"].clone()), (json!(1), json!("Report")));
+
+    // Paging: by default the last 20, newest last.
+    let many: Vec<String> = (10..40).map(|n| entry("q", "Many", n, "")).collect();
+    rpush(&redis, "resque:failed", &many.iter().map(String::as_str).collect::<Vec<_>>());
+    let page = json_of(&redis, &["failed", "list", "--json"]);
+    let indexes: Vec<u64> = page.as_array().unwrap().iter().map(|f| f["index"].as_u64().unwrap()).collect();
+    assert_eq!(indexes, (12..32).collect::<Vec<_>>());
+    let page = json_of(&redis, &["failed", "list", "--json", "--start", "1", "--count", "2"]);
+    let errors: Vec<&str> = page.as_array().unwrap().iter().map(|f| f["error"].as_str().unwrap()).collect();
+    assert_eq!(errors, ["boom 2", "boom 10"]);
+    let text = ok(&redis, &["failed", "list", "--start", "30", "--count", "5"]);
+    assert_eq!(text.lines().filter(|l| l.contains("Many")).count(), 2, "{text}");
+    assert!(text.contains("2 of 32"), "{text}");
+
+    let show = ok(&redis, &["failed", "show", "1"]);
+    for expected in [
+        "index:      1",
+        "class:      Report",
+        "queue:      critical",
+        "worker:     web1:4212:critical",
+        "exception:  RuntimeError",
+        "error:      boom 2",
+        "payload:\n  {\n    \"class\": \"Report\",\n    \"args\": [\n      2\n    ]\n  }\n",
+        "backtrace:\n  jobs.rs:2\n  worker.rs:7\n",
+    ] {
+        assert!(show.contains(expected), "{expected:?} missing in:\n{show}");
+    }
+    assert_eq!(json_of(&redis, &["failed", "show", "0", "--json"]), json[0]);
+    assert_eq!(lrange(&redis, "resque:failed")[0], RUBY_ENTRY, "reading changes nothing");
+}
+
+#[test]
+fn failed_retry_remove_and_clear() {
+    let redis = TestRedis::start();
+    let second = entry("critical", "Report", 2, "");
+    let third = entry("critical", "Report", 3, r#","retried_at":"2026/11/23 23:55:00""#);
+    rpush(&redis, "resque:failed", &[RUBY_ENTRY, &second, &third]);
+
+    let said = ok(&redis, &["failed", "retry", "0"]);
+    assert_eq!(said, "retried failure 0: Archive went back to queue file_serve\n");
+    assert_eq!(
+        lrange(&redis, "resque:queue:file_serve"),
+        [r#"{"class":"Archive","args":[44,"masterbrew"]}"#]
+    );
+    let failed = redis.failures();
+    assert_eq!(failed.len(), 3);
+    assert!(failed[0]["retried_at"].is_string(), "the entry stays, marked retried: {:?}", failed[0]);
+    assert!(ok(&redis, &["failed", "show", "0"]).contains("retried_at:"));
+
+    let said = ok(&redis, &["failed", "clear-retried"]);
+    assert_eq!(said, "removed 2 failures that had been retried; 1 left\n");
+    assert_eq!(lrange(&redis, "resque:failed"), [second]);
+
+    rpush(&redis, "resque:failed", &[&entry("file_serve", "Archive", 4, "")]);
+    let said = ok(&redis, &["failed", "retry-all"]);
+    assert!(said.starts_with("retried 2 of 2 failures"), "{said}");
+    assert_eq!(lrange(&redis, "resque:queue:critical"), [r#"{"class":"Report","args":[2]}"#]);
+    assert_eq!(lrange(&redis, "resque:queue:file_serve").len(), 2);
+
+    let said = ok(&redis, &["failed", "remove", "0"]);
+    assert_eq!(said, "removed failure 0: Report from queue critical; 1 left\n");
+    assert_eq!(redis.failures().len(), 1);
+    assert_eq!(redis.failures()[0]["payload"]["args"], json!([4]));
+
+    let said = ok(&redis, &["failed", "clear"]);
+    assert_eq!(said, "cleared the failed list: removed 1 failure\n");
+    assert!(lrange(&redis, "resque:failed").is_empty());
+}
+
+#[test]
+fn unknown_failure_index_is_an_error_and_changes_nothing() {
+    let redis = TestRedis::start();
+    let second = entry("critical", "Report", 2, "");
+    rpush(&redis, "resque:failed", &[RUBY_ENTRY, &second]);
+    for args in [&["failed", "show", "7"][..], &["failed", "retry", "7"], &["failed", "remove", "7"]] {
+        let stderr = fails(&redis, args);
+        assert!(
+            stderr.contains("no failure at index 7: the failed list holds 2 entries"),
+            "{args:?}: {stderr}"
+        );
+    }
+    assert_eq!(lrange(&redis, "resque:failed"), [RUBY_ENTRY.to_string(), second]);
+    assert!(redis.client().queues().unwrap().is_empty(), "nothing was requeued");
+    let out = admin(&redis, &["failed", "show", "seven"]);
+    assert!(!out.ok && out.stderr.contains("invalid value 'seven'"), "{}", out.stderr);
+}
+
+#[test]
+fn enqueue_pushes_the_exact_payload() {
+    let redis = TestRedis::start();
+    let said = ok(&redis, &["enqueue", "Archive", r#"[44,"masterbrew"]"#, "-q", "file_serve"]);
+    assert_eq!(said, "enqueued Archive [44,\"masterbrew\"] to queue file_serve\n");
+    assert_eq!(
+        lrange(&redis, "resque:queue:file_serve"),
+        [r#"{"class":"Archive","args":[44,"masterbrew"]}"#]
+    );
+    let queues: Vec<String> = redis.conn().smembers("resque:queues").unwrap();
+    assert_eq!(queues, ["file_serve"]);
+    ok(&redis, &["enqueue", "Admin::Unknown", "[]", "--queue", "other"]);
+    assert_eq!(lrange(&redis, "resque:queue:other"), [r#"{"class":"Admin::Unknown","args":[]}"#]);
+}
+
+#[test]
+fn enqueue_errors_name_the_problem() {
+    let redis = TestRedis::start();
+    let stderr = fails(&redis, &["enqueue", "Archive", "[44,", "-q", "file_serve"]);
+    assert!(
+        stderr.contains("invalid JSON args \"[44,\"")
+            && stderr.contains("EOF while parsing")
+            && stderr.contains(r#"args must be a JSON array, e.g. '[44,"masterbrew"]'"#),
+        "{stderr}"
+    );
+    let stderr = fails(&redis, &["enqueue", "Archive", r#"{"repo":44}"#, "-q", "file_serve"]);
+    assert!(stderr.contains("args must be a JSON array") && stderr.contains("not an object"), "{stderr}");
+    let stderr = fails(&redis, &["enqueue", "Archive", "44", "-q", "file_serve"]);
+    assert!(stderr.contains("args must be a JSON array") && stderr.contains("not a number"), "{stderr}");
+    let stderr = fails(&redis, &["enqueue", "Archive", "[44]"]);
+    assert!(stderr.contains("enqueue needs a queue: pass -q QUEUE"), "{stderr}");
+    assert!(redis.client().keys_in_namespace().unwrap().is_empty(), "nothing was written");
+}
+
+#[test]
+fn remove_queue_deletes_the_queue_and_its_jobs() {
+    let redis = TestRedis::start();
+    let client = redis.client();
+    client.enqueue_class("doomed", "Archive", &(1, "x")).unwrap();
+    client.enqueue_class("doomed", "Archive", &(2, "x")).unwrap();
+    client.enqueue_class("kept", "Archive", &(3, "x")).unwrap();
+    assert_eq!(ok(&redis, &["remove-queue", "doomed"]), "removed queue doomed and the 2 jobs in it\n");
+    assert_eq!(client.queues().unwrap(), ["kept"]);
+    let exists: bool = redis.conn().exists("resque:queue:doomed").unwrap();
+    assert!(!exists);
+    assert_eq!(client.size("kept").unwrap(), 1);
+    assert_eq!(ok(&redis, &["remove-queue", "doomed"]), "no queue named doomed: nothing removed\n");
+}
+
+#[test]
+fn remove_worker_puts_its_jobs_back_at_the_head() {
+    let redis = TestRedis::start();
+    let id = "web1:4211:file_serve";
+    register(&redis, id, Some("2026-11-23T23:57:52+00:00"));
+    let taken = r#"{"class":"Archive","args":[1,"taken"]}"#;
+    let waiting = r#"{"class":"Archive","args":[2,"waiting"]}"#;
+    rpush(&redis, "resque:queue:file_serve", &[waiting]);
+    let _: () = redis.conn().sadd("resque:queues", "file_serve").unwrap();
+    rpush(&redis, &format!("resque:inflight:{id}"), &[&inflight_entry("file_serve", taken)]);
+
+    let said = ok(&redis, &["remove-worker", id]);
+    assert_eq!(said, format!("removed worker {id}: put 1 in-flight job back on their queues\n"));
+    assert_eq!(lrange(&redis, "resque:queue:file_serve"), [taken, waiting]);
+    assert!(redis.workers().is_empty());
+    let mut conn = redis.conn();
+    let left: Vec<String> = conn.keys(format!("resque:*{id}*")).unwrap();
+    assert!(left.is_empty(), "{left:?}");
+    let beat: Option<String> = conn.hget("resque:workers:heartbeat", id).unwrap();
+    assert_eq!(beat, None);
+
+    let stderr = fails(&redis, &["remove-worker", "web9:1:nobody"]);
+    assert!(stderr.contains("no worker \"web9:1:nobody\" is registered"), "{stderr}");
+}
+
+#[test]
+fn prune_removes_workers_with_an_old_heartbeat_only() {
+    let redis = TestRedis::start();
+    let dead = "ghost-host-of-the-test:1:file_serve";
+    let quiet = "ghost-host-of-the-test:2:file_serve";
+    register(&redis, dead, Some("2020-01-01T00:00:00+00:00"));
+    register(&redis, quiet, None);
+    let taken = r#"{"class":"Archive","args":[1,"taken"]}"#;
+    rpush(&redis, &format!("resque:inflight:{dead}"), &[&inflight_entry("file_serve", taken)]);
+
+    let said = ok(&redis, &["prune", "--heartbeat-interval", "1"]);
+    assert!(said.contains(&format!("pruned 1 dead worker:\n  {dead}\n")), "{said}");
+    assert!(said.contains("put 1 in-flight job back on their queues"), "{said}");
+    assert_eq!(redis.workers(), [quiet], "a worker that never beat is left alone");
+    assert_eq!(lrange(&redis, "resque:queue:file_serve"), [taken]);
+
+    let said = ok(&redis, &["prune"]);
+    assert!(said.contains("another worker is pruning dead workers"), "{said}");
+    assert_eq!(redis.workers(), [quiet]);
+
+    let stderr = fails(&redis, &["prune", "--heartbeat-interval", "0"]);
+    assert!(stderr.contains("invalid heartbeat interval 0"), "{stderr}");
+}
+
+#[test]
+fn pause_and_resume_set_and_delete_the_key() {
+    let redis = TestRedis::start();
+    let said = ok(&redis, &["pause"]);
+    assert!(said.starts_with("workers are paused"), "{said}");
+    let value: Option<String> = redis.conn().get("resque:pause-all-workers").unwrap();
+    assert_eq!(value.as_deref(), Some("true"));
+    assert_eq!(json_of(&redis, &["info", "--json"])["paused"], json!(true));
+
+    let said = ok(&redis, &["resume"]);
+    assert!(said.starts_with("workers are not paused"), "{said}");
+    let exists: bool = redis.conn().exists("resque:pause-all-workers").unwrap();
+    assert!(!exists);
+    assert_eq!(json_of(&redis, &["info", "--json"])["paused"], json!(false));
+}
+
+#[test]
+fn redis_down_is_a_clear_error() {
+    let mut redis = TestRedis::start();
+    redis.stop();
+    let expected = format!("cannot connect to Redis at redis://127.0.0.1:{}", redis.port());
+    for args in [
+        &["queues"][..],
+        &["info", "--json"],
+        &["workers"],
+        &["failed", "list"],
+        &["failed", "retry", "0"],
+        &["enqueue", "Archive", "[1]", "-q", "a"],
+        &["remove-queue", "a"],
+        &["remove-worker", "h:1:a"],
+        &["prune"],
+        &["pause"],
+        &["resume"],
+    ] {
+        let stderr = fails(&redis, args);
+        assert!(stderr.contains(&expected), "{args:?}: {stderr}");
+    }
+}
