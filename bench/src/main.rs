@@ -23,6 +23,12 @@ fn latency_probe(enqueued_at_ns: u64, out: String) {
     }
 }
 
+/// Does nothing: the enqueue benchmarks' job.
+#[resque::job(queue = "noop")]
+fn noop(n: u64) {
+    let _ = n;
+}
+
 fn now_ns() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0)
 }
@@ -36,6 +42,17 @@ fn main() -> ExitCode {
     }
     let redis = TestRedis::start();
     println!("resque-rs benchmarks (private redis-server on port {})", redis.port());
+    let yardstick = lpop_yardstick(&redis);
+    match yardstick {
+        Some(rate) => println!("yardstick: redis-benchmark -c 1 -t lpop: {rate:.0} requests/s\n"),
+        None => println!("yardstick: redis-benchmark not installed; ratios omitted\n"),
+    }
+    let ratio = |rate: f64| yardstick.map(|y| format!(" ({:.2}x)", rate / y)).unwrap_or_default();
+    let (single, bulk) = enqueue_rates(&redis);
+    println!("| enqueue | jobs/s |");
+    println!("| --- | --- |");
+    println!("| one by one (`noop::enqueue_to`) | {single:.0}{} |", ratio(single));
+    println!("| bulk (`noop::enqueue_many_to`) | {bulk:.0}{} |\n", ratio(bulk));
     println!("{SAMPLES} samples each; the worker is idle (INTERVAL 5) before every enqueue\n");
     println!("| measure | fork per job | in-process |");
     println!("| --- | --- | --- |");
@@ -49,6 +66,43 @@ fn main() -> ExitCode {
         fork.idle_commands_per_sec, inproc.idle_commands_per_sec
     );
     ExitCode::SUCCESS
+}
+
+/// `redis-benchmark -c 1 -t lpop` on the same server: one client, one
+/// command per round trip, the rate every figure is compared with.
+fn lpop_yardstick(redis: &TestRedis) -> Option<f64> {
+    let out = Command::new("redis-benchmark")
+        .args(["-p", &redis.port().to_string(), "-c", "1", "-n", "100000", "-t", "lpop", "-q"])
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    // "LPOP: 57803.47 requests per second, p50=0.015 msec"
+    let line = text.lines().rev().find(|l| l.contains("LPOP"))?;
+    let after = line.rsplit("LPOP:").next()?.trim();
+    after.split_whitespace().next()?.parse().ok()
+}
+
+/// Jobs per second enqueued one at a time, and in bulk.
+fn enqueue_rates(redis: &TestRedis) -> (f64, f64) {
+    let client = redis.client();
+    let n = 20_000u64;
+    let started = Instant::now();
+    for i in 0..n {
+        if let Err(e) = noop::enqueue_to(&client, i) {
+            panic!("enqueue failed: {e}");
+        }
+    }
+    let single = n as f64 / started.elapsed().as_secs_f64();
+    let _ = client.remove_queue("noop");
+    let n = 500_000u64;
+    let started = Instant::now();
+    match noop::enqueue_many_to(&client, (0..n).map(|i| noop::Args { n: i })) {
+        Ok(pushed) => assert_eq!(pushed as u64, n),
+        Err(e) => panic!("bulk enqueue failed: {e}"),
+    }
+    let bulk = n as f64 / started.elapsed().as_secs_f64();
+    let _ = client.remove_queue("noop");
+    (single, bulk)
 }
 
 struct Latency {

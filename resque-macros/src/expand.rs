@@ -170,6 +170,15 @@ fn generate(args: &JobArgs, job: &JobFn<'_>, params: &[Param<'_>]) -> TokenStrea
         "Pushes a `{class}` job onto queue `{queue}` with `{client}`.\n\n# Errors\n\nWhen the \
          arguments do not serialize or Redis fails."
     );
+    let enqueue_many_doc = format!(
+        "Pushes many `{class}` jobs onto queue `{queue}` with the default client, a few round \
+         trips in all (see `resque::Client::enqueue_many`); returns how many were pushed.\n\n\
+         # Errors\n\nAs `{name}::enqueue`."
+    );
+    let enqueue_many_to_doc = format!(
+        "Pushes many `{class}` jobs onto queue `{queue}` with `client`; returns how many were \
+         pushed.\n\n# Errors\n\nAs `{name}::enqueue_to`."
+    );
     let helper_doc = format!(
         "Enqueues a `{class}` job on queue `{queue}`: `{name}` runs later, in a worker. \
          Shorthand for `{name}::enqueue`.\n\n# Errors\n\nAs `{name}::enqueue`."
@@ -293,6 +302,22 @@ fn generate(args: &JobArgs, job: &JobFn<'_>, params: &[Param<'_>]) -> TokenStrea
                 #(#enqueue_params),*
             ) -> ::core::result::Result<(), ::resque::__private::Error> {
                 ::resque::__private::Client::enqueue(#client, &Args { #(#field_values),* })
+            }
+
+            #[doc = #enqueue_many_doc]
+            pub fn enqueue_many(
+                jobs: impl ::core::iter::IntoIterator<Item = Args>,
+            ) -> ::core::result::Result<usize, ::resque::__private::Error> {
+                let __resque_client = ::resque::__private::default_client()?;
+                enqueue_many_to(&__resque_client, jobs)
+            }
+
+            #[doc = #enqueue_many_to_doc]
+            pub fn enqueue_many_to(
+                client: &::resque::__private::Client,
+                jobs: impl ::core::iter::IntoIterator<Item = Args>,
+            ) -> ::core::result::Result<usize, ::resque::__private::Error> {
+                ::resque::__private::Client::enqueue_many(client, jobs)
             }
 
         }

@@ -273,6 +273,57 @@ impl Client {
         self.enqueue_class(queue, J::CLASS, job)
     }
 
+    /// Enqueues many jobs of one kind on its queue in a few round trips
+    /// (one `RPUSH` of up to 10,000 payloads at a time, with the `SADD` and
+    /// the wake-up `PUBLISH`); returns how many were pushed. Jobs with hooks,
+    /// and inline mode, go one by one so that their hooks run for each.
+    ///
+    /// ```no_run
+    /// #[resque::job(queue = "warm_cache")]
+    /// fn warm(key: String) {}
+    ///
+    /// # fn main() -> resque::Result<()> {
+    /// let client = resque::Client::from_env()?;
+    /// let pushed = client.enqueue_many((0..1000).map(|i| warm::Args { key: format!("page:{i}") }))?;
+    /// assert_eq!(pushed, 1000);
+    /// # Ok(()) }
+    /// ```
+    pub fn enqueue_many<J: Job>(&self, jobs: impl IntoIterator<Item = J>) -> Result<usize> {
+        if crate::inline::inline() || crate::registry::linked(J::CLASS).is_some_and(|e| e.hooks.any) {
+            let mut pushed = 0;
+            for job in jobs {
+                pushed += usize::from(self.enqueue_one(J::QUEUE, J::CLASS, &job)?);
+            }
+            return Ok(pushed);
+        }
+        const BATCH: usize = 10_000;
+        let keys = self.keys();
+        let mut pushed = 0;
+        let mut payloads = Vec::with_capacity(BATCH);
+        let mut jobs = jobs.into_iter().peekable();
+        while jobs.peek().is_some() {
+            payloads.clear();
+            for job in jobs.by_ref().take(BATCH) {
+                payloads.push(
+                    payload::encode_job(J::CLASS, &job)
+                        .map_err(|e| Error::Encode { class: J::CLASS.to_string(), reason: e.to_string() })?,
+                );
+            }
+            self.with_conn(|c| {
+                redis::pipe()
+                    .sadd(keys.queues(), J::QUEUE)
+                    .ignore()
+                    .rpush(keys.queue(J::QUEUE), &payloads)
+                    .ignore()
+                    .publish(keys.wake_channel(), J::QUEUE)
+                    .ignore()
+                    .query::<()>(c)
+            })?;
+            pushed += payloads.len();
+        }
+        Ok(pushed)
+    }
+
     /// Enqueues a job by class name with any arguments that serialize to a
     /// JSON array, as a Ruby or node producer would. In [inline
     /// mode](mod@crate::inline) the job runs now, in this process, instead.
@@ -282,6 +333,11 @@ impl Client {
     /// enqueue, which then returns `Ok(())` having pushed nothing) and its
     /// `after_enqueue` hooks after.
     pub fn enqueue_class<A: Serialize + ?Sized>(&self, queue: &str, class: &str, args: &A) -> Result<()> {
+        self.enqueue_one(queue, class, args).map(drop)
+    }
+
+    /// [`Client::enqueue_class`]; `false` when a hook vetoed the enqueue.
+    fn enqueue_one<A: Serialize + ?Sized>(&self, queue: &str, class: &str, args: &A) -> Result<bool> {
         let payload = payload::encode_job(class, args)
             .map_err(|e| Error::Encode { class: class.to_string(), reason: e.to_string() })?;
         let hooked = crate::registry::linked(class).filter(|e| e.hooks.any);
@@ -293,7 +349,7 @@ impl Client {
         if let Some(entry) = hooked {
             if !(entry.hooks.before_enqueue)(&ctx) {
                 tracing::debug!(class, queue, "a before_enqueue hook vetoed the enqueue");
-                return Ok(());
+                return Ok(false);
             }
         }
         if crate::inline::inline() {
@@ -304,7 +360,7 @@ impl Client {
         if let Some(entry) = hooked {
             (entry.hooks.after_enqueue)(&ctx);
         }
-        Ok(())
+        Ok(true)
     }
 
     /// Pushes an already-encoded payload: `SADD queues` + `RPUSH queue:<q>`

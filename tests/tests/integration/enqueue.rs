@@ -119,3 +119,35 @@ fn the_default_client_reads_the_environment() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("invalid Redis address \"nope:x\""));
 }
+
+#[test]
+fn enqueue_many_pushes_in_bulk_byte_for_byte() {
+    let redis = TestRedis::start();
+    let client = redis.client();
+    let jobs = (0..25_000u64).map(|i| archive::Args { repo_id: i, branch: "main".into() });
+    assert_eq!(archive::enqueue_many_to(&client, jobs).unwrap(), 25_000);
+    let mut conn = redis.conn();
+    let len: u64 = conn.llen("resque:queue:file_serve").unwrap();
+    assert_eq!(len, 25_000);
+    let ends: Vec<String> = conn.lrange("resque:queue:file_serve", 0, 0).unwrap();
+    assert_eq!(ends, [r#"{"class":"Archive","args":[0,"main"]}"#]);
+    let last: Vec<String> = conn.lrange("resque:queue:file_serve", -1, -1).unwrap();
+    assert_eq!(last, [r#"{"class":"Archive","args":[24999,"main"]}"#]);
+    let queues: Vec<String> = conn.smembers("resque:queues").unwrap();
+    assert_eq!(queues, ["file_serve"]);
+    assert_eq!(archive::enqueue_many_to(&client, std::iter::empty()).unwrap(), 0);
+}
+
+#[test]
+fn enqueue_many_runs_each_jobs_hooks() {
+    let redis = TestRedis::start();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let path = out.to_str().unwrap().to_string();
+    let jobs = ["ok", "veto", "ok"]
+        .map(|mode| resque_tests::jobs::hooked::Args { path: path.clone(), mode: mode.into() });
+    assert_eq!(redis.client().enqueue_many(jobs).unwrap(), 2, "the vetoed one is not counted");
+    assert_eq!(redis.client().size("hooks").unwrap(), 2);
+    let before = resque_tests::lines(&out).iter().filter(|l| l.starts_with("job:before_enqueue")).count();
+    assert_eq!(before, 3);
+}
