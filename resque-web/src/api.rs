@@ -1,0 +1,277 @@
+//! The JSON API and its errors.
+
+use std::collections::HashMap;
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use resque::keys::stat;
+use resque::payload::{Failure, WorkingOn};
+use resque::Client;
+use serde::Serialize;
+use serde_json::Value;
+
+/// How many jobs or failures a page shows when `count` is not given.
+const DEFAULT_COUNT: usize = 20;
+/// The most a page shows.
+const MAX_COUNT: usize = 1000;
+
+/// An error answer: a status and a JSON body `{"error": "..."}`.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ApiError {
+    /// A request that cannot be answered as asked (400).
+    #[error("{0}")]
+    BadRequest(String),
+    /// Nothing at that address (404).
+    #[error("{0}")]
+    NotFound(String),
+    /// Redis does not answer (503).
+    #[error("Redis is unavailable: {0}")]
+    Unavailable(String),
+    /// Anything else (500).
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    /// The HTTP status the error answers with.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl From<resque::Error> for ApiError {
+    fn from(e: resque::Error) -> Self {
+        let unavailable = match &e {
+            resque::Error::Connect { .. } => true,
+            resque::Error::Redis { source, .. } => {
+                source.is_io_error()
+                    || source.is_connection_dropped()
+                    || source.is_connection_refusal()
+                    || source.is_timeout()
+                    || source.is_unrecoverable_error()
+            }
+            _ => false,
+        };
+        if unavailable {
+            ApiError::Unavailable(e.to_string())
+        } else {
+            ApiError::Internal(e.to_string())
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    error: &'a str,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let message = self.to_string();
+        (self.status(), Json(ErrorBody { error: &message })).into_response()
+    }
+}
+
+/// Runs `f` with the client on the blocking pool: the client is synchronous.
+pub(crate) async fn blocking<T, F>(client: Client, f: F) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&Client) -> Result<T, ApiError> + Send + 'static,
+{
+    tokio::task::spawn_blocking(move || f(&client))
+        .await
+        .map_err(|e| ApiError::Internal(format!("the Redis task failed: {e}")))?
+}
+
+/// `start` and `count` from a query string, with `count` defaulting to 20
+/// and at most 1000.
+fn paging(params: &HashMap<String, String>) -> Result<(usize, usize), ApiError> {
+    let number = |name: &str, default: usize| -> Result<usize, ApiError> {
+        match params.get(name) {
+            None => Ok(default),
+            Some(raw) => raw.trim().parse::<usize>().map_err(|_| {
+                ApiError::BadRequest(format!("{name} must be a non-negative integer, not {raw:?}"))
+            }),
+        }
+    };
+    let start = number("start", 0)?;
+    let count = number("count", DEFAULT_COUNT)?;
+    if count > MAX_COUNT {
+        return Err(ApiError::BadRequest(format!("count must be at most {MAX_COUNT}, not {count}")));
+    }
+    Ok((start, count))
+}
+
+fn query_params(
+    query: Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>,
+) -> Result<HashMap<String, String>, ApiError> {
+    query.map(|Query(q)| q).map_err(|e| ApiError::BadRequest(format!("bad query string: {e}")))
+}
+
+/// `/api/info`: `Resque.info` and whether all workers are paused.
+#[derive(Serialize)]
+pub(crate) struct InfoBody {
+    #[serde(flatten)]
+    info: resque::Info,
+    paused: bool,
+}
+
+pub(crate) async fn info(State(client): State<Client>) -> Result<Json<InfoBody>, ApiError> {
+    blocking(client, |c| Ok(InfoBody { info: c.info()?, paused: c.all_workers_paused()? })).await.map(Json)
+}
+
+/// A queue and how many jobs wait in it.
+#[derive(Serialize)]
+pub(crate) struct QueueSize {
+    name: String,
+    size: u64,
+}
+
+pub(crate) async fn queues(State(client): State<Client>) -> Result<Json<Vec<QueueSize>>, ApiError> {
+    blocking(client, |c| {
+        let mut out = Vec::new();
+        for name in c.queues()? {
+            let size = c.size(&name)?;
+            out.push(QueueSize { name, size });
+        }
+        Ok(out)
+    })
+    .await
+    .map(Json)
+}
+
+/// One queue's jobs, a page at a time.
+#[derive(Serialize)]
+pub(crate) struct QueueJobs {
+    name: String,
+    size: u64,
+    start: usize,
+    jobs: Vec<Value>,
+}
+
+pub(crate) async fn queue(
+    State(client): State<Client>,
+    Path(name): Path<String>,
+    query: Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<QueueJobs>, ApiError> {
+    let (start, count) = paging(&query_params(query)?)?;
+    blocking(client, move |c| {
+        let size = c.size(&name)?;
+        let jobs = c.peek(&name, start, count)?;
+        Ok(QueueJobs { name, size, start, jobs })
+    })
+    .await
+    .map(Json)
+}
+
+/// A registered worker, its id split as Ruby writes it
+/// (`<host>:<pid>:<queue,list>`).
+#[derive(Serialize)]
+pub(crate) struct WorkerBody {
+    id: String,
+    host: String,
+    pid: Option<u64>,
+    queues: Vec<String>,
+    started: Option<String>,
+    heartbeat: Option<String>,
+    processed: u64,
+    failed: u64,
+    working: Option<WorkingOn>,
+}
+
+pub(crate) async fn workers(State(client): State<Client>) -> Result<Json<Vec<WorkerBody>>, ApiError> {
+    blocking(client, |c| {
+        let mut working: HashMap<String, WorkingOn> = c.working()?.into_iter().collect();
+        let mut out = Vec::new();
+        for id in c.workers()? {
+            let mut parts = id.splitn(3, ':');
+            let host = parts.next().unwrap_or_default().to_string();
+            let pid = parts.next().and_then(|p| p.parse().ok());
+            let queues = parts
+                .next()
+                .map(|q| q.split(',').filter(|q| !q.is_empty()).map(str::to_string).collect())
+                .unwrap_or_default();
+            out.push(WorkerBody {
+                started: c.worker_started(&id)?,
+                heartbeat: c.heartbeat_of(&id)?,
+                processed: c.worker_stat(stat::PROCESSED, &id)?,
+                failed: c.worker_stat(stat::FAILED, &id)?,
+                working: working.remove(&id),
+                host,
+                pid,
+                queues,
+                id,
+            });
+        }
+        Ok(out)
+    })
+    .await
+    .map(Json)
+}
+
+/// A failure entry with its index in the `failed` list.
+#[derive(Serialize)]
+pub(crate) struct IndexedFailure {
+    index: usize,
+    #[serde(flatten)]
+    entry: Failure,
+}
+
+/// A page of the `failed` list.
+#[derive(Serialize)]
+pub(crate) struct FailedPage {
+    count: u64,
+    start: usize,
+    entries: Vec<IndexedFailure>,
+}
+
+pub(crate) async fn failed(
+    State(client): State<Client>,
+    query: Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<FailedPage>, ApiError> {
+    let (start, count) = paging(&query_params(query)?)?;
+    blocking(client, move |c| {
+        let total = c.failed_count()?;
+        let entries = c
+            .failures(start, count)?
+            .into_iter()
+            .enumerate()
+            .map(|(i, entry)| IndexedFailure { index: start + i, entry })
+            .collect();
+        Ok(FailedPage { count: total, start, entries })
+    })
+    .await
+    .map(Json)
+}
+
+pub(crate) async fn failure(
+    State(client): State<Client>,
+    Path(index): Path<String>,
+) -> Result<Json<IndexedFailure>, ApiError> {
+    let index: usize = index.parse().map_err(|_| {
+        ApiError::BadRequest(format!("a failure index is a non-negative integer, not {index:?}"))
+    })?;
+    blocking(client, move |c| match c.failures(index, 1)?.pop() {
+        Some(entry) => Ok(IndexedFailure { index, entry }),
+        None => {
+            let count = c.failed_count()?;
+            Err(ApiError::NotFound(format!(
+                "no failure at index {index}: the failed list holds {count} entries"
+            )))
+        }
+    })
+    .await
+    .map(Json)
+}
+
+pub(crate) async fn not_found() -> ApiError {
+    ApiError::NotFound("no such page".into())
+}
