@@ -22,7 +22,7 @@ use crate::{client, Cli, CliError, Command};
 /// The widest an error message gets in the `failed list` table (`failed show` has it whole).
 const ERROR_WIDTH: usize = 80;
 
-/// Runs an admin command (anything but `work` and `jobs`).
+/// Runs an admin command (anything but `work`, `jobs` and `web`).
 pub(crate) fn run(cli: &Cli, command: &Command) -> Result<ExitCode, CliError> {
     let client = client(cli)?;
     match command {
@@ -42,7 +42,7 @@ pub(crate) fn run(cli: &Cli, command: &Command) -> Result<ExitCode, CliError> {
             client.resume_all_workers()?;
             print_paused(&client)?;
         }
-        Command::Work(_) | Command::Jobs => {
+        Command::Work(_) | Command::Jobs | Command::Web(_) => {
             return Err(CliError::Usage("internal error: not an admin command".into()));
         }
     }

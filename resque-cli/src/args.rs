@@ -97,6 +97,9 @@ pub enum Command {
     Prune(PruneArgs),
     /// Pause every worker, Ruby's included (sets `pause-all-workers`).
     Pause,
+    /// Serve the monitoring app: `/metrics` for Prometheus and a JSON API
+    /// (`/api/info`, `/api/queues`, `/api/workers`, `/api/failed`).
+    Web(WebArgs),
     /// Let paused workers go on (deletes `pause-all-workers`).
     Resume,
 }
@@ -309,6 +312,22 @@ pub struct WorkArgs {
 /// `BACKGROUND`'s rule: any non-empty value means yes (as Ruby's `if ENV['BACKGROUND']`).
 fn non_empty(value: &str) -> Result<bool, std::convert::Infallible> {
     Ok(!value.is_empty())
+}
+
+/// `web`'s flags, as resque-web's.
+#[derive(Debug, Args)]
+pub struct WebArgs {
+    /// Port to listen on.
+    #[arg(short = 'p', long, default_value_t = 5678)]
+    pub port: u16,
+
+    /// Address to listen on; the default answers this machine only.
+    #[arg(short = 'o', long, default_value = "127.0.0.1")]
+    pub host: std::net::IpAddr,
+
+    /// Require HTTP basic auth, as `user:password` (env RESQUE_WEB_AUTH).
+    #[arg(long, env = "RESQUE_WEB_AUTH", value_name = "USER:PASSWORD", hide_env_values = true)]
+    pub auth: Option<String>,
 }
 
 #[cfg(test)]

@@ -28,6 +28,7 @@ use clap::Parser;
 use resque::queues::QueueList;
 use resque::{Client, Registry, Worker, WorkerOptions};
 
+pub use args::WebArgs;
 pub use args::{
     Cli, Command, EnqueueArgs, FailedArgs, FailedCommand, FailedListArgs, FailedShowArgs, FailureIndex,
     JsonFlag, LogFormat, PruneArgs, RemoveQueueArgs, RemoveWorkerArgs, WorkArgs,
@@ -76,6 +77,9 @@ pub enum CliError {
         /// The running process it names.
         pid: i32,
     },
+    /// The web server could not start or stopped.
+    #[error(transparent)]
+    Web(#[from] resque_web::WebError),
     /// A system call the CLI needs failed.
     #[error("{what}: {source}")]
     Os {
@@ -123,8 +127,36 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Result<ExitCode, CliErro
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Web(web) => run_web(&cli, web),
         admin => admin::run(&cli, admin),
     }
+}
+
+/// `web`: the monitoring app in a process of its own, on its own runtime
+/// (workers never start one).
+fn run_web(cli: &Cli, web: &WebArgs) -> Result<ExitCode, CliError> {
+    let auth = match &web.auth {
+        None => None,
+        Some(pair) => match pair.split_once(':') {
+            Some((user, password)) if !user.is_empty() && !password.is_empty() => {
+                Some((user.to_string(), password.to_string()))
+            }
+            _ => return Err(CliError::Usage("invalid --auth: expected user:password".into())),
+        },
+    };
+    let client = client(cli)?;
+    client.ping()?;
+    let addr = std::net::SocketAddr::new(web.host, web.port);
+    if auth.is_none() && !web.host.is_loopback() {
+        tracing::warn!(%addr, "serving without --auth on an address other machines can reach");
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|source| CliError::Os { what: "starting the web server's runtime", source })?;
+    eprintln!("resque-cli web: serving {} on http://{addr}", client.address());
+    runtime.block_on(resque_web::serve(client, addr, auth))?;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn init_logging(verbosity: u8, format: LogFormat) {
