@@ -208,6 +208,7 @@ impl Client {
     /// Runs `f` on this process's connection, opening it if needed and
     /// dropping it after a connection-level error so the next call reconnects.
     pub(crate) fn with_conn<T>(&self, f: impl FnOnce(&mut Connection) -> RedisResult<T>) -> Result<T> {
+        let _signals_wait = crate::worker::deferred_signals();
         let mut guard = self.lock_conn();
         let pid = std::process::id();
         if guard.as_ref().is_none_or(|c| c.pid != pid) {

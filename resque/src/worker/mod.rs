@@ -118,6 +118,9 @@ pub struct Worker {
     /// Which of the once-per-spell hooks have run: (queue empty, paused,
     /// shutdown).
     spells: (bool, bool, bool),
+    /// A fetch failed: its job may be in this worker's in-flight list
+    /// without the worker knowing (the reply was lost).
+    fetch_failed: bool,
 }
 
 /// What signals have asked of the worker so far.
@@ -173,6 +176,7 @@ impl Worker {
             wake: None,
             hooks: crate::hooks::WORKER_HOOKS.iter().map(|h| (h.event, h.hook)).collect(),
             spells: (false, false, false),
+            fetch_failed: false,
         })
     }
 
@@ -221,6 +225,7 @@ impl Worker {
         if !self.options.fork_per_job && self.options.job_timeout.is_some() {
             tracing::warn!(worker = %self.id, "job timeouts need a forked child per job; --no-fork ignores them");
         }
+        signals::defer_during_redis(true);
         self.heartbeat()?;
         self.prune();
         self.register()?;
@@ -235,6 +240,7 @@ impl Worker {
             tracing::error!(worker = %self.id, "could not unregister: {e}");
         }
         tracing::info!(worker = %self.id, "worker stopped");
+        signals::defer_during_redis(false);
         self.run_hooks(WorkerHook::WorkerExit, None);
         result
     }
@@ -254,6 +260,17 @@ impl Worker {
                 procline::set("Paused");
                 self.sleep(self.options.interval.max(Duration::from_millis(100)));
                 continue;
+            }
+            if self.fetch_failed {
+                match store::return_own_inflight(&self.client, &self.id) {
+                    Ok(returned) => {
+                        self.fetch_failed = false;
+                        if returned.requeued > 0 {
+                            tracing::warn!(worker = %self.id, "put back a job whose fetch reply was lost");
+                        }
+                    }
+                    Err(e) => tracing::debug!(worker = %self.id, "cannot check the in-flight list yet: {e}"),
+                }
             }
             if let Some(wake) = self.wake.as_mut() {
                 // Published before this fetch: the fetch will see it.
@@ -285,6 +302,7 @@ impl Worker {
                     self.sleep(self.options.interval.max(Duration::from_millis(100)));
                 }
                 Err(e) => {
+                    self.fetch_failed = true;
                     backoff = (backoff * 2).clamp(Duration::from_millis(250), MAX_BACKOFF);
                     tracing::warn!(worker = %self.id, "cannot fetch a job: {e}; retrying in {backoff:?}");
                     self.sleep(backoff);
@@ -707,6 +725,11 @@ fn run_worker_hooks(
             tracing::error!(worker = id, ?event, "a worker hook panicked");
         }
     }
+}
+
+/// See [`signals::deferred`].
+pub(crate) fn deferred_signals() -> Option<impl Drop> {
+    signals::deferred()
 }
 
 /// Runs a job in this process, panics caught, as `--no-fork` does.

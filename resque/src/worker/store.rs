@@ -38,7 +38,9 @@ end
 return {}
 "#;
 
-/// Records a finished job in one step: the failure entry (in every failure
+/// Records a finished job in one step, once: the removal of its in-flight
+/// entry comes first and nothing else happens when it is already gone (a
+/// retry after a reply lost to a dropped connection). Then the failure entry (in every failure
 /// list the worker's backends name) and counters when it failed, then `DEL
 /// worker:<id>`, the processed counters, and the removal of its
 /// `inflight:<id>` entry.
@@ -49,6 +51,10 @@ return {}
 /// ARGV: inflight entry, failure entry or '', payload, number of failure
 ///       lists, failed_queues member or ''
 const FINISH: &str = r#"
+if redis.call('LREM', KEYS[1], 1, ARGV[1]) == 0 then
+  redis.call('DEL', KEYS[2])
+  return 0
+end
 if ARGV[2] ~= '' then
   local lists = tonumber(ARGV[4])
   if ARGV[5] ~= '' then redis.call('SADD', KEYS[8 + lists], ARGV[5]) end
@@ -59,7 +65,6 @@ end
 redis.call('DEL', KEYS[2])
 redis.call('INCRBY', KEYS[5], 1)
 redis.call('INCRBY', KEYS[6], 1)
-redis.call('LREM', KEYS[1], 1, ARGV[1])
 if redis.call('EXISTS', KEYS[7]) == 1 then
   redis.call('HDEL', KEYS[7], redis.sha1hex(ARGV[3]))
 end
@@ -71,20 +76,23 @@ return 1
 ///
 /// KEYS: inflight:<id>, queue:<q>, queues, recoveries, stat:failed, failure
 ///       lists..., then failed_queues when ARGV[8] is not ''
-/// ARGV: inflight entry, payload, queue name, max recoveries, failure entry,
+/// ARGV: inflight entry, payload, queue name, max recoveries (0: put back
+///       without counting), failure entry,
 ///       wake channel, number of failure lists, failed_queues member or ''
 /// Returns 1 when requeued, 2 when failed, 0 when the entry was gone.
 const RECOVER: &str = r#"
 if redis.call('LREM', KEYS[1], 1, ARGV[1]) == 0 then return 0 end
-local field = redis.sha1hex(ARGV[2])
-local n = redis.call('HINCRBY', KEYS[4], field, 1)
-if n >= tonumber(ARGV[4]) then
-  redis.call('HDEL', KEYS[4], field)
-  local lists = tonumber(ARGV[7])
-  if ARGV[8] ~= '' then redis.call('SADD', KEYS[6 + lists], ARGV[8]) end
-  for i = 6, 5 + lists do redis.call('RPUSH', KEYS[i], ARGV[5]) end
-  redis.call('INCRBY', KEYS[5], 1)
-  return 2
+if tonumber(ARGV[4]) > 0 then
+  local field = redis.sha1hex(ARGV[2])
+  local n = redis.call('HINCRBY', KEYS[4], field, 1)
+  if n >= tonumber(ARGV[4]) then
+    redis.call('HDEL', KEYS[4], field)
+    local lists = tonumber(ARGV[7])
+    if ARGV[8] ~= '' then redis.call('SADD', KEYS[6 + lists], ARGV[8]) end
+    for i = 6, 5 + lists do redis.call('RPUSH', KEYS[i], ARGV[5]) end
+    redis.call('INCRBY', KEYS[5], 1)
+    return 2
+  end
 end
 redis.call('SADD', KEYS[3], ARGV[3])
 redis.call('LPUSH', KEYS[2], ARGV[2])
@@ -250,6 +258,21 @@ pub(crate) fn recover_inflight(
     owner: &str,
     destinations: &[FailureDestination],
 ) -> Result<Recovered> {
+    put_back(client, owner, destinations, MAX_RECOVERIES)
+}
+
+/// Puts a live worker's own in-flight jobs back, uncounted: after a fetch
+/// whose reply was lost, a job may sit in its list that it never received.
+pub(crate) fn return_own_inflight(client: &Client, owner: &str) -> Result<Recovered> {
+    put_back(client, owner, &[], 0)
+}
+
+fn put_back(
+    client: &Client,
+    owner: &str,
+    destinations: &[FailureDestination],
+    max_recoveries: u64,
+) -> Result<Recovered> {
     let keys = client.keys();
     let inflight = keys.inflight(owner);
     let entries: Vec<Vec<u8>> =
@@ -274,7 +297,7 @@ pub(crate) fn recover_inflight(
         call.arg(raw_entry.as_slice())
             .arg(&entry.payload)
             .arg(&entry.queue)
-            .arg(MAX_RECOVERIES)
+            .arg(max_recoveries)
             .arg(failure)
             .arg(keys.wake_channel())
             .arg(lists)
