@@ -139,6 +139,10 @@ fn note_before_perform(job: &JobContext<'_>) -> Result<(), HookStop> {
 
 fn note_around(job: &JobContext<'_>, perform: Perform<'_>) -> Result<(), resque::JobFailure> {
     note(job, "job:around:before");
+    if mode(job) == "around-skip" {
+        note(job, "job:around:skipped");
+        return Ok(());
+    }
     let result = perform();
     note(job, "job:around:after");
     result
@@ -179,8 +183,8 @@ impl Plugin for Recorder {
 
 /// A job with a hook of every kind and a plugin; `mode` picks what it does:
 /// `ok`, `fail`, `crash` (abort), `sleep` (10 minutes), `skip` (a hook
-/// skips it), `veto` (a hook cancels the enqueue), `keep` (a hook cancels
-/// the dequeue).
+/// skips it), `around-skip` (the around hook does not run it), `veto` (a
+/// hook cancels the enqueue), `keep` (a hook cancels the dequeue).
 #[resque::job(
     queue = "hooks",
     before_enqueue = note_before_enqueue,

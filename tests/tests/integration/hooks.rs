@@ -107,6 +107,23 @@ fn before_perform_can_skip_a_job_without_failing_it() {
     assert_eq!(redis.client().stat("processed").unwrap(), 1);
 }
 
+#[test]
+fn around_perform_can_skip_the_job() {
+    let redis = TestRedis::start();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    hooked::enqueue_to(&redis.client(), out.to_str().unwrap(), "around-skip").unwrap();
+    std::fs::remove_file(&out).unwrap();
+    drain(&redis, &[]);
+    let notes = notes(&out);
+    assert_eq!(
+        notes[..4],
+        ["job:before_perform", "plugin:before_perform", "job:around:before", "job:around:skipped"]
+    );
+    assert!(!notes.contains(&"perform".to_string()), "{notes:?}");
+    assert!(redis.failures().is_empty());
+}
+
 /// A child that dies or overruns cannot run its hooks: the worker runs
 /// `on_failure` for it.
 #[test]
