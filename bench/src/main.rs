@@ -53,6 +53,30 @@ fn main() -> ExitCode {
     println!("| --- | --- |");
     println!("| one by one (`noop::enqueue_to`) | {single:.0}{} |", ratio(single));
     println!("| bulk (`noop::enqueue_many_to`) | {bulk:.0}{} |\n", ratio(bulk));
+
+    println!("| worker, no-op jobs | jobs/s | start to ready |");
+    println!("| --- | --- | --- |");
+    for (label, extra, backlog) in [
+        ("fork per job, 20,000 jobs", &[][..], 20_000),
+        ("in-process, 20,000 jobs", &["--no-fork"][..], 20_000),
+        ("fork per job, first 20,000 of a 1,000,000 backlog", &[][..], 1_000_000),
+        ("in-process, first 20,000 of a 1,000,000 backlog", &["--no-fork"][..], 1_000_000),
+    ] {
+        let run = throughput(&redis, extra, backlog, 20_000);
+        println!(
+            "| {label} | {:.0}{} | {:.1} ms |",
+            run.jobs_per_sec,
+            ratio(run.jobs_per_sec),
+            run.ready.as_secs_f64() * 1e3
+        );
+    }
+    let rss = nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_CHILDREN)
+        .map(|u| u.max_rss())
+        .unwrap_or(0);
+    println!(
+        "\nworker peak RSS (largest of every worker and job child so far): {:.1} MB\n",
+        rss as f64 / 1024.0
+    );
     println!("{SAMPLES} samples each; the worker is idle (INTERVAL 5) before every enqueue\n");
     println!("| measure | fork per job | in-process |");
     println!("| --- | --- | --- |");
@@ -103,6 +127,46 @@ fn enqueue_rates(redis: &TestRedis) -> (f64, f64) {
     let bulk = n as f64 / started.elapsed().as_secs_f64();
     let _ = client.remove_queue("noop");
     (single, bulk)
+}
+
+struct Throughput {
+    jobs_per_sec: f64,
+    ready: Duration,
+}
+
+/// Pushes `backlog` no-op jobs, starts a worker, and times its first
+/// `measure` jobs (from the moment it is registered); also how long it took
+/// from start to registered.
+fn throughput(redis: &TestRedis, extra: &[&str], backlog: u64, measure: u64) -> Throughput {
+    let client = redis.client();
+    let _ = client.remove_queue("noop");
+    if let Err(e) = noop::enqueue_many_to(&client, (0..backlog).map(|n| noop::Args { n })) {
+        panic!("bulk enqueue failed: {e}");
+    }
+    let before = client.stat("processed").unwrap_or(0);
+    let exe = std::env::current_exe().unwrap_or_else(|_| "resque-bench".into());
+    let started = Instant::now();
+    let mut worker = Command::new(exe)
+        .args(["work", "-q", "noop", "-i", "0.5"])
+        .args(extra)
+        .env("RESQUE_REDIS", redis.url())
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start the worker: {e}"));
+    wait(|| client.workers().map(|w| !w.is_empty()).unwrap_or(false));
+    let ready = started.elapsed();
+    let from = Instant::now();
+    let deadline = from + Duration::from_secs(600);
+    while client.stat("processed").unwrap_or(0) < before + measure {
+        assert!(Instant::now() < deadline, "the worker took over 10 minutes");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let jobs_per_sec = measure as f64 / from.elapsed().as_secs_f64();
+    let _ = kill(Pid::from_raw(worker.id() as i32), Signal::SIGQUIT);
+    let _ = worker.wait();
+    let _ = client.remove_queue("noop");
+    Throughput { jobs_per_sec, ready }
 }
 
 struct Latency {
