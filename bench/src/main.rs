@@ -54,8 +54,8 @@ fn main() -> ExitCode {
     println!("| one by one (`noop::enqueue_to`) | {single:.0}{} |", ratio(single));
     println!("| bulk (`noop::enqueue_many_to`) | {bulk:.0}{} |\n", ratio(bulk));
 
-    println!("| worker, no-op jobs | jobs/s | start to ready |");
-    println!("| --- | --- | --- |");
+    println!("| worker, no-op jobs | jobs/s | start to ready | worker peak RSS |");
+    println!("| --- | --- | --- | --- |");
     for (label, extra, backlog) in [
         ("fork per job, 20,000 jobs", &[][..], 20_000),
         ("in-process, 20,000 jobs", &["--no-fork"][..], 20_000),
@@ -64,19 +64,14 @@ fn main() -> ExitCode {
     ] {
         let run = throughput(&redis, extra, backlog, 20_000);
         println!(
-            "| {label} | {:.0}{} | {:.1} ms |",
+            "| {label} | {:.0}{} | {:.1} ms | {:.1} MB |",
             run.jobs_per_sec,
             ratio(run.jobs_per_sec),
-            run.ready.as_secs_f64() * 1e3
+            run.ready.as_secs_f64() * 1e3,
+            run.peak_rss_kb as f64 / 1024.0
         );
     }
-    let rss = nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_CHILDREN)
-        .map(|u| u.max_rss())
-        .unwrap_or(0);
-    println!(
-        "\nworker peak RSS (largest of every worker and job child so far): {:.1} MB\n",
-        rss as f64 / 1024.0
-    );
+    println!();
     println!("{SAMPLES} samples each; the worker is idle (INTERVAL 5) before every enqueue\n");
     println!("| measure | fork per job | in-process |");
     println!("| --- | --- | --- |");
@@ -132,6 +127,8 @@ fn enqueue_rates(redis: &TestRedis) -> (f64, f64) {
 struct Throughput {
     jobs_per_sec: f64,
     ready: Duration,
+    /// The worker process's VmHWM.
+    peak_rss_kb: u64,
 }
 
 /// Pushes `backlog` no-op jobs, starts a worker, and times its first
@@ -163,10 +160,17 @@ fn throughput(redis: &TestRedis, extra: &[&str], backlog: u64, measure: u64) -> 
         std::thread::sleep(Duration::from_millis(2));
     }
     let jobs_per_sec = measure as f64 / from.elapsed().as_secs_f64();
+    let peak_rss_kb = std::fs::read_to_string(format!("/proc/{}/status", worker.id()))
+        .ok()
+        .and_then(|status| {
+            let line = status.lines().find_map(|l| l.strip_prefix("VmHWM:"))?;
+            line.trim().trim_end_matches("kB").trim().parse().ok()
+        })
+        .unwrap_or(0);
     let _ = kill(Pid::from_raw(worker.id() as i32), Signal::SIGQUIT);
     let _ = worker.wait();
     let _ = client.remove_queue("noop");
-    Throughput { jobs_per_sec, ready }
+    Throughput { jobs_per_sec, ready, peak_rss_kb }
 }
 
 struct Latency {
