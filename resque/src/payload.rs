@@ -65,6 +65,10 @@ pub fn encode_job<A: Serialize + ?Sized>(class: &str, args: &A) -> Result<String
 }
 
 /// The `worker:<id>` value: what a worker is processing now.
+///
+/// The worker's fetch script (`worker/store.rs`) writes this same shape in
+/// Lua, in the same step that takes the job; the two must stay in step (the
+/// integration tests read the record back and check its members and order).
 #[derive(Debug, Serialize)]
 pub struct ProcessingRecord<'a> {
     /// The queue the job came from.
