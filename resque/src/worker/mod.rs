@@ -121,6 +121,8 @@ pub struct Worker {
     /// A fetch failed: its job may be in this worker's in-flight list
     /// without the worker knowing (the reply was lost).
     fetch_failed: bool,
+    /// The queue list, resolved once, when it has no wildcard or exclusion.
+    static_queues: Option<Vec<String>>,
 }
 
 /// What signals have asked of the worker so far.
@@ -163,6 +165,7 @@ impl Worker {
             .into_owned();
         let id = format!("{hostname}:{}:{}", std::process::id(), options.queues);
         let control = Control { graceful_term: options.graceful_term, ..Control::default() };
+        let static_queues = (!options.queues.is_dynamic()).then(|| options.queues.resolve(&[]));
         Ok(Worker {
             client,
             registry,
@@ -177,6 +180,7 @@ impl Worker {
             hooks: crate::hooks::WORKER_HOOKS.iter().map(|h| (h.event, h.hook)).collect(),
             spells: (false, false, false),
             fetch_failed: false,
+            static_queues,
         })
     }
 
@@ -381,12 +385,13 @@ impl Worker {
 
     /// Takes the next job (see [`store::fetch`]).
     fn fetch(&self) -> Result<Fetched> {
-        let queues = if self.options.queues.is_dynamic() {
-            self.options.queues.resolve(&self.client.queues()?)
-        } else {
-            self.options.queues.resolve(&[])
-        };
-        store::fetch(&self.client, &self.id, &queues)
+        match &self.static_queues {
+            Some(queues) => store::fetch(&self.client, &self.id, queues),
+            None => {
+                let queues = self.options.queues.resolve(&self.client.queues()?);
+                store::fetch(&self.client, &self.id, &queues)
+            }
+        }
     }
 
     /// Runs one job and records its outcome. Never fails: a bad payload or a

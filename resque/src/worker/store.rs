@@ -4,6 +4,8 @@
 //! queue, in its `inflight:<id>` list, or finished.
 
 use jiff::Timestamp;
+use std::sync::OnceLock;
+
 use redis::Script;
 use serde_json::value::RawValue;
 
@@ -166,6 +168,15 @@ impl FailureTargets {
     }
 }
 
+static FETCH_SCRIPT: OnceLock<Script> = OnceLock::new();
+static FINISH_SCRIPT: OnceLock<Script> = OnceLock::new();
+static RECOVER_SCRIPT: OnceLock<Script> = OnceLock::new();
+
+/// A script, its SHA-1 computed once per process rather than per job.
+fn script(cell: &'static OnceLock<Script>, source: &str) -> &'static Script {
+    cell.get_or_init(|| Script::new(source))
+}
+
 /// A job taken from a queue.
 pub(crate) struct Taken {
     /// The queue it came from.
@@ -186,8 +197,7 @@ pub(crate) enum Fetched {
 /// Takes the next job from `queues` (already resolved, in priority order).
 pub(crate) fn fetch(client: &Client, worker_id: &str, queues: &[String]) -> Result<Fetched> {
     let keys = client.keys();
-    let script = Script::new(FETCH);
-    let mut call = script.key(keys.pause_all());
+    let mut call = script(&FETCH_SCRIPT, FETCH).key(keys.pause_all());
     call.key(keys.inflight(worker_id)).key(keys.worker(worker_id));
     call.arg(payload::time::run_at(Timestamp::now()));
     for q in queues {
@@ -228,8 +238,7 @@ pub(crate) fn finish(
     let keys = client.keys();
     let targets = FailureTargets::for_queue(keys, destinations, &taken.queue);
     let (lists, member) = targets.args();
-    let script = Script::new(FINISH);
-    let mut call = script.key(keys.inflight(worker_id));
+    let mut call = script(&FINISH_SCRIPT, FINISH).key(keys.inflight(worker_id));
     call.key(keys.worker(worker_id))
         .key(keys.stat(stat::FAILED))
         .key(keys.worker_stat(stat::FAILED, worker_id))
@@ -287,8 +296,7 @@ fn put_back(
         let failure = poison_failure(&entry, owner);
         let targets = FailureTargets::for_queue(keys, destinations, &entry.queue);
         let (lists, member) = targets.args();
-        let script = Script::new(RECOVER);
-        let mut call = script.key(&inflight);
+        let mut call = script(&RECOVER_SCRIPT, RECOVER).key(&inflight);
         call.key(keys.queue(&entry.queue))
             .key(keys.queues())
             .key(keys.recoveries())
