@@ -24,6 +24,9 @@ pub enum ApiError {
     /// A request that cannot be answered as asked (400).
     #[error("{0}")]
     BadRequest(String),
+    /// A state change without a valid CSRF token (403).
+    #[error("{0}")]
+    Forbidden(String),
     /// Nothing at that address (404).
     #[error("{0}")]
     NotFound(String),
@@ -40,6 +43,7 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -58,6 +62,8 @@ impl From<resque::Error> for ApiError {
                     || source.is_timeout()
                     || source.is_unrecoverable_error()
             }
+            resque::Error::NoSuchFailure { .. } => return ApiError::NotFound(e.to_string()),
+            resque::Error::BadFailure { .. } => return ApiError::BadRequest(e.to_string()),
             _ => false,
         };
         if unavailable {
@@ -93,7 +99,7 @@ where
 
 /// `start` and `count` from a query string, with `count` defaulting to 20
 /// and at most 1000.
-fn paging(params: &HashMap<String, String>) -> Result<(usize, usize), ApiError> {
+pub(crate) fn paging(params: &HashMap<String, String>) -> Result<(usize, usize), ApiError> {
     let number = |name: &str, default: usize| -> Result<usize, ApiError> {
         match params.get(name) {
             None => Ok(default),
@@ -110,7 +116,7 @@ fn paging(params: &HashMap<String, String>) -> Result<(usize, usize), ApiError> 
     Ok((start, count))
 }
 
-fn query_params(
+pub(crate) fn query_params(
     query: Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>,
 ) -> Result<HashMap<String, String>, ApiError> {
     query.map(|Query(q)| q).map_err(|e| ApiError::BadRequest(format!("bad query string: {e}")))
@@ -176,45 +182,53 @@ pub(crate) async fn queue(
 /// (`<host>:<pid>:<queue,list>`).
 #[derive(Serialize)]
 pub(crate) struct WorkerBody {
-    id: String,
-    host: String,
-    pid: Option<u64>,
-    queues: Vec<String>,
-    started: Option<String>,
-    heartbeat: Option<String>,
-    processed: u64,
-    failed: u64,
-    working: Option<WorkingOn>,
+    pub(crate) id: String,
+    pub(crate) host: String,
+    pub(crate) pid: Option<u64>,
+    pub(crate) queues: Vec<String>,
+    pub(crate) started: Option<String>,
+    pub(crate) heartbeat: Option<String>,
+    pub(crate) processed: u64,
+    pub(crate) failed: u64,
+    pub(crate) working: Option<WorkingOn>,
+}
+
+/// Every registered worker with its details, sorted by id.
+pub(crate) fn collect_workers(c: &Client) -> Result<Vec<WorkerBody>, ApiError> {
+    let mut working: HashMap<String, WorkingOn> = c.working()?.into_iter().collect();
+    let mut out = Vec::new();
+    for id in c.workers()? {
+        let mut worker = describe_worker(c, &id)?;
+        worker.working = working.remove(&id);
+        out.push(worker);
+    }
+    Ok(out)
+}
+
+/// One worker's details, whether or not it is registered.
+pub(crate) fn describe_worker(c: &Client, id: &str) -> Result<WorkerBody, ApiError> {
+    let mut parts = id.splitn(3, ':');
+    let host = parts.next().unwrap_or_default().to_string();
+    let pid = parts.next().and_then(|p| p.parse().ok());
+    let queues = parts
+        .next()
+        .map(|q| q.split(',').filter(|q| !q.is_empty()).map(str::to_string).collect())
+        .unwrap_or_default();
+    Ok(WorkerBody {
+        started: c.worker_started(id)?,
+        heartbeat: c.heartbeat_of(id)?,
+        processed: c.worker_stat(stat::PROCESSED, id)?,
+        failed: c.worker_stat(stat::FAILED, id)?,
+        working: None,
+        host,
+        pid,
+        queues,
+        id: id.to_string(),
+    })
 }
 
 pub(crate) async fn workers(State(client): State<Client>) -> Result<Json<Vec<WorkerBody>>, ApiError> {
-    blocking(client, |c| {
-        let mut working: HashMap<String, WorkingOn> = c.working()?.into_iter().collect();
-        let mut out = Vec::new();
-        for id in c.workers()? {
-            let mut parts = id.splitn(3, ':');
-            let host = parts.next().unwrap_or_default().to_string();
-            let pid = parts.next().and_then(|p| p.parse().ok());
-            let queues = parts
-                .next()
-                .map(|q| q.split(',').filter(|q| !q.is_empty()).map(str::to_string).collect())
-                .unwrap_or_default();
-            out.push(WorkerBody {
-                started: c.worker_started(&id)?,
-                heartbeat: c.heartbeat_of(&id)?,
-                processed: c.worker_stat(stat::PROCESSED, &id)?,
-                failed: c.worker_stat(stat::FAILED, &id)?,
-                working: working.remove(&id),
-                host,
-                pid,
-                queues,
-                id,
-            });
-        }
-        Ok(out)
-    })
-    .await
-    .map(Json)
+    blocking(client, collect_workers).await.map(Json)
 }
 
 /// A failure entry with its index in the `failed` list.

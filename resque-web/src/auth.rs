@@ -42,7 +42,7 @@ fn unauthorized() -> Response {
 
 /// Compares without stopping at the first difference, so the time taken
 /// says nothing about how much of a guess was right.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     let mut diff = u8::from(a.len() != b.len());
     for i in 0..a.len().max(b.len()) {
         let x = a.get(i).copied().unwrap_or(0);

@@ -1,9 +1,24 @@
-//! A web view of a Resque Redis: Prometheus metrics and a read-only JSON API,
-//! as an [`axum::Router`] to serve on its own ([`serve`]) or to mount in an
-//! application's own axum app ([`router`]).
+//! A web view of a Resque Redis: resque-web's pages, Prometheus metrics and
+//! a JSON API, as an [`axum::Router`] to serve on its own ([`serve`]) or to
+//! mount in an application's own axum app ([`router`]).
 //!
 //! Everything goes through [`resque::Client`], so it shows what Ruby Resque,
 //! resque-web and node-resque see in the same Redis.
+//!
+//! The pages are resque-web's tabs: Overview, Working, Failed, Queues,
+//! Workers and Stats. Unlike resque-web, every state change (retry, remove,
+//! clear, remove a queue, prune workers) is a POST carrying a per-process
+//! CSRF token, every value from Redis is HTML-escaped, and pages forbid
+//! inline script (Content-Security-Policy).
+//!
+//! | page | what |
+//! | --- | --- |
+//! | `GET /overview` | pending, processed and failed counts, queues, workers working now (live) |
+//! | `GET /working` | every busy worker: queue, class, arguments, since when (live) |
+//! | `GET /failed?list=&class=&queue=&start=` | failures, 20 a page, newest first, filterable; retry, remove, retry all, clear, clear retried; one `<queue>_failed` list with `list` |
+//! | `GET /queues`, `GET /queues/{name}?start=` | queues with sizes; one queue's jobs, 20 a page; remove the queue |
+//! | `GET /workers`, `GET /workers/{id}` | workers grouped by host, stale ones flagged and prunable (live); one worker's details |
+//! | `GET /stats`, `/stats/redis`, `/stats/keys`, `/stats/keys/{key}`, `/stats.txt` | `Resque.info`, Redis `INFO`, the namespace's keys, one key's contents, resque-web's text stats |
 //!
 //! | route | what |
 //! | --- | --- |
@@ -21,27 +36,49 @@
 mod api;
 mod auth;
 mod metrics;
+mod ui;
 
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
 
 use axum::routing::get;
 use axum::Router;
 
 pub use api::ApiError;
 
+/// How long a worker may go without a heartbeat before the Workers page
+/// calls it stale: Ruby's prune interval, five 60-second heartbeats.
+pub const DEFAULT_STALE_AFTER: Duration = Duration::from_secs(300);
+
 /// How [`router_with`] builds the app.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct WebOptions {
     /// HTTP basic auth credentials `(user, password)` every request must
     /// carry; `None` serves everyone.
     pub auth: Option<(String, String)>,
+    /// How old a heartbeat makes a worker stale (and prunable from the
+    /// Workers page); [`DEFAULT_STALE_AFTER`] unless set.
+    pub stale_after: Duration,
+}
+
+impl Default for WebOptions {
+    fn default() -> Self {
+        WebOptions { auth: None, stale_after: DEFAULT_STALE_AFTER }
+    }
 }
 
 impl WebOptions {
-    /// Options with nothing set: no auth.
+    /// Options with nothing set: no auth, [`DEFAULT_STALE_AFTER`].
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Calls a worker stale once its heartbeat is older than `after`.
+    pub fn with_stale_after(mut self, after: Duration) -> Self {
+        self.stale_after = after;
+        self
     }
 
     /// Requires HTTP basic auth with these credentials.
@@ -54,7 +91,10 @@ impl WebOptions {
 impl std::fmt::Debug for WebOptions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Never print the password.
-        f.debug_struct("WebOptions").field("auth", &self.auth.as_ref().map(|(user, _)| user)).finish()
+        f.debug_struct("WebOptions")
+            .field("auth", &self.auth.as_ref().map(|(user, _)| user))
+            .field("stale_after", &self.stale_after)
+            .finish()
     }
 }
 
@@ -78,7 +118,8 @@ pub enum WebError {
 
 /// The app, without auth: the routes listed in the crate docs, with
 /// `client` as their state. Mount it in an application's own router with
-/// [`Router::merge`] or [`Router::nest`].
+/// [`Router::merge`] or [`Router::nest`]; links in the pages follow the
+/// mount point.
 ///
 /// ```no_run
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -90,7 +131,12 @@ pub enum WebError {
 /// # Ok(()) }
 /// ```
 pub fn router(client: resque::Client) -> Router {
-    Router::new()
+    app(client, &WebOptions::default())
+}
+
+fn app(client: resque::Client, options: &WebOptions) -> Router {
+    let state = ui::AppState { client, csrf: csrf_token(), stale_after: options.stale_after };
+    ui::routes()
         .route("/metrics", get(metrics::metrics))
         .route("/api/info", get(api::info))
         .route("/api/queues", get(api::queues))
@@ -99,16 +145,33 @@ pub fn router(client: resque::Client) -> Router {
         .route("/api/failed", get(api::failed))
         .route("/api/failed/{index}", get(api::failure))
         .fallback(api::not_found)
-        .with_state(client)
+        .with_state(state)
 }
 
 /// The app as [`router`] builds it, with the layers `options` asks for.
 pub fn router_with(client: resque::Client, options: WebOptions) -> Router {
-    let app = router(client);
+    let app = app(client, &options);
     match options.auth {
         Some((user, password)) => auth::require(app, &user, &password),
         None => app,
     }
+}
+
+/// A fresh secret for the CSRF token: 32 random bytes as hex. Pages carry
+/// it in their forms; a page of another site cannot read it.
+fn csrf_token() -> Arc<str> {
+    let mut bytes = [0u8; 32];
+    if let Err(e) = getrandom::fill(&mut bytes) {
+        // Without the OS's randomness, std's per-process random hash keys
+        // are the best source left; say so.
+        tracing::warn!(error = %e, "no OS randomness for the CSRF token; using hash keys");
+        use std::hash::BuildHasher;
+        for (i, chunk) in bytes.chunks_mut(8).enumerate() {
+            let word = std::collections::hash_map::RandomState::new().hash_one((i, std::process::id()));
+            chunk.copy_from_slice(&word.to_le_bytes());
+        }
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect::<String>().into()
 }
 
 /// Serves the app on `addr` until the server fails, with HTTP basic auth
@@ -120,7 +183,7 @@ pub async fn serve(
 ) -> Result<(), WebError> {
     let listener =
         tokio::net::TcpListener::bind(addr).await.map_err(|source| WebError::Bind { addr, source })?;
-    serve_on(listener, client, WebOptions { auth }).await
+    serve_on(listener, client, WebOptions { auth, ..WebOptions::default() }).await
 }
 
 /// Serves the app on a listener already bound (e.g. to port 0, to learn the

@@ -40,6 +40,7 @@ mod error;
 pub mod failure;
 pub mod hooks;
 pub mod inline;
+pub mod inspect;
 pub mod job;
 pub mod keys;
 pub mod payload;

@@ -1,0 +1,206 @@
+//! The frame around every page (header, tabs, footer), the shared widgets
+//! (action buttons, pagination, payloads) and the static assets.
+//!
+//! Every value is spliced with maud's `(...)`, which HTML-escapes it; the
+//! only unescaped text is the doctype. Styles and scripts are files served
+//! from `/assets/`, so the Content-Security-Policy forbids inline script.
+
+use axum::http::{header, HeaderValue};
+use axum::response::{Html, IntoResponse, Response};
+use maud::{html, Markup, DOCTYPE};
+use serde_json::Value;
+
+use super::Ctx;
+
+/// The tab a page belongs to.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Tab {
+    Overview,
+    Working,
+    Failed,
+    Queues,
+    Workers,
+    Stats,
+}
+
+const TABS: [(Tab, &str, &str); 6] = [
+    (Tab::Overview, "Overview", "/overview"),
+    (Tab::Working, "Working", "/working"),
+    (Tab::Failed, "Failed", "/failed"),
+    (Tab::Queues, "Queues", "/queues"),
+    (Tab::Workers, "Workers", "/workers"),
+    (Tab::Stats, "Stats", "/stats"),
+];
+
+/// The stylesheet, served at `/assets/app.css`.
+pub(crate) const CSS: &str = include_str!("app.css");
+/// The script (live polling, confirmations), served at `/assets/app.js`.
+pub(crate) const JS: &str = include_str!("app.js");
+
+/// What every HTML answer carries: no inline script may run, no other site
+/// may frame the app, and no link leaks the app's URLs.
+const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+                   form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// An HTML answer with the security headers.
+pub(crate) fn respond(markup: Markup) -> Response {
+    let mut response = Html(markup.into_string()).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// A whole page: header, tabs, `body`. A `live` page refreshes its
+/// `[data-live]` parts every two seconds while "Live" is on.
+pub(crate) fn page(ctx: &Ctx, tab: Tab, title: &str, live: bool, body: Markup) -> Response {
+    let client = &ctx.state.client;
+    respond(html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · resque" }
+                link rel="stylesheet" href=(ctx.link("/assets/app.css"));
+                script src=(ctx.link("/assets/app.js")) defer {}
+            }
+            body {
+                header.top {
+                    div.bar {
+                        a.brand href=(ctx.link("/overview")) { span.logo { "R" } "resque" }
+                        nav.tabs {
+                            @for (t, label, path) in TABS {
+                                a.tab.active[t == tab] href=(ctx.link(path)) { (label) }
+                            }
+                        }
+                        div.where {
+                            @if live {
+                                label.live title="Refresh this page's figures every 2 seconds" {
+                                    input #live-toggle type="checkbox" checked;
+                                    " Live"
+                                }
+                            }
+                            span.server title="Redis server and namespace" {
+                                (client.address().to_string()) " · " code { (client.namespace()) }
+                            }
+                        }
+                    }
+                }
+                main.content { (body) }
+                footer.foot {
+                    "resque-rs " (env!("CARGO_PKG_VERSION")) " · "
+                    a href=(ctx.link("/stats.txt")) { "stats.txt" } " · "
+                    a href=(ctx.link("/metrics")) { "metrics" } " · "
+                    a href=(ctx.link("/api/info")) { "JSON API" }
+                }
+            }
+        }
+    })
+}
+
+/// A page that stands alone (errors), with the stylesheet inlined as a
+/// link would not resolve under an unknown mount point.
+pub(crate) fn error_page(title: &str, message: &str) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head { meta charset="utf-8"; title { (title) " · resque" } }
+            body style="font-family: system-ui, sans-serif; margin: 3rem;" {
+                h1 { (title) }
+                p { (message) }
+            }
+        }
+    }
+}
+
+/// A button that POSTs to `path` with the CSRF token, then comes back to
+/// this page. With `confirm`, the browser asks first.
+pub(crate) fn action(ctx: &Ctx, path: &str, label: &str, class: &str, confirm: Option<&str>) -> Markup {
+    action_with(ctx, path, label, class, confirm, &[])
+}
+
+/// [`action`] with extra form fields.
+pub(crate) fn action_with(
+    ctx: &Ctx,
+    path: &str,
+    label: &str,
+    class: &str,
+    confirm: Option<&str>,
+    fields: &[(&str, &str)],
+) -> Markup {
+    html! {
+        form.inline method="post" action=(ctx.link(path)) data-confirm=[confirm] {
+            input type="hidden" name="csrf" value=(ctx.state.csrf);
+            input type="hidden" name="back" value=(ctx.here);
+            @for (name, value) in fields {
+                input type="hidden" name=(name) value=(value);
+            }
+            button class=(format!("btn {class}").trim_end()) type="submit" { (label) }
+        }
+    }
+}
+
+/// "Showing 21 to 40 of 123" with previous/next links. `href(start)` makes
+/// a page's link.
+pub(crate) fn pagination(
+    start: usize,
+    shown: usize,
+    total: u64,
+    per_page: usize,
+    href: impl Fn(usize) -> String,
+) -> Markup {
+    let total = total as usize;
+    html! {
+        div.pager {
+            @if total == 0 {
+                span.muted { "Nothing to show" }
+            } @else {
+                span.muted { "Showing " (start + 1) " to " (start + shown) " of " (total) }
+                span.links {
+                    @if start > 0 {
+                        a.btn href=(href(start.saturating_sub(per_page))) { "‹ Newer" }
+                    }
+                    @if start + per_page < total {
+                        a.btn href=(href(start + per_page)) { "Older ›" }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A JSON value as indented text, escaped by the caller's splice.
+pub(crate) fn pretty(value: &Value) -> String {
+    serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string())
+}
+
+/// A payload's `args` on one line, as resque-web shows them.
+pub(crate) fn args_line(payload: &Value) -> String {
+    match payload.get("args") {
+        Some(Value::Array(args)) => args.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(", "),
+        Some(other) => other.to_string(),
+        None => match payload {
+            Value::String(text) => text.clone(),
+            _ => String::new(),
+        },
+    }
+}
+
+/// A payload's `class`, or `?` when it has none.
+pub(crate) fn class_of(payload: &Value) -> &str {
+    payload.get("class").and_then(Value::as_str).unwrap_or("?")
+}
+
+/// The static assets.
+pub(crate) async fn asset(axum::extract::Path(name): axum::extract::Path<String>) -> Response {
+    let (body, kind) = match name.as_str() {
+        "app.css" => (CSS, "text/css; charset=utf-8"),
+        "app.js" => (JS, "text/javascript; charset=utf-8"),
+        _ => return (axum::http::StatusCode::NOT_FOUND, "no such asset").into_response(),
+    };
+    ([(header::CONTENT_TYPE, kind), (header::CACHE_CONTROL, "max-age=300")], body).into_response()
+}

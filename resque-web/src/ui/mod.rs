@@ -1,0 +1,171 @@
+//! The HTML pages: resque-web's tabs (Overview, Working, Failed, Queues,
+//! Workers, Stats), every state change a POST carrying the CSRF token.
+
+mod actions;
+mod layout;
+mod pages;
+mod time;
+
+use std::time::Duration;
+
+use axum::extract::{FromRef, FromRequestParts, OriginalUri};
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use resque::Client;
+
+use crate::api::ApiError;
+
+/// What every page handler shares: the client, the CSRF token and the
+/// age after which a worker's heartbeat counts as stale.
+#[derive(Clone)]
+pub(crate) struct AppState {
+    pub(crate) client: Client,
+    pub(crate) csrf: std::sync::Arc<str>,
+    pub(crate) stale_after: Duration,
+}
+
+impl FromRef<AppState> for Client {
+    fn from_ref(state: &AppState) -> Client {
+        state.client.clone()
+    }
+}
+
+/// The HTML routes.
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(|ctx: Ctx| async move { Redirect::to(&ctx.link("/overview")) }))
+        .route("/overview", get(pages::overview))
+        .route("/working", get(pages::working))
+        .route("/failed", get(pages::failed))
+        .route("/failed/retry-all", post(actions::failed_retry_all))
+        .route("/failed/clear", post(actions::failed_clear))
+        .route("/failed/clear-retried", post(actions::failed_clear_retried))
+        .route("/failed/{index}/retry", post(actions::failed_retry))
+        .route("/failed/{index}/remove", post(actions::failed_remove))
+        .route("/queues", get(pages::queues))
+        .route("/queues/{name}", get(pages::queue))
+        .route("/queues/{name}/remove", post(actions::queue_remove))
+        .route("/workers", get(pages::workers))
+        .route("/workers/prune", post(actions::workers_prune))
+        .route("/workers/{id}", get(pages::worker))
+        .route("/workers/{id}/remove", post(actions::worker_remove))
+        .route("/stats", get(pages::stats))
+        .route("/stats/redis", get(pages::stats_redis))
+        .route("/stats/keys", get(pages::stats_keys))
+        .route("/stats/keys/{*key}", get(pages::stats_key))
+        .route("/stats.txt", get(pages::stats_txt))
+        .route("/assets/{name}", get(layout::asset))
+}
+
+/// A page request's context: the app state, and the path the app is
+/// mounted under, so that links work when a user nests the router.
+pub(crate) struct Ctx {
+    pub(crate) state: AppState,
+    /// The mount point without a trailing slash: `""` at the root.
+    pub(crate) base: String,
+    /// This request's path and query inside the app, where a form on the
+    /// page sends the browser back to.
+    pub(crate) here: String,
+}
+
+impl Ctx {
+    pub(crate) fn client(&self) -> Client {
+        self.state.client.clone()
+    }
+
+    /// An app path (`/failed`) as a link from the browser's point of view.
+    pub(crate) fn link(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+}
+
+impl FromRequestParts<AppState> for Ctx {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let inner = parts.uri.path().to_string();
+        let outer =
+            parts.extensions.get::<OriginalUri>().map_or_else(|| inner.clone(), |o| o.path().to_string());
+        let here = parts.uri.path_and_query().map_or_else(|| inner.clone(), |pq| pq.as_str().to_string());
+        Ok(Ctx { state: state.clone(), base: mount_point(&outer, &inner), here })
+    }
+}
+
+/// The prefix `outer` (the path the browser asked for) has over `inner`
+/// (the path the router matched).
+fn mount_point(outer: &str, inner: &str) -> String {
+    if let Some(base) = outer.strip_suffix(inner) {
+        return base.trim_end_matches('/').to_string();
+    }
+    if inner == "/" {
+        return outer.trim_end_matches('/').to_string();
+    }
+    String::new()
+}
+
+/// Percent-encodes a path segment (a queue name, a worker id, a key).
+pub(crate) fn encode(segment: &str) -> String {
+    let mut out = String::with_capacity(segment.len());
+    for b in segment.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// A page that could not be shown: the API's error, rendered as HTML.
+pub(crate) struct PageError(pub(crate) ApiError);
+
+impl From<ApiError> for PageError {
+    fn from(e: ApiError) -> Self {
+        PageError(e)
+    }
+}
+
+impl From<resque::Error> for PageError {
+    fn from(e: resque::Error) -> Self {
+        PageError(e.into())
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let status = self.0.status();
+        let title = match status {
+            StatusCode::SERVICE_UNAVAILABLE => "Redis is unavailable",
+            StatusCode::NOT_FOUND => "Not found",
+            StatusCode::BAD_REQUEST => "Bad request",
+            StatusCode::FORBIDDEN => "Forbidden",
+            _ => "Something went wrong",
+        };
+        (status, Html(layout::error_page(title, &self.0.to_string()).into_string())).into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mount_points() {
+        assert_eq!(mount_point("/failed", "/failed"), "");
+        assert_eq!(mount_point("/resque/failed", "/failed"), "/resque");
+        assert_eq!(mount_point("/resque", "/"), "/resque");
+        assert_eq!(mount_point("/resque/", "/"), "/resque");
+        assert_eq!(mount_point("/", "/"), "");
+    }
+
+    #[test]
+    fn segments_are_encoded() {
+        assert_eq!(encode("file_serve"), "file_serve");
+        assert_eq!(encode("web1:42:a,b*"), "web1%3A42%3Aa%2Cb%2A");
+        assert_eq!(encode("a/b c"), "a%2Fb%20c");
+        assert_eq!(encode("é"), "%C3%A9");
+    }
+}

@@ -1,0 +1,352 @@
+//! The HTML pages and their POST actions against a real Redis, request by
+//! request: every tab renders Ruby-written data, actions change Redis only
+//! with the CSRF token, payload text is escaped, links follow a mount point.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] fns
+
+use axum::body::Body;
+use axum::http::{header, HeaderMap, Request, StatusCode};
+use axum::Router;
+use http_body_util::BodyExt;
+use redis::Commands;
+use resque_tests::TestRedis;
+use resque_web::{router, router_with, WebOptions};
+use tower::ServiceExt;
+
+const WORKER: &str = "web1:4211:file_serve";
+const XSS: &str = "<script>alert(1)</script>";
+
+/// A failure entry as Ruby Resque writes it, with `args` given.
+fn ruby_failure(class: &str, queue: &str, args: &str, error: &str) -> String {
+    format!(
+        r#"{{"failed_at":"2026/11/23 23:50:00 UTC","payload":{{"class":"{class}","args":{args}}},"exception":"RuntimeError","error":"{error}","backtrace":["app/jobs/archive.rb:12:in `perform'","lib/resque/job.rb:166"],"worker":"{WORKER}","queue":"{queue}"}}"#
+    )
+}
+
+/// Jobs in two queues (one carrying the XSS text), two failures and a busy
+/// Ruby worker.
+fn populate(redis: &TestRedis) {
+    let client = redis.client();
+    client.enqueue_class("file_serve", "Archive", &(44, "masterbrew")).unwrap();
+    client.enqueue_class("mail", "Mailer", &[XSS]).unwrap();
+    let mut conn = redis.conn();
+    let _: () = conn
+        .rpush("resque:failed", ruby_failure("Archive", "file_serve", "[44,\"masterbrew\"]", "disk full"))
+        .unwrap();
+    let _: () = conn
+        .rpush("resque:failed", ruby_failure("Mailer", "mail", &format!("[\"{XSS}\"]"), "<b>550</b>"))
+        .unwrap();
+    let _: () = conn.sadd("resque:workers", WORKER).unwrap();
+    let _: () = conn.set(format!("resque:worker:{WORKER}:started"), "2026-11-23 23:50:00 +0000").unwrap();
+    let _: () = conn
+        .set(
+            format!("resque:worker:{WORKER}"),
+            r#"{"queue":"file_serve","run_at":"2026-11-23T23:50:00Z","payload":{"class":"Archive","args":[1,"main"]}}"#,
+        )
+        .unwrap();
+    let _: () = conn.set("resque:stat:processed", "7").unwrap();
+}
+
+async fn request(app: &Router, req: Request<Body>) -> (StatusCode, HeaderMap, String) {
+    let response = app.clone().oneshot(req).await.unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    (status, headers, String::from_utf8(body.to_vec()).unwrap())
+}
+
+async fn get(app: &Router, uri: &str) -> (StatusCode, HeaderMap, String) {
+    request(app, Request::get(uri).body(Body::empty()).unwrap()).await
+}
+
+async fn post(app: &Router, uri: &str, form: &str) -> (StatusCode, HeaderMap, String) {
+    let req = Request::post(uri)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::HOST, "localhost")
+        .body(Body::from(form.to_string()))
+        .unwrap();
+    request(app, req).await
+}
+
+/// The CSRF token the pages' forms carry.
+fn csrf_of(page: &str) -> String {
+    let at = page.find(r#"name="csrf" value=""#).expect("a form with a CSRF token");
+    let rest = &page[at + r#"name="csrf" value=""#.len()..];
+    rest[..rest.find('"').unwrap()].to_string()
+}
+
+#[tokio::test]
+async fn every_tab_renders_ruby_data() {
+    let redis = TestRedis::start();
+    populate(&redis);
+    let app = router(redis.client());
+    for (uri, expect) in [
+        ("/overview", vec!["Overview", "file_serve", "mail", "web1:4211", "Archive"]),
+        ("/working", vec!["1 of 1 workers working", "web1:4211", "1, &quot;main&quot;"]),
+        ("/failed", vec!["2 jobs", "disk full", "RuntimeError", "lib/resque/job.rb:166", "Retry all"]),
+        ("/queues", vec!["file_serve", "mail", "failed"]),
+        ("/queues/file_serve", vec!["1 job", "44, &quot;masterbrew&quot;", "Remove queue"]),
+        ("/workers", vec!["1 workers", "web1:4211", "working"]),
+        ("/workers/web1%3A4211%3Afile_serve", vec!["Details", "file_serve", "Archive"]),
+        ("/stats", vec!["processed", "7"]),
+        ("/stats/redis", vec!["redis_version"]),
+        ("/stats/keys", vec!["queue:file_serve", "list", "stat:processed", "string"]),
+        ("/stats/keys/queue%3Afile_serve", vec!["masterbrew", "list, size 1"]),
+    ] {
+        let (status, headers, body) = get(&app, uri).await;
+        assert_eq!(status, StatusCode::OK, "{uri}: {body}");
+        assert!(headers[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/html"), "{uri}");
+        assert!(headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap().contains("script-src 'self'"));
+        for text in expect {
+            assert!(body.contains(text), "{uri} lacks {text:?}");
+        }
+    }
+    let (status, headers, _) = get(&app, "/").await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(headers[header::LOCATION], "/overview");
+}
+
+#[tokio::test]
+async fn stats_txt_is_resque_webs() {
+    let redis = TestRedis::start();
+    populate(&redis);
+    let (status, headers, body) = get(&router(redis.client()), "/stats.txt").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(headers[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/plain"));
+    assert_eq!(
+        body,
+        "resque.pending=2\nresque.processed+=7\nresque.failed+=2\nresque.workers=1\nresque.working=1\n\
+         queues.file_serve=1\nqueues.mail=1"
+    );
+}
+
+#[tokio::test]
+async fn payload_text_is_escaped_everywhere() {
+    let redis = TestRedis::start();
+    populate(&redis);
+    let app = router(redis.client());
+    for uri in ["/failed", "/queues/mail", "/stats/keys/queue%3Amail", "/stats/keys/failed"] {
+        let (_, _, body) = get(&app, uri).await;
+        assert!(!body.contains(XSS), "{uri} carries the raw script");
+        assert!(!body.contains("<b>550</b>"), "{uri} carries raw markup");
+        assert!(body.contains("&lt;script&gt;alert(1)&lt;/script&gt;"), "{uri} lacks the escaped text");
+    }
+}
+
+#[tokio::test]
+async fn actions_need_the_csrf_token() {
+    let redis = TestRedis::start();
+    populate(&redis);
+    let app = router(redis.client());
+    let client = redis.client();
+
+    // Retrying on GET, as resque-web does, is not a route.
+    let (status, _, _) = get(&app, "/failed/0/retry").await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    let (status, _, body) = post(&app, "/failed/0/retry", "back=%2Ffailed").await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert!(body.contains("CSRF"), "{body}");
+    let (status, _, _) = post(&app, "/failed/0/retry", "csrf=guess&back=%2Ffailed").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _, _) = post(&app, "/queues/mail/remove", "csrf=").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(client.size("file_serve").unwrap(), 1, "nothing was retried");
+    assert!(client.queues().unwrap().contains(&"mail".to_string()), "nothing was removed");
+
+    // With the page's token, from the same origin, it works.
+    let (_, _, page) = get(&app, "/failed").await;
+    let token = csrf_of(&page);
+    let (status, headers, body) =
+        post(&app, "/failed/0/retry", &format!("csrf={token}&back=%2Ffailed%3Fstart%3D0")).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    assert_eq!(headers[header::LOCATION], "/failed?start=0");
+    assert_eq!(client.size("file_serve").unwrap(), 2, "the failed job is back in its queue");
+    let (_, _, page) = get(&app, "/failed").await;
+    assert!(page.contains("retried"), "the entry is marked retried");
+
+    // A cross-site form carrying a stolen token is refused by its Origin.
+    let req = Request::post("/queues/mail/remove")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::HOST, "localhost:5678")
+        .header(header::ORIGIN, "https://evil.example")
+        .body(Body::from(format!("csrf={token}")))
+        .unwrap();
+    let (status, _, _) = request(&app, req).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(client.queues().unwrap().contains(&"mail".to_string()));
+
+    // `back` never leaves the app.
+    let (status, headers, _) =
+        post(&app, "/failed/0/remove", &format!("csrf={token}&back=%2F%2Fevil.example")).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(headers[header::LOCATION], "/failed");
+    assert_eq!(client.failed_count().unwrap(), 1);
+}
+
+#[tokio::test]
+async fn failure_actions() {
+    let redis = TestRedis::start();
+    populate(&redis);
+    let app = router(redis.client());
+    let client = redis.client();
+    let (_, _, page) = get(&app, "/failed").await;
+    let token = csrf_of(&page);
+
+    // Newest first: the Mailer entry (index 1) comes before Archive (0).
+    let mailer = page.find(r#"id="failure-1""#).unwrap();
+    let archive = page.find(r#"id="failure-0""#).unwrap();
+    assert!(mailer < archive);
+
+    // Filters.
+    let (_, _, page) = get(&app, "/failed?class=Mailer").await;
+    assert!(page.contains(r#"id="failure-1""#) && !page.contains(r#"id="failure-0""#));
+    let (_, _, page) = get(&app, "/failed?queue=file_serve").await;
+    assert!(page.contains(r#"id="failure-0""#) && !page.contains(r#"id="failure-1""#));
+
+    let (status, _, body) = post(&app, "/failed/7/retry", &format!("csrf={token}")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+
+    let (status, _, _) = post(&app, "/failed/retry-all", &format!("csrf={token}")).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!((client.size("file_serve").unwrap(), client.size("mail").unwrap()), (2, 2));
+    let (status, _, _) = post(&app, "/failed/clear-retried", &format!("csrf={token}")).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(client.failed_count().unwrap(), 0);
+
+    let mut conn = redis.conn();
+    let _: () = conn.rpush("resque:failed", ruby_failure("Archive", "file_serve", "[1]", "x")).unwrap();
+    let (status, _, _) = post(&app, "/failed/clear", &format!("csrf={token}")).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(client.failed_count().unwrap(), 0);
+}
+
+#[tokio::test]
+async fn failed_pages_twenty_at_a_time() {
+    let redis = TestRedis::start();
+    let mut conn = redis.conn();
+    for i in 0..45 {
+        let _: () = conn
+            .rpush("resque:failed", ruby_failure("Archive", "file_serve", &format!("[{i}]"), "x"))
+            .unwrap();
+    }
+    let app = router(redis.client());
+    let (_, _, page) = get(&app, "/failed").await;
+    assert!(page.contains("Showing 1 to 20 of 45"));
+    assert!(page.contains(r#"id="failure-44""#) && page.contains(r#"id="failure-25""#));
+    assert!(!page.contains(r#"id="failure-24""#));
+    let (_, _, page) = get(&app, "/failed?start=40").await;
+    assert!(page.contains("Showing 41 to 45 of 45"));
+    assert!(page.contains(r#"id="failure-4""#) && page.contains(r#"id="failure-0""#));
+}
+
+#[tokio::test]
+async fn multi_queue_failures_have_their_own_view() {
+    let redis = TestRedis::start();
+    let mut conn = redis.conn();
+    let _: () = conn.sadd("resque:failed_queues", "mail_failed").unwrap();
+    let _: () = conn.rpush("resque:mail_failed", ruby_failure("Mailer", "mail", "[1]", "smtp down")).unwrap();
+    let app = router(redis.client());
+    let (_, _, page) = get(&app, "/failed").await;
+    assert!(page.contains("Failed queues") && page.contains("mail_failed"), "{page}");
+    let (status, _, page) = get(&app, "/failed?list=mail_failed").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("smtp down"));
+    let token = csrf_of(&page);
+    let (status, _, _) = post(&app, "/failed/0/retry", &format!("csrf={token}&list=mail_failed")).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(redis.client().size("mail").unwrap(), 1);
+    let (status, _, _) = post(&app, "/failed/clear", &format!("csrf={token}&list=mail_failed")).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let left: u64 = conn.llen("resque:mail_failed").unwrap();
+    assert_eq!(left, 0);
+    let (status, _, _) = get(&app, "/failed?list=nope_failed").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn remove_queue() {
+    let redis = TestRedis::start();
+    populate(&redis);
+    let app = router(redis.client());
+    let (_, _, page) = get(&app, "/queues/mail").await;
+    let (status, headers, _) = post(&app, "/queues/mail/remove", &format!("csrf={}", csrf_of(&page))).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(headers[header::LOCATION], "/queues");
+    assert_eq!(redis.client().queues().unwrap(), vec!["file_serve".to_string()]);
+    let (status, _, _) = get(&app, "/queues/mail").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn stale_workers_are_flagged_and_pruned() {
+    let redis = TestRedis::start();
+    populate(&redis);
+    let stale = "db1:99:mail";
+    let mut conn = redis.conn();
+    let _: () = conn.sadd("resque:workers", stale).unwrap();
+    let _: () = conn.hset("resque:workers:heartbeat", stale, "2026-01-01T00:00:00+00:00").unwrap();
+    // A job it had in flight goes back to its queue when it is pruned.
+    let _: () = conn
+        .rpush(
+            format!("resque:inflight:{stale}"),
+            r#"{"queue":"mail","payload":"{\"class\":\"Mailer\",\"args\":[9]}"}"#,
+        )
+        .unwrap();
+    let now: i64 = redis.client().redis_time().unwrap();
+    let fresh = jiff::Timestamp::from_second(now).unwrap().strftime("%Y-%m-%dT%H:%M:%S+00:00").to_string();
+    let _: () = conn.hset("resque:workers:heartbeat", WORKER, fresh).unwrap();
+
+    let app = router(redis.client());
+    let (_, _, page) = get(&app, "/workers").await;
+    assert!(page.contains("1 worker has sent no heartbeat"), "{page}");
+    assert!(page.contains("stale") && page.contains("Prune stale workers"));
+    assert!(page.contains("on 2 hosts"), "grouped by host");
+    let (status, _, _) =
+        post(&app, "/workers/prune", &format!("csrf={}&back=%2Fworkers", csrf_of(&page))).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(redis.client().workers().unwrap(), vec![WORKER.to_string()], "only the stale worker went");
+    assert_eq!(redis.client().size("mail").unwrap(), 2, "its in-flight job is back");
+    let (status, _, _) = get(&app, &format!("/workers/{}", "db1%3A99%3Amail")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn links_follow_the_mount_point() {
+    let redis = TestRedis::start();
+    populate(&redis);
+    let app = Router::new().nest("/admin/resque", router(redis.client()));
+    let (status, _, page) = get(&app, "/admin/resque/overview").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains(r#"href="/admin/resque/failed""#));
+    assert!(page.contains(r#"href="/admin/resque/assets/app.css""#));
+    assert!(page.contains(r#"href="/admin/resque/queues/file_serve""#));
+    let (status, _, css) = get(&app, "/admin/resque/assets/app.css").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(css.contains(".card"));
+    let (_, _, page) = get(&app, "/admin/resque/queues/mail").await;
+    let (status, headers, _) =
+        post(&app, "/admin/resque/queues/mail/remove", &format!("csrf={}", csrf_of(&page))).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(headers[header::LOCATION], "/admin/resque/queues");
+}
+
+#[tokio::test]
+async fn pages_need_auth_when_asked() {
+    let redis = TestRedis::start();
+    let app = router_with(redis.client(), WebOptions::new().with_auth("admin", "s3cret"));
+    let (status, _, _) = get(&app, "/overview").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _, _) = post(&app, "/failed/clear", "csrf=x").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn redis_down_is_a_503_page() {
+    let mut redis = TestRedis::start();
+    let app = router(redis.client());
+    redis.stop();
+    let (status, headers, body) = get(&app, "/overview").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(headers[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/html"));
+    assert!(body.contains("Redis is unavailable"), "{body}");
+}
