@@ -97,8 +97,9 @@ pub enum Command {
     Prune(PruneArgs),
     /// Pause every worker, Ruby's included (sets `pause-all-workers`).
     Pause,
-    /// Serve the monitoring app: `/metrics` for Prometheus and a JSON API
-    /// (`/api/info`, `/api/queues`, `/api/workers`, `/api/failed`).
+    /// Serve the monitoring app: resque-web's pages (Overview, Working,
+    /// Failed, Queues, Workers, Stats), `/metrics` for Prometheus and a JSON
+    /// API (`/api/info`, `/api/queues`, `/api/workers`, `/api/failed`).
     Web(WebArgs),
     /// Let paused workers go on (deletes `pause-all-workers`).
     Resume,
@@ -328,6 +329,11 @@ pub struct WebArgs {
     /// Require HTTP basic auth, as `user:password` (env RESQUE_WEB_AUTH).
     #[arg(long, env = "RESQUE_WEB_AUTH", value_name = "USER:PASSWORD", hide_env_values = true)]
     pub auth: Option<String>,
+
+    /// Call a worker stale (and offer to prune it) once its heartbeat is
+    /// this many seconds old: Ruby's prune interval, five heartbeats.
+    #[arg(long, value_name = "SECONDS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..))]
+    pub stale_after: u64,
 }
 
 #[cfg(test)]

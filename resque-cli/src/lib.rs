@@ -155,7 +155,11 @@ fn run_web(cli: &Cli, web: &WebArgs) -> Result<ExitCode, CliError> {
         .build()
         .map_err(|source| CliError::Os { what: "starting the web server's runtime", source })?;
     eprintln!("resque-cli web: serving {} on http://{addr}", client.address());
-    runtime.block_on(resque_web::serve(client, addr, auth))?;
+    let mut options = resque_web::WebOptions::new().with_stale_after(Duration::from_secs(web.stale_after));
+    if let Some((user, password)) = auth {
+        options = options.with_auth(user, password);
+    }
+    runtime.block_on(resque_web::serve_with(client, addr, options))?;
     Ok(ExitCode::SUCCESS)
 }
 

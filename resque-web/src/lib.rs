@@ -181,9 +181,18 @@ pub async fn serve(
     addr: SocketAddr,
     auth: Option<(String, String)>,
 ) -> Result<(), WebError> {
+    serve_with(client, addr, WebOptions { auth, ..WebOptions::default() }).await
+}
+
+/// Serves the app on `addr`, built with `options`, until the server fails.
+pub async fn serve_with(
+    client: resque::Client,
+    addr: SocketAddr,
+    options: WebOptions,
+) -> Result<(), WebError> {
     let listener =
         tokio::net::TcpListener::bind(addr).await.map_err(|source| WebError::Bind { addr, source })?;
-    serve_on(listener, client, WebOptions { auth, ..WebOptions::default() }).await
+    serve_on(listener, client, options).await
 }
 
 /// Serves the app on a listener already bound (e.g. to port 0, to learn the

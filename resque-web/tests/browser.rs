@@ -1,0 +1,274 @@
+//! The pages in a real browser: headless Chromium, driven over WebDriver by
+//! chromedriver, against the app served on a real socket and a real Redis.
+//! Loads every tab, retries a failed job by clicking, removes a queue,
+//! prunes a stale worker, watches live polling update a page, checks the
+//! XSS payload shows as text, and saves screenshots of Overview and Failed
+//! under `target/tmp/screenshots/`.
+//!
+//! Needs Debian's `chromium` and `chromium-driver` (`.ci/run` installs
+//! them). Without them the test says so loudly and passes, except under CI
+//! (`CI` set), where it fails.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] fns
+
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{ClientBuilder, Locator};
+use redis::Commands;
+use resque_tests::{Reaped, TestRedis};
+use resque_web::WebOptions;
+use serde_json::{json, Value};
+
+const XSS: &str = "<script>alert(1)</script>";
+const XSS_IMG: &str = "<img src=x onerror=\"window.__xss=1\">";
+const FRESH_WORKER: &str = "web1:4211:file_serve";
+const STALE_WORKER: &str = "db1:99:mail";
+const LIMIT: Duration = Duration::from_secs(30);
+
+/// A program on PATH.
+fn on_path(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path).map(|dir| dir.join(name)).find(|p| p.is_file())
+}
+
+/// chromedriver and the browser, or `None` (after saying why) when the
+/// machine lacks them outside CI.
+fn browser_tools() -> Option<(PathBuf, PathBuf)> {
+    let driver = std::env::var_os("CHROMEDRIVER").map(PathBuf::from).or_else(|| on_path("chromedriver"));
+    let browser = std::env::var_os("CHROMIUM")
+        .map(PathBuf::from)
+        .or_else(|| on_path("chromium"))
+        .or_else(|| on_path("chromium-browser"));
+    match (driver, browser) {
+        (Some(d), Some(b)) => Some((d, b)),
+        _ if std::env::var_os("CI").is_some() => {
+            panic!(
+                "chromium and chromedriver are required under CI: apt-get install chromium chromium-driver"
+            )
+        }
+        _ => {
+            eprintln!(
+                "\n*** SKIPPED the browser test: chromium and chromedriver are not installed \
+                 (apt-get install chromium chromium-driver, or run .ci/run) ***\n"
+            );
+            None
+        }
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// chromedriver on a free port, once it accepts connections.
+fn start_driver(driver: &Path) -> (Reaped, u16) {
+    let port = free_port();
+    let child = Reaped::spawn(
+        Command::new(driver).arg(format!("--port={port}")).stdout(Stdio::null()).stderr(Stdio::null()),
+    );
+    let start = Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(start.elapsed() < LIMIT, "chromedriver did not start on port {port}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    (child, port)
+}
+
+/// Jobs (one carrying the XSS text), two Ruby failures, a busy worker with
+/// a fresh heartbeat and a stale one.
+fn populate(redis: &TestRedis) {
+    let client = redis.client();
+    client.enqueue_class("file_serve", "Archive", &(44, "masterbrew")).unwrap();
+    client.enqueue_class("mail", "Mailer", &[XSS, XSS_IMG]).unwrap();
+    let mut conn = redis.conn();
+    let failure = |class: &str, queue: &str, args: Value, error: &str| {
+        json!({
+            "failed_at": "2026/11/24 04:10:00 UTC",
+            "payload": {"class": class, "args": args},
+            "exception": "RuntimeError",
+            "error": error,
+            "backtrace": ["app/jobs/archive.rb:12:in `perform'", "lib/resque/job.rb:166:in `perform'"],
+            "worker": FRESH_WORKER,
+            "queue": queue,
+        })
+        .to_string()
+    };
+    let _: () = conn
+        .rpush("resque:failed", failure("Archive", "file_serve", json!([44, "masterbrew"]), "disk full"))
+        .unwrap();
+    let _: () = conn
+        .rpush("resque:failed", failure("Mailer", "mail", json!([XSS, XSS_IMG]), "<b>550</b> no mailbox"))
+        .unwrap();
+    let now = client.redis_time().unwrap();
+    let beat = jiff::Timestamp::from_second(now).unwrap().strftime("%Y-%m-%dT%H:%M:%S+00:00").to_string();
+    for (id, beat) in [(FRESH_WORKER, beat.as_str()), (STALE_WORKER, "2026-01-01T00:00:00+00:00")] {
+        let _: () = conn.sadd("resque:workers", id).unwrap();
+        let _: () = conn.hset("resque:workers:heartbeat", id, beat).unwrap();
+        let _: () = conn.set(format!("resque:worker:{id}:started"), "2026-11-24 03:00:00 +0000").unwrap();
+    }
+    let run_at = jiff::Timestamp::from_second(now - 42).unwrap().strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let _: () = conn
+        .set(
+            format!("resque:worker:{FRESH_WORKER}"),
+            json!({"queue": "file_serve", "run_at": run_at, "payload": {"class": "Archive", "args": [45, "main"]}})
+                .to_string(),
+        )
+        .unwrap();
+    let _: () = conn.set("resque:stat:processed", "1234").unwrap();
+    let _: () = conn.set("resque:stat:failed", "2").unwrap();
+}
+
+fn save_screenshot(name: &str, png: &[u8]) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(format!("{name}.png"));
+    std::fs::write(&path, png).unwrap();
+    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "{name}: not a PNG");
+    // Width and height from the IHDR chunk: the window's size, not an empty capture.
+    let width = u32::from_be_bytes(png[16..20].try_into().unwrap());
+    let height = u32::from_be_bytes(png[20..24].try_into().unwrap());
+    assert!(width >= 1000 && height >= 700, "{name}: {width}x{height}");
+    eprintln!("screenshot: {}", path.display());
+    path
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_pages_in_a_real_browser() {
+    let Some((driver, browser)) = browser_tools() else { return };
+    let redis = TestRedis::start();
+    populate(&redis);
+    let client = redis.client();
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(resque_web::serve_on(listener, redis.client(), WebOptions::new()));
+
+    let (_driver, port) = start_driver(&driver);
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        json!({
+            "binary": browser,
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                     "--window-size=1280,1000", "--hide-scrollbars"],
+        }),
+    );
+    let web = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{port}"))
+        .await
+        .expect("a WebDriver session in chromium");
+    let h1 = |web: fantoccini::Client| async move {
+        web.find(Locator::Css("h1")).await.unwrap().text().await.unwrap()
+    };
+
+    // Every tab, reached by clicking it.
+    web.goto(&format!("{base}/")).await.unwrap();
+    assert_eq!(h1(web.clone()).await, "Overview");
+    for (tab, heading) in [
+        ("Working", "Working"),
+        ("Failed", "Failed"),
+        ("Queues", "Queues"),
+        ("Workers", "Workers"),
+        ("Stats", "Stats"),
+        ("Overview", "Overview"),
+    ] {
+        web.find(Locator::LinkText(tab)).await.unwrap().click().await.unwrap();
+        web.wait()
+            .at_most(LIMIT)
+            .every(Duration::from_millis(100))
+            .for_element(Locator::Css(".tab.active"))
+            .await
+            .unwrap();
+        assert_eq!(h1(web.clone()).await, heading, "after clicking {tab}");
+    }
+
+    // Overview shows the figures and the busy worker.
+    let figures = web.find(Locator::Css(".stats-row")).await.unwrap().text().await.unwrap();
+    assert!(figures.contains("1234") && figures.contains("PENDING"), "{figures}");
+    let working = web.find(Locator::Css(".grid2")).await.unwrap().text().await.unwrap();
+    assert!(working.contains("web1:4211") && working.contains("Archive"), "{working}");
+    save_screenshot("overview", &web.screenshot().await.unwrap());
+
+    // Live polling: new jobs show up without a reload.
+    web.execute("window.__marker = 'same page'; return null;", vec![]).await.unwrap();
+    for i in 0..3 {
+        client.enqueue_class("file_serve", "Archive", &(100 + i, "live")).unwrap();
+    }
+    let start = Instant::now();
+    loop {
+        let pending = web.find(Locator::Css(".stats-row .stat .n")).await.unwrap().text().await.unwrap();
+        if pending == "5" {
+            break;
+        }
+        assert!(start.elapsed() < LIMIT, "the Overview never showed 5 pending (still {pending})");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let marker = web.execute("return window.__marker;", vec![]).await.unwrap();
+    assert_eq!(marker, json!("same page"), "the page was reloaded rather than polled");
+
+    // Failed: the XSS payload is text, nothing ran.
+    web.goto(&format!("{base}/failed")).await.unwrap();
+    let mailer = web.find(Locator::Css("#failure-1")).await.unwrap().text().await.unwrap();
+    assert!(mailer.contains(XSS), "the script shows as text: {mailer}");
+    assert!(mailer.contains("<b>550</b> no mailbox"), "markup in the error shows as text: {mailer}");
+    let ran = web.execute("return window.__xss === undefined ? null : window.__xss;", vec![]).await.unwrap();
+    assert_eq!(ran, Value::Null, "a payload ran as script");
+    assert!(web.get_alert_text().await.is_err(), "an alert is open");
+    // Expand the backtrace of the newest entry for the screenshot.
+    web.find(Locator::Css("#failure-1 details:last-of-type summary")).await.unwrap().click().await.unwrap();
+    let trace =
+        web.find(Locator::Css("#failure-1 details:last-of-type pre")).await.unwrap().text().await.unwrap();
+    assert!(trace.contains("lib/resque/job.rb:166"), "{trace}");
+    save_screenshot("failed", &web.screenshot().await.unwrap());
+
+    // Retry a failed job by clicking: it is back at the end of its queue.
+    let before = client.size("file_serve").unwrap();
+    web.find(Locator::Css("#failure-0 button.primary")).await.unwrap().click().await.unwrap();
+    web.wait()
+        .at_most(LIMIT)
+        .every(Duration::from_millis(100))
+        .for_element(Locator::Css("#failure-0 .badge.retried"))
+        .await
+        .unwrap();
+    assert_eq!(client.size("file_serve").unwrap(), before + 1);
+    let last = client.peek("file_serve", before as usize, 1).unwrap();
+    assert_eq!(last, vec![json!({"class": "Archive", "args": [44, "masterbrew"]})]);
+
+    // Remove a queue: confirm, and it is gone.
+    web.goto(&format!("{base}/queues/mail")).await.unwrap();
+    web.find(Locator::Css("form[action$='/remove'] button")).await.unwrap().click().await.unwrap();
+    assert!(web.get_alert_text().await.unwrap().contains("Remove this queue"));
+    web.accept_alert().await.unwrap();
+    web.wait()
+        .at_most(LIMIT)
+        .every(Duration::from_millis(100))
+        .for_element(Locator::Css("h1"))
+        .await
+        .unwrap();
+    let start = Instant::now();
+    while client.queues().unwrap().contains(&"mail".to_string()) {
+        assert!(start.elapsed() < LIMIT, "the mail queue is still there");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(h1(web.clone()).await, "Queues");
+    assert!(!web.source().await.unwrap().contains("/queues/mail\""), "the queue is still listed");
+
+    // Workers: the stale one is flagged; pruning it leaves the live one.
+    web.goto(&format!("{base}/workers")).await.unwrap();
+    let notice = web.find(Locator::Css(".notice")).await.unwrap().text().await.unwrap();
+    assert!(notice.contains("1 worker has sent no heartbeat"), "{notice}");
+    web.find(Locator::Css(".notice button")).await.unwrap().click().await.unwrap();
+    web.accept_alert().await.unwrap();
+    let start = Instant::now();
+    while client.workers().unwrap().len() != 1 {
+        assert!(start.elapsed() < LIMIT, "the stale worker was not pruned");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(client.workers().unwrap(), vec![FRESH_WORKER.to_string()]);
+
+    web.close().await.unwrap();
+}
