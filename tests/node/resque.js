@@ -46,10 +46,12 @@ async function queue() {
 }
 
 // The jobs a node worker knows. `Archive` and `Record` answer to the Rust test
-// jobs' class names; `Test::Fail` throws, as its Rust namesake fails.
+// jobs' class names; `Test::Fail` throws, as its Rust namesake fails;
+// `Sleep` waits its argument's milliseconds.
 const jobs = {
   Archive: { perform: async (...args) => args },
   Record: { perform: async (...args) => args },
+  Sleep: { perform: (millis) => new Promise((resolve) => setTimeout(resolve, millis)) },
   "Test::Fail": {
     perform: async (message) => {
       throw new Error(`failed on purpose: ${message}`);

@@ -378,3 +378,44 @@ fn our_dequeue_removes_node_jobs() {
     assert_eq!(node_json(&redis, ns, &["queued", "record"]), json!({"length": 0, "jobs": []}));
     assert!(redis.client().keys_in_namespace().unwrap().is_empty(), "nothing outside {ns}");
 }
+
+/// A busy node-resque worker as we see it: our client's `workers` and
+/// `working`, and `resque-cli workers --json`, read its registration and
+/// its processing record; our pruning leaves it alone (it has no heartbeat).
+#[test]
+fn we_list_a_busy_node_worker() {
+    if !node_ready("we_list_a_busy_node_worker") {
+        return;
+    }
+    let redis = TestRedis::start();
+    let c = redis.client();
+    c.enqueue_class("slow", "Sleep", &[600_000]).unwrap();
+    let node_worker = Reaped::spawn(
+        node(&redis, "resque", &["work", "slow", "1"]).stdout(Stdio::null()).stderr(Stdio::null()),
+    );
+    assert!(eventually(LIMIT, || c.working().unwrap().len() == 1), "the node worker never took the job");
+
+    let id = format!(":{}:slow", node_worker.id());
+    let working = c.working().unwrap();
+    let (worker_id, on) = &working[0];
+    assert!(worker_id.ends_with(&id), "{worker_id}");
+    assert_eq!(&c.workers().unwrap(), std::slice::from_ref(worker_id));
+    assert_eq!(on.queue, "slow");
+    assert_eq!(on.payload, json!({"class": "Sleep", "args": [600_000]}));
+    assert!(!on.run_at.is_empty());
+
+    let out = run(worker(&redis).args(["workers", "--json"]), LIMIT);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let listed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let listed = &listed[0];
+    assert_eq!(listed["id"], worker_id.as_str(), "{listed}");
+    assert_eq!(listed["pid"], node_worker.id());
+    assert_eq!(listed["queues"], json!(["slow"]));
+    assert!(listed["started"].as_str().unwrap().parse::<u64>().is_ok(), "node writes unix seconds: {listed}");
+    assert_eq!(listed["heartbeat"], Value::Null);
+    assert_eq!(listed["processing"]["class"], "Sleep");
+
+    let pruned = c.prune_dead_workers(Duration::from_secs(1)).unwrap();
+    assert!(pruned.is_some_and(|p| p.workers.is_empty()), "a node worker is never pruned");
+    assert_eq!(&c.workers().unwrap(), std::slice::from_ref(worker_id));
+}
