@@ -710,11 +710,11 @@ pub(crate) fn prune_now(client: &Client, heartbeat_interval: Duration) -> Result
     prune::prune_dead_workers(client, &pruner)
 }
 
-/// Unregisters a worker and puts its in-flight jobs back.
+/// Unregisters a worker and puts its in-flight jobs back; a job recorded
+/// as running with nothing in flight (a Ruby or node-resque worker's) is
+/// failed as `Resque::DirtyExit`, as Ruby's `unregister_worker` does.
 pub(crate) fn remove_worker(client: &Client, id: &str) -> Result<Recovered> {
-    let recovered = store::recover_inflight(client, id, &[FailureDestination::Redis])?;
-    store::unregister(client, id)?;
-    Ok(recovered)
+    prune::prune_worker(client, id, &[FailureDestination::Redis], prune::Removal::Removed)
 }
 
 /// Runs the hooks for `event`, in order; a panicking hook is logged and skipped.

@@ -70,7 +70,7 @@ pub(crate) fn prune_dead_workers(client: &Client, me: &Pruner<'_>) -> Result<Opt
         };
         if dead {
             tracing::info!(worker = me.id, dead = worker, expired, "pruning dead worker");
-            let recovered = prune_worker(client, worker, me.failures)?;
+            let recovered = prune_worker(client, worker, me.failures, Removal::Pruned)?;
             pruned.recovered.requeued += recovered.requeued;
             pruned.recovered.failed += recovered.failed;
             pruned.workers.push(worker.clone());
@@ -93,13 +93,25 @@ pub(crate) fn prune_dead_workers(client: &Client, me: &Pruner<'_>) -> Result<Opt
     Ok(Some(pruned))
 }
 
+/// Why a worker is being removed, which names the failure of a job it was
+/// recorded as running.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Removal {
+    /// Found dead by pruning: `Resque::PruneDeadWorkerDirtyExit`.
+    Pruned,
+    /// Unregistered on request (`remove-worker`, the web app), as Ruby's
+    /// `unregister_worker`: `Resque::DirtyExit`, "Job still being processed".
+    Removed,
+}
+
 /// Puts a dead worker's jobs back and removes every trace of it. A job
-/// recorded in its `worker:<id>` with nothing in flight (a Ruby worker) is
-/// failed as `Resque::PruneDeadWorkerDirtyExit`, as Ruby does.
-fn prune_worker(
+/// recorded in its `worker:<id>` with nothing in flight (a Ruby or
+/// node-resque worker) is failed, as Ruby does (see [`Removal`]).
+pub(crate) fn prune_worker(
     client: &Client,
     worker: &str,
     failures: &[store::FailureDestination],
+    why: Removal,
 ) -> Result<store::Recovered> {
     let keys = client.keys();
     let recovered = store::recover_inflight(client, worker, failures)?;
@@ -111,14 +123,20 @@ fn prune_worker(
             let class = working.payload.get("class").and_then(|c| c.as_str()).unwrap_or("?");
             let mut parts = worker.splitn(3, ':');
             let host_pid = format!("{}:{}", parts.next().unwrap_or(""), parts.next().unwrap_or(""));
-            let error = format!("Worker {host_pid} did not gracefully exit while processing {class}");
+            let (exception, error) = match why {
+                Removal::Pruned => (
+                    exception::PRUNE_DEAD_WORKER_DIRTY_EXIT,
+                    format!("Worker {host_pid} did not gracefully exit while processing {class}"),
+                ),
+                Removal::Removed => (exception::DIRTY_EXIT, "Job still being processed".to_string()),
+            };
             let entry = NewFailure {
                 failed_at: payload::time::failed_at(Timestamp::now()),
                 payload: match &raw {
                     Some(r) => FailedPayload::Json(r),
                     None => FailedPayload::Text(&record),
                 },
-                exception: exception::PRUNE_DEAD_WORKER_DIRTY_EXIT,
+                exception,
                 error: &error,
                 backtrace: &[],
                 worker,

@@ -408,6 +408,31 @@ fn remove_worker_puts_its_jobs_back_at_the_head() {
 }
 
 #[test]
+fn remove_worker_fails_the_job_a_ruby_worker_was_running() {
+    // A Ruby (or node-resque) worker keeps nothing in flight: its job lives
+    // only in `worker:<id>`. Removing it fails that job, as Ruby's
+    // `unregister_worker` does, rather than losing it.
+    let redis = TestRedis::start();
+    let id = "web1:4211:file_serve";
+    register(&redis, id, Some("2026-11-23T23:57:52+00:00"));
+    let record = r#"{"queue":"file_serve","run_at":"2026-11-23T23:50:00Z","payload":{"class":"Archive","args":[44,"masterbrew"]}}"#;
+    let _: () = redis.conn().set(format!("resque:worker:{id}"), record).unwrap();
+
+    ok(&redis, &["remove-worker", id]);
+    assert!(redis.workers().is_empty());
+    let failures = redis.failures();
+    assert_eq!(failures.len(), 1, "{failures:?}");
+    let f = &failures[0];
+    assert_eq!(f["exception"], "Resque::DirtyExit");
+    assert_eq!(f["error"], "Job still being processed");
+    assert_eq!(f["payload"], json!({"class": "Archive", "args": [44, "masterbrew"]}));
+    assert_eq!(f["queue"], "file_serve");
+    assert_eq!(f["worker"], id);
+    let record: Option<String> = redis.conn().get(format!("resque:worker:{id}")).unwrap();
+    assert_eq!(record, None);
+}
+
+#[test]
 fn prune_removes_workers_with_an_old_heartbeat_only() {
     let redis = TestRedis::start();
     let dead = "ghost-host-of-the-test:1:file_serve";
