@@ -140,6 +140,8 @@ impl Watch {
 /// How the parent supervises a child: its callbacks and limits.
 pub(crate) struct Supervision<'a> {
     pub(crate) signals: &'a Signals,
+    /// Called once the child runs, before waiting for it.
+    pub(crate) started: &'a mut dyn FnMut(),
     /// Called at every wake-up: what to do with the child.
     pub(crate) on_wake: &'a mut dyn FnMut() -> ChildAction,
     /// Called every `tick_every` (the heartbeat).
@@ -258,6 +260,7 @@ pub(crate) fn in_child(
             drop(write_end);
             crate::procline::set(&format!("Forked {child} at {}", jiff::Timestamp::now().as_second()));
             tracing::debug!(pid = child.as_raw(), class = entry.class, "forked a child for the job");
+            (supervision.started)();
             wait_for_child(child, read_end, supervision)
         }
     }
@@ -303,7 +306,7 @@ impl From<&JobFailure> for ChildReport {
 }
 
 fn wait_for_child(child: Pid, report: OwnedFd, sup: Supervision<'_>) -> Result<ChildOutcome> {
-    let Supervision { signals, on_wake, tick, tick_every, policy, timeout } = sup;
+    let Supervision { signals, on_wake, tick, tick_every, policy, timeout, .. } = sup;
     let started = Instant::now();
     let mut watch = Watch {
         child,
