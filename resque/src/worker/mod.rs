@@ -133,6 +133,8 @@ pub struct Worker {
     /// Jobs whose outcome was sent in a step whose reply was lost: recorded
     /// again (safely: a finish happens once) before the next step.
     unconfirmed: Vec<Ran>,
+    /// The keys of this worker's steps.
+    step_keys: store::StepKeys,
     /// Steps sent and not yet answered, oldest first. Nothing else uses the
     /// connection until they are (see [`Worker::sync`]).
     outstanding: VecDeque<Pending>,
@@ -211,6 +213,7 @@ impl Worker {
             .into_owned();
         let id = format!("{hostname}:{}:{}", std::process::id(), options.queues);
         let control = Control { graceful_term: options.graceful_term, ..Control::default() };
+        let step_keys = store::StepKeys::new(&client, &id);
         let static_queues = (!options.queues.is_dynamic()).then(|| Arc::from(options.queues.resolve(&[])));
         Ok(Worker {
             client,
@@ -231,6 +234,7 @@ impl Worker {
             ran: None,
             unconfirmed: Vec::new(),
             outstanding: VecDeque::new(),
+            step_keys,
         })
     }
 
@@ -276,6 +280,7 @@ impl Worker {
             procline::set_prefix(prefix);
         }
         procline::set("Starting");
+        run::install_panic_hook();
         if !self.options.fork_per_job && self.options.job_timeout.is_some() {
             tracing::warn!(worker = %self.id, "job timeouts need a forked child per job; --no-fork ignores them");
         }
@@ -408,7 +413,8 @@ impl Worker {
             start_first: true,
             queues: &queues,
         };
-        let command = store::step_command(&self.client, &self.id, &step, &self.options.failure_backends);
+        let command =
+            store::step_command(&self.client, &self.step_keys, &step, &self.options.failure_backends);
         store::step(&self.client, &command, &queues).inspect_err(|_| self.ran = ran)
     }
 
@@ -436,7 +442,8 @@ impl Worker {
         let ran = self.ran.take();
         let step =
             Step { finish: ran.as_ref(), start: Some(&next), take, start_first: false, queues: &queues };
-        let command = store::step_command(&self.client, &self.id, &step, &self.options.failure_backends);
+        let command =
+            store::step_command(&self.client, &self.step_keys, &step, &self.options.failure_backends);
         match store::send_step(&self.client, &command) {
             Ok(sent) => self.outstanding.push_back(Pending { sent, ran, take, queues }),
             Err(e) => {
@@ -618,8 +625,12 @@ impl Worker {
                 return;
             }
         };
-        let title =
-            format!("Processing {} since {} [{}]", taken.queue, Timestamp::now().as_second(), payload.class);
+        let title = procline::title(&format!(
+            "Processing {} since {} [{}]",
+            taken.queue,
+            Timestamp::now().as_second(),
+            payload.class
+        ));
         let result = match self.registry.get(&payload.class) {
             None => Err(JobFailure::new(
                 exception::UNKNOWN_CLASS,
@@ -634,7 +645,7 @@ impl Worker {
                 self.run_in_child(entry, &taken.queue, payload.args, &title, timeout, &mut receive)
             }
             Some(entry) => {
-                procline::set(&title);
+                procline::set_title(&title);
                 run::perform(entry, &taken.queue, payload.args)
             }
         };
@@ -751,7 +762,8 @@ impl Worker {
     /// later.
     fn record(&mut self, ran: Ran) {
         let step = Step { finish: Some(&ran), start: None, take: 0, start_first: false, queues: &[] };
-        let command = store::step_command(&self.client, &self.id, &step, &self.options.failure_backends);
+        let command =
+            store::step_command(&self.client, &self.step_keys, &step, &self.options.failure_backends);
         let mut backoff = Duration::from_millis(100);
         loop {
             match store::step(&self.client, &command, &[]) {

@@ -216,7 +216,10 @@ fn catch(f: impl FnOnce() -> Result<(), JobFailure>) -> Result<(), JobFailure> {
 
 static LAST_PANIC: Mutex<Option<Vec<String>>> = Mutex::new(None);
 
-fn install_panic_hook() {
+/// Installs the hook that keeps a panic's backtrace for its failure entry;
+/// once per process. The worker calls it before its first fork, so that no
+/// child does it again.
+pub(crate) fn install_panic_hook() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         let previous = panic::take_hook();
@@ -233,7 +236,7 @@ fn install_panic_hook() {
     });
 }
 
-/// Forks a child that sets `title` and runs the job, then waits for it
+/// Forks a child that sets `child_title` (a whole process title) and runs the job, then waits for it
 /// while beating the heart, watching for signals and enforcing the timeout.
 pub(crate) fn in_child(
     entry: &JobEntry,
@@ -275,7 +278,7 @@ fn child_main(
     report: OwnedFd,
 ) -> ! {
     signals::reset_in_child();
-    crate::procline::set(title);
+    crate::procline::set_title(title);
     after_fork();
     let result = perform(entry, queue, args);
     let code = match &result {

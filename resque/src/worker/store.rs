@@ -27,7 +27,7 @@ pub(crate) const MAX_RECOVERIES: u64 = 3;
 ///    worker's backends name) and counters when it failed, the processed
 ///    counters, and `HDEL recoveries`.
 /// 2. `SET worker:<id>` to ARGV[6], the record of an already taken job that
-///    starts now, or `DEL worker:<id>` when ARGV[6] is ''.
+///    starts now, or, after a finish, `DEL worker:<id>` when ARGV[6] is ''.
 /// 3. Take, when ARGV[7] > 0: unless `pause-all-workers` holds `true`, up to
 ///    ARGV[7] jobs from the first non-empty queue in priority order (`LPOP`
 ///    each, `RPUSH` of an entry to `inflight:<id>`); when ARGV[8] (run_at) is
@@ -62,7 +62,7 @@ if ARGV[1] ~= '' and redis.call('LREM', KEYS[2], 1, ARGV[1]) == 1 then
 end
 if ARGV[6] ~= '' then
   redis.call('SET', KEYS[3], ARGV[6])
-else
+elseif ARGV[1] ~= '' then
   redis.call('DEL', KEYS[3])
 end
 local take = tonumber(ARGV[7])
@@ -242,10 +242,29 @@ pub(crate) enum Took {
     Paused,
 }
 
+/// The keys every step names, spelled once per worker.
+pub(crate) struct StepKeys([String; 8]);
+
+impl StepKeys {
+    pub(crate) fn new(client: &Client, worker_id: &str) -> Self {
+        let keys = client.keys();
+        StepKeys([
+            keys.pause_all(),
+            keys.inflight(worker_id),
+            keys.worker(worker_id),
+            keys.stat(stat::FAILED),
+            keys.worker_stat(stat::FAILED, worker_id),
+            keys.stat(stat::PROCESSED),
+            keys.worker_stat(stat::PROCESSED, worker_id),
+            keys.recoveries(),
+        ])
+    }
+}
+
 /// The step's command: `EVALSHA` of [`STEP`] with its keys and arguments.
 pub(crate) fn step_command(
     client: &Client,
-    worker_id: &str,
+    step_keys: &StepKeys,
     step: &Step<'_>,
     destinations: &[FailureDestination],
 ) -> redis::Cmd {
@@ -259,14 +278,9 @@ pub(crate) fn step_command(
     let queues = if step.take > 0 { step.queues } else { &[] };
     cmd.arg(script(&STEP_SCRIPT, STEP).get_hash())
         .arg(8 + lists + usize::from(!member.is_empty()) + queues.len());
-    cmd.arg(keys.pause_all())
-        .arg(keys.inflight(worker_id))
-        .arg(keys.worker(worker_id))
-        .arg(keys.stat(stat::FAILED))
-        .arg(keys.worker_stat(stat::FAILED, worker_id))
-        .arg(keys.stat(stat::PROCESSED))
-        .arg(keys.worker_stat(stat::PROCESSED, worker_id))
-        .arg(keys.recoveries());
+    for key in &step_keys.0 {
+        cmd.arg(key);
+    }
     for list in &targets.lists {
         cmd.arg(list);
     }
