@@ -1,5 +1,6 @@
-//! The worker's side of Redis: taking a job, recording its end, and putting
-//! back the jobs of dead workers. Every step that must not be split is one
+//! The worker's side of Redis: the step that records a job's end, records
+//! the next job's start and takes more jobs, and putting back the jobs of
+//! dead workers. Every step that must not be split is one
 //! Lua script, so a worker killed at any instant leaves each job in its
 //! queue, in its `inflight:<id>` list, or finished.
 

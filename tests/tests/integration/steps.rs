@@ -107,6 +107,13 @@ fn the_record_describes_the_running_job_when_it_was_taken_ahead() {
 
     assert!(eventually(LIMIT, || lines(&out).contains(&"start b".to_string())));
     assert_eq!(record_line().as_deref(), Some("b"));
+    // Written by the worker, not by the script that took the job: the same shape.
+    let record: String = redis.conn().get(format!("resque:worker:{id}")).unwrap();
+    let record: Value = serde_json::from_str(&record).unwrap();
+    assert_eq!(record.as_object().unwrap().keys().collect::<Vec<_>>(), ["queue", "run_at", "payload"]);
+    assert_eq!(record["queue"], "slow");
+    let run_at = record["run_at"].as_str().unwrap();
+    assert!(run_at.len() == 20 && run_at.ends_with('Z'), "{run_at}");
     assert_eq!(inflight(), 1);
     assert_eq!(stat(&redis, "processed"), 1);
 
