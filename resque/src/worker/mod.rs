@@ -1,4 +1,6 @@
-//! The worker: register, fetch, fork, wait, record, heartbeat, unregister.
+//! The worker: register, take jobs, fork, wait, record, heartbeat,
+//! unregister. One Redis step per job records the job that ran, the job that
+//! starts and takes the next ones (see `store.rs` and `docs/PROTOCOL.md`).
 //!
 //! The parent process stays single-threaded and runs no async runtime, so
 //! that `fork` is safe; each job runs in a child that ends with `_exit` and
@@ -586,7 +588,8 @@ impl Worker {
 
     /// Runs one job and keeps its outcome for the next step to record.
     /// Never fails: a bad payload or a failing job becomes a failure entry.
-    /// `pending`, the step sent for this job, is answered while it runs.
+    /// A forking worker reads the replies to the steps it sent while the
+    /// child runs.
     fn process(&mut self, taken: Taken) {
         let started = Instant::now();
         let client = self.client.clone();
