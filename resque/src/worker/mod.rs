@@ -173,7 +173,7 @@ const WINDOW: usize = 8;
 /// How many jobs a `--no-fork` worker takes in one step, from one queue.
 /// They wait in its in-flight list (recovered if it dies) and go back to
 /// the head of their queue if it stops or pauses first.
-pub const IN_PROCESS_BATCH: usize = 16;
+pub(crate) const IN_PROCESS_BATCH: usize = 16;
 
 /// What signals have asked of the worker so far.
 #[derive(Debug, Default)]
