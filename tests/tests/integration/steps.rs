@@ -196,3 +196,35 @@ fn a_batch_in_flight_is_recovered_after_a_no_fork_worker_is_killed() {
     assert!(c.keys_in_namespace().unwrap().iter().all(|k| !k.starts_with("inflight:") && k != "recoveries"));
     assert_eq!(c.size("slow").unwrap(), 0);
 }
+
+#[test]
+fn a_no_fork_worker_with_jobs_ahead_rides_out_a_redis_restart() {
+    let mut redis = TestRedis::start_with(&["--appendonly", "yes", "--appendfsync", "always"]);
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let path = out.to_str().unwrap();
+    let c = redis.client();
+    for i in 0..6 {
+        slow_record::enqueue_to(&c, path, 300, format!("{i}")).unwrap();
+    }
+    let mut w = spawn(&redis, &["work", "-i", "0.05", "-q", "slow", "--no-fork"]);
+    assert!(eventually(LIMIT, || lines(&out).contains(&"start 1".to_string())));
+    redis.stop();
+    std::thread::sleep(Duration::from_millis(500));
+    redis.restart();
+    let done = || lines(&out).iter().filter(|l| l.starts_with("done ")).count();
+    assert!(eventually(LIMIT, || done() >= 6), "{:?}", lines(&out));
+    let settled = || {
+        let keys = c.keys_in_namespace().unwrap_or_default();
+        stat(&redis, "processed") >= 6 && keys.iter().all(|k| !k.starts_with("inflight:"))
+    };
+    assert!(eventually(LIMIT, settled), "{:?}", c.keys_in_namespace());
+    kill(Pid::from_raw(w.id() as i32), Signal::SIGQUIT).unwrap();
+    assert!(wait_for_exit(&mut w, LIMIT).unwrap().success());
+    let mut done: Vec<String> = lines(&out).into_iter().filter(|l| l.starts_with("done ")).collect();
+    done.sort();
+    assert_eq!(done, (0..6).map(|i| format!("done {i}")).collect::<Vec<_>>(), "each job ran once");
+    assert_eq!(stat(&redis, "processed"), 6, "each job recorded once");
+    assert_eq!(stat(&redis, "failed"), 0);
+    assert_eq!(c.size("slow").unwrap(), 0);
+}
