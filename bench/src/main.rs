@@ -3,7 +3,8 @@
 //! the job (forking and in-process), and what an idle worker costs Redis.
 //!
 //! The binary is also the worker it measures (`resque-bench work ...`), so
-//! the probe job below is linked in.
+//! the probe job below is linked in, and nothing else: it links no test
+//! jobs or test hooks, which would run in every measured job.
 
 use std::path::Path;
 use std::process::{Child, Command, ExitCode, Stdio};
@@ -11,7 +12,88 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
-use resque_tests::TestRedis;
+
+/// A private `redis-server` on a free port that keeps nothing on disk;
+/// killed on drop.
+struct TestRedis {
+    child: Child,
+    port: u16,
+    dir: std::path::PathBuf,
+}
+
+impl TestRedis {
+    fn start() -> Self {
+        let dir = std::env::temp_dir().join(format!("resque-bench-redis-{}", std::process::id()));
+        let _ = std::fs::create_dir_all(&dir);
+        for _ in 0..10 {
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .map(|a| a.port())
+                .unwrap_or_else(|e| panic!("no free port: {e}"));
+            let child = Command::new("redis-server")
+                .args([
+                    "--port",
+                    &port.to_string(),
+                    "--bind",
+                    "127.0.0.1",
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                ])
+                .arg("--dir")
+                .arg(&dir)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap_or_else(|e| panic!("cannot start redis-server (is it installed?): {e}"));
+            let mut redis = TestRedis { child, port, dir: dir.clone() };
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = redis.child.try_wait() {
+                    break;
+                }
+                if redis::Client::open(redis.url())
+                    .and_then(|c| c.get_connection_with_timeout(Duration::from_millis(200)))
+                    .and_then(|mut c| redis::cmd("PING").query::<String>(&mut c))
+                    .is_ok()
+                {
+                    return redis;
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            let _ = redis.child.kill();
+        }
+        panic!("could not start redis-server");
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/0", self.port)
+    }
+
+    fn port(&self) -> u16 {
+        self.port
+    }
+
+    fn client(&self) -> resque::Client {
+        let address = self.url().parse().unwrap_or_else(|e| panic!("{e}"));
+        resque::Client::with_namespace(address, "resque").unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn conn(&self) -> redis::Connection {
+        redis::Client::open(self.url())
+            .and_then(|c| c.get_connection())
+            .unwrap_or_else(|e| panic!("cannot connect to the private redis-server: {e}"))
+    }
+}
+
+impl Drop for TestRedis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
 
 /// Appends how long ago (ns) it was enqueued to `out`.
 #[resque::job(queue = "latency")]

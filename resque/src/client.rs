@@ -4,6 +4,7 @@
 use std::env;
 use std::fmt;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 use std::time::Duration;
 
@@ -140,8 +141,14 @@ struct Inner {
 
 struct OwnedConnection {
     pid: u32,
+    /// Which connection this is (see [`Client::send_packed`]).
+    generation: u64,
     conn: Connection,
 }
+
+/// Numbers every connection opened in this process, so a reply awaited on
+/// one is never read from the next.
+static GENERATION: AtomicU64 = AtomicU64::new(0);
 
 impl Client {
     /// A client for `address`, in the namespace the address names, else
@@ -208,6 +215,11 @@ impl Client {
     /// Runs `f` on this process's connection, opening it if needed and
     /// dropping it after a connection-level error so the next call reconnects.
     pub(crate) fn with_conn<T>(&self, f: impl FnOnce(&mut Connection) -> RedisResult<T>) -> Result<T> {
+        self.with_owned(|owned| f(&mut owned.conn))
+    }
+
+    /// [`Client::with_conn`] with the connection's generation.
+    fn with_owned<T>(&self, f: impl FnOnce(&mut OwnedConnection) -> RedisResult<T>) -> Result<T> {
         let _signals_wait = crate::worker::deferred_signals();
         let mut guard = self.lock_conn();
         let pid = std::process::id();
@@ -218,12 +230,13 @@ impl Client {
                 std::mem::forget(inherited);
             }
             let conn = self.connect()?;
-            *guard = Some(OwnedConnection { pid, conn });
+            let generation = GENERATION.fetch_add(1, Ordering::Relaxed) + 1;
+            *guard = Some(OwnedConnection { pid, generation, conn });
         }
         let Some(owned) = guard.as_mut() else {
             return Err(self.error(redis::RedisError::from((redis::ErrorKind::Io, "no connection"))));
         };
-        match f(&mut owned.conn) {
+        match f(owned) {
             Ok(v) => Ok(v),
             Err(e) => {
                 if e.is_io_error()
@@ -236,6 +249,31 @@ impl Client {
                 Err(self.error(e))
             }
         }
+    }
+
+    /// Sends a command without reading its reply; returns the connection's
+    /// generation, for [`Client::recv_reply`]. Nothing else may use the
+    /// connection until the reply is read.
+    pub(crate) fn send_packed(&self, packed: &[u8]) -> Result<u64> {
+        self.with_owned(|owned| {
+            owned.conn.send_packed_command(packed)?;
+            Ok(owned.generation)
+        })
+    }
+
+    /// Reads the reply to a command sent with [`Client::send_packed`] on
+    /// connection `generation`; fails, reading nothing, when that connection
+    /// was replaced meanwhile. A server error comes back as an error.
+    pub(crate) fn recv_reply(&self, generation: u64) -> Result<redis::Value> {
+        self.with_owned(|owned| {
+            if owned.generation != generation {
+                return Err(redis::RedisError::from((
+                    redis::ErrorKind::Client,
+                    "the connection the command was sent on is gone",
+                )));
+            }
+            owned.conn.recv_response()?.extract_error()
+        })
     }
 
     fn lock_conn(&self) -> MutexGuard<'_, Option<OwnedConnection>> {

@@ -66,9 +66,10 @@ pub fn encode_job<A: Serialize + ?Sized>(class: &str, args: &A) -> Result<String
 
 /// The `worker:<id>` value: what a worker is processing now.
 ///
-/// The worker's fetch script (`worker/store.rs`) writes this same shape in
-/// Lua, in the same step that takes the job; the two must stay in step (the
-/// integration tests read the record back and check its members and order).
+/// The worker's step script (`worker/store.rs`) writes this same shape in
+/// Lua for a job it takes and starts in the same step; a job taken ahead
+/// gets this struct's JSON. The two must stay in step (the integration tests
+/// read both back and check their members and order).
 #[derive(Debug, Serialize)]
 pub struct ProcessingRecord<'a> {
     /// The queue the job came from.

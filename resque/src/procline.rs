@@ -35,8 +35,13 @@ pub(crate) fn set_prefix(prefix: &str) {
 
 /// Sets the process title to `[prefix]resque-<version>: <status>`.
 pub(crate) fn set(status: &str) {
-    let app = APP_PREFIX.lock().unwrap_or_else(|p| p.into_inner()).clone();
-    set_title(&format!("{app}{PREFIX}: {status}"));
+    set_title(&title(status));
+}
+
+/// The whole title for `status`: `[prefix]resque-<version>: <status>`.
+pub(crate) fn title(status: &str) -> String {
+    let app = APP_PREFIX.lock().unwrap_or_else(|p| p.into_inner());
+    format!("{app}{PREFIX}: {status}")
 }
 
 /// Sets the whole process title as `ps` shows it, truncated to the space the

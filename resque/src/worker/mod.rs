@@ -1,4 +1,6 @@
-//! The worker: register, fetch, fork, wait, record, heartbeat, unregister.
+//! The worker: register, take jobs, fork, wait, record, heartbeat,
+//! unregister. One Redis step per job records the job that ran, the job that
+//! starts and takes the next ones (see `store.rs` and `docs/PROTOCOL.md`).
 //!
 //! The parent process stays single-threaded and runs no async runtime, so
 //! that `fork` is safe; each job runs in a child that ends with `_exit` and
@@ -11,6 +13,8 @@ mod signals;
 mod store;
 mod wake;
 
+use std::collections::VecDeque;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
@@ -30,7 +34,7 @@ pub use prune::Pruned;
 use run::{ChildAction, StopPolicy, Supervision};
 use signals::Signals;
 pub use store::{FailureDestination, Recovered};
-use store::{Fetched, Taken};
+use store::{Ran, SentStep, Step, Taken, Took};
 
 /// How a worker runs.
 #[derive(Debug, Clone)]
@@ -122,8 +126,54 @@ pub struct Worker {
     /// without the worker knowing (the reply was lost).
     fetch_failed: bool,
     /// The queue list, resolved once, when it has no wildcard or exclusion.
-    static_queues: Option<Vec<String>>,
+    static_queues: Option<Arc<[String]>>,
+    /// Jobs taken ahead (in `inflight:<id>`, not started), in queue order.
+    ready: VecDeque<Taken>,
+    /// The job that ran last, its outcome not recorded yet: the next step
+    /// records it.
+    ran: Option<Ran>,
+    /// Jobs whose outcome was sent in a step whose reply was lost: recorded
+    /// again (safely: a finish happens once) before the next step.
+    unconfirmed: Vec<Ran>,
+    /// The keys of this worker's steps.
+    step_keys: store::StepKeys,
+    /// Steps sent and not yet answered, oldest first. Nothing else uses the
+    /// connection until they are (see [`Worker::sync`]).
+    outstanding: VecDeque<Pending>,
 }
+
+/// A step sent before a job started, its reply read once the job runs.
+struct Pending {
+    sent: SentStep,
+    /// What the step recorded as finished, in case its reply is lost.
+    ran: Option<Ran>,
+    /// How many jobs it asked for.
+    take: usize,
+    queues: Arc<[String]>,
+}
+
+impl Pending {
+    /// Reads the step's reply.
+    fn receive(self, client: &Client) -> Answered {
+        let reply = store::recv_step(client, self.sent, &self.queues);
+        Answered { ran: self.ran, take: self.take, reply }
+    }
+}
+
+/// A step sent before a job started, and its reply.
+struct Answered {
+    ran: Option<Ran>,
+    take: usize,
+    reply: Result<Took>,
+}
+
+/// How many steps a `--no-fork` worker sends ahead of their replies.
+const WINDOW: usize = 8;
+
+/// How many jobs a `--no-fork` worker takes in one step, from one queue.
+/// They wait in its in-flight list (recovered if it dies) and go back to
+/// the head of their queue if it stops or pauses first.
+pub(crate) const IN_PROCESS_BATCH: usize = 16;
 
 /// What signals have asked of the worker so far.
 #[derive(Debug, Default)]
@@ -165,7 +215,8 @@ impl Worker {
             .into_owned();
         let id = format!("{hostname}:{}:{}", std::process::id(), options.queues);
         let control = Control { graceful_term: options.graceful_term, ..Control::default() };
-        let static_queues = (!options.queues.is_dynamic()).then(|| options.queues.resolve(&[]));
+        let step_keys = store::StepKeys::new(&client, &id);
+        let static_queues = (!options.queues.is_dynamic()).then(|| Arc::from(options.queues.resolve(&[])));
         Ok(Worker {
             client,
             registry,
@@ -181,6 +232,11 @@ impl Worker {
             spells: (false, false, false),
             fetch_failed: false,
             static_queues,
+            ready: VecDeque::new(),
+            ran: None,
+            unconfirmed: Vec::new(),
+            outstanding: VecDeque::new(),
+            step_keys,
         })
     }
 
@@ -226,6 +282,7 @@ impl Worker {
             procline::set_prefix(prefix);
         }
         procline::set("Starting");
+        run::install_panic_hook();
         if !self.options.fork_per_job && self.options.job_timeout.is_some() {
             tracing::warn!(worker = %self.id, "job timeouts need a forked child per job; --no-fork ignores them");
         }
@@ -253,19 +310,29 @@ impl Worker {
         let mut backoff = Duration::ZERO;
         loop {
             self.read_signals();
+            if self.ready.is_empty()
+                || self.control.stop.is_some()
+                || self.control.paused
+                || self.heartbeat_due()
+            {
+                self.sync();
+            }
             if let Some(reason) = self.control.stop {
+                self.settle();
                 self.spells.2 = true;
                 self.run_hooks(WorkerHook::Shutdown, None);
                 return Ok(reason);
             }
             self.heartbeat_if_due();
             if self.control.paused {
+                self.settle();
                 self.pause_spell(true);
                 procline::set("Paused");
                 self.sleep(self.options.interval.max(Duration::from_millis(100)));
                 continue;
             }
             if self.fetch_failed {
+                self.settle();
                 match store::return_own_inflight(&self.client, &self.id) {
                     Ok(returned) => {
                         self.fetch_failed = false;
@@ -276,18 +343,26 @@ impl Worker {
                     Err(e) => tracing::debug!(worker = %self.id, "cannot check the in-flight list yet: {e}"),
                 }
             }
+            if let Some(next) = self.ready.pop_front() {
+                self.start_next(next);
+                continue;
+            }
             if let Some(wake) = self.wake.as_mut() {
                 // Published before this fetch: the fetch will see it.
                 wake.drain();
             }
-            match self.fetch() {
-                Ok(Fetched::Job(taken)) => {
+            match self.take_jobs() {
+                Ok(Took::Jobs(jobs)) => {
                     backoff = Duration::ZERO;
                     self.pause_spell(false);
                     self.spells.0 = false;
-                    self.process(taken);
+                    let mut jobs = jobs.into_iter();
+                    if let Some(first) = jobs.next() {
+                        self.ready.extend(jobs);
+                        self.process(first);
+                    }
                 }
-                Ok(Fetched::Empty) => {
+                Ok(Took::Empty) => {
                     backoff = Duration::ZERO;
                     self.pause_spell(false);
                     if !self.spells.0 {
@@ -300,7 +375,7 @@ impl Worker {
                     procline::set(&format!("Waiting for {}", self.options.queues));
                     self.idle(self.options.interval);
                 }
-                Ok(Fetched::Paused) => {
+                Ok(Took::Paused) => {
                     self.pause_spell(true);
                     procline::set("Paused");
                     self.sleep(self.options.interval.max(Duration::from_millis(100)));
@@ -311,6 +386,126 @@ impl Worker {
                     tracing::warn!(worker = %self.id, "cannot fetch a job: {e}; retrying in {backoff:?}");
                     self.sleep(backoff);
                 }
+            }
+        }
+    }
+
+    /// How many jobs a step takes: a forking worker keeps one job ahead, so
+    /// that the step that starts a job also takes the next; a `--no-fork`
+    /// worker takes [`IN_PROCESS_BATCH`].
+    fn batch(&self) -> usize {
+        if self.options.fork_per_job {
+            1
+        } else {
+            IN_PROCESS_BATCH
+        }
+    }
+
+    /// Waiting for the queues: one step (see [`store::Step`]) that records
+    /// the last job's outcome and takes the next jobs, the first of which
+    /// starts at once.
+    fn take_jobs(&mut self) -> Result<Took> {
+        let queues = self.queues()?;
+        let ran = self.ran.take();
+        let step = Step {
+            finish: ran.as_ref(),
+            start: None,
+            // The one to start, and the batch after it.
+            take: 1 + self.batch(),
+            start_first: true,
+            queues: &queues,
+        };
+        let command =
+            store::step_command(&self.client, &self.step_keys, &step, &self.options.failure_backends);
+        store::step(&self.client, &command, &queues).inspect_err(|_| self.ran = ran)
+    }
+
+    /// Starts a job taken ahead: sends the step that records the last job's
+    /// outcome and this job's `worker:<id>` (and, for the last job ahead,
+    /// takes the next ones), then runs the job while Redis answers.
+    fn start_next(&mut self, next: Taken) {
+        if !self.unconfirmed.is_empty() {
+            self.sync();
+            for lost in std::mem::take(&mut self.unconfirmed) {
+                self.record(lost);
+            }
+        }
+        let taking = self.outstanding.iter().any(|p| p.take > 0);
+        let mut take =
+            if self.ready.len() < self.batch() && !taking && !self.fetch_failed { self.batch() } else { 0 };
+        let queues = match take {
+            0 => Arc::from(Vec::new()),
+            _ => self.queues().unwrap_or_else(|e| {
+                tracing::warn!(worker = %self.id, "cannot list the queues: {e}");
+                take = 0;
+                Arc::from(Vec::new())
+            }),
+        };
+        let ran = self.ran.take();
+        let step =
+            Step { finish: ran.as_ref(), start: Some(&next), take, start_first: false, queues: &queues };
+        let command =
+            store::step_command(&self.client, &self.step_keys, &step, &self.options.failure_backends);
+        match store::send_step(&self.client, &command) {
+            Ok(sent) => self.outstanding.push_back(Pending { sent, ran, take, queues }),
+            Err(e) => {
+                tracing::warn!(worker = %self.id, "cannot record the job that starts: {e}");
+                self.unconfirmed.extend(ran);
+                self.fetch_failed |= take > 0;
+            }
+        }
+        self.process(next);
+        if !self.options.fork_per_job {
+            while self.outstanding.len() > WINDOW {
+                self.receive_one();
+            }
+        }
+    }
+
+    /// Reads the oldest unanswered step's reply.
+    fn receive_one(&mut self) {
+        if let Some(pending) = self.outstanding.pop_front() {
+            let answered = pending.receive(&self.client);
+            self.absorb(answered);
+        }
+    }
+
+    /// Reads every unanswered step's reply: before anything else uses the
+    /// connection.
+    fn sync(&mut self) {
+        while !self.outstanding.is_empty() {
+            self.receive_one();
+        }
+    }
+
+    /// Takes in the answer to a step sent before a job started.
+    fn absorb(&mut self, answered: Answered) {
+        match answered.reply {
+            Ok(Took::Jobs(jobs)) => self.ready.extend(jobs),
+            Ok(Took::Empty | Took::Paused) => {}
+            Err(e) => {
+                tracing::warn!(worker = %self.id, "lost the reply to a step: {e}; recording it again");
+                self.unconfirmed.extend(answered.ran);
+                self.fetch_failed |= answered.take > 0;
+            }
+        }
+    }
+
+    /// Records whatever is unrecorded and puts back the jobs taken ahead:
+    /// before the worker stops, pauses or looks for stray in-flight jobs.
+    fn settle(&mut self) {
+        self.sync();
+        for lost in std::mem::take(&mut self.unconfirmed) {
+            self.record(lost);
+        }
+        if let Some(ran) = self.ran.take() {
+            self.record(ran);
+        }
+        if !self.ready.is_empty() {
+            let ready: Vec<Taken> = self.ready.drain(..).collect();
+            if let Err(e) = store::return_taken(&self.client, &self.id, &ready) {
+                tracing::warn!(worker = %self.id, "cannot put back the jobs taken ahead yet: {e}");
+                self.fetch_failed = true;
             }
         }
     }
@@ -383,21 +578,26 @@ impl Worker {
         also_ready
     }
 
-    /// Takes the next job (see [`store::fetch`]).
-    fn fetch(&self) -> Result<Fetched> {
+    /// The queues to take from, resolved, in priority order.
+    fn queues(&self) -> Result<Arc<[String]>> {
         match &self.static_queues {
-            Some(queues) => store::fetch(&self.client, &self.id, queues),
-            None => {
-                let queues = self.options.queues.resolve(&self.client.queues()?);
-                store::fetch(&self.client, &self.id, &queues)
-            }
+            Some(queues) => Ok(queues.clone()),
+            None => Ok(Arc::from(self.options.queues.resolve(&self.client.queues()?))),
         }
     }
 
-    /// Runs one job and records its outcome. Never fails: a bad payload or a
-    /// failing job becomes a failure entry.
+    /// Runs one job and keeps its outcome for the next step to record.
+    /// Never fails: a bad payload or a failing job becomes a failure entry.
+    /// A forking worker reads the replies to the steps it sent while the
+    /// child runs.
     fn process(&mut self, taken: Taken) {
         let started = Instant::now();
+        let client = self.client.clone();
+        // A forking worker reads the replies while the child runs.
+        let mut pending =
+            if self.options.fork_per_job { std::mem::take(&mut self.outstanding) } else { VecDeque::new() };
+        let mut answered = Vec::new();
+        let mut receive = || answered.extend(pending.drain(..).map(|p| p.receive(&client)));
         let parsed = JobPayload::parse(&taken.raw);
         let raw_json: Option<&RawValue> = serde_json::from_str(&taken.raw).ok();
         let (payload, raw_json) = match (parsed, raw_json) {
@@ -419,12 +619,21 @@ impl Worker {
                     None => FailedPayload::Text(&taken.raw),
                 };
                 tracing::error!(queue = taken.queue, "{}", failure.error);
-                self.finish(&taken, stored, Err(&failure));
+                receive();
+                let entry = self.failure_entry(&taken.queue, stored, &failure);
+                self.ran = Some(Ran { taken, failure: Some(entry) });
+                for a in answered {
+                    self.absorb(a);
+                }
                 return;
             }
         };
-        let title =
-            format!("Processing {} since {} [{}]", taken.queue, Timestamp::now().as_second(), payload.class);
+        let title = procline::title(&format!(
+            "Processing {} since {} [{}]",
+            taken.queue,
+            Timestamp::now().as_second(),
+            payload.class
+        ));
         let result = match self.registry.get(&payload.class) {
             None => Err(JobFailure::new(
                 exception::UNKNOWN_CLASS,
@@ -436,13 +645,14 @@ impl Worker {
             )),
             Some(entry) if self.options.fork_per_job => {
                 let timeout = entry.timeout.or(self.options.job_timeout);
-                self.run_in_child(entry, &taken.queue, payload.args, &title, timeout)
+                self.run_in_child(entry, &taken.queue, payload.args, &title, timeout, &mut receive)
             }
             Some(entry) => {
-                procline::set(&title);
+                procline::set_title(&title);
                 run::perform(entry, &taken.queue, payload.args)
             }
         };
+        receive();
         match &result {
             Err(f) => {
                 tracing::warn!(worker = %self.id, queue = taken.queue, class = payload.class, "job failed: {f}")
@@ -455,7 +665,30 @@ impl Worker {
                 "job done"
             ),
         }
-        self.finish(&taken, FailedPayload::Json(raw_json), result.as_ref().map(|_| ()));
+        let failure =
+            result.as_ref().err().map(|f| self.failure_entry(&taken.queue, FailedPayload::Json(raw_json), f));
+        self.ran = Some(Ran { taken, failure });
+        for a in answered {
+            self.absorb(a);
+        }
+    }
+
+    /// A failure entry's JSON; logged when a failure backend is the log.
+    fn failure_entry(&self, queue: &str, stored: FailedPayload<'_>, failure: &JobFailure) -> String {
+        let entry = NewFailure {
+            failed_at: payload::time::failed_at(Timestamp::now()),
+            payload: stored,
+            exception: &failure.exception,
+            error: &failure.error,
+            backtrace: &failure.backtrace,
+            worker: &self.id,
+            queue,
+        }
+        .to_json();
+        if self.options.failure_backends.contains(&FailureDestination::Log) {
+            tracing::error!(worker = %self.id, failure = entry.as_str(), "job failed");
+        }
+        entry
     }
 
     fn run_in_child(
@@ -465,6 +698,7 @@ impl Worker {
         args: Vec<serde_json::Value>,
         title: &str,
         timeout: Option<Duration>,
+        started: &mut dyn FnMut(),
     ) -> std::result::Result<(), JobFailure> {
         let ctx_args = if entry.hooks.any || !self.hooks.is_empty() { args.clone() } else { Vec::new() };
         let ctx = JobContext { class: entry.class, queue, args: &ctx_args };
@@ -499,6 +733,7 @@ impl Worker {
             &after_fork,
             Supervision {
                 signals,
+                started,
                 on_wake: &mut on_wake,
                 tick: &mut tick,
                 tick_every: options.heartbeat_interval,
@@ -524,42 +759,18 @@ impl Worker {
         result
     }
 
-    /// Records a finished job in one step (see [`store::finish`]), retrying
-    /// while Redis is unreachable. A worker told to stop at once gives up;
-    /// the job then stays in its in-flight list and is recovered later.
-    fn finish(
-        &mut self,
-        taken: &Taken,
-        stored: FailedPayload<'_>,
-        result: std::result::Result<(), &JobFailure>,
-    ) {
-        let failure = result.err().map(|failure| {
-            NewFailure {
-                failed_at: payload::time::failed_at(Timestamp::now()),
-                payload: stored,
-                exception: &failure.exception,
-                error: &failure.error,
-                backtrace: &failure.backtrace,
-                worker: &self.id,
-                queue: &taken.queue,
-            }
-            .to_json()
-        });
-        if let Some(entry) = &failure {
-            if self.options.failure_backends.contains(&FailureDestination::Log) {
-                tracing::error!(worker = %self.id, failure = entry.as_str(), "job failed");
-            }
-        }
+    /// Records a job's outcome in a step of its own (see [`store::Step`]),
+    /// retrying while Redis is unreachable. A worker told to stop at once
+    /// gives up; the job then stays in its in-flight list and is recovered
+    /// later.
+    fn record(&mut self, ran: Ran) {
+        let step = Step { finish: Some(&ran), start: None, take: 0, start_first: false, queues: &[] };
+        let command =
+            store::step_command(&self.client, &self.step_keys, &step, &self.options.failure_backends);
         let mut backoff = Duration::from_millis(100);
         loop {
-            match store::finish(
-                &self.client,
-                &self.id,
-                taken,
-                failure.as_deref(),
-                &self.options.failure_backends,
-            ) {
-                Ok(()) => return,
+            match store::step(&self.client, &command, &[]) {
+                Ok(_) => return,
                 Err(e) => {
                     tracing::warn!(worker = %self.id, "cannot record a finished job: {e}; retrying in {backoff:?}");
                     if self.read_signals().kill_child {
@@ -579,11 +790,14 @@ impl Worker {
         Ok(())
     }
 
+    fn heartbeat_due(&self) -> bool {
+        self.last_heartbeat.is_none_or(|t| t.elapsed() >= self.options.heartbeat_interval)
+    }
+
     /// Beats when due, makes sure this worker is still registered (a Redis
     /// that restarted empty forgets it), and prunes dead workers.
     fn heartbeat_if_due(&mut self) {
-        let due = self.last_heartbeat.is_none_or(|t| t.elapsed() >= self.options.heartbeat_interval);
-        if !due {
+        if !self.heartbeat_due() {
             return;
         }
         match self.heartbeat() {

@@ -140,6 +140,8 @@ impl Watch {
 /// How the parent supervises a child: its callbacks and limits.
 pub(crate) struct Supervision<'a> {
     pub(crate) signals: &'a Signals,
+    /// Called once the child runs, before waiting for it.
+    pub(crate) started: &'a mut dyn FnMut(),
     /// Called at every wake-up: what to do with the child.
     pub(crate) on_wake: &'a mut dyn FnMut() -> ChildAction,
     /// Called every `tick_every` (the heartbeat).
@@ -214,7 +216,10 @@ fn catch(f: impl FnOnce() -> Result<(), JobFailure>) -> Result<(), JobFailure> {
 
 static LAST_PANIC: Mutex<Option<Vec<String>>> = Mutex::new(None);
 
-fn install_panic_hook() {
+/// Installs the hook that keeps a panic's backtrace for its failure entry;
+/// once per process. The worker calls it before its first fork, so that no
+/// child does it again.
+pub(crate) fn install_panic_hook() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         let previous = panic::take_hook();
@@ -231,7 +236,7 @@ fn install_panic_hook() {
     });
 }
 
-/// Forks a child that sets `title` and runs the job, then waits for it
+/// Forks a child that sets `child_title` (a whole process title) and runs the job, then waits for it
 /// while beating the heart, watching for signals and enforcing the timeout.
 pub(crate) fn in_child(
     entry: &JobEntry,
@@ -258,6 +263,7 @@ pub(crate) fn in_child(
             drop(write_end);
             crate::procline::set(&format!("Forked {child} at {}", jiff::Timestamp::now().as_second()));
             tracing::debug!(pid = child.as_raw(), class = entry.class, "forked a child for the job");
+            (supervision.started)();
             wait_for_child(child, read_end, supervision)
         }
     }
@@ -272,7 +278,7 @@ fn child_main(
     report: OwnedFd,
 ) -> ! {
     signals::reset_in_child();
-    crate::procline::set(title);
+    crate::procline::set_title(title);
     after_fork();
     let result = perform(entry, queue, args);
     let code = match &result {
@@ -303,7 +309,7 @@ impl From<&JobFailure> for ChildReport {
 }
 
 fn wait_for_child(child: Pid, report: OwnedFd, sup: Supervision<'_>) -> Result<ChildOutcome> {
-    let Supervision { signals, on_wake, tick, tick_every, policy, timeout } = sup;
+    let Supervision { signals, on_wake, tick, tick_every, policy, timeout, .. } = sup;
     let started = Instant::now();
     let mut watch = Watch {
         child,

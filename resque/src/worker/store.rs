@@ -1,5 +1,6 @@
-//! The worker's side of Redis: taking a job, recording its end, and putting
-//! back the jobs of dead workers. Every step that must not be split is one
+//! The worker's side of Redis: the step that records a job's end, records
+//! the next job's start and takes more jobs, and putting back the jobs of
+//! dead workers. Every step that must not be split is one
 //! Lua script, so a worker killed at any instant leaves each job in its
 //! queue, in its `inflight:<id>` list, or finished.
 
@@ -12,65 +13,87 @@ use serde_json::value::RawValue;
 use crate::client::Client;
 use crate::error::Result;
 use crate::keys::stat;
-use crate::payload::{self, exception, FailedPayload, InflightEntry, NewFailure};
+use crate::payload::{self, exception, FailedPayload, InflightEntry, NewFailure, ProcessingRecord};
 
 /// How many times a job is put back from dead workers before it is failed.
 pub(crate) const MAX_RECOVERIES: u64 = 3;
 
-/// Takes the first job in priority order: `LPOP` from a queue, `RPUSH` of an
-/// entry to `inflight:<id>` and `SET worker:<id>` in one step.
+/// One step of a worker, in one script: records the outcome of the job that
+/// just ran, records the job that starts now, and takes the next jobs.
 ///
-/// KEYS: pause-all-workers, inflight:<id>, worker:<id>, queue:<q>...
-/// ARGV: run_at, q...
-const FETCH: &str = r#"
-local paused = redis.call('GET', KEYS[1])
-if paused and string.lower(paused) == 'true' then return {0} end
-for i = 4, #KEYS do
-  local payload = redis.call('LPOP', KEYS[i])
-  if payload then
-    local queue = ARGV[i - 2]
-    local entry = cjson.encode({queue = queue, payload = payload})
-    redis.call('RPUSH', KEYS[2], entry)
-    if pcall(cjson.decode, payload) then
-      redis.call('SET', KEYS[3], '{"queue":' .. cjson.encode(queue) .. ',"run_at":"' .. ARGV[1] .. '","payload":' .. payload .. '}')
-    end
-    return {i - 3, payload, entry}
+/// 1. Finish, when ARGV[1] names an in-flight entry: its removal from
+///    `inflight:<id>` comes first and nothing else of the finish happens when
+///    it is already gone (a retry after a reply lost to a dropped
+///    connection). Then the failure entry (in every failure list the
+///    worker's backends name) and counters when it failed, the processed
+///    counters, and `HDEL recoveries`.
+/// 2. `SET worker:<id>` to ARGV[6], the record of an already taken job that
+///    starts now, or, after a finish, `DEL worker:<id>` when ARGV[6] is ''.
+/// 3. Take, when ARGV[7] > 0: unless `pause-all-workers` holds `true`, up to
+///    ARGV[7] jobs from the first non-empty queue in priority order (`LPOP`
+///    each, `RPUSH` of an entry to `inflight:<id>`); when ARGV[8] (run_at) is
+///    not '', the first one taken is the job that starts now and gets its
+///    `SET worker:<id>` in this step.
+///
+/// KEYS: pause-all-workers, inflight:<id>, worker:<id>, stat:failed,
+///       stat:failed:<id>, stat:processed, stat:processed:<id>, recoveries,
+///       failure lists..., failed_queues when ARGV[5] is not '', queue:<q>...
+/// ARGV: finished entry or '', failure entry or '', finished payload,
+///       number of failure lists, failed_queues member or '', record or '',
+///       how many to take, run_at or '', q...
+/// Returns {finished (0 or 1)} when nothing was taken, {finished, 0} when
+/// paused, else {finished, queue index from 1, payload, entry, payload,
+/// entry...}.
+const STEP: &str = r#"
+local finished = 0
+if ARGV[1] ~= '' and redis.call('LREM', KEYS[2], 1, ARGV[1]) == 1 then
+  finished = 1
+  local lists = tonumber(ARGV[4])
+  if ARGV[2] ~= '' then
+    if ARGV[5] ~= '' then redis.call('SADD', KEYS[9 + lists], ARGV[5]) end
+    for i = 9, 8 + lists do redis.call('RPUSH', KEYS[i], ARGV[2]) end
+    redis.call('INCRBY', KEYS[4], 1)
+    redis.call('INCRBY', KEYS[5], 1)
+  end
+  redis.call('INCRBY', KEYS[6], 1)
+  redis.call('INCRBY', KEYS[7], 1)
+  if redis.call('EXISTS', KEYS[8]) == 1 then
+    redis.call('HDEL', KEYS[8], redis.sha1hex(ARGV[3]))
   end
 end
-return {}
-"#;
-
-/// Records a finished job in one step, once: the removal of its in-flight
-/// entry comes first and nothing else happens when it is already gone (a
-/// retry after a reply lost to a dropped connection). Then the failure entry (in every failure
-/// list the worker's backends name) and counters when it failed, then `DEL
-/// worker:<id>`, the processed counters, and the removal of its
-/// `inflight:<id>` entry.
-///
-/// KEYS: inflight:<id>, worker:<id>, stat:failed, stat:failed:<id>,
-///       stat:processed, stat:processed:<id>, recoveries, failure lists...,
-///       then failed_queues when ARGV[5] is not ''
-/// ARGV: inflight entry, failure entry or '', payload, number of failure
-///       lists, failed_queues member or ''
-const FINISH: &str = r#"
-if redis.call('LREM', KEYS[1], 1, ARGV[1]) == 0 then
-  redis.call('DEL', KEYS[2])
-  return 0
+if ARGV[6] ~= '' then
+  redis.call('SET', KEYS[3], ARGV[6])
+elseif ARGV[1] ~= '' then
+  redis.call('DEL', KEYS[3])
 end
-if ARGV[2] ~= '' then
-  local lists = tonumber(ARGV[4])
-  if ARGV[5] ~= '' then redis.call('SADD', KEYS[8 + lists], ARGV[5]) end
-  for i = 8, 7 + lists do redis.call('RPUSH', KEYS[i], ARGV[2]) end
-  redis.call('INCRBY', KEYS[3], 1)
-  redis.call('INCRBY', KEYS[4], 1)
+local take = tonumber(ARGV[7])
+if take == 0 then return {finished} end
+local paused = redis.call('GET', KEYS[1])
+if paused and string.lower(paused) == 'true' then return {finished, 0} end
+local first = 9 + tonumber(ARGV[4])
+if ARGV[5] ~= '' then first = first + 1 end
+for i = first, #KEYS do
+  local payload = redis.call('LPOP', KEYS[i])
+  if payload then
+    local queue = ARGV[9 + i - first]
+    local reply = {finished, i - first + 1}
+    local n = 0
+    while payload do
+      local entry = cjson.encode({queue = queue, payload = payload})
+      redis.call('RPUSH', KEYS[2], entry)
+      if n == 0 and ARGV[8] ~= '' and pcall(cjson.decode, payload) then
+        redis.call('SET', KEYS[3], '{"queue":' .. cjson.encode(queue) .. ',"run_at":"' .. ARGV[8] .. '","payload":' .. payload .. '}')
+      end
+      reply[#reply + 1] = payload
+      reply[#reply + 1] = entry
+      n = n + 1
+      if n >= take then break end
+      payload = redis.call('LPOP', KEYS[i])
+    end
+    return reply
+  end
 end
-redis.call('DEL', KEYS[2])
-redis.call('INCRBY', KEYS[5], 1)
-redis.call('INCRBY', KEYS[6], 1)
-if redis.call('EXISTS', KEYS[7]) == 1 then
-  redis.call('HDEL', KEYS[7], redis.sha1hex(ARGV[3]))
-end
-return 1
+return {finished}
 "#;
 
 /// Puts an in-flight job back at the head of its queue, or, past
@@ -168,8 +191,7 @@ impl FailureTargets {
     }
 }
 
-static FETCH_SCRIPT: OnceLock<Script> = OnceLock::new();
-static FINISH_SCRIPT: OnceLock<Script> = OnceLock::new();
+static STEP_SCRIPT: OnceLock<Script> = OnceLock::new();
 static RECOVER_SCRIPT: OnceLock<Script> = OnceLock::new();
 
 /// A script, its SHA-1 computed once per process rather than per job.
@@ -178,6 +200,7 @@ fn script(cell: &'static OnceLock<Script>, source: &str) -> &'static Script {
 }
 
 /// A job taken from a queue.
+#[derive(Debug)]
 pub(crate) struct Taken {
     /// The queue it came from.
     pub(crate) queue: String,
@@ -187,67 +210,161 @@ pub(crate) struct Taken {
     pub(crate) entry: Vec<u8>,
 }
 
-/// What a fetch found.
-pub(crate) enum Fetched {
-    Job(Taken),
+/// A job that ran, with its failure entry if it failed: what a step records.
+#[derive(Debug)]
+pub(crate) struct Ran {
+    pub(crate) taken: Taken,
+    pub(crate) failure: Option<String>,
+}
+
+/// What a step does (see [`STEP`]).
+pub(crate) struct Step<'a> {
+    /// The job that ran, to record as finished.
+    pub(crate) finish: Option<&'a Ran>,
+    /// An already taken job that starts now: its `worker:<id>` record.
+    pub(crate) start: Option<&'a Taken>,
+    /// How many jobs to take (0: none).
+    pub(crate) take: usize,
+    /// The job taken first starts now (its record is set in the step).
+    /// Only without `start`.
+    pub(crate) start_first: bool,
+    /// The queues to take from, resolved, in priority order.
+    pub(crate) queues: &'a [String],
+}
+
+/// What a step took.
+#[derive(Debug)]
+pub(crate) enum Took {
+    /// Jobs from one queue, in queue order.
+    Jobs(Vec<Taken>),
+    /// Every queue was empty, or the step took nothing.
     Empty,
+    /// `pause-all-workers` holds `true`.
     Paused,
 }
 
-/// Takes the next job from `queues` (already resolved, in priority order).
-pub(crate) fn fetch(client: &Client, worker_id: &str, queues: &[String]) -> Result<Fetched> {
-    let keys = client.keys();
-    let mut call = script(&FETCH_SCRIPT, FETCH).key(keys.pause_all());
-    call.key(keys.inflight(worker_id)).key(keys.worker(worker_id));
-    call.arg(payload::time::run_at(Timestamp::now()));
-    for q in queues {
-        call.key(keys.queue(q)).arg(q);
+/// The keys every step names, spelled once per worker.
+pub(crate) struct StepKeys([String; 8]);
+
+impl StepKeys {
+    pub(crate) fn new(client: &Client, worker_id: &str) -> Self {
+        let keys = client.keys();
+        StepKeys([
+            keys.pause_all(),
+            keys.inflight(worker_id),
+            keys.worker(worker_id),
+            keys.stat(stat::FAILED),
+            keys.worker_stat(stat::FAILED, worker_id),
+            keys.stat(stat::PROCESSED),
+            keys.worker_stat(stat::PROCESSED, worker_id),
+            keys.recoveries(),
+        ])
     }
-    let (index, raw, entry) = client.with_conn(|c| {
-        let reply: Vec<redis::Value> = call.invoke(c)?;
-        let mut reply = reply.into_iter();
-        let index: Option<usize> = reply.next().map(redis::from_redis_value).transpose()?;
-        let raw: Option<Vec<u8>> = reply.next().map(redis::from_redis_value).transpose()?;
-        let entry: Option<Vec<u8>> = reply.next().map(redis::from_redis_value).transpose()?;
-        Ok((index, raw, entry))
-    })?;
-    Ok(match (index, raw, entry) {
-        (Some(0), _, _) => Fetched::Paused,
-        (Some(i), Some(raw), Some(entry)) => match queues.get(i - 1) {
-            Some(queue) => Fetched::Job(Taken {
-                queue: queue.clone(),
-                raw: String::from_utf8(raw)
-                    .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
-                entry,
-            }),
-            None => Fetched::Empty,
-        },
-        _ => Fetched::Empty,
-    })
 }
 
-/// Records a finished job; `failure` is the failure entry's JSON, if it
-/// failed, stored as `destinations` say.
-pub(crate) fn finish(
+/// The step's command: `EVALSHA` of [`STEP`] with its keys and arguments.
+pub(crate) fn step_command(
     client: &Client,
-    worker_id: &str,
-    taken: &Taken,
-    failure: Option<&str>,
+    step_keys: &StepKeys,
+    step: &Step<'_>,
     destinations: &[FailureDestination],
-) -> Result<()> {
+) -> redis::Cmd {
     let keys = client.keys();
-    let targets = FailureTargets::for_queue(keys, destinations, &taken.queue);
+    let targets = match step.finish.filter(|ran| ran.failure.is_some()) {
+        Some(ran) => FailureTargets::for_queue(keys, destinations, &ran.taken.queue),
+        None => FailureTargets { lists: Vec::new(), set: None },
+    };
     let (lists, member) = targets.args();
-    let mut call = script(&FINISH_SCRIPT, FINISH).key(keys.inflight(worker_id));
-    call.key(keys.worker(worker_id))
-        .key(keys.stat(stat::FAILED))
-        .key(keys.worker_stat(stat::FAILED, worker_id))
-        .key(keys.stat(stat::PROCESSED))
-        .key(keys.worker_stat(stat::PROCESSED, worker_id))
-        .key(keys.recoveries());
-    targets.add_to(&mut call);
-    call.arg(taken.entry.as_slice()).arg(failure.unwrap_or("")).arg(&taken.raw).arg(lists).arg(member);
-    client.with_conn(|c| call.invoke::<i64>(c)).map(drop)
+    let mut cmd = redis::cmd("EVALSHA");
+    let queues = if step.take > 0 { step.queues } else { &[] };
+    cmd.arg(script(&STEP_SCRIPT, STEP).get_hash())
+        .arg(8 + lists + usize::from(!member.is_empty()) + queues.len());
+    for key in &step_keys.0 {
+        cmd.arg(key);
+    }
+    for list in &targets.lists {
+        cmd.arg(list);
+    }
+    if let Some((set, _)) = &targets.set {
+        cmd.arg(set);
+    }
+    for q in queues {
+        cmd.arg(keys.queue(q));
+    }
+    let record = step.start.and_then(|taken| {
+        let payload = RawValue::from_string(taken.raw.clone()).ok()?;
+        let run_at = payload::time::run_at(Timestamp::now());
+        Some(ProcessingRecord { queue: &taken.queue, run_at, payload: &payload }.to_json())
+    });
+    let run_at = if step.start_first && step.start.is_none() && step.take > 0 {
+        payload::time::run_at(Timestamp::now())
+    } else {
+        String::new()
+    };
+    match step.finish {
+        Some(ran) => {
+            cmd.arg(ran.taken.entry.as_slice()).arg(ran.failure.as_deref().unwrap_or("")).arg(&ran.taken.raw)
+        }
+        None => cmd.arg("").arg("").arg(""),
+    };
+    cmd.arg(lists).arg(member).arg(record.unwrap_or_default()).arg(step.take).arg(run_at);
+    for q in queues {
+        cmd.arg(q);
+    }
+    cmd
+}
+
+/// Runs a step and waits for its reply.
+pub(crate) fn step(client: &Client, command: &redis::Cmd, queues: &[String]) -> Result<Took> {
+    let reply = client.with_conn(|c| match command.query::<redis::Value>(c) {
+        Err(e) if e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript) => {
+            script(&STEP_SCRIPT, STEP).load(c)?;
+            command.query(c)
+        }
+        other => other,
+    })?;
+    took(client, reply, queues)
+}
+
+/// A step sent and not yet answered: [`recv_step`] reads its reply.
+#[derive(Debug)]
+pub(crate) struct SentStep(u64);
+
+/// Sends a step without waiting for its reply.
+pub(crate) fn send_step(client: &Client, command: &redis::Cmd) -> Result<SentStep> {
+    client.send_packed(&command.get_packed_command()).map(SentStep)
+}
+
+/// Reads the reply to a step sent with [`send_step`]. An error (the script
+/// was not loaded, the connection dropped) leaves it unknown whether the
+/// step ran: see [`Step`]'s finish, safe to repeat.
+pub(crate) fn recv_step(client: &Client, sent: SentStep, queues: &[String]) -> Result<Took> {
+    let reply = client.recv_reply(sent.0)?;
+    took(client, reply, queues)
+}
+
+fn took(client: &Client, reply: redis::Value, queues: &[String]) -> Result<Took> {
+    let reply: Vec<redis::Value> = redis::from_redis_value(reply).map_err(|e| client.error(e.into()))?;
+    let index: Option<usize> =
+        reply.get(1).cloned().map(redis::from_redis_value).transpose().map_err(|e| client.error(e.into()))?;
+    let Some(index) = index else { return Ok(Took::Empty) };
+    if index == 0 {
+        return Ok(Took::Paused);
+    }
+    let Some(queue) = queues.get(index - 1) else { return Ok(Took::Empty) };
+    let mut jobs = Vec::with_capacity((reply.len() - 2) / 2);
+    let mut rest = reply.into_iter().skip(2);
+    while let (Some(raw), Some(entry)) = (rest.next(), rest.next()) {
+        let raw: Vec<u8> = redis::from_redis_value(raw).map_err(|e| client.error(e.into()))?;
+        let entry: Vec<u8> = redis::from_redis_value(entry).map_err(|e| client.error(e.into()))?;
+        jobs.push(Taken {
+            queue: queue.clone(),
+            raw: String::from_utf8(raw)
+                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
+            entry,
+        });
+    }
+    Ok(if jobs.is_empty() { Took::Empty } else { Took::Jobs(jobs) })
 }
 
 /// What recovering an `inflight:<id>` list did.
@@ -276,16 +393,34 @@ pub(crate) fn return_own_inflight(client: &Client, owner: &str) -> Result<Recove
     put_back(client, owner, &[], 0)
 }
 
+/// Puts jobs a live worker took but never started back at the head of their
+/// queues, in their order, uncounted.
+pub(crate) fn return_taken(client: &Client, owner: &str, taken: &[Taken]) -> Result<Recovered> {
+    let entries: Vec<Vec<u8>> = taken.iter().map(|t| t.entry.clone()).collect();
+    put_back_entries(client, owner, &[], 0, &entries)
+}
+
 fn put_back(
     client: &Client,
     owner: &str,
     destinations: &[FailureDestination],
     max_recoveries: u64,
 ) -> Result<Recovered> {
-    let keys = client.keys();
-    let inflight = keys.inflight(owner);
+    let inflight = client.keys().inflight(owner);
     let entries: Vec<Vec<u8>> =
         client.with_conn(|c| redis::cmd("LRANGE").arg(&inflight).arg(0).arg(-1).query(c))?;
+    put_back_entries(client, owner, destinations, max_recoveries, &entries)
+}
+
+fn put_back_entries(
+    client: &Client,
+    owner: &str,
+    destinations: &[FailureDestination],
+    max_recoveries: u64,
+    entries: &[Vec<u8>],
+) -> Result<Recovered> {
+    let keys = client.keys();
+    let inflight = keys.inflight(owner);
     let mut done = Recovered::default();
     // Last taken first, each pushed to the head: the queue keeps its order.
     for raw_entry in entries.iter().rev() {

@@ -11,6 +11,7 @@ mod failure;
 mod hooks;
 mod lifecycle;
 mod process;
+mod steps;
 mod worker;
 
 use std::process::Command;

@@ -1,0 +1,230 @@
+//! One step per job: a worker records the job that ran, records the job that
+//! starts and takes the next ones in one script, and keeps jobs taken ahead
+//! in its in-flight list (one for a forking worker, a batch with
+//! `--no-fork`). Nothing of that may lose a job, skew a counter or show the
+//! wrong job in `worker:<id>`.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use redis::Commands;
+use resque_tests::jobs::{fail, record, slow_record};
+use resque_tests::{eventually, lines, wait_for_exit, Reaped, TestRedis};
+use serde_json::Value;
+
+use super::worker;
+
+const LIMIT: Duration = Duration::from_secs(60);
+
+fn spawn(redis: &TestRedis, args: &[&str]) -> Reaped {
+    Reaped::spawn(worker(redis).args(args).stdout(Stdio::null()).stderr(Stdio::null()))
+}
+
+fn worker_id(pid: u32, queues: &str) -> String {
+    let host = nix::unistd::gethostname().unwrap().into_string().unwrap();
+    format!("{host}:{pid}:{queues}")
+}
+
+fn stat(redis: &TestRedis, name: &str) -> u64 {
+    redis.conn().get::<_, Option<u64>>(format!("resque:stat:{name}")).unwrap().unwrap_or(0)
+}
+
+/// The `line` argument of each `slow_record` payload in a queue, in order.
+fn queued_lines(redis: &TestRedis, queue: &str) -> Vec<String> {
+    let payloads: Vec<String> = redis.conn().lrange(format!("resque:queue:{queue}"), 0, -1).unwrap();
+    payloads
+        .iter()
+        .map(|p| serde_json::from_str::<Value>(p).unwrap()["args"][2].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn stats_failures_and_order_stay_right_with_one_step_per_job() {
+    let redis = TestRedis::start();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let path = out.to_str().unwrap();
+    let c = redis.client();
+    for (round, extra) in [&[][..], &["--no-fork"][..]].into_iter().enumerate() {
+        for i in 0..5 {
+            record::enqueue_to(&c, path, format!("job{}", round * 5 + i)).unwrap();
+        }
+        fail::enqueue_to(&c, format!("first {round}")).unwrap();
+        fail::enqueue_to(&c, format!("second {round}")).unwrap();
+        let mut w = spawn(&redis, &[&["work", "-i", "0", "-q", "record,failing"][..], extra].concat());
+        assert!(wait_for_exit(&mut w, LIMIT).unwrap().success());
+        let done = lines(&out);
+        assert_eq!(done.len(), 5 * (round + 1), "{done:?}");
+        for (i, line) in done.iter().enumerate() {
+            assert!(line.starts_with(&format!("job{i} ")), "queue order kept: {done:?}");
+        }
+        assert_eq!(stat(&redis, "processed"), 7 * (round as u64 + 1));
+        assert_eq!(stat(&redis, "failed"), 2 * (round as u64 + 1));
+    }
+    let failures = redis.failures();
+    let errors: Vec<&str> = failures.iter().map(|f| f["error"].as_str().unwrap()).collect();
+    assert_eq!(
+        errors,
+        [
+            "failed on purpose: first 0",
+            "failed on purpose: second 0",
+            "failed on purpose: first 1",
+            "failed on purpose: second 1"
+        ]
+    );
+    assert!(failures.iter().all(|f| f["queue"] == "failing"));
+    let keys = c.keys_in_namespace().unwrap();
+    assert_eq!(
+        keys,
+        ["failed", "pruning_dead_workers_in_progress", "queues", "stat:failed", "stat:processed"]
+    );
+}
+
+#[test]
+fn the_record_describes_the_running_job_when_it_was_taken_ahead() {
+    let redis = TestRedis::start();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let path = out.to_str().unwrap();
+    let c = redis.client();
+    slow_record::enqueue_to(&c, path, 1500, "a").unwrap();
+    slow_record::enqueue_to(&c, path, 1500, "b").unwrap();
+    let mut w = spawn(&redis, &["work", "-i", "0.05", "-q", "slow"]);
+    let id = worker_id(w.id(), "slow");
+    let record_line = || -> Option<String> {
+        let record: Option<String> = redis.conn().get(format!("resque:worker:{id}")).unwrap();
+        let record: Value = serde_json::from_str(&record?).ok()?;
+        record["payload"]["args"][2].as_str().map(str::to_string)
+    };
+    let inflight = || -> usize { redis.conn().llen(format!("resque:inflight:{id}")).unwrap() };
+
+    assert!(eventually(LIMIT, || lines(&out).contains(&"start a".to_string())));
+    assert_eq!(record_line().as_deref(), Some("a"));
+    assert_eq!(inflight(), 2, "the running job and the one taken ahead");
+    assert_eq!(c.size("slow").unwrap(), 0);
+
+    assert!(eventually(LIMIT, || lines(&out).contains(&"start b".to_string())));
+    assert_eq!(record_line().as_deref(), Some("b"));
+    // Written by the worker, not by the script that took the job: the same shape.
+    let record: String = redis.conn().get(format!("resque:worker:{id}")).unwrap();
+    let record: Value = serde_json::from_str(&record).unwrap();
+    assert_eq!(record.as_object().unwrap().keys().collect::<Vec<_>>(), ["queue", "run_at", "payload"]);
+    assert_eq!(record["queue"], "slow");
+    let run_at = record["run_at"].as_str().unwrap();
+    assert!(run_at.len() == 20 && run_at.ends_with('Z'), "{run_at}");
+    assert_eq!(inflight(), 1);
+    assert_eq!(stat(&redis, "processed"), 1);
+
+    assert!(eventually(LIMIT, || lines(&out).contains(&"done b".to_string())));
+    assert!(eventually(LIMIT, || record_line().is_none()), "no record once idle");
+    assert!(eventually(LIMIT, || inflight() == 0));
+    assert_eq!(stat(&redis, "processed"), 2);
+    kill(Pid::from_raw(w.id() as i32), Signal::SIGQUIT).unwrap();
+    assert!(wait_for_exit(&mut w, LIMIT).unwrap().success());
+}
+
+#[test]
+fn quit_puts_the_jobs_taken_ahead_back_in_order_and_uncounted() {
+    let redis = TestRedis::start();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let path = out.to_str().unwrap();
+    let c = redis.client();
+    for i in 0..6 {
+        slow_record::enqueue_to(&c, path, 700, format!("{i}")).unwrap();
+    }
+    let mut w = spawn(&redis, &["work", "-i", "0.05", "-q", "slow", "--no-fork"]);
+    let id = worker_id(w.id(), "slow");
+    assert!(eventually(LIMIT, || lines(&out).contains(&"start 0".to_string())));
+    let taken: usize = redis.conn().llen(format!("resque:inflight:{id}")).unwrap();
+    assert_eq!(taken, 6, "a --no-fork worker takes a batch");
+    kill(Pid::from_raw(w.id() as i32), Signal::SIGQUIT).unwrap();
+    assert!(wait_for_exit(&mut w, LIMIT).unwrap().success());
+    assert_eq!(lines(&out), ["start 0", "done 0"]);
+    assert_eq!(queued_lines(&redis, "slow"), ["1", "2", "3", "4", "5"]);
+    assert_eq!(stat(&redis, "processed"), 1);
+    let keys = c.keys_in_namespace().unwrap();
+    assert_eq!(keys, ["pruning_dead_workers_in_progress", "queue:slow", "queues", "stat:processed"]);
+}
+
+#[test]
+fn a_batch_in_flight_is_recovered_after_a_no_fork_worker_is_killed() {
+    let redis = TestRedis::start();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let path = out.to_str().unwrap();
+    let c = redis.client();
+    for i in 0..8 {
+        slow_record::enqueue_to(&c, path, 200, format!("{i}")).unwrap();
+    }
+    let args = ["work", "-i", "0.05", "-q", "slow", "--no-fork", "--heartbeat-interval", "1"];
+    let mut w = spawn(&redis, &args);
+    let id = worker_id(w.id(), "slow");
+    assert!(eventually(LIMIT, || lines(&out).contains(&"start 0".to_string())));
+    let taken: usize = redis.conn().llen(format!("resque:inflight:{id}")).unwrap();
+    assert_eq!(taken, 8);
+    assert_eq!(c.size("slow").unwrap(), 0);
+    kill(Pid::from_raw(w.id() as i32), Signal::SIGKILL).unwrap();
+    wait_for_exit(&mut w, LIMIT).unwrap();
+    let killed_at = lines(&out).len();
+
+    // A new worker on this host with the same queues prunes the dead one
+    // (at start-up or at a heartbeat, once the pruning lock is free) and puts
+    // its whole batch back, in order, then works it off.
+    let mut w = spawn(&redis, &args);
+    let all_done = || {
+        let seen = lines(&out);
+        (0..8).all(|i| seen.contains(&format!("done {i}")))
+            && c.keys_in_namespace().unwrap().iter().all(|k| !k.starts_with("inflight:"))
+    };
+    assert!(eventually(LIMIT, all_done), "{:?}", lines(&out));
+    kill(Pid::from_raw(w.id() as i32), Signal::SIGQUIT).unwrap();
+    assert!(wait_for_exit(&mut w, LIMIT).unwrap().success());
+    let after: Vec<String> =
+        lines(&out).split_off(killed_at).into_iter().filter(|l| l.starts_with("done")).collect();
+    let done_before: Vec<String> =
+        lines(&out)[..killed_at].iter().filter(|l| l.starts_with("done")).cloned().collect();
+    let expected: Vec<String> =
+        (0..8).map(|i| format!("done {i}")).filter(|l| !done_before.contains(l)).collect();
+    // The job that was running when the worker died runs again (at least once).
+    let rerun: Vec<String> = after.iter().filter(|l| done_before.contains(l)).cloned().collect();
+    let fresh: Vec<String> = after.into_iter().filter(|l| !done_before.contains(l)).collect();
+    assert_eq!(fresh, expected, "every job of the batch ran, in queue order");
+    assert!(rerun.len() <= 1, "{rerun:?}");
+    assert!(c.keys_in_namespace().unwrap().iter().all(|k| !k.starts_with("inflight:") && k != "recoveries"));
+    assert_eq!(c.size("slow").unwrap(), 0);
+}
+
+#[test]
+fn a_no_fork_worker_with_jobs_ahead_rides_out_a_redis_restart() {
+    let mut redis = TestRedis::start_with(&["--appendonly", "yes", "--appendfsync", "always"]);
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let path = out.to_str().unwrap();
+    let c = redis.client();
+    for i in 0..6 {
+        slow_record::enqueue_to(&c, path, 300, format!("{i}")).unwrap();
+    }
+    let mut w = spawn(&redis, &["work", "-i", "0.05", "-q", "slow", "--no-fork"]);
+    assert!(eventually(LIMIT, || lines(&out).contains(&"start 1".to_string())));
+    redis.stop();
+    std::thread::sleep(Duration::from_millis(500));
+    redis.restart();
+    let done = || lines(&out).iter().filter(|l| l.starts_with("done ")).count();
+    assert!(eventually(LIMIT, || done() >= 6), "{:?}", lines(&out));
+    let settled = || {
+        let keys = c.keys_in_namespace().unwrap_or_default();
+        stat(&redis, "processed") >= 6 && keys.iter().all(|k| !k.starts_with("inflight:"))
+    };
+    assert!(eventually(LIMIT, settled), "{:?}", c.keys_in_namespace());
+    kill(Pid::from_raw(w.id() as i32), Signal::SIGQUIT).unwrap();
+    assert!(wait_for_exit(&mut w, LIMIT).unwrap().success());
+    let mut done: Vec<String> = lines(&out).into_iter().filter(|l| l.starts_with("done ")).collect();
+    done.sort();
+    assert_eq!(done, (0..6).map(|i| format!("done {i}")).collect::<Vec<_>>(), "each job ran once");
+    assert_eq!(stat(&redis, "processed"), 6, "each job recorded once");
+    assert_eq!(stat(&redis, "failed"), 0);
+    assert_eq!(c.size("slow").unwrap(), 0);
+}
