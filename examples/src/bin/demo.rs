@@ -77,6 +77,9 @@ fn run() -> Result<(), String> {
     println!("  {cli} smembers {ns}:queues");
     if redis.is_private() {
         println!("(The private server stops now; point RESQUE_REDIS at your own Redis to keep the data.)");
+    } else {
+        println!("\nOr in the browser (resque-web's pages), then open http://127.0.0.1:5678:");
+        println!("  cargo run -p resque-cli -- web -r {} -N {ns}", client.address());
     }
     Ok(())
 }
