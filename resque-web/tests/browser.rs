@@ -1,8 +1,8 @@
 //! The pages in a real browser: headless Chromium, driven over WebDriver by
 //! chromedriver, against the app served on a real socket and a real Redis.
 //! Loads every tab, retries a failed job by clicking, removes a queue,
-//! prunes a stale worker, watches live polling update a page, checks the
-//! XSS payload shows as text, and saves screenshots of Overview and Failed
+//! prunes a stale worker, watches live polling update Overview and Workers,
+//! checks the XSS payload shows as text, and saves screenshots of Overview and Failed
 //! under `target/tmp/screenshots/`.
 //!
 //! Needs Debian's `chromium` and `chromium-driver` (`.ci/run` installs
@@ -269,6 +269,27 @@ async fn the_pages_in_a_real_browser() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(client.workers().unwrap(), vec![FRESH_WORKER.to_string()]);
+
+    // Live polling of Workers: a worker that starts shows up without a reload.
+    web.goto(&format!("{base}/workers")).await.unwrap();
+    let count = web.find(Locator::Css(".card-head h2")).await.unwrap().text().await.unwrap();
+    assert_eq!(count, "1 worker");
+    web.execute("window.__marker = 'same page'; return null;", vec![]).await.unwrap();
+    let newcomer = "web3:512:file_serve";
+    let mut conn = redis.conn();
+    let _: () = conn.sadd("resque:workers", newcomer).unwrap();
+    let start = Instant::now();
+    loop {
+        let count = web.find(Locator::Css(".card-head h2")).await.unwrap().text().await.unwrap();
+        if count == "2 workers" {
+            break;
+        }
+        assert!(start.elapsed() < LIMIT, "the Workers page never showed the new worker (still {count})");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(web.source().await.unwrap().contains("web3:512"));
+    let marker = web.execute("return window.__marker;", vec![]).await.unwrap();
+    assert_eq!(marker, json!("same page"), "the Workers page was reloaded rather than polled");
 
     web.close().await.unwrap();
 }

@@ -82,11 +82,11 @@ async fn every_tab_renders_ruby_data() {
     let app = router(redis.client());
     for (uri, expect) in [
         ("/overview", vec!["Overview", "file_serve", "mail", "web1:4211", "Archive"]),
-        ("/working", vec!["1 of 1 workers working", "web1:4211", "1, &quot;main&quot;"]),
+        ("/working", vec!["1 of 1 worker working", "web1:4211", "1, &quot;main&quot;"]),
         ("/failed", vec!["2 jobs", "disk full", "RuntimeError", "lib/resque/job.rb:166", "Retry all"]),
         ("/queues", vec!["file_serve", "mail", "failed"]),
         ("/queues/file_serve", vec!["1 job", "44, &quot;masterbrew&quot;", "Remove queue"]),
-        ("/workers", vec!["1 workers", "web1:4211", "working"]),
+        ("/workers", vec!["1 worker", "web1:4211", "working"]),
         ("/workers/web1%3A4211%3Afile_serve", vec!["Details", "file_serve", "Archive"]),
         ("/stats", vec!["processed", "7"]),
         ("/stats/redis", vec!["redis_version"]),

@@ -138,7 +138,7 @@ pub(crate) async fn working(ctx: Ctx) -> Result<Response, PageError> {
         h1 { "Working" }
         p.sub { "Every worker processing a job now." }
         div.card data-live {
-            div.card-head { h2 { (working.len()) " of " (workers) " workers working" } }
+            div.card-head { h2 { (working.len()) " of " (workers) (if workers == 1 { " worker" } else { " workers" }) " working" } }
             (working_table(&ctx, now, &working))
         }
     };
@@ -458,7 +458,7 @@ pub(crate) async fn workers(ctx: Ctx) -> Result<Response, PageError> {
         }
         div.card data-live {
             div.card-head {
-                h2 { (workers.len()) " workers" }
+                h2 { (workers.len()) (if workers.len() == 1 { " worker" } else { " workers" }) }
                 span.muted { (workers.iter().filter(|w| w.working.is_some()).count()) " working" }
                 @if grouped { span.muted { "on " (hosts.len()) " hosts" } }
             }
