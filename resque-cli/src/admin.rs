@@ -131,11 +131,8 @@ struct QueueRow {
 }
 
 fn queues(client: &Client, json: bool) -> Result<(), CliError> {
-    let mut rows = Vec::new();
-    for name in client.queues()? {
-        let size = client.size(&name)?;
-        rows.push(QueueRow { name, size });
-    }
+    let rows: Vec<QueueRow> =
+        client.queue_sizes()?.into_iter().map(|(name, size)| QueueRow { name, size }).collect();
     if json {
         return out_json(&rows);
     }

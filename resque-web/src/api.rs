@@ -143,12 +143,7 @@ pub(crate) struct QueueSize {
 
 pub(crate) async fn queues(State(client): State<Client>) -> Result<Json<Vec<QueueSize>>, ApiError> {
     blocking(client, |c| {
-        let mut out = Vec::new();
-        for name in c.queues()? {
-            let size = c.size(&name)?;
-            out.push(QueueSize { name, size });
-        }
-        Ok(out)
+        Ok(c.queue_sizes()?.into_iter().map(|(name, size)| QueueSize { name, size }).collect())
     })
     .await
     .map(Json)
@@ -196,17 +191,23 @@ pub(crate) struct WorkerBody {
 /// Every registered worker with its details, sorted by id.
 pub(crate) fn collect_workers(c: &Client) -> Result<Vec<WorkerBody>, ApiError> {
     let mut working: HashMap<String, WorkingOn> = c.working()?.into_iter().collect();
+    let mut beats = c.heartbeats()?;
     let mut out = Vec::new();
     for id in c.workers()? {
-        let mut worker = describe_worker(c, &id)?;
+        let mut worker = describe_worker(c, &id, beats.remove(&id))?;
         worker.working = working.remove(&id);
         out.push(worker);
     }
     Ok(out)
 }
 
-/// One worker's details, whether or not it is registered.
-pub(crate) fn describe_worker(c: &Client, id: &str) -> Result<WorkerBody, ApiError> {
+/// One worker's details, whether or not it is registered, with its
+/// heartbeat as read by the caller.
+pub(crate) fn describe_worker(
+    c: &Client,
+    id: &str,
+    heartbeat: Option<String>,
+) -> Result<WorkerBody, ApiError> {
     let mut parts = id.splitn(3, ':');
     let host = parts.next().unwrap_or_default().to_string();
     let pid = parts.next().and_then(|p| p.parse().ok());
@@ -216,7 +217,7 @@ pub(crate) fn describe_worker(c: &Client, id: &str) -> Result<WorkerBody, ApiErr
         .unwrap_or_default();
     Ok(WorkerBody {
         started: c.worker_started(id)?,
-        heartbeat: c.heartbeat_of(id)?,
+        heartbeat,
         processed: c.worker_stat(stat::PROCESSED, id)?,
         failed: c.worker_stat(stat::FAILED, id)?,
         working: None,

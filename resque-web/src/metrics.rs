@@ -26,11 +26,7 @@ struct Snapshot {
 
 impl Snapshot {
     fn read(c: &Client) -> Result<Self, ApiError> {
-        let mut queues = Vec::new();
-        for q in c.queues()? {
-            let size = c.size(&q)?;
-            queues.push((q, size));
-        }
+        let queues = c.queue_sizes()?;
         Ok(Snapshot {
             processed: c.stat(stat::PROCESSED)?,
             failed: c.stat(stat::FAILED)?,

@@ -506,6 +506,22 @@ impl Client {
         Ok(raw.into_iter().map(parse_or_text).collect())
     }
 
+    /// Every known queue, sorted, with how many jobs wait in it: `SMEMBERS
+    /// queues`, then every `LLEN` in one pipeline.
+    pub fn queue_sizes(&self) -> Result<Vec<(String, u64)>> {
+        let queues = self.queues()?;
+        // An empty pipeline is an error to Redis: no queues, no sizes.
+        if queues.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut sizes = redis::pipe();
+        for q in &queues {
+            sizes.llen(self.keys().queue(q));
+        }
+        let sizes: Vec<u64> = self.with_conn(|c| sizes.query(c))?;
+        Ok(queues.into_iter().zip(sizes).collect())
+    }
+
     /// Deletes a queue and its jobs: `SREM queues` + `DEL queue:<q>`.
     pub fn remove_queue(&self, queue: &str) -> Result<()> {
         let keys = self.keys();
@@ -587,15 +603,8 @@ impl Client {
 
     /// An overview, as Ruby's `Resque.info`.
     pub fn info(&self) -> Result<Info> {
-        let queues = self.queues()?;
-        let mut sizes = redis::pipe();
-        for q in &queues {
-            sizes.llen(self.keys().queue(q));
-        }
-        // An empty pipeline is an error to Redis: no queues, nothing pending.
-        let sizes: Vec<u64> =
-            if queues.is_empty() { Vec::new() } else { self.with_conn(|c| sizes.query(c))? };
-        let pending = sizes.iter().sum();
+        let queues = self.queue_sizes()?;
+        let pending = queues.iter().map(|(_, size)| size).sum();
         Ok(Info {
             pending,
             processed: self.stat(stat::PROCESSED)?,
@@ -635,6 +644,12 @@ impl Client {
     /// jobs back. `Ok(None)` when a worker is pruning at this moment.
     pub fn prune_dead_workers(&self, heartbeat_interval: Duration) -> Result<Option<crate::worker::Pruned>> {
         crate::worker::prune_now(self, heartbeat_interval)
+    }
+
+    /// Every worker's heartbeat, as written (ISO-8601): `HGETALL
+    /// workers:heartbeat`.
+    pub fn heartbeats(&self) -> Result<std::collections::HashMap<String, String>> {
+        self.with_conn(|c| c.hgetall(self.keys().heartbeat()))
     }
 
     /// A worker's heartbeat, as written (ISO-8601).

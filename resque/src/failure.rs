@@ -471,6 +471,24 @@ impl RedisMultiQueueFailures {
         self.list(list).remove_at(index)
     }
 
+    /// The failures of the list `list` whose class and queue match (`None`
+    /// matches anything), with their index in it.
+    pub fn select_in(
+        &self,
+        list: &str,
+        class: Option<&str>,
+        queue: Option<&str>,
+    ) -> Result<Vec<(usize, Failure)>> {
+        let mut found = Vec::new();
+        self.list(list).select(0, class, queue, &mut found)?;
+        Ok(found)
+    }
+
+    /// Retries every failure of the list `list`; returns how many.
+    pub fn requeue_all_in(&self, list: &str) -> Result<usize> {
+        self.list(list).requeue_matching(|_| true, true)
+    }
+
     /// Deletes the list `list`. Its name stays in `failed_queues`, as in Ruby.
     pub fn clear_in(&self, list: &str) -> Result<()> {
         self.list(list).clear()
@@ -544,14 +562,14 @@ impl FailureBackend for RedisMultiQueueFailures {
     fn requeue_all(&self) -> Result<usize> {
         let mut requeued = 0;
         for name in self.failed_lists()? {
-            requeued += self.list(&name).requeue_matching(|_| true, true)?;
+            requeued += self.requeue_all_in(&name)?;
         }
         Ok(requeued)
     }
 
     /// Retries every failure in `<queue>_failed`, as Ruby does.
     fn requeue_queue(&self, queue: &str) -> Result<usize> {
-        self.list(&Keys::failed_queue_name(queue)).requeue_matching(|_| true, true)
+        self.requeue_all_in(&Keys::failed_queue_name(queue))
     }
 
     fn remove(&self, index: usize) -> Result<()> {
@@ -784,6 +802,18 @@ impl FailureBackend for LogFailures {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn failure_filter_matches_class_and_queue() {
+        let f = Failure::parse_lossy(
+            serde_json::json!({"payload": {"class": "Archive", "args": []}, "queue": "file_serve"})
+                .to_string(),
+        );
+        assert!(matches(&f, None, None));
+        assert!(matches(&f, Some("Archive"), Some("file_serve")));
+        assert!(!matches(&f, Some("Other"), None));
+        assert!(!matches(&f, None, Some("mail")));
+    }
 
     #[test]
     fn retry_keeps_payload_bytes_and_appends_retried_at() {

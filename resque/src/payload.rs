@@ -384,6 +384,39 @@ pub mod time {
         }
     }
 
+    /// Parses a time in any format Resque implementations write: ISO 8601
+    /// (`run_at`, heartbeats), `2026/11/23 23:50:00 UTC` (`failed_at`),
+    /// `2026/11/23 23:50:00` (`retried_at`, read as UTC), `2026-11-23
+    /// 23:50:00 +0000` (`:started`), or unix seconds (node-resque's
+    /// `:started`). A zone abbreviation other than an offset says nothing
+    /// certain and is read as UTC.
+    pub fn parse_any(text: &str) -> Option<Timestamp> {
+        let text = text.trim();
+        if let Some(ts) = parse_heartbeat(text) {
+            return Some(ts);
+        }
+        for format in ["%Y/%m/%d %H:%M:%S %z", "%Y-%m-%d %H:%M:%S %z"] {
+            if let Ok(ts) = jiff::fmt::strtime::parse(format, text).and_then(|t| t.to_timestamp()) {
+                return Some(ts);
+            }
+        }
+        let civil = |text: &str| {
+            ["%Y/%m/%d %H:%M:%S", "%Y-%m-%d %H:%M:%S"].iter().find_map(|format| {
+                jiff::civil::DateTime::strptime(format, text)
+                    .and_then(|dt| dt.to_zoned_datetime(TimeZone::UTC))
+                    .ok()
+                    .map(|z| z.timestamp())
+            })
+        };
+        if let Some(ts) = civil(text) {
+            return Some(ts);
+        }
+        if let Some(ts) = text.rsplit_once(' ').and_then(|(civil_part, _zone)| civil(civil_part)) {
+            return Some(ts);
+        }
+        text.parse::<i64>().ok().and_then(|secs| Timestamp::from_second(secs).ok())
+    }
+
     /// Parses a heartbeat value (ISO-8601 with offset) written by any peer.
     pub fn parse_heartbeat(value: &str) -> Option<Timestamp> {
         if let Ok(ts) = value.parse::<Timestamp>() {
@@ -409,6 +442,29 @@ mod tests {
         assert_eq!(time::parse_heartbeat("2026-11-23T23:57:52+00:00"), Some(ts("2026-11-23T23:57:52Z")));
         assert_eq!(time::parse_heartbeat("2026-11-24T00:57:52+01:00"), Some(ts("2026-11-23T23:57:52Z")));
         assert_eq!(time::parse_heartbeat("yesterday"), None);
+    }
+
+    #[test]
+    fn any_format_a_peer_writes_parses() {
+        let expected = ts("2026-11-23T23:50:00Z");
+        for text in [
+            "2026-11-23T23:50:00Z",
+            "2026-11-23T23:50:00+00:00",
+            "2026/11/23 23:50:00 UTC",
+            "2026/11/23 23:50:00 +0000",
+            "2026/11/23 23:50:00",
+            "2026-11-23 23:50:00 +0000",
+            "2026-11-24 00:50:00 +0100",
+            "1795477800",
+        ] {
+            assert_eq!(time::parse_any(text), Some(expected), "{text}");
+        }
+        assert_eq!(time::parse_any("yesterday"), None);
+        for now in [ts("2026-11-23T23:50:00Z"), ts("2027-02-03T04:05:06Z")] {
+            assert_eq!(time::parse_any(&time::started(now)), Some(now));
+            assert_eq!(time::parse_any(&time::run_at(now)), Some(now));
+            assert_eq!(time::parse_any(&time::heartbeat(now.as_second())), Some(now));
+        }
     }
 
     #[test]

@@ -2,16 +2,16 @@
 //! browser sends one, a same-site `Origin`), then a 303 back to the page the
 //! form was on.
 
-use axum::extract::rejection::FormRejection;
-use axum::extract::{Path, State};
+use axum::extract::{FromRequest, Path, Request};
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
-use resque::failure::{FailureBackend, RedisFailures, RedisMultiQueueFailures};
+use resque::failure::{FailureBackend, RedisFailures};
 use serde::Deserialize;
 
+use super::failed::FailedList;
 use super::{AppState, Ctx, PageError};
-use crate::api::{blocking, collect_workers, ApiError};
+use crate::api::{blocking, ApiError};
 use crate::auth::constant_time_eq;
 
 /// The fields every action form carries.
@@ -28,18 +28,30 @@ pub(crate) struct ActionForm {
 }
 
 impl ActionForm {
-    fn list(&self) -> Option<String> {
-        self.list.as_deref().map(str::trim).filter(|l| !l.is_empty()).map(str::to_string)
+    fn list(&self) -> FailedList {
+        FailedList::from_param(self.list.as_deref())
     }
 }
 
-/// The form, once its token and origin are checked.
-fn verified(
-    state: &AppState,
-    headers: &HeaderMap,
-    form: Result<Form<ActionForm>, FormRejection>,
-) -> Result<ActionForm, PageError> {
-    let Form(form) = form.map_err(|e| ApiError::BadRequest(format!("bad form: {e}")))?;
+/// An action's form, its CSRF token and origin checked: a request that
+/// fails the check is refused before the handler runs.
+pub(crate) struct Verified(ActionForm);
+
+impl FromRequest<AppState> for Verified {
+    type Rejection = PageError;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, PageError> {
+        let headers = request.headers().clone();
+        let Form(form) = Form::<ActionForm>::from_request(request, state)
+            .await
+            .map_err(|e| ApiError::BadRequest(format!("bad form: {e}")))?;
+        check(state, &headers, &form)?;
+        Ok(Verified(form))
+    }
+}
+
+/// Refuses a form without the app's CSRF token, or sent from another origin.
+fn check(state: &AppState, headers: &HeaderMap, form: &ActionForm) -> Result<(), PageError> {
     if form.csrf.is_empty() || !constant_time_eq(form.csrf.as_bytes(), state.csrf.as_bytes()) {
         tracing::warn!("refused a POST without a valid CSRF token");
         return Err(ApiError::Forbidden(
@@ -55,7 +67,7 @@ fn verified(
             return Err(ApiError::Forbidden(format!("cross-origin request from {origin} refused")).into());
         }
     }
-    Ok(form)
+    Ok(())
 }
 
 /// 303 to the form's page, or to `fallback` when `back` is not a path
@@ -69,6 +81,11 @@ fn back(ctx: &Ctx, form: &ActionForm, fallback: &str) -> Response {
     Redirect::to(&ctx.link(target)).into_response()
 }
 
+/// 303 to an app page.
+fn to(ctx: &Ctx, path: &str) -> Response {
+    Redirect::to(&ctx.link(path)).into_response()
+}
+
 /// A failure index from the path.
 fn index_of(raw: &str) -> Result<usize, PageError> {
     raw.parse::<usize>().map_err(|_| {
@@ -78,129 +95,62 @@ fn index_of(raw: &str) -> Result<usize, PageError> {
 
 pub(crate) async fn failed_retry(
     ctx: Ctx,
-    State(state): State<AppState>,
     Path(index): Path<String>,
-    headers: HeaderMap,
-    form: Result<Form<ActionForm>, FormRejection>,
+    Verified(form): Verified,
 ) -> Result<Response, PageError> {
-    let form = verified(&state, &headers, form)?;
-    let index = index_of(&index)?;
-    let list = form.list();
-    blocking(ctx.client(), move |c| {
-        match list {
-            Some(list) => RedisMultiQueueFailures::new(c.clone()).requeue_in(&list, index)?,
-            None => RedisFailures::new(c.clone()).requeue(index)?,
-        }
-        Ok(())
-    })
-    .await?;
+    let (index, list) = (index_of(&index)?, form.list());
+    blocking(ctx.client(), move |c| list.requeue(c, index)).await?;
     Ok(back(&ctx, &form, "/failed"))
 }
 
 pub(crate) async fn failed_remove(
     ctx: Ctx,
-    State(state): State<AppState>,
     Path(index): Path<String>,
-    headers: HeaderMap,
-    form: Result<Form<ActionForm>, FormRejection>,
+    Verified(form): Verified,
 ) -> Result<Response, PageError> {
-    let form = verified(&state, &headers, form)?;
-    let index = index_of(&index)?;
-    let list = form.list();
-    blocking(ctx.client(), move |c| {
-        match list {
-            Some(list) => RedisMultiQueueFailures::new(c.clone()).remove_in(&list, index)?,
-            None => RedisFailures::new(c.clone()).remove(index)?,
-        }
-        Ok(())
-    })
-    .await?;
+    let (index, list) = (index_of(&index)?, form.list());
+    blocking(ctx.client(), move |c| list.remove(c, index)).await?;
     Ok(back(&ctx, &form, "/failed"))
 }
 
-pub(crate) async fn failed_retry_all(
-    ctx: Ctx,
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    form: Result<Form<ActionForm>, FormRejection>,
-) -> Result<Response, PageError> {
-    let form = verified(&state, &headers, form)?;
+pub(crate) async fn failed_retry_all(ctx: Ctx, Verified(form): Verified) -> Result<Response, PageError> {
     let list = form.list();
-    let n = blocking(ctx.client(), move |c| match list {
-        Some(list) => {
-            let multi = RedisMultiQueueFailures::new(c.clone());
-            let count = multi.count_in(&list)? as usize;
-            for index in 0..count {
-                multi.requeue_in(&list, index)?;
-            }
-            Ok(count)
-        }
-        None => Ok(RedisFailures::new(c.clone()).requeue_all()?),
-    })
-    .await?;
+    let n = blocking(ctx.client(), move |c| list.requeue_all(c)).await?;
     tracing::info!(jobs = n, "retried every failed job");
     Ok(back(&ctx, &form, "/failed"))
 }
 
-pub(crate) async fn failed_clear(
-    ctx: Ctx,
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    form: Result<Form<ActionForm>, FormRejection>,
-) -> Result<Response, PageError> {
-    let form = verified(&state, &headers, form)?;
+pub(crate) async fn failed_clear(ctx: Ctx, Verified(form): Verified) -> Result<Response, PageError> {
     let list = form.list();
-    blocking(ctx.client(), move |c| {
-        match list {
-            Some(list) => RedisMultiQueueFailures::new(c.clone()).clear_in(&list)?,
-            None => RedisFailures::new(c.clone()).clear()?,
-        }
-        Ok(())
-    })
-    .await?;
-    Ok(Redirect::to(&ctx.link("/failed")).into_response())
+    blocking(ctx.client(), move |c| list.clear(c)).await?;
+    Ok(to(&ctx, "/failed"))
 }
 
-pub(crate) async fn failed_clear_retried(
-    ctx: Ctx,
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    form: Result<Form<ActionForm>, FormRejection>,
-) -> Result<Response, PageError> {
-    verified(&state, &headers, form)?;
+pub(crate) async fn failed_clear_retried(ctx: Ctx, _: Verified) -> Result<Response, PageError> {
     blocking(ctx.client(), |c| Ok(RedisFailures::new(c.clone()).clear_retried()?)).await?;
-    Ok(Redirect::to(&ctx.link("/failed")).into_response())
+    Ok(to(&ctx, "/failed"))
 }
 
 pub(crate) async fn queue_remove(
     ctx: Ctx,
-    State(state): State<AppState>,
     Path(name): Path<String>,
-    headers: HeaderMap,
-    form: Result<Form<ActionForm>, FormRejection>,
+    _: Verified,
 ) -> Result<Response, PageError> {
-    verified(&state, &headers, form)?;
     blocking(ctx.client(), move |c| Ok(c.remove_queue(&name)?)).await?;
-    Ok(Redirect::to(&ctx.link("/queues")).into_response())
+    Ok(to(&ctx, "/queues"))
 }
 
-pub(crate) async fn workers_prune(
-    ctx: Ctx,
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    form: Result<Form<ActionForm>, FormRejection>,
-) -> Result<Response, PageError> {
-    let form = verified(&state, &headers, form)?;
-    let stale_after = state.stale_after.as_secs() as i64;
+pub(crate) async fn workers_prune(ctx: Ctx, Verified(form): Verified) -> Result<Response, PageError> {
+    let stale_after = ctx.state.stale_after;
     let pruned = blocking(ctx.client(), move |c| {
         let now = c.redis_time()?;
+        let beats = c.heartbeats()?;
         let mut pruned = Vec::new();
-        for w in collect_workers(c)? {
-            let age = w.heartbeat.as_deref().and_then(|beat| super::time::age(now, beat));
-            if age.is_some_and(|age| age > stale_after) {
-                let recovered = c.remove_worker(&w.id)?;
-                tracing::info!(worker = %w.id, ?recovered, "pruned a stale worker");
-                pruned.push(w.id);
+        for id in c.workers()? {
+            if super::time::is_stale(now, beats.get(&id).map(String::as_str), stale_after) {
+                let recovered = c.remove_worker(&id)?;
+                tracing::info!(worker = %id, ?recovered, "pruned a stale worker");
+                pruned.push(id);
             }
         }
         Ok(pruned)
@@ -212,17 +162,14 @@ pub(crate) async fn workers_prune(
 
 pub(crate) async fn worker_remove(
     ctx: Ctx,
-    State(state): State<AppState>,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    form: Result<Form<ActionForm>, FormRejection>,
+    _: Verified,
 ) -> Result<Response, PageError> {
-    verified(&state, &headers, form)?;
     blocking(ctx.client(), move |c| {
         let recovered = c.remove_worker(&id)?;
         tracing::info!(worker = %id, ?recovered, "removed a worker");
         Ok(())
     })
     .await?;
-    Ok(Redirect::to(&ctx.link("/workers")).into_response())
+    Ok(to(&ctx, "/workers"))
 }

@@ -2,6 +2,7 @@
 //! Workers, Stats), every state change a POST carrying the CSRF token.
 
 mod actions;
+mod failed;
 mod layout;
 mod pages;
 mod time;

@@ -6,10 +6,11 @@ use axum::extract::{Path, Query};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use maud::{html, Markup};
-use resque::failure::{FailureBackend, RedisFailures, RedisMultiQueueFailures};
+use resque::failure::RedisMultiQueueFailures;
 use resque::payload::{Failure, WorkingOn};
 use resque::Client;
 
+use super::failed::FailedList;
 use super::layout::{action, action_with, args_line, class_of, page, pagination, pretty, Tab};
 use super::{encode, time, Ctx, PageError};
 use crate::api::{blocking, collect_workers, describe_worker, paging, query_params, ApiError, WorkerBody};
@@ -45,7 +46,7 @@ fn queue_link(ctx: &Ctx, queue: &str) -> Markup {
 
 /// "5m ago" for a time text, with the text itself on hover.
 fn when(now: i64, text: &str) -> Markup {
-    match time::parse(text) {
+    match resque::payload::time::parse_any(text) {
         Some(t) => html! { span title=(text) { (time::ago(now, t)) } },
         None => html! { span { (text) } },
     }
@@ -79,12 +80,7 @@ fn working_table(ctx: &Ctx, now: i64, working: &[(String, WorkingOn)]) -> Markup
 
 pub(crate) async fn overview(ctx: Ctx) -> Result<Response, PageError> {
     let (info, paused, queues, working, now) = blocking(ctx.client(), |c| {
-        let mut queues = Vec::new();
-        for q in c.queues()? {
-            let size = c.size(&q)?;
-            queues.push((q, size));
-        }
-        Ok((c.info()?, c.all_workers_paused()?, queues, c.working()?, c.redis_time()?))
+        Ok((c.info()?, c.all_workers_paused()?, c.queue_sizes()?, c.working()?, c.redis_time()?))
     })
     .await?;
     let body = html! {
@@ -164,7 +160,7 @@ struct FailedView {
 
 fn read_failed(
     c: &Client,
-    list: Option<&str>,
+    list: &FailedList,
     class: Option<&str>,
     queue: Option<&str>,
     start: usize,
@@ -175,57 +171,41 @@ fn read_failed(
         let n = multi.count_in(&name)?;
         lists.push((name, n));
     }
-    if let Some(list) = list {
-        if !lists.iter().any(|(name, _)| name == list) {
-            return Err(ApiError::NotFound(format!("no failed queue named {list:?}")));
+    if let FailedList::Named(wanted) = list {
+        if !lists.iter().any(|(name, _)| name == wanted) {
+            return Err(ApiError::NotFound(format!("no failed queue named {wanted:?}")));
         }
     }
-    let total = match list {
-        Some(list) => multi.count_in(list)?,
-        None => c.failed_count()?,
+    let total = list.count(c)?;
+    let default_total = match list {
+        FailedList::Default => total,
+        FailedList::Named(_) => FailedList::Default.count(c)?,
     };
-    let filtered = class.is_some() || queue.is_some();
-    let (matching, entries) = if filtered {
-        let all: Vec<(usize, Failure)> = match list {
-            Some(list) => multi
-                .all_in(list, 0, total as usize)?
-                .into_iter()
-                .enumerate()
-                .filter(|(_, f)| matches(f, class, queue))
-                .collect(),
-            None => RedisFailures::new(c.clone()).select(class, queue)?,
-        };
+    let (matching, entries) = if class.is_some() || queue.is_some() {
+        let all = list.select(c, class, queue)?;
         let matching = all.len() as u64;
         (matching, all.into_iter().rev().skip(start).take(PER_PAGE).collect())
     } else {
         // Newest first: the page counted from the end of the list.
-        let total_n = total as usize;
-        let end = total_n.saturating_sub(start);
+        let end = (total as usize).saturating_sub(start);
         let first = end.saturating_sub(PER_PAGE);
-        let page = match list {
-            Some(list) => multi.all_in(list, first, end - first)?,
-            None => c.failures(first, end - first)?,
-        };
+        let page = list.entries(c, first, end - first)?;
         (total, page.into_iter().enumerate().map(|(i, f)| (first + i, f)).rev().collect())
     };
-    Ok(FailedView { lists, total, default_total: c.failed_count()?, matching, entries, now: c.redis_time()? })
-}
-
-fn matches(failure: &Failure, class: Option<&str>, queue: Option<&str>) -> bool {
-    class.is_none_or(|class| class_of(&failure.payload) == class)
-        && queue.is_none_or(|queue| failure.queue.as_deref() == Some(queue))
+    Ok(FailedView { lists, total, default_total, matching, entries, now: c.redis_time()? })
 }
 
 pub(crate) async fn failed(ctx: Ctx, query: QueryResult) -> Result<Response, PageError> {
     let params = query_params(query)?;
     let start = start_of(&params)?;
-    let list = param(&params, "list").map(str::to_string);
+    let failed_list = FailedList::from_param(param(&params, "list"));
+    let list = failed_list.name().map(str::to_string);
     let class = param(&params, "class").map(str::to_string);
     let queue = param(&params, "queue").map(str::to_string);
     let view = {
-        let (list, class, queue) = (list.clone(), class.clone(), queue.clone());
+        let (class, queue) = (class.clone(), queue.clone());
         blocking(ctx.client(), move |c| {
-            read_failed(c, list.as_deref(), class.as_deref(), queue.as_deref(), start)
+            read_failed(c, &failed_list, class.as_deref(), queue.as_deref(), start)
         })
         .await?
     };
@@ -335,15 +315,7 @@ fn failure_entry(ctx: &Ctx, now: i64, index: usize, f: &Failure, list_field: &[(
 // ----- Queues -----------------------------------------------------------------
 
 pub(crate) async fn queues(ctx: Ctx) -> Result<Response, PageError> {
-    let (queues, failed) = blocking(ctx.client(), |c| {
-        let mut queues = Vec::new();
-        for q in c.queues()? {
-            let size = c.size(&q)?;
-            queues.push((q, size));
-        }
-        Ok((queues, c.failed_count()?))
-    })
-    .await?;
+    let (queues, failed) = blocking(ctx.client(), |c| Ok((c.queue_sizes()?, c.failed_count()?))).await?;
     let body = html! {
         h1 { "Queues" }
         p.sub { "The list below contains all the registered queues with the number of jobs currently in the queue." }
@@ -421,11 +393,7 @@ pub(crate) async fn queue(
 
 /// Whether a worker's heartbeat is older than `stale_after`.
 fn is_stale(ctx: &Ctx, now: i64, worker: &WorkerBody) -> bool {
-    worker
-        .heartbeat
-        .as_deref()
-        .and_then(|beat| time::age(now, beat))
-        .is_some_and(|age| age > ctx.state.stale_after.as_secs() as i64)
+    time::is_stale(now, worker.heartbeat.as_deref(), ctx.state.stale_after)
 }
 
 fn status_badge(ctx: &Ctx, now: i64, worker: &WorkerBody) -> Markup {
@@ -507,7 +475,7 @@ pub(crate) async fn worker(ctx: Ctx, Path(id): Path<String>) -> Result<Response,
         blocking(ctx.client(), move |c| {
             let registered = c.workers()?.contains(&id);
             let working = c.working()?.into_iter().find(|(w, _)| *w == id).map(|(_, job)| job);
-            Ok((registered, describe_worker(c, &id)?, working, c.redis_time()?))
+            Ok((registered, describe_worker(c, &id, c.heartbeat_of(&id)?)?, working, c.redis_time()?))
         })
         .await?
     };
@@ -681,8 +649,8 @@ pub(crate) async fn stats_txt(ctx: Ctx) -> Result<Response, PageError> {
             format!("resque.workers={}", info.workers),
             format!("resque.working={}", info.working),
         ];
-        for q in c.queues()? {
-            lines.push(format!("queues.{q}={}", c.size(&q)?));
+        for (q, size) in c.queue_sizes()? {
+            lines.push(format!("queues.{q}={size}"));
         }
         Ok(lines.join("\n"))
     })
@@ -694,17 +662,6 @@ pub(crate) async fn stats_txt(ctx: Ctx) -> Result<Response, PageError> {
 mod tests {
     use super::*;
     use serde_json::json;
-
-    #[test]
-    fn failure_filter_matches_class_and_queue() {
-        let f = Failure::parse_lossy(
-            json!({"payload": {"class": "Archive", "args": []}, "queue": "file_serve"}).to_string(),
-        );
-        assert!(matches(&f, None, None));
-        assert!(matches(&f, Some("Archive"), Some("file_serve")));
-        assert!(!matches(&f, Some("Other"), None));
-        assert!(!matches(&f, None, Some("mail")));
-    }
 
     #[test]
     fn layout_escapes_spliced_text() {

@@ -1,35 +1,9 @@
-//! Reading the times Resque writes (each kind in its own format) and
-//! saying how long ago they were.
+//! How long ago the times Resque writes were, and which heartbeats are stale.
+
+use std::time::Duration;
 
 use jiff::Timestamp;
-
-/// A time in any format Resque implementations write: ISO 8601 (`run_at`,
-/// heartbeats), `2026/11/23 23:50:00 UTC` (`failed_at`), `2026-11-23
-/// 23:50:00 +0000` (`:started`), or unix seconds (node-resque).
-pub(crate) fn parse(text: &str) -> Option<Timestamp> {
-    let text = text.trim();
-    if let Ok(t) = text.parse::<Timestamp>() {
-        return Some(t);
-    }
-    for format in ["%Y/%m/%d %H:%M:%S %z", "%Y-%m-%d %H:%M:%S %z", "%Y/%m/%d %H:%M:%S %Z"] {
-        if let Ok(t) = jiff::fmt::strtime::parse(format, text).and_then(|t| t.to_timestamp()) {
-            return Some(t);
-        }
-    }
-    // `%Z` only parses IANA names; Ruby writes `UTC` (or a local
-    // abbreviation, which says nothing certain: read as UTC).
-    if let Some((civil, _zone)) = text.rsplit_once(' ') {
-        for format in ["%Y/%m/%d %H:%M:%S", "%Y-%m-%d %H:%M:%S"] {
-            if let Ok(t) = jiff::civil::DateTime::strptime(format, civil)
-                .and_then(|dt| dt.to_zoned_datetime(jiff::tz::TimeZone::UTC))
-                .map(|z| z.timestamp())
-            {
-                return Some(t);
-            }
-        }
-    }
-    text.parse::<i64>().ok().and_then(|secs| Timestamp::from_second(secs).ok())
-}
+use resque::payload::time::parse_any;
 
 /// How long before `now` (unix seconds) `then` was: `12s ago`, `5m ago`,
 /// `3h ago`, `2d ago`; `in 5s` for a time ahead of `now`.
@@ -51,29 +25,18 @@ pub(crate) fn ago(now: i64, then: Timestamp) -> String {
 
 /// Seconds since `text` was, when it parses.
 pub(crate) fn age(now: i64, text: &str) -> Option<i64> {
-    parse(text).map(|t| now - t.as_second())
+    parse_any(text).map(|t| now - t.as_second())
+}
+
+/// Whether a worker with this heartbeat is stale: it beat, longer than
+/// `after` before `now`. A worker that never beat is not (as in pruning).
+pub(crate) fn is_stale(now: i64, heartbeat: Option<&str>, after: Duration) -> bool {
+    heartbeat.and_then(|beat| age(now, beat)).is_some_and(|age| age > after.as_secs() as i64)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn reads_every_format_resque_writes() {
-        let expected = "2026-11-23T23:50:00Z".parse::<Timestamp>().unwrap();
-        for text in [
-            "2026-11-23T23:50:00Z",
-            "2026-11-23T23:50:00+00:00",
-            "2026/11/23 23:50:00 UTC",
-            "2026/11/23 23:50:00 +0000",
-            "2026-11-23 23:50:00 +0000",
-            "2026-11-24 00:50:00 +0100",
-            "1795477800",
-        ] {
-            assert_eq!(parse(text), Some(expected), "{text}");
-        }
-        assert_eq!(parse("yesterday"), None);
-    }
 
     #[test]
     fn says_how_long_ago() {
@@ -85,5 +48,16 @@ mod tests {
         assert_eq!(ago(now + 3 * 86_400, then), "3d ago");
         assert_eq!(ago(now - 4, then), "in 4s");
         assert_eq!(age(now + 9, "2026/11/23 23:50:00 UTC"), Some(9));
+    }
+
+    #[test]
+    fn stale_means_an_old_heartbeat() {
+        let beat = "2026-11-23T23:50:00+00:00";
+        let then = "2026-11-23T23:50:00Z".parse::<Timestamp>().unwrap().as_second();
+        let after = Duration::from_secs(300);
+        assert!(!is_stale(then + 300, Some(beat), after));
+        assert!(is_stale(then + 301, Some(beat), after));
+        assert!(!is_stale(then + 9999, None, after));
+        assert!(!is_stale(then + 9999, Some("not a time"), after));
     }
 }

@@ -286,6 +286,10 @@ fn multi_queue_backend_uses_queue_failed_lists() {
     assert_eq!(failures.all_in("mail_failed", 0, 5).unwrap().len(), 1);
     let found = failures.select(Some("Mail"), None).unwrap();
     assert_eq!(found.iter().map(|(i, _)| *i).collect::<Vec<_>>(), [2]);
+    // Within one list, indexes are the list's own.
+    let found = failures.select_in("file_serve_failed", Some("Archive"), Some("file_serve")).unwrap();
+    assert_eq!(found.iter().map(|(i, _)| *i).collect::<Vec<_>>(), [0, 1]);
+    assert!(failures.select_in("file_serve_failed", Some("Mail"), None).unwrap().is_empty());
 
     // Overall index 2 is mail_failed[0].
     failures.requeue(2).unwrap();
@@ -314,6 +318,11 @@ fn multi_queue_backend_uses_queue_failed_lists() {
 
     assert_eq!(failures.requeue_queue("file_serve").unwrap(), 1);
     assert_eq!(lrange(&redis, "resque:queue:file_serve"), [NODE_PAYLOAD, &job("Archive", 2)]);
+    assert_eq!(failures.requeue_all_in("file_serve_failed").unwrap(), 1);
+    assert_eq!(
+        lrange(&redis, "resque:queue:file_serve"),
+        [NODE_PAYLOAD, &job("Archive", 2), &job("Archive", 2)]
+    );
     failures.remove_in("file_serve_failed", 0).unwrap();
     failures.save(&new_failure(&p2, "mail")).unwrap();
     failures.clear().unwrap();
