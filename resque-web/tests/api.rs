@@ -3,18 +3,19 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] fns
 
+mod common;
+
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
-use axum::http::{header, HeaderMap, Request, StatusCode};
+use axum::http::{header, Request, StatusCode};
 use axum::Router;
-use http_body_util::BodyExt;
+use common::{get, request};
 use resque_tests::TestRedis;
 use resque_web::{router, router_with, serve, WebOptions};
 use serde_json::{json, Value};
-use tower::ServiceExt;
 
 const WORKER: &str = "web1:4211:file_serve";
 
@@ -47,18 +48,6 @@ fn populate(redis: &TestRedis) {
     cmd(&["SET", "resque:stat:failed", "1"]);
     cmd(&["SET", &format!("resque:stat:processed:{WORKER}"), "5"]);
     cmd(&["SET", &format!("resque:stat:failed:{WORKER}"), "1"]);
-}
-
-async fn request(app: &Router, req: Request<Body>) -> (StatusCode, HeaderMap, String) {
-    let response = app.clone().oneshot(req).await.unwrap();
-    let status = response.status();
-    let headers = response.headers().clone();
-    let body = response.into_body().collect().await.unwrap().to_bytes();
-    (status, headers, String::from_utf8(body.to_vec()).unwrap())
-}
-
-async fn get(app: &Router, uri: &str) -> (StatusCode, HeaderMap, String) {
-    request(app, Request::get(uri).body(Body::empty()).unwrap()).await
 }
 
 async fn get_json(app: &Router, uri: &str) -> (StatusCode, Value) {

@@ -4,14 +4,15 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] fns
 
+mod common;
+
 use axum::body::Body;
 use axum::http::{header, HeaderMap, Request, StatusCode};
 use axum::Router;
-use http_body_util::BodyExt;
+use common::{get, request};
 use redis::Commands;
 use resque_tests::TestRedis;
 use resque_web::{router, router_with, WebOptions};
-use tower::ServiceExt;
 
 const WORKER: &str = "web1:4211:file_serve";
 const XSS: &str = "<script>alert(1)</script>";
@@ -45,18 +46,6 @@ fn populate(redis: &TestRedis) {
         )
         .unwrap();
     let _: () = conn.set("resque:stat:processed", "7").unwrap();
-}
-
-async fn request(app: &Router, req: Request<Body>) -> (StatusCode, HeaderMap, String) {
-    let response = app.clone().oneshot(req).await.unwrap();
-    let status = response.status();
-    let headers = response.headers().clone();
-    let body = response.into_body().collect().await.unwrap().to_bytes();
-    (status, headers, String::from_utf8(body.to_vec()).unwrap())
-}
-
-async fn get(app: &Router, uri: &str) -> (StatusCode, HeaderMap, String) {
-    request(app, Request::get(uri).body(Body::empty()).unwrap()).await
 }
 
 async fn post(app: &Router, uri: &str, form: &str) -> (StatusCode, HeaderMap, String) {

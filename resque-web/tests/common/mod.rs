@@ -1,0 +1,23 @@
+//! Requests to the router without a socket, shared by the test files.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, dead_code)] // helpers; not every file uses each
+
+use axum::body::Body;
+use axum::http::{HeaderMap, Request, StatusCode};
+use axum::Router;
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+
+/// Sends `req` to `app` and returns the status, headers and body text.
+pub async fn request(app: &Router, req: Request<Body>) -> (StatusCode, HeaderMap, String) {
+    let response = app.clone().oneshot(req).await.unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    (status, headers, String::from_utf8(body.to_vec()).unwrap())
+}
+
+/// A GET of `uri`.
+pub async fn get(app: &Router, uri: &str) -> (StatusCode, HeaderMap, String) {
+    request(app, Request::get(uri).body(Body::empty()).unwrap()).await
+}
