@@ -292,9 +292,9 @@ pub(crate) fn step_command(
         cmd.arg(keys.queue(q));
     }
     let record = step.start.and_then(|taken| {
-        let payload = RawValue::from_string(taken.raw.clone()).ok()?;
+        let payload: &RawValue = serde_json::from_str(&taken.raw).ok()?;
         let run_at = payload::time::run_at(Timestamp::now());
-        Some(ProcessingRecord { queue: &taken.queue, run_at, payload: &payload }.to_json())
+        Some(ProcessingRecord { queue: &taken.queue, run_at, payload }.to_json())
     });
     let run_at = if step.start_first && step.start.is_none() && step.take > 0 {
         payload::time::run_at(Timestamp::now())
