@@ -5,6 +5,11 @@
 //! The binary is also the worker it measures (`resque-bench work ...`), so
 //! the probe job below is linked in, and nothing else: it links no test
 //! jobs or test hooks, which would run in every measured job.
+//!
+//! `resque-bench hot-order` remakes `hot.order`, the functions a worker
+//! runs, which `build.rs` links first in `.text` (see `hot_order`).
+
+mod hot_order;
 
 use std::path::Path;
 use std::process::{Child, Command, ExitCode, Stdio};
@@ -119,8 +124,22 @@ const SAMPLES: usize = 300;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
-    if args.get(1).map(String::as_str) == Some("work") {
-        return resque_cli::main();
+    match args.get(1).map(String::as_str) {
+        Some("work") => return resque_cli::main(),
+        Some("hot-order") => {
+            let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("hot.order");
+            return match hot_order::generate(&out) {
+                Ok(n) => {
+                    println!("wrote {n} functions to {}; build again to link with them", out.display());
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("resque-bench hot-order: {e}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
+        _ => {}
     }
     let redis = TestRedis::start();
     println!("resque-rs benchmarks (private redis-server on port {})", redis.port());
@@ -136,6 +155,18 @@ fn main() -> ExitCode {
     println!("| one by one (`noop::enqueue_to`) | {single:.0}{} |", ratio(single));
     println!("| bulk (`noop::enqueue_many_to`) | {bulk:.0}{} |\n", ratio(bulk));
 
+    let layout = env!("RESQUE_BENCH_LINK");
+    let listed = if !layout.starts_with("hot.order") {
+        String::new()
+    } else {
+        match hot_order::coverage() {
+            Some((found, listed)) => {
+                format!(" ({found} of the {listed} listed functions are in this binary)")
+            }
+            None => " (nm not found: cannot tell how many listed functions this binary has)".into(),
+        }
+    };
+    println!("worker binary layout: {layout}{listed}\n");
     println!("| worker, no-op jobs | jobs/s | start to ready | worker peak RSS |");
     println!("| --- | --- | --- | --- |");
     for (label, extra, backlog) in [
