@@ -9,7 +9,7 @@
 //! it was made from; the benchmark prints how much of it the running binary
 //! still has.
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -42,22 +42,19 @@ pub fn generate(out: &Path) -> Result<usize, String> {
     for (mode, extra, jobs) in [("fork", &[][..], 100u64), ("no-fork", &["--no-fork"][..], 2_000)] {
         files.push(profile(&redis, &dir, mode, extra, jobs)?);
     }
-    let mut seen = HashSet::new();
-    let mut names = Vec::new();
+    // Sorted: the functions all run, so their order within the block does
+    // not matter, and a list made again differs only where they do.
+    let mut names = BTreeSet::new();
     for file in &files {
         let text =
             std::fs::read_to_string(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
-        for name in functions(&text) {
-            if seen.insert(name.to_string()) {
-                names.push(name.to_string());
-            }
-        }
+        names.extend(functions(&text).map(str::to_string));
     }
     let _ = std::fs::remove_dir_all(&dir);
     if names.is_empty() {
         return Err("callgrind recorded no Rust function: is this a release build with symbols?".into());
     }
-    let body = format!("{HEADER}{}\n", names.join("\n"));
+    let body = format!("{HEADER}{}\n", Vec::from_iter(names.iter().map(String::as_str)).join("\n"));
     std::fs::write(out, body).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
     Ok(names.len())
 }
@@ -114,7 +111,7 @@ fn profile(
 }
 
 /// The Rust functions named in a callgrind profile (`fn=` and `cfn=` lines,
-/// `(id) name` the first time an id appears), in order of first mention.
+/// `(id) name` the first time an id appears).
 /// Only this binary's code is Rust, so the mangling prefix picks its
 /// functions out of libc's and the loader's.
 fn functions(profile: &str) -> impl Iterator<Item = &str> {
