@@ -425,10 +425,7 @@ impl Worker {
     /// takes the next ones), then runs the job while Redis answers.
     fn start_next(&mut self, next: Taken) {
         if !self.unconfirmed.is_empty() {
-            self.sync();
-            for lost in std::mem::take(&mut self.unconfirmed) {
-                self.record(lost);
-            }
+            self.record_unconfirmed();
         }
         let taking = self.outstanding.iter().any(|p| p.take > 0);
         let mut take =
@@ -491,13 +488,19 @@ impl Worker {
         }
     }
 
-    /// Records whatever is unrecorded and puts back the jobs taken ahead:
-    /// before the worker stops, pauses or looks for stray in-flight jobs.
-    fn settle(&mut self) {
+    /// Reads every unanswered step's reply, then records again the jobs
+    /// whose step lost its reply.
+    fn record_unconfirmed(&mut self) {
         self.sync();
         for lost in std::mem::take(&mut self.unconfirmed) {
             self.record(lost);
         }
+    }
+
+    /// Records whatever is unrecorded and puts back the jobs taken ahead:
+    /// before the worker stops, pauses or looks for stray in-flight jobs.
+    fn settle(&mut self) {
+        self.record_unconfirmed();
         if let Some(ran) = self.ran.take() {
             self.record(ran);
         }
@@ -591,22 +594,26 @@ impl Worker {
     /// A forking worker reads the replies to the steps it sent while the
     /// child runs.
     fn process(&mut self, taken: Taken) {
-        let started = Instant::now();
         let client = self.client.clone();
-        // A forking worker reads the replies while the child runs.
         let mut pending =
             if self.options.fork_per_job { std::mem::take(&mut self.outstanding) } else { VecDeque::new() };
         let mut answered = Vec::new();
         let mut receive = || answered.extend(pending.drain(..).map(|p| p.receive(&client)));
-        let parsed = JobPayload::parse(&taken.raw);
-        let raw_json: Option<&RawValue> = serde_json::from_str(&taken.raw).ok();
-        let (payload, raw_json) = match (parsed, raw_json) {
-            (Ok(p), Some(r)) => (p, r),
-            (parsed, raw_json) => {
-                let why = match parsed {
-                    Err(e) => e.to_string(),
-                    Ok(_) => "not valid JSON".to_string(),
-                };
+        let failure = self.run_job(&taken, &mut receive);
+        receive();
+        self.ran = Some(Ran { taken, failure });
+        for a in answered {
+            self.absorb(a);
+        }
+    }
+
+    /// Runs a job, forked or in process; returns its failure entry if it
+    /// failed. `child_started` is called once a forked child runs.
+    fn run_job(&mut self, taken: &Taken, child_started: &mut dyn FnMut()) -> Option<String> {
+        let started = Instant::now();
+        let payload = match JobPayload::parse(&taken.raw) {
+            Ok(payload) => payload,
+            Err(why) => {
                 let failure = JobFailure::new(
                     exception::BAD_PAYLOAD,
                     format!(
@@ -614,18 +621,8 @@ impl Worker {
                         taken.queue
                     ),
                 );
-                let stored = match raw_json {
-                    Some(r) => FailedPayload::Json(r),
-                    None => FailedPayload::Text(&taken.raw),
-                };
                 tracing::error!(queue = taken.queue, "{}", failure.error);
-                receive();
-                let entry = self.failure_entry(&taken.queue, stored, &failure);
-                self.ran = Some(Ran { taken, failure: Some(entry) });
-                for a in answered {
-                    self.absorb(a);
-                }
-                return;
+                return Some(self.failure_entry(taken, &failure));
             }
         };
         let title = procline::title(&format!(
@@ -645,14 +642,13 @@ impl Worker {
             )),
             Some(entry) if self.options.fork_per_job => {
                 let timeout = entry.timeout.or(self.options.job_timeout);
-                self.run_in_child(entry, &taken.queue, payload.args, &title, timeout, &mut receive)
+                self.run_in_child(entry, &taken.queue, payload.args, &title, timeout, child_started)
             }
             Some(entry) => {
                 procline::set_title(&title);
                 run::perform(entry, &taken.queue, payload.args)
             }
         };
-        receive();
         match &result {
             Err(f) => {
                 tracing::warn!(worker = %self.id, queue = taken.queue, class = payload.class, "job failed: {f}")
@@ -665,24 +661,24 @@ impl Worker {
                 "job done"
             ),
         }
-        let failure =
-            result.as_ref().err().map(|f| self.failure_entry(&taken.queue, FailedPayload::Json(raw_json), f));
-        self.ran = Some(Ran { taken, failure });
-        for a in answered {
-            self.absorb(a);
-        }
+        result.err().map(|f| self.failure_entry(taken, &f))
     }
 
-    /// A failure entry's JSON; logged when a failure backend is the log.
-    fn failure_entry(&self, queue: &str, stored: FailedPayload<'_>, failure: &JobFailure) -> String {
+    /// A failure entry's JSON, with the payload as it was (as text when it
+    /// is not JSON); logged when a failure backend is the log.
+    fn failure_entry(&self, taken: &Taken, failure: &JobFailure) -> String {
+        let raw: Option<&RawValue> = serde_json::from_str(&taken.raw).ok();
         let entry = NewFailure {
             failed_at: payload::time::failed_at(Timestamp::now()),
-            payload: stored,
+            payload: match raw {
+                Some(raw) => FailedPayload::Json(raw),
+                None => FailedPayload::Text(&taken.raw),
+            },
             exception: &failure.exception,
             error: &failure.error,
             backtrace: &failure.backtrace,
             worker: &self.id,
-            queue,
+            queue: &taken.queue,
         }
         .to_json();
         if self.options.failure_backends.contains(&FailureDestination::Log) {

@@ -154,6 +154,7 @@ impl std::str::FromStr for FailureDestination {
 }
 
 /// The Redis keys one failure goes to.
+#[derive(Default)]
 struct FailureTargets {
     lists: Vec<String>,
     /// `failed_queues` and the member to add, for the multi-queue backend.
@@ -162,7 +163,7 @@ struct FailureTargets {
 
 impl FailureTargets {
     fn for_queue(keys: &crate::keys::Keys, destinations: &[FailureDestination], queue: &str) -> Self {
-        let mut targets = FailureTargets { lists: Vec::new(), set: None };
+        let mut targets = FailureTargets::default();
         for d in destinations {
             match d {
                 FailureDestination::Redis => targets.lists.push(keys.failed()),
@@ -176,14 +177,9 @@ impl FailureTargets {
         targets
     }
 
-    /// Appends the keys (lists, then the set) and the two ARGVs (count, member).
-    fn add_to(&self, call: &mut redis::ScriptInvocation<'_>) {
-        for list in &self.lists {
-            call.key(list);
-        }
-        if let Some((set, _)) = &self.set {
-            call.key(set);
-        }
+    /// The keys the scripts name: the lists, then the set.
+    fn keys(&self) -> impl Iterator<Item = &String> {
+        self.lists.iter().chain(self.set.as_ref().map(|(set, _)| set))
     }
 
     fn args(&self) -> (usize, &str) {
@@ -272,7 +268,7 @@ pub(crate) fn step_command(
     let keys = client.keys();
     let targets = match step.finish.filter(|ran| ran.failure.is_some()) {
         Some(ran) => FailureTargets::for_queue(keys, destinations, &ran.taken.queue),
-        None => FailureTargets { lists: Vec::new(), set: None },
+        None => FailureTargets::default(),
     };
     let (lists, member) = targets.args();
     let mut cmd = redis::cmd("EVALSHA");
@@ -282,11 +278,8 @@ pub(crate) fn step_command(
     for key in &step_keys.0 {
         cmd.arg(key);
     }
-    for list in &targets.lists {
-        cmd.arg(list);
-    }
-    if let Some((set, _)) = &targets.set {
-        cmd.arg(set);
+    for key in targets.keys() {
+        cmd.arg(key);
     }
     for q in queues {
         cmd.arg(keys.queue(q));
@@ -344,24 +337,27 @@ pub(crate) fn recv_step(client: &Client, sent: SentStep, queues: &[String]) -> R
 }
 
 fn took(client: &Client, reply: redis::Value, queues: &[String]) -> Result<Took> {
-    let reply: Vec<redis::Value> = redis::from_redis_value(reply).map_err(|e| client.error(e.into()))?;
-    let index: Option<usize> =
-        reply.get(1).cloned().map(redis::from_redis_value).transpose().map_err(|e| client.error(e.into()))?;
-    let Some(index) = index else { return Ok(Took::Empty) };
+    parse_took(reply, queues).map_err(|e| client.error(e))
+}
+
+/// A step's reply (see [`STEP`]) as the jobs it took from `queues`.
+fn parse_took(reply: redis::Value, queues: &[String]) -> redis::RedisResult<Took> {
+    let reply: Vec<redis::Value> = redis::from_redis_value(reply)?;
+    let mut reply = reply.into_iter().skip(1);
+    let Some(index) = reply.next() else { return Ok(Took::Empty) };
+    let index: usize = redis::from_redis_value(index)?;
     if index == 0 {
         return Ok(Took::Paused);
     }
     let Some(queue) = queues.get(index - 1) else { return Ok(Took::Empty) };
-    let mut jobs = Vec::with_capacity((reply.len() - 2) / 2);
-    let mut rest = reply.into_iter().skip(2);
-    while let (Some(raw), Some(entry)) = (rest.next(), rest.next()) {
-        let raw: Vec<u8> = redis::from_redis_value(raw).map_err(|e| client.error(e.into()))?;
-        let entry: Vec<u8> = redis::from_redis_value(entry).map_err(|e| client.error(e.into()))?;
+    let mut jobs = Vec::with_capacity(reply.len() / 2);
+    while let (Some(raw), Some(entry)) = (reply.next(), reply.next()) {
+        let raw: Vec<u8> = redis::from_redis_value(raw)?;
         jobs.push(Taken {
             queue: queue.clone(),
             raw: String::from_utf8(raw)
                 .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
-            entry,
+            entry: redis::from_redis_value(entry)?,
         });
     }
     Ok(if jobs.is_empty() { Took::Empty } else { Took::Jobs(jobs) })
@@ -396,8 +392,7 @@ pub(crate) fn return_own_inflight(client: &Client, owner: &str) -> Result<Recove
 /// Puts jobs a live worker took but never started back at the head of their
 /// queues, in their order, uncounted.
 pub(crate) fn return_taken(client: &Client, owner: &str, taken: &[Taken]) -> Result<Recovered> {
-    let entries: Vec<Vec<u8>> = taken.iter().map(|t| t.entry.clone()).collect();
-    put_back_entries(client, owner, &[], 0, &entries)
+    put_back_entries(client, owner, &[], 0, taken.iter().map(|t| t.entry.as_slice()))
 }
 
 fn put_back(
@@ -409,21 +404,21 @@ fn put_back(
     let inflight = client.keys().inflight(owner);
     let entries: Vec<Vec<u8>> =
         client.with_conn(|c| redis::cmd("LRANGE").arg(&inflight).arg(0).arg(-1).query(c))?;
-    put_back_entries(client, owner, destinations, max_recoveries, &entries)
+    put_back_entries(client, owner, destinations, max_recoveries, entries.iter().map(Vec::as_slice))
 }
 
-fn put_back_entries(
+fn put_back_entries<'a>(
     client: &Client,
     owner: &str,
     destinations: &[FailureDestination],
     max_recoveries: u64,
-    entries: &[Vec<u8>],
+    entries: impl DoubleEndedIterator<Item = &'a [u8]>,
 ) -> Result<Recovered> {
     let keys = client.keys();
     let inflight = keys.inflight(owner);
     let mut done = Recovered::default();
     // Last taken first, each pushed to the head: the queue keeps its order.
-    for raw_entry in entries.iter().rev() {
+    for raw_entry in entries.rev() {
         let Ok(entry) = InflightEntry::parse(raw_entry) else {
             tracing::error!(key = inflight, "cannot read an in-flight entry; left in place");
             continue;
@@ -436,12 +431,14 @@ fn put_back_entries(
             .key(keys.queues())
             .key(keys.recoveries())
             .key(keys.stat(stat::FAILED));
-        targets.add_to(&mut call);
-        call.arg(raw_entry.as_slice())
+        for key in targets.keys() {
+            call.key(key);
+        }
+        call.arg(raw_entry)
             .arg(&entry.payload)
             .arg(&entry.queue)
             .arg(max_recoveries)
-            .arg(failure)
+            .arg(&failure)
             .arg(keys.wake_channel())
             .arg(lists)
             .arg(member);
@@ -449,7 +446,7 @@ fn put_back_entries(
             1 => done.requeued += 1,
             2 => {
                 if destinations.contains(&FailureDestination::Log) {
-                    tracing::error!(failure = poison_failure(&entry, owner), "job failed");
+                    tracing::error!(failure, "job failed");
                 }
                 done.failed += 1
             }
