@@ -497,12 +497,8 @@ impl Client {
     /// Up to `count` payloads of `queue` from position `start`, without
     /// removing them. A payload that is not JSON comes back as a JSON string.
     pub fn peek(&self, queue: &str, start: usize, count: usize) -> Result<Vec<Value>> {
-        if count == 0 {
-            return Ok(Vec::new());
-        }
-        let stop = (start + count - 1) as isize;
-        let raw: Vec<String> =
-            self.with_conn(|c| c.lrange(self.keys().queue(queue), start as isize, stop))?;
+        let Some((start, stop)) = range_bounds(start, count) else { return Ok(Vec::new()) };
+        let raw: Vec<String> = self.with_conn(|c| c.lrange(self.keys().queue(queue), start, stop))?;
         Ok(raw.into_iter().map(parse_or_text).collect())
     }
 
@@ -582,11 +578,8 @@ impl Client {
     /// Up to `count` failure entries from position `start` (oldest first).
     /// An entry that does not parse comes back with its text as `payload`.
     pub fn failures(&self, start: usize, count: usize) -> Result<Vec<Failure>> {
-        if count == 0 {
-            return Ok(Vec::new());
-        }
-        let stop = (start + count - 1) as isize;
-        let raw: Vec<String> = self.with_conn(|c| c.lrange(self.keys().failed(), start as isize, stop))?;
+        let Some((start, stop)) = range_bounds(start, count) else { return Ok(Vec::new()) };
+        let raw: Vec<String> = self.with_conn(|c| c.lrange(self.keys().failed(), start, stop))?;
         Ok(raw.into_iter().map(Failure::parse_lossy).collect())
     }
 
@@ -750,12 +743,31 @@ pub fn set_default_client(client: Client) {
     *DEFAULT_CLIENT.write().unwrap_or_else(|p| p.into_inner()) = Some(client);
 }
 
+/// The `LRANGE`/`ZRANGE` bounds of `count` elements from `start`, clamped so
+/// that a large count never wraps to a negative (from the end) index; `None`
+/// for no elements.
+pub(crate) fn range_bounds(start: usize, count: usize) -> Option<(isize, isize)> {
+    if count == 0 {
+        return None;
+    }
+    let clamp = |i: usize| isize::try_from(i).unwrap_or(isize::MAX);
+    Some((clamp(start), clamp(start.saturating_add(count - 1))))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn addr(s: &str) -> Result<RedisAddress> {
         s.parse()
+    }
+
+    #[test]
+    fn range_bounds_never_wrap_to_the_end_of_the_list() {
+        assert_eq!(range_bounds(0, 0), None);
+        assert_eq!(range_bounds(2, 3), Some((2, 4)));
+        assert_eq!(range_bounds(0, usize::MAX), Some((0, isize::MAX)));
+        assert_eq!(range_bounds(usize::MAX, 2), Some((isize::MAX, isize::MAX)));
     }
 
     #[test]

@@ -177,11 +177,7 @@ impl List<'_> {
     }
 
     fn range(&self, start: usize, count: usize) -> Result<Vec<String>> {
-        if count == 0 {
-            return Ok(Vec::new());
-        }
-        let stop = start.saturating_add(count - 1).min(isize::MAX as usize) as isize;
-        let start = start.min(isize::MAX as usize) as isize;
+        let Some((start, stop)) = crate::client::range_bounds(start, count) else { return Ok(Vec::new()) };
         self.client.with_conn(|c| c.lrange(&self.key, start, stop))
     }
 
@@ -230,8 +226,13 @@ impl List<'_> {
     fn requeue_at(&self, index: usize) -> Result<()> {
         // Another client may remove the entry between reading and rewriting
         // it: read again, a few times.
+        // An index past isize::MAX would wrap to one counted from the end.
+        let at = isize::try_from(index).ok();
         for _ in 0..5 {
-            let raw: Option<String> = self.client.with_conn(|c| c.lindex(&self.key, index as isize))?;
+            let raw: Option<String> = match at {
+                Some(at) => self.client.with_conn(|c| c.lindex(&self.key, at))?,
+                None => None,
+            };
             let Some(raw) = raw else {
                 return Err(Error::NoSuchFailure { index, count: self.len()? });
             };

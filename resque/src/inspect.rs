@@ -138,7 +138,7 @@ impl Client {
     pub fn key_contents(&self, name: &str, start: usize, count: usize) -> Result<KeyContents> {
         let summary = self.key_summary(name)?;
         let full = self.keys().key(name);
-        let stop = (start + count.max(1) - 1) as isize;
+        let (first, stop) = crate::client::range_bounds(start, count).unwrap_or((0, -1));
         let page = |mut all: Vec<String>| -> Vec<String> {
             all.sort();
             all.into_iter().skip(start).take(count).collect()
@@ -154,11 +154,11 @@ impl Client {
                     Vec::new()
                 }
             }
-            KeyKind::List => self.with_conn(|c| c.lrange(&full, start as isize, stop))?,
+            KeyKind::List => self.with_conn(|c| c.lrange(&full, first, stop))?,
             KeyKind::Set => page(self.with_conn(|c| c.smembers(&full))?),
             KeyKind::Zset => {
                 let pairs: Vec<(String, String)> =
-                    self.with_conn(|c| c.zrange_withscores(&full, start as isize, stop))?;
+                    self.with_conn(|c| c.zrange_withscores(&full, first, stop))?;
                 pairs.into_iter().map(|(m, s)| format!("{m}: {s}")).collect()
             }
             KeyKind::Hash => {

@@ -131,3 +131,25 @@ fn resque_yml_picks_the_environment() {
     let err = config.client_for("staging").unwrap_err().to_string();
     assert!(err.contains("staging") && err.contains("development, production"), "{err}");
 }
+
+#[test]
+fn pages_and_indexes_past_the_end_never_wrap_around() {
+    use resque::failure::{FailureBackend, RedisFailures};
+    let redis = TestRedis::start();
+    let c = redis.client();
+    for i in 0..3 {
+        archive::enqueue_to(&c, i, "b").unwrap();
+    }
+    // LRANGE counts a negative index from the end: a huge count or start
+    // must not turn into one.
+    assert_eq!(c.peek("file_serve", 0, usize::MAX).unwrap().len(), 3);
+    assert!(c.peek("file_serve", usize::MAX, 2).unwrap().is_empty());
+
+    let failure = json!({"failed_at": "2026/11/24 07:00:00 UTC", "payload": {"class": "Archive", "args": [9, "b"]},
+        "exception": "RuntimeError", "error": "boom", "backtrace": [], "worker": "w", "queue": "file_serve"});
+    let _: () = redis.conn().rpush(c.keys().failed(), failure.to_string()).unwrap();
+    assert_eq!(c.failures(0, usize::MAX).unwrap().len(), 1);
+    let failures = RedisFailures::new(c.clone());
+    assert!(matches!(failures.requeue(usize::MAX), Err(resque::Error::NoSuchFailure { .. })));
+    assert_eq!(c.size("file_serve").unwrap(), 3, "nothing was requeued");
+}
