@@ -170,6 +170,7 @@ fn main() -> ExitCode {
     println!("each row: the median of {RUNS} workers' rates, the slowest start and the highest peak\n");
     println!("| worker, no-op jobs | jobs/s | start to ready | worker peak RSS |");
     println!("| --- | --- | --- | --- |");
+    let mut parts = Vec::new();
     for (label, extra, backlog) in [
         ("fork per job, 20,000 jobs", &[][..], 20_000),
         ("in-process, 20,000 jobs", &["--no-fork"][..], 20_000),
@@ -177,12 +178,26 @@ fn main() -> ExitCode {
         ("in-process, first 20,000 of a 1,000,000 backlog", &["--no-fork"][..], 1_000_000),
     ] {
         let run = median_of(RUNS, || throughput(&redis, extra, backlog, 20_000));
+        parts.push((label, run.parts));
         println!(
             "| {label} | {:.0}{} | {:.1} ms | {:.1} MB |",
             run.jobs_per_sec,
             ratio(run.jobs_per_sec),
             run.ready.as_secs_f64() * 1e3,
             run.peak_rss_kb as f64 / 1024.0
+        );
+    }
+    println!();
+    println!("resident set of the highest-peak worker of each row, when its run ended (/proc/<pid>/smaps)\n");
+    println!("| worker, no-op jobs | binary's code | binary's data | libraries | anonymous |");
+    println!("| --- | --- | --- | --- | --- |");
+    for (label, p) in parts {
+        println!(
+            "| {label} | {:.1} MB | {:.1} MB | {:.1} MB | {:.1} MB |",
+            RssParts::mb(p.code),
+            RssParts::mb(p.data),
+            RssParts::mb(p.libraries),
+            RssParts::mb(p.anonymous)
         );
     }
     println!();
@@ -249,9 +264,10 @@ fn median_of(runs: usize, mut run: impl FnMut() -> Throughput) -> Throughput {
     let mut all: Vec<Throughput> = (0..runs).map(|_| run()).collect();
     all.sort_by(|a, b| a.jobs_per_sec.total_cmp(&b.jobs_per_sec));
     let ready = all.iter().map(|r| r.ready).max().unwrap_or_default();
-    let peak_rss_kb = all.iter().map(|r| r.peak_rss_kb).max().unwrap_or(0);
+    let highest = all.iter().max_by_key(|r| r.peak_rss_kb).map(|r| (r.peak_rss_kb, r.parts));
+    let (peak_rss_kb, parts) = highest.unwrap_or_default();
     let middle = all.swap_remove(all.len() / 2);
-    Throughput { jobs_per_sec: middle.jobs_per_sec, ready, peak_rss_kb }
+    Throughput { jobs_per_sec: middle.jobs_per_sec, ready, peak_rss_kb, parts }
 }
 
 struct Throughput {
@@ -259,6 +275,56 @@ struct Throughput {
     ready: Duration,
     /// The worker process's VmHWM.
     peak_rss_kb: u64,
+    /// Its resident set by mapping when the run ended.
+    parts: RssParts,
+}
+
+/// A process's resident set by mapping, in kB, from `/proc/<pid>/smaps`.
+#[derive(Debug, Default, Clone, Copy)]
+struct RssParts {
+    /// This binary's code.
+    code: u64,
+    /// This binary's other mappings: read-only data, relocations, statics.
+    data: u64,
+    /// Other files: libc, the loader, libgcc.
+    libraries: u64,
+    /// Heap, stack and other anonymous memory.
+    anonymous: u64,
+}
+
+impl RssParts {
+    fn of(pid: u32) -> Self {
+        let exe = std::env::current_exe().map(|p| p.to_string_lossy().into_owned()).unwrap_or_default();
+        let smaps = std::fs::read_to_string(format!("/proc/{pid}/smaps")).unwrap_or_default();
+        let mut parts = RssParts::default();
+        let mut counter: fn(&mut RssParts) -> &mut u64 = |p| &mut p.anonymous;
+        for line in smaps.lines() {
+            if let Some(kb) = line.strip_prefix("Rss:") {
+                *counter(&mut parts) += kb.trim().trim_end_matches("kB").trim().parse::<u64>().unwrap_or(0);
+                continue;
+            }
+            // A mapping's header: "start-end perms offset dev inode [path]".
+            let mut fields = line.split_whitespace();
+            if fields.next().is_some_and(|range| range.contains('-') && !range.ends_with(':')) {
+                let perms = fields.next().unwrap_or("");
+                let path = fields.nth(3).unwrap_or("");
+                counter = if path == exe && perms.contains('x') {
+                    |p| &mut p.code
+                } else if path == exe {
+                    |p| &mut p.data
+                } else if path.starts_with('/') {
+                    |p| &mut p.libraries
+                } else {
+                    |p| &mut p.anonymous
+                };
+            }
+        }
+        parts
+    }
+
+    fn mb(kb: u64) -> f64 {
+        kb as f64 / 1024.0
+    }
 }
 
 /// Pushes `backlog` no-op jobs, starts a worker, and times its first
@@ -271,16 +337,8 @@ fn throughput(redis: &TestRedis, extra: &[&str], backlog: u64, measure: u64) -> 
         panic!("bulk enqueue failed: {e}");
     }
     let before = client.stat("processed").unwrap_or(0);
-    let exe = std::env::current_exe().unwrap_or_else(|_| "resque-bench".into());
     let started = Instant::now();
-    let mut worker = Command::new(exe)
-        .args(["work", "-q", "noop", "-i", "0.5"])
-        .args(extra)
-        .env("RESQUE_REDIS", redis.url())
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start the worker: {e}"));
+    let mut worker = spawn_worker(redis, "noop", "0.5", extra);
     wait(|| client.workers().map(|w| !w.is_empty()).unwrap_or(false));
     let ready = started.elapsed();
     let from = Instant::now();
@@ -297,10 +355,11 @@ fn throughput(redis: &TestRedis, extra: &[&str], backlog: u64, measure: u64) -> 
             line.trim().trim_end_matches("kB").trim().parse().ok()
         })
         .unwrap_or(0);
+    let parts = RssParts::of(worker.id());
     let _ = kill(Pid::from_raw(worker.id() as i32), Signal::SIGQUIT);
     let _ = worker.wait();
     let _ = client.remove_queue("noop");
-    Throughput { jobs_per_sec, ready, peak_rss_kb }
+    Throughput { jobs_per_sec, ready, peak_rss_kb, parts }
 }
 
 struct Latency {
@@ -315,7 +374,7 @@ fn idle_latency(redis: &TestRedis, extra: &[&str]) -> Latency {
     let out = dir.join(format!("latency{}", extra.join("")));
     let _ = std::fs::remove_file(&out);
     let client = redis.client();
-    let mut worker = spawn_worker(redis, extra);
+    let mut worker = spawn_worker(redis, "latency", "5", extra);
     wait(|| client.workers().map(|w| !w.is_empty()).unwrap_or(false));
     std::thread::sleep(Duration::from_millis(200));
 
@@ -341,10 +400,11 @@ fn idle_latency(redis: &TestRedis, extra: &[&str]) -> Latency {
     Latency { p50: pick(0.50), p99: pick(0.99), idle_commands_per_sec: idle }
 }
 
-fn spawn_worker(redis: &TestRedis, extra: &[&str]) -> Child {
+/// This binary as a worker on `queue`, polling every `interval` seconds.
+fn spawn_worker(redis: &TestRedis, queue: &str, interval: &str, extra: &[&str]) -> Child {
     let exe = std::env::current_exe().unwrap_or_else(|_| "resque-bench".into());
     Command::new(exe)
-        .args(["work", "-q", "latency", "-i", "5"])
+        .args(["work", "-q", queue, "-i", interval])
         .args(extra)
         .env("RESQUE_REDIS", redis.url())
         .stdout(Stdio::null())
@@ -370,5 +430,16 @@ fn wait(mut cond: impl FnMut() -> bool) {
     while !cond() {
         assert!(Instant::now() < deadline, "timed out waiting for the worker");
         std::thread::sleep(Duration::from_micros(200));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RssParts;
+
+    #[test]
+    fn a_resident_set_splits_into_code_libraries_and_anonymous_memory() {
+        let parts = RssParts::of(std::process::id());
+        assert!(parts.code > 0 && parts.libraries > 0 && parts.anonymous > 0, "{parts:?}");
     }
 }
