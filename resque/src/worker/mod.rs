@@ -34,7 +34,7 @@ pub use prune::Pruned;
 use run::{ChildAction, StopPolicy, Supervision};
 use signals::Signals;
 pub use store::{FailureDestination, Recovered};
-use store::{Ran, SentStep, Step, Taken, Took};
+use store::{Queues, Ran, SentStep, Step, Taken, Took};
 
 /// How a worker runs.
 #[derive(Debug, Clone)]
@@ -126,7 +126,7 @@ pub struct Worker {
     /// without the worker knowing (the reply was lost).
     fetch_failed: bool,
     /// The queue list, resolved once, when it has no wildcard or exclusion.
-    static_queues: Option<Arc<[String]>>,
+    static_queues: Option<Arc<Queues>>,
     /// Jobs taken ahead (in `inflight:<id>`, not started), in queue order.
     ready: VecDeque<Taken>,
     /// The job that ran last, its outcome not recorded yet: the next step
@@ -149,13 +149,13 @@ struct Pending {
     ran: Option<Ran>,
     /// How many jobs it asked for.
     take: usize,
-    queues: Arc<[String]>,
+    queues: Arc<Queues>,
 }
 
 impl Pending {
     /// Reads the step's reply.
     fn receive(self, client: &Client) -> Answered {
-        let reply = store::recv_step(client, self.sent, &self.queues);
+        let reply = store::recv_step(client, self.sent, &self.queues.names);
         Answered { ran: self.ran, take: self.take, reply }
     }
 }
@@ -216,7 +216,8 @@ impl Worker {
         let id = format!("{hostname}:{}:{}", std::process::id(), options.queues);
         let control = Control { graceful_term: options.graceful_term, ..Control::default() };
         let step_keys = store::StepKeys::new(&client, &id);
-        let static_queues = (!options.queues.is_dynamic()).then(|| Arc::from(options.queues.resolve(&[])));
+        let static_queues = (!options.queues.is_dynamic())
+            .then(|| Arc::new(Queues::new(&client, options.queues.resolve(&[]))));
         Ok(Worker {
             client,
             registry,
@@ -417,7 +418,7 @@ impl Worker {
         };
         let command =
             store::step_command(&self.client, &self.step_keys, &step, &self.options.failure_backends);
-        store::step(&self.client, &command, &queues).inspect_err(|_| self.ran = ran)
+        store::step(&self.client, &command, &queues.names).inspect_err(|_| self.ran = ran)
     }
 
     /// Starts a job taken ahead: sends the step that records the last job's
@@ -431,11 +432,11 @@ impl Worker {
         let mut take =
             if self.ready.len() < self.batch() && !taking && !self.fetch_failed { self.batch() } else { 0 };
         let queues = match take {
-            0 => Arc::from(Vec::new()),
+            0 => Arc::new(Queues::NONE),
             _ => self.queues().unwrap_or_else(|e| {
                 tracing::warn!(worker = %self.id, "cannot list the queues: {e}");
                 take = 0;
-                Arc::from(Vec::new())
+                Arc::new(Queues::NONE)
             }),
         };
         let ran = self.ran.take();
@@ -582,10 +583,13 @@ impl Worker {
     }
 
     /// The queues to take from, resolved, in priority order.
-    fn queues(&self) -> Result<Arc<[String]>> {
+    fn queues(&self) -> Result<Arc<Queues>> {
         match &self.static_queues {
             Some(queues) => Ok(queues.clone()),
-            None => Ok(Arc::from(self.options.queues.resolve(&self.client.queues()?))),
+            None => {
+                let names = self.options.queues.resolve(&self.client.queues()?);
+                Ok(Arc::new(Queues::new(&self.client, names)))
+            }
         }
     }
 
@@ -760,7 +764,8 @@ impl Worker {
     /// gives up; the job then stays in its in-flight list and is recovered
     /// later.
     fn record(&mut self, ran: Ran) {
-        let step = Step { finish: Some(&ran), start: None, take: 0, start_first: false, queues: &[] };
+        let step =
+            Step { finish: Some(&ran), start: None, take: 0, start_first: false, queues: &Queues::NONE };
         let command =
             store::step_command(&self.client, &self.step_keys, &step, &self.options.failure_backends);
         let mut backoff = Duration::from_millis(100);

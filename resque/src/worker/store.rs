@@ -224,8 +224,8 @@ pub(crate) struct Step<'a> {
     /// The job taken first starts now (its record is set in the step).
     /// Only without `start`.
     pub(crate) start_first: bool,
-    /// The queues to take from, resolved, in priority order.
-    pub(crate) queues: &'a [String],
+    /// The queues to take from.
+    pub(crate) queues: &'a Queues,
 }
 
 /// What a step took.
@@ -237,6 +237,24 @@ pub(crate) enum Took {
     Empty,
     /// `pause-all-workers` holds `true`.
     Paused,
+}
+
+/// Queues to take from, resolved, in priority order, with their keys
+/// spelled once rather than in every step.
+#[derive(Debug)]
+pub(crate) struct Queues {
+    pub(crate) names: Vec<String>,
+    keys: Vec<String>,
+}
+
+impl Queues {
+    /// No queue: a step that takes nothing.
+    pub(crate) const NONE: Queues = Queues { names: Vec::new(), keys: Vec::new() };
+
+    pub(crate) fn new(client: &Client, names: Vec<String>) -> Self {
+        let keys = names.iter().map(|q| client.keys().queue(q)).collect();
+        Queues { names, keys }
+    }
 }
 
 /// The keys every step names, spelled once per worker.
@@ -272,17 +290,17 @@ pub(crate) fn step_command(
     };
     let (lists, member) = targets.args();
     let mut cmd = redis::cmd("EVALSHA");
-    let queues = if step.take > 0 { step.queues } else { &[] };
+    let queues = if step.take > 0 { step.queues } else { &Queues::NONE };
     cmd.arg(script(&STEP_SCRIPT, STEP).get_hash())
-        .arg(8 + lists + usize::from(!member.is_empty()) + queues.len());
+        .arg(8 + lists + usize::from(!member.is_empty()) + queues.keys.len());
     for key in &step_keys.0 {
         cmd.arg(key);
     }
     for key in targets.keys() {
         cmd.arg(key);
     }
-    for q in queues {
-        cmd.arg(keys.queue(q));
+    for key in &queues.keys {
+        cmd.arg(key);
     }
     let record = step.start.and_then(|taken| {
         let payload: &RawValue = serde_json::from_str(&taken.raw).ok()?;
@@ -301,8 +319,8 @@ pub(crate) fn step_command(
         None => cmd.arg("").arg("").arg(""),
     };
     cmd.arg(lists).arg(member).arg(record.unwrap_or_default()).arg(step.take).arg(run_at);
-    for q in queues {
-        cmd.arg(q);
+    for name in &queues.names {
+        cmd.arg(name);
     }
     cmd
 }
