@@ -290,6 +290,10 @@ fn multi_queue_backend_uses_queue_failed_lists() {
     let found = failures.select_in("file_serve_failed", Some("Archive"), Some("file_serve")).unwrap();
     assert_eq!(found.iter().map(|(i, _)| *i).collect::<Vec<_>>(), [0, 1]);
     assert!(failures.select_in("file_serve_failed", Some("Mail"), None).unwrap().is_empty());
+    // mail_failed sorts after file_serve_failed: its own index 0 is overall index 2.
+    let found = failures.select_in("mail_failed", Some("Mail"), None).unwrap();
+    assert_eq!(found.iter().map(|(i, _)| *i).collect::<Vec<_>>(), [0]);
+    assert_eq!(found[0].1.payload, json!({"class":"Mail","args":[1]}));
 
     // Overall index 2 is mail_failed[0].
     failures.requeue(2).unwrap();
