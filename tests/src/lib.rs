@@ -124,13 +124,16 @@ impl TestRedis {
 
     /// The `failed` list, each entry parsed.
     pub fn failures(&self) -> Vec<serde_json::Value> {
-        let raw: Vec<String> = redis::cmd("LRANGE")
-            .arg("resque:failed")
-            .arg(0)
-            .arg(-1)
-            .query(&mut self.conn())
-            .expect("LRANGE failed");
-        raw.iter().map(|r| serde_json::from_str(r).expect("a failure entry is JSON")).collect()
+        self.lrange("resque:failed")
+            .iter()
+            .map(|r| serde_json::from_str(r).expect("a failure entry is JSON"))
+            .collect()
+    }
+
+    /// The whole list at `key` (a full key name, e.g. `resque:queue:mail`),
+    /// each entry as stored.
+    pub fn lrange(&self, key: &str) -> Vec<String> {
+        redis::cmd("LRANGE").arg(key).arg(0).arg(-1).query(&mut self.conn()).expect("LRANGE")
     }
 
     /// The registered worker ids.

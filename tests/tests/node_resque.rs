@@ -147,10 +147,6 @@ fn drain(redis: &TestRedis, queues: &str) {
     assert!(out.status.success(), "worker failed: {}", String::from_utf8_lossy(&out.stderr));
 }
 
-fn raw_list(redis: &TestRedis, key: &str) -> Vec<String> {
-    redis.conn().lrange(key, 0, -1).unwrap()
-}
-
 fn path_str(p: &Path) -> &str {
     p.to_str().unwrap()
 }
@@ -169,14 +165,14 @@ fn node_enqueued_jobs_run_on_our_worker() {
     node_enqueue(&redis, "resque", "record", "Record", json!([out, "from node"]));
     node_enqueue(&redis, "resque", "failing", "Test::Fail", json!(["from node"]));
     let node_payload = r#"{"class":"Test::Fail","queue":"failing","args":["from node"]}"#;
-    assert_eq!(raw_list(&redis, "resque:queue:failing"), [node_payload]);
+    assert_eq!(redis.lrange("resque:queue:failing"), [node_payload]);
 
     drain(&redis, "record,failing");
 
     let done = lines(&out);
     assert_eq!(done.len(), 1, "{done:?}");
     assert!(done[0].starts_with("from node pid="), "{done:?}");
-    let raw = raw_list(&redis, "resque:failed");
+    let raw = redis.lrange("resque:failed");
     assert_eq!(raw.len(), 1, "{raw:?}");
     assert!(
         raw[0].contains(&format!(r#""payload":{node_payload},"#)),
@@ -192,7 +188,7 @@ fn node_enqueued_jobs_run_on_our_worker() {
 
     // Retrying the entry pushes node's payload back as it was.
     RedisFailures::new(c.clone()).requeue(0).unwrap();
-    assert_eq!(raw_list(&redis, "resque:queue:failing"), [node_payload]);
+    assert_eq!(redis.lrange("resque:queue:failing"), [node_payload]);
 }
 
 /// Our `enqueue` runs on a node-resque `Worker`, and the failure entry a
@@ -236,7 +232,7 @@ fn our_jobs_run_on_a_node_worker() {
     assert!(f.failed_at.is_some());
 
     RedisFailures::new(c.clone()).requeue(0).unwrap();
-    assert_eq!(raw_list(&redis, "resque:queue:failing"), [r#"{"class":"Test::Fail","args":["from rust"]}"#]);
+    assert_eq!(redis.lrange("resque:queue:failing"), [r#"{"class":"Test::Fail","args":["from rust"]}"#]);
     assert!(c.failures(0, 10).unwrap()[0].retried_at.is_some());
 }
 
