@@ -271,6 +271,13 @@ pub fn eventually(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
     }
 }
 
+/// The id a worker on this host registers: `<host>:<pid>:<queues>`, with
+/// `queues` comma-separated as given to it.
+pub fn worker_id(pid: u32, queues: &str) -> String {
+    let host = nix::unistd::gethostname().expect("hostname").into_string().expect("a UTF-8 hostname");
+    format!("{host}:{pid}:{queues}")
+}
+
 /// A scratch file path in a temp dir the caller keeps alive.
 pub fn scratch(dir: &tempfile::TempDir, name: &str) -> PathBuf {
     dir.path().join(name)

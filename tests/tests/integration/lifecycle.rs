@@ -8,7 +8,7 @@ use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use redis::Commands;
 use resque_tests::jobs::{overrun, record, slow_record, stubborn};
-use resque_tests::{cmdline, eventually, lines, wait_for_exit, Reaped, TestRedis};
+use resque_tests::{cmdline, eventually, lines, wait_for_exit, worker_id, Reaped, TestRedis};
 
 use super::worker;
 
@@ -393,8 +393,7 @@ fn a_live_ruby_worker_on_this_host_is_left_alone() {
         std::process::Command::new("bash").args(["-c", "exec -a 'resque-2.6.0: Waiting for slow' sleep 600"]),
     );
     assert!(eventually(LIMIT, || cmdline(ruby.id()).starts_with("resque-2.6.0: Waiting")));
-    let host = nix::unistd::gethostname().unwrap().into_string().unwrap();
-    let id = format!("{host}:{}:slow", ruby.id());
+    let id = worker_id(ruby.id(), "slow");
     let mut conn = redis.conn();
     let _: () = conn.sadd("resque:workers", &id).unwrap();
     let now: (i64, i64) = redis::cmd("TIME").query(&mut conn).unwrap();

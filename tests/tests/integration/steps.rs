@@ -11,7 +11,7 @@ use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use redis::Commands;
 use resque_tests::jobs::{fail, record, slow_record};
-use resque_tests::{eventually, lines, wait_for_exit, Reaped, TestRedis};
+use resque_tests::{eventually, lines, wait_for_exit, worker_id, Reaped, TestRedis};
 use serde_json::Value;
 
 use super::worker;
@@ -20,11 +20,6 @@ const LIMIT: Duration = Duration::from_secs(60);
 
 fn spawn(redis: &TestRedis, args: &[&str]) -> Reaped {
     Reaped::spawn(worker(redis).args(args).stdout(Stdio::null()).stderr(Stdio::null()))
-}
-
-fn worker_id(pid: u32, queues: &str) -> String {
-    let host = nix::unistd::gethostname().unwrap().into_string().unwrap();
-    format!("{host}:{pid}:{queues}")
 }
 
 fn stat(redis: &TestRedis, name: &str) -> u64 {

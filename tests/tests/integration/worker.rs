@@ -8,7 +8,7 @@ use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use redis::Commands;
 use resque_tests::jobs::{abort_job, archive, exit_with, fail, panicking, record, report_title, slow_record};
-use resque_tests::{cmdline, eventually, lines, run, wait_for_exit, Reaped, TestRedis};
+use resque_tests::{cmdline, eventually, lines, run, wait_for_exit, worker_id, Reaped, TestRedis};
 use serde_json::{json, Value};
 
 use super::worker;
@@ -213,8 +213,7 @@ fn a_busy_worker_is_visible_as_ruby_shows_it() {
     let pid = child.id();
     let c = redis.client();
     assert!(eventually(LIMIT, || !redis.workers().is_empty()));
-    let host = nix::unistd::gethostname().unwrap().into_string().unwrap();
-    let id = format!("{host}:{pid}:record,slow");
+    let id = worker_id(pid, "record,slow");
     assert_eq!(redis.workers(), std::slice::from_ref(&id));
     let mut conn = redis.conn();
     let started: String = conn.get(format!("resque:worker:{id}:started")).unwrap();
