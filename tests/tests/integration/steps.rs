@@ -22,10 +22,6 @@ fn spawn(redis: &TestRedis, args: &[&str]) -> Reaped {
     Reaped::spawn(worker(redis).args(args).stdout(Stdio::null()).stderr(Stdio::null()))
 }
 
-fn stat(redis: &TestRedis, name: &str) -> u64 {
-    redis.conn().get::<_, Option<u64>>(format!("resque:stat:{name}")).unwrap().unwrap_or(0)
-}
-
 /// The `line` argument of each `slow_record` payload in a queue, in order.
 fn queued_lines(redis: &TestRedis, queue: &str) -> Vec<String> {
     let payloads: Vec<String> = redis.conn().lrange(format!("resque:queue:{queue}"), 0, -1).unwrap();
@@ -55,8 +51,8 @@ fn stats_failures_and_order_stay_right_with_one_step_per_job() {
         for (i, line) in done.iter().enumerate() {
             assert!(line.starts_with(&format!("job{i} ")), "queue order kept: {done:?}");
         }
-        assert_eq!(stat(&redis, "processed"), 7 * (round as u64 + 1));
-        assert_eq!(stat(&redis, "failed"), 2 * (round as u64 + 1));
+        assert_eq!(redis.client().stat("processed").unwrap(), 7 * (round as u64 + 1));
+        assert_eq!(redis.client().stat("failed").unwrap(), 2 * (round as u64 + 1));
     }
     let failures = redis.failures();
     let errors: Vec<&str> = failures.iter().map(|f| f["error"].as_str().unwrap()).collect();
@@ -110,12 +106,12 @@ fn the_record_describes_the_running_job_when_it_was_taken_ahead() {
     let run_at = record["run_at"].as_str().unwrap();
     assert!(run_at.len() == 20 && run_at.ends_with('Z'), "{run_at}");
     assert_eq!(inflight(), 1);
-    assert_eq!(stat(&redis, "processed"), 1);
+    assert_eq!(redis.client().stat("processed").unwrap(), 1);
 
     assert!(eventually(LIMIT, || lines(&out).contains(&"done b".to_string())));
     assert!(eventually(LIMIT, || record_line().is_none()), "no record once idle");
     assert!(eventually(LIMIT, || inflight() == 0));
-    assert_eq!(stat(&redis, "processed"), 2);
+    assert_eq!(redis.client().stat("processed").unwrap(), 2);
     kill(Pid::from_raw(w.id() as i32), Signal::SIGQUIT).unwrap();
     assert!(wait_for_exit(&mut w, LIMIT).unwrap().success());
 }
@@ -139,7 +135,7 @@ fn quit_puts_the_jobs_taken_ahead_back_in_order_and_uncounted() {
     assert!(wait_for_exit(&mut w, LIMIT).unwrap().success());
     assert_eq!(lines(&out), ["start 0", "done 0"]);
     assert_eq!(queued_lines(&redis, "slow"), ["1", "2", "3", "4", "5"]);
-    assert_eq!(stat(&redis, "processed"), 1);
+    assert_eq!(redis.client().stat("processed").unwrap(), 1);
     let keys = c.keys_in_namespace().unwrap();
     assert_eq!(keys, ["pruning_dead_workers_in_progress", "queue:slow", "queues", "stat:processed"]);
 }
@@ -211,7 +207,7 @@ fn a_no_fork_worker_with_jobs_ahead_rides_out_a_redis_restart() {
     assert!(eventually(LIMIT, || done() >= 6), "{:?}", lines(&out));
     let settled = || {
         let keys = c.keys_in_namespace().unwrap_or_default();
-        stat(&redis, "processed") >= 6 && keys.iter().all(|k| !k.starts_with("inflight:"))
+        redis.client().stat("processed").unwrap() >= 6 && keys.iter().all(|k| !k.starts_with("inflight:"))
     };
     assert!(eventually(LIMIT, settled), "{:?}", c.keys_in_namespace());
     kill(Pid::from_raw(w.id() as i32), Signal::SIGQUIT).unwrap();
@@ -219,7 +215,7 @@ fn a_no_fork_worker_with_jobs_ahead_rides_out_a_redis_restart() {
     let mut done: Vec<String> = lines(&out).into_iter().filter(|l| l.starts_with("done ")).collect();
     done.sort();
     assert_eq!(done, (0..6).map(|i| format!("done {i}")).collect::<Vec<_>>(), "each job ran once");
-    assert_eq!(stat(&redis, "processed"), 6, "each job recorded once");
-    assert_eq!(stat(&redis, "failed"), 0);
+    assert_eq!(redis.client().stat("processed").unwrap(), 6, "each job recorded once");
+    assert_eq!(redis.client().stat("failed").unwrap(), 0);
     assert_eq!(c.size("slow").unwrap(), 0);
 }

@@ -27,10 +27,6 @@ fn spawn_worker(redis: &TestRedis, args: &[&str]) -> Reaped {
     Reaped::spawn(worker(redis).args(args).stdout(Stdio::null()).stderr(Stdio::piped()))
 }
 
-fn stat(redis: &TestRedis, name: &str) -> u64 {
-    redis.conn().get::<_, Option<u64>>(format!("resque:stat:{name}")).unwrap().unwrap_or(0)
-}
-
 #[test]
 fn runs_jobs_in_forked_children_and_counts_them() {
     let redis = TestRedis::start();
@@ -52,8 +48,8 @@ fn runs_jobs_in_forked_children_and_counts_them() {
     let pids: std::collections::HashSet<_> =
         done.iter().map(|l| l.split("pid=").nth(1).unwrap().to_string()).collect();
     assert_eq!(pids.len(), 3, "one child per job: {done:?}");
-    assert_eq!(stat(&redis, "processed"), 3);
-    assert_eq!(stat(&redis, "failed"), 0);
+    assert_eq!(redis.client().stat("processed").unwrap(), 3);
+    assert_eq!(redis.client().stat("failed").unwrap(), 0);
     assert_eq!(c.size("record").unwrap(), 0);
     // Unregistered on exit: no worker, no per-worker keys left.
     assert!(redis.workers().is_empty());
@@ -161,8 +157,8 @@ fn errors_panics_and_crashes_become_failure_entries() {
     assert_eq!(f[3]["exception"], "Resque::DirtyExit");
     assert_eq!(f[3]["error"], "Child process exited with status 3");
 
-    assert_eq!(stat(&redis, "failed"), 4);
-    assert_eq!(stat(&redis, "processed"), 4);
+    assert_eq!(redis.client().stat("failed").unwrap(), 4);
+    assert_eq!(redis.client().stat("processed").unwrap(), 4);
 }
 
 #[test]
@@ -198,8 +194,8 @@ fn bad_payloads_are_failed_with_the_original_and_the_worker_goes_on() {
     let error = f[3]["error"].as_str().unwrap();
     assert!(error.starts_with("arguments do not fit job Record: "), "{error}");
     assert!(error.contains("expected 2 arguments"), "{error}");
-    assert_eq!(stat(&redis, "processed"), 5);
-    assert_eq!(stat(&redis, "failed"), 4);
+    assert_eq!(redis.client().stat("processed").unwrap(), 5);
+    assert_eq!(redis.client().stat("failed").unwrap(), 4);
 }
 
 /// Registration, heartbeat, the processing record and process titles, seen
@@ -246,8 +242,8 @@ fn a_busy_worker_is_visible_as_ruby_shows_it() {
     assert!(redis.workers().is_empty());
     let beats: Vec<String> = conn.hkeys("resque:workers:heartbeat").unwrap();
     assert!(beats.is_empty());
-    assert_eq!(stat(&redis, "processed"), 1, "QUIT let the running job finish");
-    assert_eq!(stat(&redis, "failed"), 0);
+    assert_eq!(redis.client().stat("processed").unwrap(), 1, "QUIT let the running job finish");
+    assert_eq!(redis.client().stat("failed").unwrap(), 0);
 }
 
 #[test]
