@@ -141,6 +141,11 @@ impl TestRedis {
         redis::cmd("SMEMBERS").arg("resque:workers").query(&mut self.conn()).expect("SMEMBERS workers")
     }
 
+    /// Every `resque:inflight:<id>` key: the jobs workers have taken.
+    pub fn inflight_keys(&self) -> Vec<String> {
+        redis::cmd("KEYS").arg("resque:inflight:*").query(&mut self.conn()).expect("KEYS inflight")
+    }
+
     /// A raw connection, to look at keys byte for byte.
     pub fn conn(&self) -> redis::Connection {
         redis::Client::open(self.url()).expect("url").get_connection().expect("connection to test redis")
