@@ -4,8 +4,8 @@
 //!
 //! Needs `node` and `npm`: `npm ci` runs once per test run when
 //! tests/node/node_modules is missing or older than the lock file. Without
-//! `node` on PATH each test says SKIPPED and passes; a failing `npm ci` fails
-//! every test.
+//! `node` on PATH each test says SKIPPED and passes, except under CI (`CI`
+//! set), where it fails; a failing `npm ci` fails every test.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -87,17 +87,45 @@ fn prepare() -> Result<bool, String> {
     Ok(true)
 }
 
-/// Whether node-resque can run; false (after a loud message) without node.
+/// Whether node-resque can run. Without node: false, after a loud message,
+/// except under CI (`CI` set), where the test fails.
 fn node_ready(test: &str) -> bool {
     static READY: OnceLock<Result<bool, String>> = OnceLock::new();
     match READY.get_or_init(prepare) {
         Ok(true) => true,
+        Ok(false) if std::env::var_os("CI").is_some() => {
+            panic!("node and npm are required under CI for {test}: apt-get install nodejs npm")
+        }
         Ok(false) => {
             eprintln!("SKIPPED: node not found on PATH; {test} needs node (and npm) to run node-resque");
             false
         }
         Err(e) => panic!("{e}"),
     }
+}
+
+/// What each test starts from: a server of its own, and a scratch dir with
+/// a path in it for a job's output.
+struct Setup {
+    redis: TestRedis,
+    dir: tempfile::TempDir,
+    out: PathBuf,
+}
+
+/// Begins a test: returns from it (SKIPPED) when node is missing outside
+/// CI, else gives its [`Setup`]. The test's name comes from the function.
+macro_rules! setup {
+    () => {{
+        fn here() {}
+        let name = std::any::type_name_of_val(&here);
+        let test = name.strip_suffix("::here").and_then(|n| n.rsplit("::").next()).unwrap_or(name);
+        if !node_ready(test) {
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        Setup { redis: TestRedis::start(), dir, out }
+    }};
 }
 
 /// tests/node/resque.js with `args`, against `redis` in namespace `ns`.
@@ -156,12 +184,7 @@ fn path_str(p: &Path) -> &str {
 /// failure entry and when the entry is retried.
 #[test]
 fn node_enqueued_jobs_run_on_our_worker() {
-    if !node_ready("node_enqueued_jobs_run_on_our_worker") {
-        return;
-    }
-    let redis = TestRedis::start();
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("out");
+    let Setup { redis, dir: _dir, out } = setup!();
     node_enqueue(&redis, "resque", "record", "Record", json!([out, "from node"]));
     node_enqueue(&redis, "resque", "failing", "Test::Fail", json!(["from node"]));
     let node_payload = r#"{"class":"Test::Fail","queue":"failing","args":["from node"]}"#;
@@ -195,10 +218,7 @@ fn node_enqueued_jobs_run_on_our_worker() {
 /// node worker writes is one our failure admin reads and retries.
 #[test]
 fn our_jobs_run_on_a_node_worker() {
-    if !node_ready("our_jobs_run_on_a_node_worker") {
-        return;
-    }
-    let redis = TestRedis::start();
+    let Setup { redis, .. } = setup!();
     let c = redis.client();
     archive::enqueue_to(&c, 44, "masterbrew").unwrap();
     fail::enqueue_to(&c, "from rust").unwrap();
@@ -242,12 +262,8 @@ fn our_jobs_run_on_a_node_worker() {
 /// job back, and our worker runs it.
 #[test]
 fn node_reads_and_retries_our_failures() {
-    if !node_ready("node_reads_and_retries_our_failures") {
-        return;
-    }
-    let redis = TestRedis::start();
+    let Setup { redis, dir, .. } = setup!();
     let c = redis.client();
-    let dir = tempfile::tempdir().unwrap();
     // The job panics until its output directory exists.
     let out = dir.path().join("later").join("out");
     record::enqueue_to(&c, path_str(&out), "retried").unwrap();
@@ -283,13 +299,8 @@ fn node_reads_and_retries_our_failures() {
 /// it runs a job.
 #[test]
 fn node_lists_our_busy_worker() {
-    if !node_ready("node_lists_our_busy_worker") {
-        return;
-    }
-    let redis = TestRedis::start();
+    let Setup { redis, dir: _dir, out } = setup!();
     let c = redis.client();
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("out");
     slow_record::enqueue_to(&c, path_str(&out), 600_000, "busy").unwrap();
     let _worker = Reaped::spawn(
         worker(&redis).args(["work", "-i", "0.1", "-q", "slow"]).stdout(Stdio::null()).stderr(Stdio::null()),
@@ -315,12 +326,7 @@ fn node_lists_our_busy_worker() {
 /// scheduler's keys until its `Scheduler` promotes it; then our worker runs it.
 #[test]
 fn node_scheduled_jobs_run_on_our_worker() {
-    if !node_ready("node_scheduled_jobs_run_on_our_worker") {
-        return;
-    }
-    let redis = TestRedis::start();
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("out");
+    let Setup { redis, dir: _dir, out } = setup!();
     let _worker = Reaped::spawn(
         worker(&redis)
             .args(["work", "-i", "0.1", "-q", "record"])
@@ -351,10 +357,7 @@ fn node_scheduled_jobs_run_on_our_worker() {
 /// their own, which neither side leaks out of.
 #[test]
 fn our_dequeue_removes_node_jobs() {
-    if !node_ready("our_dequeue_removes_node_jobs") {
-        return;
-    }
-    let redis = TestRedis::start();
+    let Setup { redis, .. } = setup!();
     let ns = "node_ns";
     for line in ["a", "b", "a"] {
         node_enqueue(&redis, ns, "record", "Record", json!(["/nowhere", line]));
@@ -380,10 +383,7 @@ fn our_dequeue_removes_node_jobs() {
 /// its processing record; our pruning leaves it alone (it has no heartbeat).
 #[test]
 fn we_list_a_busy_node_worker() {
-    if !node_ready("we_list_a_busy_node_worker") {
-        return;
-    }
-    let redis = TestRedis::start();
+    let Setup { redis, .. } = setup!();
     let c = redis.client();
     c.enqueue_class("slow", "Sleep", &[600_000]).unwrap();
     let node_worker = Reaped::spawn(
