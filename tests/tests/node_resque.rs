@@ -327,23 +327,27 @@ fn node_lists_our_busy_worker() {
 #[test]
 fn node_scheduled_jobs_run_on_our_worker() {
     let Setup { redis, dir: _dir, out } = setup!();
+    let args = json!([out, "delayed"]).to_string();
+    let scheduled = node_json(&redis, "resque", &["enqueue-in", "1000", "record", "Record", &args]);
+    assert_eq!(scheduled, json!({"scheduled": true}));
+    let pending: u64 = redis.conn().zcard("resque:delayed_queue_schedule").unwrap();
+    assert_eq!(pending, 1);
+    // No worker runs yet, so an empty queue here means the job was not queued.
+    assert_eq!(redis.client().size("record").unwrap(), 0, "nothing queued before the scheduler runs");
+
+    let moved = node_run(&redis, "resque", &["schedule", "1"]);
+    assert_eq!(moved.len(), 1, "{moved:?}");
+    let job = json!({"class": "Record", "queue": "record", "args": [out, "delayed"]});
+    assert_eq!(moved[0]["job"], job);
+    assert_eq!(redis.client().peek("record", 0, 10).unwrap(), [job], "the scheduler queued it");
+    assert!(lines(&out).is_empty(), "nothing ran it before our worker: {:?}", lines(&out));
+
     let _worker = Reaped::spawn(
         worker(&redis)
             .args(["work", "-i", "0.1", "-q", "record"])
             .stdout(Stdio::null())
             .stderr(Stdio::null()),
     );
-    let args = json!([out, "delayed"]).to_string();
-    let scheduled = node_json(&redis, "resque", &["enqueue-in", "1000", "record", "Record", &args]);
-    assert_eq!(scheduled, json!({"scheduled": true}));
-    let pending: u64 = redis.conn().zcard("resque:delayed_queue_schedule").unwrap();
-    assert_eq!(pending, 1);
-    assert_eq!(redis.client().size("record").unwrap(), 0, "nothing queued before the scheduler runs");
-
-    let moved = node_run(&redis, "resque", &["schedule", "1"]);
-    assert_eq!(moved.len(), 1, "{moved:?}");
-    assert_eq!(moved[0]["job"], json!({"class": "Record", "queue": "record", "args": [out, "delayed"]}));
-
     assert!(eventually(LIMIT, || !lines(&out).is_empty()), "our worker never ran the promoted job");
     let done = lines(&out);
     assert_eq!(done.len(), 1, "{done:?}");
