@@ -248,6 +248,16 @@ pub fn run(cmd: &mut Command, limit: Duration) -> Output {
     Output { status, stdout, stderr }
 }
 
+/// Runs `worker` (a worker binary's [`command`]) as `work -i 0 -q <queues>`
+/// plus `extra` until the queues are empty, asserts that it succeeded, and
+/// returns its stderr.
+pub fn drain(mut worker: Command, queues: &str, extra: &[&str]) -> String {
+    let out = run(worker.args(["work", "-i", "0", "-q", queues]).args(extra), Duration::from_secs(60));
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "worker failed: {stderr}");
+    stderr
+}
+
 /// Waits for a child to exit; kills it and returns `None` past `limit`.
 pub fn wait_for_exit(child: &mut Child, limit: Duration) -> Option<ExitStatus> {
     let deadline = Instant::now() + limit;

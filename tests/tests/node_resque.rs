@@ -16,7 +16,7 @@ use std::time::{Duration, SystemTime};
 use redis::Commands;
 use resque::failure::{FailureBackend, RedisFailures};
 use resque_tests::jobs::{archive, fail, record, slow_record};
-use resque_tests::{command, eventually, lines, run, Reaped, TestRedis};
+use resque_tests::{command, drain, eventually, lines, run, Reaped, TestRedis};
 use serde_json::{json, Value};
 
 /// Generous: these tests must hold on a loaded 2-core machine.
@@ -169,12 +169,6 @@ fn worker(redis: &TestRedis) -> Command {
     command(env!("CARGO_BIN_EXE_test-worker"), redis)
 }
 
-/// Runs our worker until the queues are empty (`-i 0`).
-fn drain(redis: &TestRedis, queues: &str) {
-    let out = run(worker(redis).args(["work", "-i", "0", "-q", queues]), LIMIT);
-    assert!(out.status.success(), "worker failed: {}", String::from_utf8_lossy(&out.stderr));
-}
-
 fn path_str(p: &Path) -> &str {
     p.to_str().unwrap()
 }
@@ -190,7 +184,7 @@ fn node_enqueued_jobs_run_on_our_worker() {
     let node_payload = r#"{"class":"Test::Fail","queue":"failing","args":["from node"]}"#;
     assert_eq!(redis.lrange("resque:queue:failing"), [node_payload]);
 
-    drain(&redis, "record,failing");
+    drain(worker(&redis), "record,failing", &[]);
 
     let done = lines(&out);
     assert_eq!(done.len(), 1, "{done:?}");
@@ -267,7 +261,7 @@ fn node_reads_and_retries_our_failures() {
     // The job panics until its output directory exists.
     let out = dir.path().join("later").join("out");
     record::enqueue_to(&c, path_str(&out), "retried").unwrap();
-    drain(&redis, "record");
+    drain(worker(&redis), "record", &[]);
     assert_eq!(c.failed_count().unwrap(), 1);
 
     let failed = node_json(&redis, "resque", &["failed"]);
@@ -288,7 +282,7 @@ fn node_reads_and_retries_our_failures() {
         [json!({"class": "Record", "queue": "record", "args": [out, "retried"]})]
     );
 
-    drain(&redis, "record");
+    drain(worker(&redis), "record", &[]);
     let done = lines(&out);
     assert_eq!(done.len(), 1, "{done:?}");
     assert!(done[0].starts_with("retried pid="), "{done:?}");

@@ -8,20 +8,12 @@ use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use redis::Commands;
 use resque_tests::jobs::{abort_job, archive, exit_with, fail, panicking, record, report_title, slow_record};
-use resque_tests::{cmdline, eventually, lines, run, wait_for_exit, worker_id, Reaped, TestRedis};
+use resque_tests::{cmdline, drain, eventually, lines, run, wait_for_exit, worker_id, Reaped, TestRedis};
 use serde_json::{json, Value};
 
 use super::worker;
 
 const LIMIT: Duration = Duration::from_secs(60);
-
-/// Runs the worker until the queues are empty (`-i 0`) and returns its stderr.
-fn drain(redis: &TestRedis, queues: &str, extra: &[&str]) -> String {
-    let out = run(worker(redis).args(["work", "-i", "0", "-q", queues]).args(extra), LIMIT);
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(out.status.success(), "worker failed: {stderr}");
-    stderr
-}
 
 fn spawn_worker(redis: &TestRedis, args: &[&str]) -> Reaped {
     Reaped::spawn(worker(redis).args(args).stdout(Stdio::null()).stderr(Stdio::piped()))
@@ -91,7 +83,7 @@ fn queue_order_is_priority() {
     for q in ["low", "high", "low", "high"] {
         c.enqueue_to(q, &record::Args { path: out.into(), line: q.into() }).unwrap();
     }
-    drain(&redis, "high,low", &[]);
+    drain(worker(&redis), "high,low", &[]);
     let order: Vec<String> =
         lines(out.as_ref()).iter().map(|l| l.split(' ').next().unwrap().to_string()).collect();
     assert_eq!(order, ["high", "high", "low", "low"]);
@@ -107,7 +99,7 @@ fn wildcards_globs_and_exclusions() {
     for q in ["b_mail", "file_b", "a_mail", "file_a", "skip_me", "critical"] {
         c.enqueue_to(q, &record::Args { path: out.into(), line: q.into() }).unwrap();
     }
-    drain(&redis, "critical,file_*,*,!skip_*", &[]);
+    drain(worker(&redis), "critical,file_*,*,!skip_*", &[]);
     let order: Vec<String> =
         lines(out.as_ref()).iter().map(|l| l.split(' ').next().unwrap().to_string()).collect();
     assert_eq!(order, ["critical", "file_a", "file_b", "a_mail", "b_mail"]);
@@ -122,7 +114,7 @@ fn errors_panics_and_crashes_become_failure_entries() {
     panicking::enqueue_to(&c, "no such branch").unwrap();
     abort_job::enqueue_to(&c).unwrap();
     exit_with::enqueue_to(&c, 3).unwrap();
-    drain(&redis, "failing", &[]);
+    drain(worker(&redis), "failing", &[]);
 
     let f = redis.failures();
     assert_eq!(f.len(), 4, "{f:#?}");
@@ -173,7 +165,7 @@ fn bad_payloads_are_failed_with_the_original_and_the_worker_goes_on() {
     c.push_raw("record", r#"{"class":"Record","args":"nope"}"#).unwrap();
     c.push_raw("record", r#"{"class":"Record","args":["a","b","c"]}"#).unwrap();
     record::enqueue_to(&c, out.to_str().unwrap(), "after").unwrap();
-    drain(&redis, "record", &[]);
+    drain(worker(&redis), "record", &[]);
 
     assert_eq!(lines(&out).len(), 1, "the good job after the bad ones ran");
     let f = redis.failures();
