@@ -124,18 +124,26 @@ impl TestRedis {
 
     /// The `failed` list, each entry parsed.
     pub fn failures(&self) -> Vec<serde_json::Value> {
-        let raw: Vec<String> = redis::cmd("LRANGE")
-            .arg("resque:failed")
-            .arg(0)
-            .arg(-1)
-            .query(&mut self.conn())
-            .expect("LRANGE failed");
-        raw.iter().map(|r| serde_json::from_str(r).expect("a failure entry is JSON")).collect()
+        self.lrange("resque:failed")
+            .iter()
+            .map(|r| serde_json::from_str(r).expect("a failure entry is JSON"))
+            .collect()
+    }
+
+    /// The whole list at `key` (a full key name, e.g. `resque:queue:mail`),
+    /// each entry as stored.
+    pub fn lrange(&self, key: &str) -> Vec<String> {
+        redis::cmd("LRANGE").arg(key).arg(0).arg(-1).query(&mut self.conn()).expect("LRANGE")
     }
 
     /// The registered worker ids.
     pub fn workers(&self) -> Vec<String> {
         redis::cmd("SMEMBERS").arg("resque:workers").query(&mut self.conn()).expect("SMEMBERS workers")
+    }
+
+    /// Every `resque:inflight:<id>` key: the jobs workers have taken.
+    pub fn inflight_keys(&self) -> Vec<String> {
+        redis::cmd("KEYS").arg("resque:inflight:*").query(&mut self.conn()).expect("KEYS inflight")
     }
 
     /// A raw connection, to look at keys byte for byte.
@@ -240,6 +248,16 @@ pub fn run(cmd: &mut Command, limit: Duration) -> Output {
     Output { status, stdout, stderr }
 }
 
+/// Runs `worker` (a worker binary's [`command`]) as `work -i 0 -q <queues>`
+/// plus `extra` until the queues are empty, asserts that it succeeded, and
+/// returns its stderr.
+pub fn drain(mut worker: Command, queues: &str, extra: &[&str]) -> String {
+    let out = run(worker.args(["work", "-i", "0", "-q", queues]).args(extra), Duration::from_secs(60));
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "worker failed: {stderr}");
+    stderr
+}
+
 /// Waits for a child to exit; kills it and returns `None` past `limit`.
 pub fn wait_for_exit(child: &mut Child, limit: Duration) -> Option<ExitStatus> {
     let deadline = Instant::now() + limit;
@@ -266,6 +284,13 @@ pub fn eventually(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
         }
         std::thread::sleep(Duration::from_millis(10));
     }
+}
+
+/// The id a worker on this host registers: `<host>:<pid>:<queues>`, with
+/// `queues` comma-separated as given to it.
+pub fn worker_id(pid: u32, queues: &str) -> String {
+    let host = nix::unistd::gethostname().expect("hostname").into_string().expect("a UTF-8 hostname");
+    format!("{host}:{pid}:{queues}")
 }
 
 /// A scratch file path in a temp dir the caller keeps alive.

@@ -4,8 +4,8 @@
 //!
 //! Needs `node` and `npm`: `npm ci` runs once per test run when
 //! tests/node/node_modules is missing or older than the lock file. Without
-//! `node` on PATH each test says SKIPPED and passes; a failing `npm ci` fails
-//! every test.
+//! `node` on PATH each test says SKIPPED and passes, except under CI (`CI`
+//! set), where it fails; a failing `npm ci` fails every test.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -16,7 +16,7 @@ use std::time::{Duration, SystemTime};
 use redis::Commands;
 use resque::failure::{FailureBackend, RedisFailures};
 use resque_tests::jobs::{archive, fail, record, slow_record};
-use resque_tests::{command, eventually, lines, run, Reaped, TestRedis};
+use resque_tests::{command, drain, eventually, lines, run, Reaped, TestRedis};
 use serde_json::{json, Value};
 
 /// Generous: these tests must hold on a loaded 2-core machine.
@@ -87,17 +87,45 @@ fn prepare() -> Result<bool, String> {
     Ok(true)
 }
 
-/// Whether node-resque can run; false (after a loud message) without node.
+/// Whether node-resque can run. Without node: false, after a loud message,
+/// except under CI (`CI` set), where the test fails.
 fn node_ready(test: &str) -> bool {
     static READY: OnceLock<Result<bool, String>> = OnceLock::new();
     match READY.get_or_init(prepare) {
         Ok(true) => true,
+        Ok(false) if std::env::var_os("CI").is_some() => {
+            panic!("node and npm are required under CI for {test}: apt-get install nodejs npm")
+        }
         Ok(false) => {
             eprintln!("SKIPPED: node not found on PATH; {test} needs node (and npm) to run node-resque");
             false
         }
         Err(e) => panic!("{e}"),
     }
+}
+
+/// What each test starts from: a server of its own, and a scratch dir with
+/// a path in it for a job's output.
+struct Setup {
+    redis: TestRedis,
+    dir: tempfile::TempDir,
+    out: PathBuf,
+}
+
+/// Begins a test: returns from it (SKIPPED) when node is missing outside
+/// CI, else gives its [`Setup`]. The test's name comes from the function.
+macro_rules! setup {
+    () => {{
+        fn here() {}
+        let name = std::any::type_name_of_val(&here);
+        let test = name.strip_suffix("::here").and_then(|n| n.rsplit("::").next()).unwrap_or(name);
+        if !node_ready(test) {
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        Setup { redis: TestRedis::start(), dir, out }
+    }};
 }
 
 /// tests/node/resque.js with `args`, against `redis` in namespace `ns`.
@@ -141,16 +169,6 @@ fn worker(redis: &TestRedis) -> Command {
     command(env!("CARGO_BIN_EXE_test-worker"), redis)
 }
 
-/// Runs our worker until the queues are empty (`-i 0`).
-fn drain(redis: &TestRedis, queues: &str) {
-    let out = run(worker(redis).args(["work", "-i", "0", "-q", queues]), LIMIT);
-    assert!(out.status.success(), "worker failed: {}", String::from_utf8_lossy(&out.stderr));
-}
-
-fn raw_list(redis: &TestRedis, key: &str) -> Vec<String> {
-    redis.conn().lrange(key, 0, -1).unwrap()
-}
-
 fn path_str(p: &Path) -> &str {
     p.to_str().unwrap()
 }
@@ -160,23 +178,18 @@ fn path_str(p: &Path) -> &str {
 /// failure entry and when the entry is retried.
 #[test]
 fn node_enqueued_jobs_run_on_our_worker() {
-    if !node_ready("node_enqueued_jobs_run_on_our_worker") {
-        return;
-    }
-    let redis = TestRedis::start();
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("out");
+    let Setup { redis, dir: _dir, out } = setup!();
     node_enqueue(&redis, "resque", "record", "Record", json!([out, "from node"]));
     node_enqueue(&redis, "resque", "failing", "Test::Fail", json!(["from node"]));
     let node_payload = r#"{"class":"Test::Fail","queue":"failing","args":["from node"]}"#;
-    assert_eq!(raw_list(&redis, "resque:queue:failing"), [node_payload]);
+    assert_eq!(redis.lrange("resque:queue:failing"), [node_payload]);
 
-    drain(&redis, "record,failing");
+    drain(worker(&redis), "record,failing", &[]);
 
     let done = lines(&out);
     assert_eq!(done.len(), 1, "{done:?}");
     assert!(done[0].starts_with("from node pid="), "{done:?}");
-    let raw = raw_list(&redis, "resque:failed");
+    let raw = redis.lrange("resque:failed");
     assert_eq!(raw.len(), 1, "{raw:?}");
     assert!(
         raw[0].contains(&format!(r#""payload":{node_payload},"#)),
@@ -192,17 +205,14 @@ fn node_enqueued_jobs_run_on_our_worker() {
 
     // Retrying the entry pushes node's payload back as it was.
     RedisFailures::new(c.clone()).requeue(0).unwrap();
-    assert_eq!(raw_list(&redis, "resque:queue:failing"), [node_payload]);
+    assert_eq!(redis.lrange("resque:queue:failing"), [node_payload]);
 }
 
 /// Our `enqueue` runs on a node-resque `Worker`, and the failure entry a
 /// node worker writes is one our failure admin reads and retries.
 #[test]
 fn our_jobs_run_on_a_node_worker() {
-    if !node_ready("our_jobs_run_on_a_node_worker") {
-        return;
-    }
-    let redis = TestRedis::start();
+    let Setup { redis, .. } = setup!();
     let c = redis.client();
     archive::enqueue_to(&c, 44, "masterbrew").unwrap();
     fail::enqueue_to(&c, "from rust").unwrap();
@@ -236,7 +246,7 @@ fn our_jobs_run_on_a_node_worker() {
     assert!(f.failed_at.is_some());
 
     RedisFailures::new(c.clone()).requeue(0).unwrap();
-    assert_eq!(raw_list(&redis, "resque:queue:failing"), [r#"{"class":"Test::Fail","args":["from rust"]}"#]);
+    assert_eq!(redis.lrange("resque:queue:failing"), [r#"{"class":"Test::Fail","args":["from rust"]}"#]);
     assert!(c.failures(0, 10).unwrap()[0].retried_at.is_some());
 }
 
@@ -246,16 +256,12 @@ fn our_jobs_run_on_a_node_worker() {
 /// job back, and our worker runs it.
 #[test]
 fn node_reads_and_retries_our_failures() {
-    if !node_ready("node_reads_and_retries_our_failures") {
-        return;
-    }
-    let redis = TestRedis::start();
+    let Setup { redis, dir, .. } = setup!();
     let c = redis.client();
-    let dir = tempfile::tempdir().unwrap();
     // The job panics until its output directory exists.
     let out = dir.path().join("later").join("out");
     record::enqueue_to(&c, path_str(&out), "retried").unwrap();
-    drain(&redis, "record");
+    drain(worker(&redis), "record", &[]);
     assert_eq!(c.failed_count().unwrap(), 1);
 
     let failed = node_json(&redis, "resque", &["failed"]);
@@ -276,7 +282,7 @@ fn node_reads_and_retries_our_failures() {
         [json!({"class": "Record", "queue": "record", "args": [out, "retried"]})]
     );
 
-    drain(&redis, "record");
+    drain(worker(&redis), "record", &[]);
     let done = lines(&out);
     assert_eq!(done.len(), 1, "{done:?}");
     assert!(done[0].starts_with("retried pid="), "{done:?}");
@@ -287,13 +293,8 @@ fn node_reads_and_retries_our_failures() {
 /// it runs a job.
 #[test]
 fn node_lists_our_busy_worker() {
-    if !node_ready("node_lists_our_busy_worker") {
-        return;
-    }
-    let redis = TestRedis::start();
+    let Setup { redis, dir: _dir, out } = setup!();
     let c = redis.client();
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("out");
     slow_record::enqueue_to(&c, path_str(&out), 600_000, "busy").unwrap();
     let _worker = Reaped::spawn(
         worker(&redis).args(["work", "-i", "0.1", "-q", "slow"]).stdout(Stdio::null()).stderr(Stdio::null()),
@@ -319,29 +320,28 @@ fn node_lists_our_busy_worker() {
 /// scheduler's keys until its `Scheduler` promotes it; then our worker runs it.
 #[test]
 fn node_scheduled_jobs_run_on_our_worker() {
-    if !node_ready("node_scheduled_jobs_run_on_our_worker") {
-        return;
-    }
-    let redis = TestRedis::start();
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("out");
+    let Setup { redis, dir: _dir, out } = setup!();
+    let args = json!([out, "delayed"]).to_string();
+    let scheduled = node_json(&redis, "resque", &["enqueue-in", "1000", "record", "Record", &args]);
+    assert_eq!(scheduled, json!({"scheduled": true}));
+    let pending: u64 = redis.conn().zcard("resque:delayed_queue_schedule").unwrap();
+    assert_eq!(pending, 1);
+    // No worker runs yet, so an empty queue here means the job was not queued.
+    assert_eq!(redis.client().size("record").unwrap(), 0, "nothing queued before the scheduler runs");
+
+    let moved = node_run(&redis, "resque", &["schedule", "1"]);
+    assert_eq!(moved.len(), 1, "{moved:?}");
+    let job = json!({"class": "Record", "queue": "record", "args": [out, "delayed"]});
+    assert_eq!(moved[0]["job"], job);
+    assert_eq!(redis.client().peek("record", 0, 10).unwrap(), [job], "the scheduler queued it");
+    assert!(lines(&out).is_empty(), "nothing ran it before our worker: {:?}", lines(&out));
+
     let _worker = Reaped::spawn(
         worker(&redis)
             .args(["work", "-i", "0.1", "-q", "record"])
             .stdout(Stdio::null())
             .stderr(Stdio::null()),
     );
-    let args = json!([out, "delayed"]).to_string();
-    let scheduled = node_json(&redis, "resque", &["enqueue-in", "1000", "record", "Record", &args]);
-    assert_eq!(scheduled, json!({"scheduled": true}));
-    let pending: u64 = redis.conn().zcard("resque:delayed_queue_schedule").unwrap();
-    assert_eq!(pending, 1);
-    assert_eq!(redis.client().size("record").unwrap(), 0, "nothing queued before the scheduler runs");
-
-    let moved = node_run(&redis, "resque", &["schedule", "1"]);
-    assert_eq!(moved.len(), 1, "{moved:?}");
-    assert_eq!(moved[0]["job"], json!({"class": "Record", "queue": "record", "args": [out, "delayed"]}));
-
     assert!(eventually(LIMIT, || !lines(&out).is_empty()), "our worker never ran the promoted job");
     let done = lines(&out);
     assert_eq!(done.len(), 1, "{done:?}");
@@ -355,10 +355,7 @@ fn node_scheduled_jobs_run_on_our_worker() {
 /// their own, which neither side leaks out of.
 #[test]
 fn our_dequeue_removes_node_jobs() {
-    if !node_ready("our_dequeue_removes_node_jobs") {
-        return;
-    }
-    let redis = TestRedis::start();
+    let Setup { redis, .. } = setup!();
     let ns = "node_ns";
     for line in ["a", "b", "a"] {
         node_enqueue(&redis, ns, "record", "Record", json!(["/nowhere", line]));
@@ -384,10 +381,7 @@ fn our_dequeue_removes_node_jobs() {
 /// its processing record; our pruning leaves it alone (it has no heartbeat).
 #[test]
 fn we_list_a_busy_node_worker() {
-    if !node_ready("we_list_a_busy_node_worker") {
-        return;
-    }
-    let redis = TestRedis::start();
+    let Setup { redis, .. } = setup!();
     let c = redis.client();
     c.enqueue_class("slow", "Sleep", &[600_000]).unwrap();
     let node_worker = Reaped::spawn(

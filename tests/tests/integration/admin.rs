@@ -58,10 +58,6 @@ fn json_of(redis: &TestRedis, args: &[&str]) -> Value {
     serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{args:?}: not JSON ({e}):\n{stdout}"))
 }
 
-fn lrange(redis: &TestRedis, key: &str) -> Vec<String> {
-    redis.conn().lrange(key, 0, -1).unwrap()
-}
-
 fn rpush(redis: &TestRedis, key: &str, values: &[&str]) {
     let mut conn = redis.conn();
     for v in values {
@@ -274,7 +270,7 @@ fn failed_list_and_show() {
         assert!(show.contains(expected), "{expected:?} missing in:\n{show}");
     }
     assert_eq!(json_of(&redis, &["failed", "show", "0", "--json"]), json[0]);
-    assert_eq!(lrange(&redis, "resque:failed")[0], RUBY_ENTRY, "reading changes nothing");
+    assert_eq!(redis.lrange("resque:failed")[0], RUBY_ENTRY, "reading changes nothing");
 }
 
 #[test]
@@ -286,10 +282,7 @@ fn failed_retry_remove_and_clear() {
 
     let said = ok(&redis, &["failed", "retry", "0"]);
     assert_eq!(said, "retried failure 0: Archive went back to queue file_serve\n");
-    assert_eq!(
-        lrange(&redis, "resque:queue:file_serve"),
-        [r#"{"class":"Archive","args":[44,"masterbrew"]}"#]
-    );
+    assert_eq!(redis.lrange("resque:queue:file_serve"), [r#"{"class":"Archive","args":[44,"masterbrew"]}"#]);
     let failed = redis.failures();
     assert_eq!(failed.len(), 3);
     assert!(failed[0]["retried_at"].is_string(), "the entry stays, marked retried: {:?}", failed[0]);
@@ -297,13 +290,13 @@ fn failed_retry_remove_and_clear() {
 
     let said = ok(&redis, &["failed", "clear-retried"]);
     assert_eq!(said, "removed 2 failures that had been retried; 1 left\n");
-    assert_eq!(lrange(&redis, "resque:failed"), [second]);
+    assert_eq!(redis.lrange("resque:failed"), [second]);
 
     rpush(&redis, "resque:failed", &[&entry("file_serve", "Archive", 4, "")]);
     let said = ok(&redis, &["failed", "retry-all"]);
     assert!(said.starts_with("retried 2 of 2 failures"), "{said}");
-    assert_eq!(lrange(&redis, "resque:queue:critical"), [r#"{"class":"Report","args":[2]}"#]);
-    assert_eq!(lrange(&redis, "resque:queue:file_serve").len(), 2);
+    assert_eq!(redis.lrange("resque:queue:critical"), [r#"{"class":"Report","args":[2]}"#]);
+    assert_eq!(redis.lrange("resque:queue:file_serve").len(), 2);
 
     let said = ok(&redis, &["failed", "remove", "0"]);
     assert_eq!(said, "removed failure 0: Report from queue critical; 1 left\n");
@@ -312,7 +305,7 @@ fn failed_retry_remove_and_clear() {
 
     let said = ok(&redis, &["failed", "clear"]);
     assert_eq!(said, "cleared the failed list: removed 1 failure\n");
-    assert!(lrange(&redis, "resque:failed").is_empty());
+    assert!(redis.lrange("resque:failed").is_empty());
 }
 
 #[test]
@@ -327,7 +320,7 @@ fn unknown_failure_index_is_an_error_and_changes_nothing() {
             "{args:?}: {stderr}"
         );
     }
-    assert_eq!(lrange(&redis, "resque:failed"), [RUBY_ENTRY.to_string(), second]);
+    assert_eq!(redis.lrange("resque:failed"), [RUBY_ENTRY.to_string(), second]);
     assert!(redis.client().queues().unwrap().is_empty(), "nothing was requeued");
     let out = admin(&redis, &["failed", "show", "seven"]);
     assert!(!out.ok && out.stderr.contains("invalid value 'seven'"), "{}", out.stderr);
@@ -338,14 +331,11 @@ fn enqueue_pushes_the_exact_payload() {
     let redis = TestRedis::start();
     let said = ok(&redis, &["enqueue", "Archive", r#"[44,"masterbrew"]"#, "-q", "file_serve"]);
     assert_eq!(said, "enqueued Archive [44,\"masterbrew\"] to queue file_serve\n");
-    assert_eq!(
-        lrange(&redis, "resque:queue:file_serve"),
-        [r#"{"class":"Archive","args":[44,"masterbrew"]}"#]
-    );
+    assert_eq!(redis.lrange("resque:queue:file_serve"), [r#"{"class":"Archive","args":[44,"masterbrew"]}"#]);
     let queues: Vec<String> = redis.conn().smembers("resque:queues").unwrap();
     assert_eq!(queues, ["file_serve"]);
     ok(&redis, &["enqueue", "Admin::Unknown", "[]", "--queue", "other"]);
-    assert_eq!(lrange(&redis, "resque:queue:other"), [r#"{"class":"Admin::Unknown","args":[]}"#]);
+    assert_eq!(redis.lrange("resque:queue:other"), [r#"{"class":"Admin::Unknown","args":[]}"#]);
 }
 
 #[test]
@@ -395,7 +385,7 @@ fn remove_worker_puts_its_jobs_back_at_the_head() {
 
     let said = ok(&redis, &["remove-worker", id]);
     assert_eq!(said, format!("removed worker {id}: put 1 in-flight job back on their queues\n"));
-    assert_eq!(lrange(&redis, "resque:queue:file_serve"), [taken, waiting]);
+    assert_eq!(redis.lrange("resque:queue:file_serve"), [taken, waiting]);
     assert!(redis.workers().is_empty());
     let mut conn = redis.conn();
     let left: Vec<String> = conn.keys(format!("resque:*{id}*")).unwrap();
@@ -446,7 +436,7 @@ fn prune_removes_workers_with_an_old_heartbeat_only() {
     assert!(said.contains(&format!("pruned 1 dead worker:\n  {dead}\n")), "{said}");
     assert!(said.contains("put 1 in-flight job back on their queues"), "{said}");
     assert_eq!(redis.workers(), [quiet], "a worker that never beat is left alone");
-    assert_eq!(lrange(&redis, "resque:queue:file_serve"), [taken]);
+    assert_eq!(redis.lrange("resque:queue:file_serve"), [taken]);
 
     let said = ok(&redis, &["prune"]);
     assert!(said.contains("another worker is pruning dead workers"), "{said}");

@@ -30,10 +30,6 @@ fn job(class: &str, n: u32) -> String {
     format!(r#"{{"class":"{class}","args":[{n}]}}"#)
 }
 
-fn lrange(redis: &TestRedis, key: &str) -> Vec<String> {
-    redis.conn().lrange(key, 0, -1).unwrap()
-}
-
 fn push_all(redis: &TestRedis, key: &str, entries: &[&str]) {
     let mut conn = redis.conn();
     for e in entries {
@@ -94,25 +90,25 @@ fn requeue_marks_the_entry_and_pushes_the_exact_payload() {
     sub.subscribe("resque:wake").unwrap();
 
     failures.requeue(1).unwrap();
-    assert_eq!(lrange(&redis, "resque:queue:file_serve"), [NODE_PAYLOAD], "the payload's exact bytes");
+    assert_eq!(redis.lrange("resque:queue:file_serve"), [NODE_PAYLOAD], "the payload's exact bytes");
     let woken: String = sub.get_message().unwrap().get_payload().unwrap();
     assert_eq!(woken, "file_serve");
     let queues: Vec<String> = redis.conn().smembers("resque:queues").unwrap();
     assert_eq!(queues, ["file_serve"]);
-    let list = lrange(&redis, "resque:failed");
+    let list = redis.lrange("resque:failed");
     assert_eq!(list[0], RUBY_ENTRY, "other entries are untouched");
     assert_retried(&list[1], &node);
 
     failures.requeue(0).unwrap();
-    assert_eq!(lrange(&redis, "resque:queue:file_serve"), [NODE_PAYLOAD, RUBY_PAYLOAD]);
-    let list = lrange(&redis, "resque:failed");
+    assert_eq!(redis.lrange("resque:queue:file_serve"), [NODE_PAYLOAD, RUBY_PAYLOAD]);
+    let list = redis.lrange("resque:failed");
     assert_eq!(list.len(), 2, "requeued entries stay");
     let at = assert_retried(&list[0], RUBY_ENTRY);
     assert_eq!(failures.all(0, 1).unwrap()[0].retried_at.as_deref(), Some(at.as_str()));
 
     // A second retry rewrites retried_at in place and pushes the job again.
     failures.requeue(0).unwrap();
-    assert_retried(&lrange(&redis, "resque:failed")[0], RUBY_ENTRY);
+    assert_retried(&redis.lrange("resque:failed")[0], RUBY_ENTRY);
     assert_eq!(redis.conn().llen::<_, u64>("resque:queue:file_serve").unwrap(), 3);
     assert_eq!(failures.count().unwrap(), 2);
 }
@@ -123,7 +119,7 @@ fn a_payload_that_was_not_json_goes_back_as_its_text() {
     let text = entry("file_serve", r#""{nope""#, "");
     push_all(&redis, "resque:failed", &[&text]);
     RedisFailures::new(redis.client()).requeue(0).unwrap();
-    assert_eq!(lrange(&redis, "resque:queue:file_serve"), ["{nope"]);
+    assert_eq!(redis.lrange("resque:queue:file_serve"), ["{nope"]);
 }
 
 #[test]
@@ -138,11 +134,11 @@ fn remove_by_index_removes_exactly_that_entry() {
     );
     let failures = RedisFailures::new(redis.client());
     failures.remove(2).unwrap();
-    assert_eq!(lrange(&redis, "resque:failed"), [e[0].as_str(), e[1].as_str(), e[1].as_str(), e[3].as_str()]);
+    assert_eq!(redis.lrange("resque:failed"), [e[0].as_str(), e[1].as_str(), e[1].as_str(), e[3].as_str()]);
     failures.remove(0).unwrap();
-    assert_eq!(lrange(&redis, "resque:failed"), [e[1].as_str(), e[1].as_str(), e[3].as_str()]);
+    assert_eq!(redis.lrange("resque:failed"), [e[1].as_str(), e[1].as_str(), e[3].as_str()]);
     failures.remove(2).unwrap();
-    assert_eq!(lrange(&redis, "resque:failed"), [e[1].as_str(), e[1].as_str()]);
+    assert_eq!(redis.lrange("resque:failed"), [e[1].as_str(), e[1].as_str()]);
     assert_eq!(failures.count().unwrap(), 2);
 }
 
@@ -159,7 +155,7 @@ fn an_unknown_index_is_an_error_and_changes_nothing() {
     }
     let err = failures.requeue(7).unwrap_err().to_string();
     assert_eq!(err, "no failure at index 7: the failed list holds 2 entries");
-    assert_eq!(lrange(&redis, "resque:failed"), [RUBY_ENTRY, node.as_str()]);
+    assert_eq!(redis.lrange("resque:failed"), [RUBY_ENTRY, node.as_str()]);
     assert_eq!(redis.client().keys_in_namespace().unwrap(), ["failed"]);
 
     // An entry that cannot be requeued says why, and nothing changes.
@@ -182,7 +178,7 @@ fn clear_and_clear_retried() {
 
     failures.requeue(1).unwrap();
     assert_eq!(failures.clear_retried().unwrap(), 3);
-    assert_eq!(lrange(&redis, "resque:failed"), [RUBY_ENTRY, &null_retried, "not json"]);
+    assert_eq!(redis.lrange("resque:failed"), [RUBY_ENTRY, &null_retried, "not json"]);
 
     failures.clear().unwrap();
     assert_eq!(failures.count().unwrap(), 0);
@@ -202,16 +198,16 @@ fn requeue_all_requeue_queue_and_remove_queue() {
     let failures = RedisFailures::new(redis.client());
 
     assert_eq!(failures.requeue_queue("a").unwrap(), 2);
-    assert_eq!(lrange(&redis, "resque:queue:a"), [job("A", 1).as_str(), NODE_PAYLOAD]);
-    assert!(lrange(&redis, "resque:queue:b").is_empty());
-    let list = lrange(&redis, "resque:failed");
+    assert_eq!(redis.lrange("resque:queue:a"), [job("A", 1).as_str(), NODE_PAYLOAD]);
+    assert!(redis.lrange("resque:queue:b").is_empty());
+    let list = redis.lrange("resque:failed");
     assert_retried(&list[0], &a1);
     assert_eq!(list[1], b1);
     assert_retried(&list[2], &a2);
     assert_eq!(list[3], b2);
 
     assert_eq!(failures.remove_queue("b").unwrap(), 2);
-    let list = lrange(&redis, "resque:failed");
+    let list = redis.lrange("resque:failed");
     assert_eq!(list.len(), 2);
     assert_retried(&list[0], &a1);
     assert_retried(&list[1], &a2);
@@ -221,9 +217,9 @@ fn requeue_all_requeue_queue_and_remove_queue() {
     let _: () = conn.rpush("resque:failed", "not json").unwrap();
     let _: () = conn.rpush("resque:failed", &b2).unwrap();
     assert_eq!(failures.requeue_all().unwrap(), 3);
-    assert_eq!(lrange(&redis, "resque:queue:a").len(), 4);
-    assert_eq!(lrange(&redis, "resque:queue:b"), [job("B", 2)]);
-    let list = lrange(&redis, "resque:failed");
+    assert_eq!(redis.lrange("resque:queue:a").len(), 4);
+    assert_eq!(redis.lrange("resque:queue:b"), [job("B", 2)]);
+    let list = redis.lrange("resque:failed");
     assert_eq!(list[2], "not json");
     assert_retried(&list[3], &b2);
 }
@@ -270,9 +266,9 @@ fn multi_queue_backend_uses_queue_failed_lists() {
     names.sort();
     assert_eq!(names, ["file_serve_failed", "mail_failed"]);
     assert_eq!(failures.failed_lists().unwrap(), names);
-    let fs = lrange(&redis, "resque:file_serve_failed");
+    let fs = redis.lrange("resque:file_serve_failed");
     assert_eq!(fs, [new_failure(&p1, "file_serve").to_json(), new_failure(&p3, "file_serve").to_json()]);
-    assert_eq!(lrange(&redis, "resque:mail_failed"), [new_failure(&p2, "mail").to_json()]);
+    assert_eq!(redis.lrange("resque:mail_failed"), [new_failure(&p2, "mail").to_json()]);
     let exists: bool = redis.conn().exists("resque:failed").unwrap();
     assert!(!exists, "nothing goes to `failed`");
 
@@ -290,14 +286,18 @@ fn multi_queue_backend_uses_queue_failed_lists() {
     let found = failures.select_in("file_serve_failed", Some("Archive"), Some("file_serve")).unwrap();
     assert_eq!(found.iter().map(|(i, _)| *i).collect::<Vec<_>>(), [0, 1]);
     assert!(failures.select_in("file_serve_failed", Some("Mail"), None).unwrap().is_empty());
+    // mail_failed sorts after file_serve_failed: its own index 0 is overall index 2.
+    let found = failures.select_in("mail_failed", Some("Mail"), None).unwrap();
+    assert_eq!(found.iter().map(|(i, _)| *i).collect::<Vec<_>>(), [0]);
+    assert_eq!(found[0].1.payload, json!({"class":"Mail","args":[1]}));
 
     // Overall index 2 is mail_failed[0].
     failures.requeue(2).unwrap();
-    assert_eq!(lrange(&redis, "resque:queue:mail"), [job("Mail", 1)]);
-    assert_retried(&lrange(&redis, "resque:mail_failed")[0], &new_failure(&p2, "mail").to_json());
+    assert_eq!(redis.lrange("resque:queue:mail"), [job("Mail", 1)]);
+    assert_retried(&redis.lrange("resque:mail_failed")[0], &new_failure(&p2, "mail").to_json());
     failures.requeue_in("file_serve_failed", 0).unwrap();
-    assert_eq!(lrange(&redis, "resque:queue:file_serve"), [NODE_PAYLOAD]);
-    assert_retried(&lrange(&redis, "resque:file_serve_failed")[0], &fs[0]);
+    assert_eq!(redis.lrange("resque:queue:file_serve"), [NODE_PAYLOAD]);
+    assert_retried(&redis.lrange("resque:file_serve_failed")[0], &fs[0]);
 
     let err = failures.requeue(3).unwrap_err();
     assert!(matches!(err, Error::NoSuchFailure { index: 3, count: 3 }), "{err:?}");
@@ -306,7 +306,7 @@ fn multi_queue_backend_uses_queue_failed_lists() {
     assert_eq!(failures.count().unwrap(), 3);
 
     assert_eq!(failures.clear_retried().unwrap(), 2);
-    assert_eq!(lrange(&redis, "resque:file_serve_failed"), [fs[1].as_str()]);
+    assert_eq!(redis.lrange("resque:file_serve_failed"), [fs[1].as_str()]);
     assert_eq!(failures.count().unwrap(), 1);
 
     failures.save(&new_failure(&p2, "mail")).unwrap();
@@ -317,10 +317,10 @@ fn multi_queue_backend_uses_queue_failed_lists() {
     assert_eq!(failures.count().unwrap(), 1);
 
     assert_eq!(failures.requeue_queue("file_serve").unwrap(), 1);
-    assert_eq!(lrange(&redis, "resque:queue:file_serve"), [NODE_PAYLOAD, &job("Archive", 2)]);
+    assert_eq!(redis.lrange("resque:queue:file_serve"), [NODE_PAYLOAD, &job("Archive", 2)]);
     assert_eq!(failures.requeue_all_in("file_serve_failed").unwrap(), 1);
     assert_eq!(
-        lrange(&redis, "resque:queue:file_serve"),
+        redis.lrange("resque:queue:file_serve"),
         [NODE_PAYLOAD, &job("Archive", 2), &job("Archive", 2)]
     );
     failures.remove_in("file_serve_failed", 0).unwrap();
@@ -342,8 +342,8 @@ fn multi_queue_backend_reads_ruby_lists() {
     let failures = RedisMultiQueueFailures::new(redis.client());
     assert_eq!(failures.count().unwrap(), 1);
     assert_eq!(failures.requeue_all().unwrap(), 1);
-    assert_eq!(lrange(&redis, "resque:queue:file_serve"), [RUBY_PAYLOAD]);
-    assert_retried(&lrange(&redis, "resque:file_serve_failed")[0], RUBY_ENTRY);
+    assert_eq!(redis.lrange("resque:queue:file_serve"), [RUBY_PAYLOAD]);
+    assert_retried(&redis.lrange("resque:file_serve_failed")[0], RUBY_ENTRY);
 }
 
 #[test]
@@ -358,12 +358,12 @@ fn multiple_saves_to_every_backend_and_queries_the_first() {
     let p = raw(NODE_PAYLOAD);
     let f = new_failure(&p, "file_serve");
     failures.save(&f).unwrap();
-    assert_eq!(lrange(&redis, "resque:failed"), [f.to_json()]);
-    assert_eq!(lrange(&redis, "resque:file_serve_failed"), [f.to_json()]);
+    assert_eq!(redis.lrange("resque:failed"), [f.to_json()]);
+    assert_eq!(redis.lrange("resque:file_serve_failed"), [f.to_json()]);
     assert_eq!(failures.count().unwrap(), 1);
     failures.remove(0).unwrap();
     assert_eq!(failures.count().unwrap(), 0);
-    assert_eq!(lrange(&redis, "resque:file_serve_failed").len(), 1, "only the first is changed");
+    assert_eq!(redis.lrange("resque:file_serve_failed").len(), 1, "only the first is changed");
 
     let none = MultipleFailures::new(Vec::new());
     none.save(&f).unwrap();

@@ -8,7 +8,7 @@ use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use redis::Commands;
 use resque_tests::jobs::{overrun, record, slow_record, stubborn};
-use resque_tests::{cmdline, eventually, lines, wait_for_exit, Reaped, TestRedis};
+use resque_tests::{cmdline, eventually, lines, wait_for_exit, worker_id, Reaped, TestRedis};
 
 use super::worker;
 
@@ -26,10 +26,6 @@ fn signal(child: &Child, sig: Signal) {
 
 fn processed(redis: &TestRedis) -> u64 {
     redis.client().stat("processed").unwrap()
-}
-
-fn inflight_keys(redis: &TestRedis) -> Vec<String> {
-    redis.conn().keys("resque:inflight:*").unwrap()
 }
 
 #[test]
@@ -208,7 +204,7 @@ fn a_killed_workers_job_is_recovered_by_the_next_worker() {
         slow_record::enqueue_to(&redis.client(), out.to_str().unwrap(), 2000, "survivor").unwrap();
         let mut first = spawn(&redis, &["work", "-i", "60", "-q", "slow", "--heartbeat-interval", "1"], &[]);
         assert!(eventually(LIMIT, || lines(&out) == ["start survivor"]));
-        let inflight = inflight_keys(&redis);
+        let inflight = redis.inflight_keys();
         assert_eq!(inflight.len(), 1, "{inflight:?}");
         if kill_child_too {
             // The worker's child is its only child process.
@@ -232,7 +228,7 @@ fn a_killed_workers_job_is_recovered_by_the_next_worker() {
         assert!(eventually(LIMIT, || processed(&redis) == 1));
         signal(&second, Signal::SIGQUIT);
         assert!(wait_for_exit(&mut second, LIMIT).unwrap().success());
-        assert!(inflight_keys(&redis).is_empty());
+        assert!(redis.inflight_keys().is_empty());
         assert!(redis.workers().is_empty(), "the dead worker was pruned");
         assert!(redis.failures().is_empty(), "recovered, not failed: {:#?}", redis.failures());
     }
@@ -272,7 +268,7 @@ fn pruning_follows_rubys_rules_and_recovers_jobs() {
     let queued: Vec<String> = conn.lrange("resque:queue:slow", 0, -1).unwrap();
     assert_eq!(queued[0], job, "put back at the head");
     assert_eq!(queued.len(), 2);
-    assert!(inflight_keys(&redis).is_empty());
+    assert!(redis.inflight_keys().is_empty());
     let f = redis.failures();
     assert_eq!(f.len(), 1, "{f:#?}");
     assert_eq!(f[0]["exception"], "Resque::PruneDeadWorkerDirtyExit");
@@ -325,7 +321,7 @@ fn a_job_finished_while_redis_was_down_is_recorded_when_it_returns() {
     std::thread::sleep(Duration::from_millis(300));
     redis.restart();
     assert!(eventually(LIMIT, || processed(&redis) == 1), "recorded once Redis was back");
-    assert!(inflight_keys(&redis).is_empty());
+    assert!(redis.inflight_keys().is_empty());
     assert!(redis.failures().is_empty());
     signal(&child, Signal::SIGQUIT);
     assert!(wait_for_exit(&mut child, LIMIT).unwrap().success());
@@ -393,8 +389,7 @@ fn a_live_ruby_worker_on_this_host_is_left_alone() {
         std::process::Command::new("bash").args(["-c", "exec -a 'resque-2.6.0: Waiting for slow' sleep 600"]),
     );
     assert!(eventually(LIMIT, || cmdline(ruby.id()).starts_with("resque-2.6.0: Waiting")));
-    let host = nix::unistd::gethostname().unwrap().into_string().unwrap();
-    let id = format!("{host}:{}:slow", ruby.id());
+    let id = worker_id(ruby.id(), "slow");
     let mut conn = redis.conn();
     let _: () = conn.sadd("resque:workers", &id).unwrap();
     let now: (i64, i64) = redis::cmd("TIME").query(&mut conn).unwrap();

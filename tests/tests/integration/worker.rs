@@ -8,27 +8,15 @@ use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use redis::Commands;
 use resque_tests::jobs::{abort_job, archive, exit_with, fail, panicking, record, report_title, slow_record};
-use resque_tests::{cmdline, eventually, lines, run, wait_for_exit, Reaped, TestRedis};
+use resque_tests::{cmdline, drain, eventually, lines, run, wait_for_exit, worker_id, Reaped, TestRedis};
 use serde_json::{json, Value};
 
 use super::worker;
 
 const LIMIT: Duration = Duration::from_secs(60);
 
-/// Runs the worker until the queues are empty (`-i 0`) and returns its stderr.
-fn drain(redis: &TestRedis, queues: &str, extra: &[&str]) -> String {
-    let out = run(worker(redis).args(["work", "-i", "0", "-q", queues]).args(extra), LIMIT);
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(out.status.success(), "worker failed: {stderr}");
-    stderr
-}
-
 fn spawn_worker(redis: &TestRedis, args: &[&str]) -> Reaped {
     Reaped::spawn(worker(redis).args(args).stdout(Stdio::null()).stderr(Stdio::piped()))
-}
-
-fn stat(redis: &TestRedis, name: &str) -> u64 {
-    redis.conn().get::<_, Option<u64>>(format!("resque:stat:{name}")).unwrap().unwrap_or(0)
 }
 
 #[test]
@@ -52,8 +40,8 @@ fn runs_jobs_in_forked_children_and_counts_them() {
     let pids: std::collections::HashSet<_> =
         done.iter().map(|l| l.split("pid=").nth(1).unwrap().to_string()).collect();
     assert_eq!(pids.len(), 3, "one child per job: {done:?}");
-    assert_eq!(stat(&redis, "processed"), 3);
-    assert_eq!(stat(&redis, "failed"), 0);
+    assert_eq!(redis.client().stat("processed").unwrap(), 3);
+    assert_eq!(redis.client().stat("failed").unwrap(), 0);
     assert_eq!(c.size("record").unwrap(), 0);
     // Unregistered on exit: no worker, no per-worker keys left.
     assert!(redis.workers().is_empty());
@@ -95,7 +83,7 @@ fn queue_order_is_priority() {
     for q in ["low", "high", "low", "high"] {
         c.enqueue_to(q, &record::Args { path: out.into(), line: q.into() }).unwrap();
     }
-    drain(&redis, "high,low", &[]);
+    drain(worker(&redis), "high,low", &[]);
     let order: Vec<String> =
         lines(out.as_ref()).iter().map(|l| l.split(' ').next().unwrap().to_string()).collect();
     assert_eq!(order, ["high", "high", "low", "low"]);
@@ -111,7 +99,7 @@ fn wildcards_globs_and_exclusions() {
     for q in ["b_mail", "file_b", "a_mail", "file_a", "skip_me", "critical"] {
         c.enqueue_to(q, &record::Args { path: out.into(), line: q.into() }).unwrap();
     }
-    drain(&redis, "critical,file_*,*,!skip_*", &[]);
+    drain(worker(&redis), "critical,file_*,*,!skip_*", &[]);
     let order: Vec<String> =
         lines(out.as_ref()).iter().map(|l| l.split(' ').next().unwrap().to_string()).collect();
     assert_eq!(order, ["critical", "file_a", "file_b", "a_mail", "b_mail"]);
@@ -126,7 +114,7 @@ fn errors_panics_and_crashes_become_failure_entries() {
     panicking::enqueue_to(&c, "no such branch").unwrap();
     abort_job::enqueue_to(&c).unwrap();
     exit_with::enqueue_to(&c, 3).unwrap();
-    drain(&redis, "failing", &[]);
+    drain(worker(&redis), "failing", &[]);
 
     let f = redis.failures();
     assert_eq!(f.len(), 4, "{f:#?}");
@@ -161,8 +149,8 @@ fn errors_panics_and_crashes_become_failure_entries() {
     assert_eq!(f[3]["exception"], "Resque::DirtyExit");
     assert_eq!(f[3]["error"], "Child process exited with status 3");
 
-    assert_eq!(stat(&redis, "failed"), 4);
-    assert_eq!(stat(&redis, "processed"), 4);
+    assert_eq!(redis.client().stat("failed").unwrap(), 4);
+    assert_eq!(redis.client().stat("processed").unwrap(), 4);
 }
 
 #[test]
@@ -177,7 +165,7 @@ fn bad_payloads_are_failed_with_the_original_and_the_worker_goes_on() {
     c.push_raw("record", r#"{"class":"Record","args":"nope"}"#).unwrap();
     c.push_raw("record", r#"{"class":"Record","args":["a","b","c"]}"#).unwrap();
     record::enqueue_to(&c, out.to_str().unwrap(), "after").unwrap();
-    drain(&redis, "record", &[]);
+    drain(worker(&redis), "record", &[]);
 
     assert_eq!(lines(&out).len(), 1, "the good job after the bad ones ran");
     let f = redis.failures();
@@ -198,8 +186,8 @@ fn bad_payloads_are_failed_with_the_original_and_the_worker_goes_on() {
     let error = f[3]["error"].as_str().unwrap();
     assert!(error.starts_with("arguments do not fit job Record: "), "{error}");
     assert!(error.contains("expected 2 arguments"), "{error}");
-    assert_eq!(stat(&redis, "processed"), 5);
-    assert_eq!(stat(&redis, "failed"), 4);
+    assert_eq!(redis.client().stat("processed").unwrap(), 5);
+    assert_eq!(redis.client().stat("failed").unwrap(), 4);
 }
 
 /// Registration, heartbeat, the processing record and process titles, seen
@@ -213,8 +201,7 @@ fn a_busy_worker_is_visible_as_ruby_shows_it() {
     let pid = child.id();
     let c = redis.client();
     assert!(eventually(LIMIT, || !redis.workers().is_empty()));
-    let host = nix::unistd::gethostname().unwrap().into_string().unwrap();
-    let id = format!("{host}:{pid}:record,slow");
+    let id = worker_id(pid, "record,slow");
     assert_eq!(redis.workers(), std::slice::from_ref(&id));
     let mut conn = redis.conn();
     let started: String = conn.get(format!("resque:worker:{id}:started")).unwrap();
@@ -247,8 +234,8 @@ fn a_busy_worker_is_visible_as_ruby_shows_it() {
     assert!(redis.workers().is_empty());
     let beats: Vec<String> = conn.hkeys("resque:workers:heartbeat").unwrap();
     assert!(beats.is_empty());
-    assert_eq!(stat(&redis, "processed"), 1, "QUIT let the running job finish");
-    assert_eq!(stat(&redis, "failed"), 0);
+    assert_eq!(redis.client().stat("processed").unwrap(), 1, "QUIT let the running job finish");
+    assert_eq!(redis.client().stat("failed").unwrap(), 0);
 }
 
 #[test]
