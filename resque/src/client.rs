@@ -643,7 +643,21 @@ impl Client {
     /// worker of this host whose process is gone) and puts their in-flight
     /// jobs back. `Ok(None)` when a worker is pruning at this moment.
     pub fn prune_dead_workers(&self, heartbeat_interval: Duration) -> Result<Option<crate::worker::Pruned>> {
-        crate::worker::prune_now(self, heartbeat_interval)
+        let expire_after = heartbeat_interval * crate::worker::EXPIRY_INTERVALS;
+        crate::worker::prune_now(self, heartbeat_interval, expire_after)
+    }
+
+    /// Prunes dead workers now, as [`Client::prune_dead_workers`] does, with
+    /// the heartbeat expiry given directly: a worker whose heartbeat is older
+    /// than `expire_after` (see [`crate::worker::heartbeat_expired`]) is
+    /// dead. The pruning lock is held for `expire_after` divided by
+    /// [`crate::worker::EXPIRY_INTERVALS`], the matching heartbeat interval.
+    pub fn prune_workers_expired_after(
+        &self,
+        expire_after: Duration,
+    ) -> Result<Option<crate::worker::Pruned>> {
+        let heartbeat_interval = expire_after / crate::worker::EXPIRY_INTERVALS;
+        crate::worker::prune_now(self, heartbeat_interval, expire_after)
     }
 
     /// Every worker's heartbeat, as written (ISO-8601): `HGETALL

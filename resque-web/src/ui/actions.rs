@@ -140,23 +140,18 @@ pub(crate) async fn queue_remove(
     Ok(to(&ctx, "/queues"))
 }
 
+/// Prunes dead workers with the library's pruning, a heartbeat older than
+/// the app's `stale_after` being dead, so the page's "stale" flag and the
+/// pruning agree.
 pub(crate) async fn workers_prune(ctx: Ctx, Verified(form): Verified) -> Result<Response, PageError> {
     let stale_after = ctx.state.stale_after;
-    let pruned = blocking(ctx.client(), move |c| {
-        let now = c.redis_time()?;
-        let beats = c.heartbeats()?;
-        let mut pruned = Vec::new();
-        for id in c.workers()? {
-            if super::time::is_stale(now, beats.get(&id).map(String::as_str), stale_after) {
-                let recovered = c.remove_worker(&id)?;
-                tracing::info!(worker = %id, ?recovered, "pruned a stale worker");
-                pruned.push(id);
-            }
+    let pruned = blocking(ctx.client(), move |c| Ok(c.prune_workers_expired_after(stale_after)?)).await?;
+    match pruned {
+        Some(pruned) => {
+            tracing::info!(workers = ?pruned.workers, recovered = ?pruned.recovered, "pruned stale workers")
         }
-        Ok(pruned)
-    })
-    .await?;
-    tracing::info!(workers = pruned.len(), "pruned stale workers");
+        None => tracing::info!("a worker is pruning now; nothing pruned"),
+    }
     Ok(back(&ctx, &form, "/workers"))
 }
 
