@@ -13,7 +13,9 @@ use resque::Client;
 use super::failed::FailedList;
 use super::layout::{action, action_with, args_line, class_of, page, pagination, pretty, Tab};
 use super::{encode, time, Ctx, PageError};
-use crate::api::{blocking, collect_workers, describe_worker, paging, query_params, ApiError, WorkerBody};
+use crate::api::{
+    blocking, collect_workers, describe_worker, paging, query_params, ApiError, WorkerBody, WorkerId,
+};
 
 /// Jobs, failures and key elements per page.
 pub(crate) const PER_PAGE: usize = 20;
@@ -32,9 +34,8 @@ fn param<'a>(params: &'a HashMap<String, String>, name: &str) -> Option<&'a str>
 
 /// A link to a worker's page.
 fn worker_link(ctx: &Ctx, id: &str) -> Markup {
-    let mut parts = id.splitn(3, ':');
-    let short = match (parts.next(), parts.next()) {
-        (Some(host), Some(pid)) => format!("{host}:{pid}"),
+    let short = match WorkerId::parse(id) {
+        WorkerId { host, pid: Some(pid), .. } => format!("{host}:{pid}"),
         _ => id.to_string(),
     };
     html! { a.mono href=(ctx.link(&format!("/workers/{}", encode(id)))) title=(id) { (short) } }
@@ -80,7 +81,11 @@ fn working_table(ctx: &Ctx, now: i64, working: &[(String, WorkingOn)]) -> Markup
 
 pub(crate) async fn overview(ctx: Ctx) -> Result<Response, PageError> {
     let (info, paused, queues, working, now) = blocking(ctx.client(), |c| {
-        Ok((c.info()?, c.all_workers_paused()?, c.queue_sizes()?, c.working()?, c.redis_time()?))
+        let queues = c.queue_sizes()?;
+        let workers = c.workers()?;
+        let working = c.working_of(&workers)?;
+        let info = c.info_from(&queues, workers.len(), working.len())?;
+        Ok((info, c.all_workers_paused()?, queues, working, c.redis_time()?))
     })
     .await?;
     let body = html! {
@@ -128,8 +133,11 @@ pub(crate) async fn overview(ctx: Ctx) -> Result<Response, PageError> {
 // ----- Working ----------------------------------------------------------------
 
 pub(crate) async fn working(ctx: Ctx) -> Result<Response, PageError> {
-    let (working, workers, now) =
-        blocking(ctx.client(), |c| Ok((c.working()?, c.workers()?.len(), c.redis_time()?))).await?;
+    let (working, workers, now) = blocking(ctx.client(), |c| {
+        let workers = c.workers()?;
+        Ok((c.working_of(&workers)?, workers.len(), c.redis_time()?))
+    })
+    .await?;
     let body = html! {
         h1 { "Working" }
         p.sub { "Every worker processing a job now." }
@@ -474,8 +482,10 @@ pub(crate) async fn worker(ctx: Ctx, Path(id): Path<String>) -> Result<Response,
         let id = id.clone();
         blocking(ctx.client(), move |c| {
             let registered = c.workers()?.contains(&id);
-            let working = c.working()?.into_iter().find(|(w, _)| *w == id).map(|(_, job)| job);
-            Ok((registered, describe_worker(c, &id, c.heartbeat_of(&id)?)?, working, c.redis_time()?))
+            let one = std::slice::from_ref(&id);
+            let working = c.working_of(one)?.into_iter().next().map(|(_, job)| job);
+            let stats = c.worker_stats(one)?.into_iter().next().unwrap_or_default();
+            Ok((registered, describe_worker(&id, c.heartbeat_of(&id)?, stats), working, c.redis_time()?))
         })
         .await?
     };
@@ -641,7 +651,9 @@ pub(crate) async fn stats_key(
 /// `/stats.txt`, line for line as resque-web prints it.
 pub(crate) async fn stats_txt(ctx: Ctx) -> Result<Response, PageError> {
     let text = blocking(ctx.client(), |c| {
-        let info = c.info()?;
+        let queues = c.queue_sizes()?;
+        let workers = c.workers()?;
+        let info = c.info_from(&queues, workers.len(), c.working_of(&workers)?.len())?;
         let mut lines = vec![
             format!("resque.pending={}", info.pending),
             format!("resque.processed+={}", info.processed),
@@ -649,7 +661,7 @@ pub(crate) async fn stats_txt(ctx: Ctx) -> Result<Response, PageError> {
             format!("resque.workers={}", info.workers),
             format!("resque.working={}", info.working),
         ];
-        for (q, size) in c.queue_sizes()? {
+        for (q, size) in queues {
             lines.push(format!("queues.{q}={size}"));
         }
         Ok(lines.join("\n"))
