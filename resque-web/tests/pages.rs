@@ -90,6 +90,15 @@ async fn every_tab_renders_ruby_data() {
             assert!(body.contains(text), "{uri} lacks {text:?}");
         }
     }
+    // Each key's row carries its type and size (a list's length, a string's bytes).
+    let (_, _, keys) = get(&app, "/stats/keys").await;
+    for row in [
+        r#">queue:file_serve</a></td><td>list</td><td class="num">1</td>"#,
+        r#">stat:processed</a></td><td>string</td><td class="num">1</td>"#,
+        r#">failed</a></td><td>list</td><td class="num">2</td>"#,
+    ] {
+        assert!(keys.contains(row), "/stats/keys lacks {row:?}: {keys}");
+    }
     let (status, headers, _) = get(&app, "/").await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert_eq!(headers[header::LOCATION], "/overview");

@@ -174,20 +174,14 @@ fn read_failed(
     start: usize,
 ) -> Result<FailedView, ApiError> {
     let multi = RedisMultiQueueFailures::new(c.clone());
-    let mut lists = Vec::new();
-    for name in multi.failed_lists()? {
-        let n = multi.count_in(&name)?;
-        lists.push((name, n));
-    }
-    if let FailedList::Named(wanted) = list {
-        if !lists.iter().any(|(name, _)| name == wanted) {
-            return Err(ApiError::NotFound(format!("no failed queue named {wanted:?}")));
-        }
-    }
-    let total = list.count(c)?;
-    let default_total = match list {
-        FailedList::Default => total,
-        FailedList::Named(_) => FailedList::Default.count(c)?,
+    let lists = multi.lengths()?;
+    let default_total = FailedList::Default.count(c)?;
+    let total = match list {
+        FailedList::Default => default_total,
+        FailedList::Named(wanted) => match lists.iter().find(|(name, _)| name == wanted) {
+            Some((_, n)) => *n,
+            None => return Err(ApiError::NotFound(format!("no failed queue named {wanted:?}"))),
+        },
     };
     let (matching, entries) = if class.is_some() || queue.is_some() {
         let all = list.select(c, class, queue)?;
@@ -581,14 +575,7 @@ pub(crate) async fn stats_redis(ctx: Ctx) -> Result<Response, PageError> {
 }
 
 pub(crate) async fn stats_keys(ctx: Ctx) -> Result<Response, PageError> {
-    let keys = blocking(ctx.client(), |c| {
-        let mut out = Vec::new();
-        for name in c.keys_in_namespace()? {
-            out.push(c.key_summary(&name)?);
-        }
-        Ok(out)
-    })
-    .await?;
+    let keys = blocking(ctx.client(), |c| Ok(c.key_summaries(&c.keys_in_namespace()?)?)).await?;
     let body = html! {
         h1 { "Stats: keys" }
         p.sub { "Every key under the namespace " code { (ctx.state.client.namespace()) } "." }
