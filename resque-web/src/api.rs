@@ -283,13 +283,17 @@ pub(crate) async fn failed(
     .map(Json)
 }
 
+/// A failure index from a path: a non-negative integer.
+pub(crate) fn failure_index(raw: &str) -> Result<usize, ApiError> {
+    raw.parse::<usize>()
+        .map_err(|_| ApiError::BadRequest(format!("a failure index is a non-negative integer, not {raw:?}")))
+}
+
 pub(crate) async fn failure(
     State(client): State<Client>,
     Path(index): Path<String>,
 ) -> Result<Json<IndexedFailure>, ApiError> {
-    let index: usize = index.parse().map_err(|_| {
-        ApiError::BadRequest(format!("a failure index is a non-negative integer, not {index:?}"))
-    })?;
+    let index = failure_index(&index)?;
     blocking(client, move |c| match c.failures(index, 1)?.pop() {
         Some(entry) => Ok(IndexedFailure { index, entry }),
         None => {

@@ -7,11 +7,12 @@ use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use resque::failure::{FailureBackend, RedisFailures};
+use resque::Client;
 use serde::Deserialize;
 
 use super::failed::FailedList;
 use super::{AppState, Ctx, PageError};
-use crate::api::{blocking, ApiError};
+use crate::api::{blocking, failure_index, ApiError};
 use crate::auth::constant_time_eq;
 
 /// The fields every action form carries.
@@ -86,11 +87,14 @@ fn to(ctx: &Ctx, path: &str) -> Response {
     Redirect::to(&ctx.link(path)).into_response()
 }
 
-/// A failure index from the path.
-fn index_of(raw: &str) -> Result<usize, PageError> {
-    raw.parse::<usize>().map_err(|_| {
-        ApiError::BadRequest(format!("a failure index is a non-negative integer, not {raw:?}")).into()
-    })
+/// What a failure action does to the entry at an index of a failed list.
+type FailureOp = fn(&FailedList, &Client, usize) -> Result<(), ApiError>;
+
+/// Runs `op` on the failure at the path's index, in the form's list.
+async fn on_failure(ctx: Ctx, index: &str, form: ActionForm, op: FailureOp) -> Result<Response, PageError> {
+    let (index, list) = (failure_index(index)?, form.list());
+    blocking(ctx.client(), move |c| op(&list, c, index)).await?;
+    Ok(back(&ctx, &form, "/failed"))
 }
 
 pub(crate) async fn failed_retry(
@@ -98,9 +102,7 @@ pub(crate) async fn failed_retry(
     Path(index): Path<String>,
     Verified(form): Verified,
 ) -> Result<Response, PageError> {
-    let (index, list) = (index_of(&index)?, form.list());
-    blocking(ctx.client(), move |c| list.requeue(c, index)).await?;
-    Ok(back(&ctx, &form, "/failed"))
+    on_failure(ctx, &index, form, FailedList::requeue).await
 }
 
 pub(crate) async fn failed_remove(
@@ -108,9 +110,7 @@ pub(crate) async fn failed_remove(
     Path(index): Path<String>,
     Verified(form): Verified,
 ) -> Result<Response, PageError> {
-    let (index, list) = (index_of(&index)?, form.list());
-    blocking(ctx.client(), move |c| list.remove(c, index)).await?;
-    Ok(back(&ctx, &form, "/failed"))
+    on_failure(ctx, &index, form, FailedList::remove).await
 }
 
 pub(crate) async fn failed_retry_all(ctx: Ctx, Verified(form): Verified) -> Result<Response, PageError> {

@@ -27,6 +27,34 @@ fn start_of(params: &HashMap<String, String>) -> Result<usize, ApiError> {
     paging(params).map(|(start, _)| start)
 }
 
+/// The `start` parameter of a paged page's query.
+fn start_param(query: QueryResult) -> Result<usize, ApiError> {
+    start_of(&query_params(query)?)
+}
+
+/// The pager under a table of `PER_PAGE` entries a page at `path`.
+fn pager(ctx: &Ctx, path: &str, start: usize, shown: usize, total: u64) -> Markup {
+    pagination(start, shown, total, PER_PAGE, |s| ctx.link(&format!("{path}?start={s}")))
+}
+
+/// Every queue with its size, and a last row for the `failed` list.
+fn queue_table(ctx: &Ctx, queues: &[(String, u64)], failed: u64) -> Markup {
+    html! {
+        table {
+            thead { tr { th { "Name" } th.num { "Jobs" } } }
+            tbody {
+                @for (name, size) in queues {
+                    tr { td { (queue_link(ctx, name)) } td.num { (size) } }
+                }
+                tr.total {
+                    td { a href=(ctx.link("/failed")) { "failed" } }
+                    td.num { span.badge.bad[failed > 0] { (failed) } }
+                }
+            }
+        }
+    }
+}
+
 /// A non-empty query parameter.
 fn param<'a>(params: &'a HashMap<String, String>, name: &str) -> Option<&'a str> {
     params.get(name).map(|v| v.trim()).filter(|v| !v.is_empty())
@@ -105,18 +133,7 @@ pub(crate) async fn overview(ctx: Ctx) -> Result<Response, PageError> {
         div.grid2 {
             div.card data-live {
                 div.card-head { h2 { "Queues" } span.muted { (queues.len()) " known" } }
-                table {
-                    thead { tr { th { "Name" } th.num { "Jobs" } } }
-                    tbody {
-                        @for (name, size) in &queues {
-                            tr { td { (queue_link(&ctx, name)) } td.num { (size) } }
-                        }
-                        tr.total {
-                            td { a href=(ctx.link("/failed")) { "failed" } }
-                            td.num { span.badge.bad[info.failed > 0] { (info.failed) } }
-                        }
-                    }
-                }
+                (queue_table(&ctx, &queues, info.failed))
             }
             div.card data-live {
                 div.card-head {
@@ -323,18 +340,7 @@ pub(crate) async fn queues(ctx: Ctx) -> Result<Response, PageError> {
         p.sub { "The list below contains all the registered queues with the number of jobs currently in the queue." }
         div.card data-live {
             div.card-head { h2 { (queues.len()) " queues" } }
-            table {
-                thead { tr { th { "Name" } th.num { "Jobs" } } }
-                tbody {
-                    @for (name, size) in &queues {
-                        tr { td { (queue_link(&ctx, name)) } td.num { (size) } }
-                    }
-                    tr.total {
-                        td { a href=(ctx.link("/failed")) { "failed" } }
-                        td.num { span.badge.bad[failed > 0] { (failed) } }
-                    }
-                }
-            }
+            (queue_table(&ctx, &queues, failed))
         }
     };
     Ok(page(&ctx, Tab::Queues, "Queues", true, body))
@@ -345,7 +351,7 @@ pub(crate) async fn queue(
     Path(name): Path<String>,
     query: QueryResult,
 ) -> Result<Response, PageError> {
-    let start = start_of(&query_params(query)?)?;
+    let start = start_param(query)?;
     let (size, jobs, known) = {
         let name = name.clone();
         blocking(ctx.client(), move |c| {
@@ -385,7 +391,7 @@ pub(crate) async fn queue(
                     }
                 }
             }
-            (pagination(start, jobs.len(), size, PER_PAGE, |s| ctx.link(&format!("{path}?start={s}"))))
+            (pager(&ctx, &path, start, jobs.len(), size))
         }
     };
     Ok(page(&ctx, Tab::Queues, &format!("Queue {name}"), false, body))
@@ -604,7 +610,7 @@ pub(crate) async fn stats_key(
     Path(key): Path<String>,
     query: QueryResult,
 ) -> Result<Response, PageError> {
-    let start = start_of(&query_params(query)?)?;
+    let start = start_param(query)?;
     let contents = {
         let key = key.clone();
         blocking(ctx.client(), move |c| Ok(c.key_contents(&key, start, PER_PAGE)?)).await?
@@ -629,7 +635,7 @@ pub(crate) async fn stats_key(
                     }
                 }
             }
-            (pagination(start, contents.values.len(), total, PER_PAGE, |s| ctx.link(&format!("{path}?start={s}"))))
+            (pager(&ctx, &path, start, contents.values.len(), total))
         }
     };
     Ok(page(&ctx, Tab::Stats, &format!("Key {key}"), false, body))
