@@ -70,14 +70,39 @@ async fn every_tab_renders_ruby_data() {
     populate(&redis);
     let app = router(redis.client());
     for (uri, expect) in [
-        ("/overview", vec!["Overview", "file_serve", "mail", "web1:4211", "Archive"]),
+        (
+            "/overview",
+            vec![
+                "<h1>Overview</h1>",
+                r#"<div class="n">2</div><div class="l">Pending</div>"#,
+                r#"<div class="n">7</div><div class="l">Processed</div>"#,
+                r#"<div class="n">2</div><div class="l">Failed</div>"#,
+                r#"<a href="/queues/file_serve">file_serve</a></td><td class="num">1</td>"#,
+                r#"<a href="/queues/mail">mail</a></td><td class="num">1</td>"#,
+                r#"title="web1:4211:file_serve">web1:4211</a>"#,
+                r#"<td class="mono">Archive</td>"#,
+            ],
+        ),
         ("/working", vec!["1 of 1 worker working", "web1:4211", "1, &quot;main&quot;"]),
         ("/failed", vec!["2 jobs", "disk full", "RuntimeError", "lib/resque/job.rb:166", "Retry all"]),
-        ("/queues", vec!["file_serve", "mail", "failed"]),
+        (
+            "/queues",
+            vec![
+                r#"<a href="/queues/file_serve">file_serve</a></td><td class="num">1</td>"#,
+                r#"<a href="/queues/mail">mail</a></td><td class="num">1</td>"#,
+                r#"<a href="/failed">failed</a></td><td class="num"><span class="badge bad">2</span>"#,
+            ],
+        ),
         ("/queues/file_serve", vec!["1 job", "44, &quot;masterbrew&quot;", "Remove queue"]),
-        ("/workers", vec!["1 worker", "web1:4211", "working"]),
+        (
+            "/workers",
+            vec![
+                "<h2>1 worker</h2>",
+                r#"<span class="badge busy">working</span></td><td><a class="mono" href="/workers/web1%3A4211%3Afile_serve" title="web1:4211:file_serve">web1:4211</a>"#,
+            ],
+        ),
         ("/workers/web1%3A4211%3Afile_serve", vec!["Details", "file_serve", "Archive"]),
-        ("/stats", vec!["processed", "7"]),
+        ("/stats", vec![r#"<td>processed</td><td class="num">7</td>"#]),
         ("/stats/redis", vec!["redis_version"]),
         ("/stats/keys", vec!["queue:file_serve", "list", "stat:processed", "string"]),
         ("/stats/keys/queue%3Afile_serve", vec!["masterbrew", "list, size 1"]),
@@ -123,11 +148,20 @@ async fn payload_text_is_escaped_everywhere() {
     let redis = TestRedis::start();
     populate(&redis);
     let app = router(redis.client());
-    for uri in ["/failed", "/queues/mail", "/stats/keys/queue%3Amail", "/stats/keys/failed"] {
+    // The pages showing the failure's error must show it escaped, not as markup.
+    for (uri, shows_error) in [
+        ("/failed", true),
+        ("/queues/mail", false),
+        ("/stats/keys/queue%3Amail", false),
+        ("/stats/keys/failed", true),
+    ] {
         let (_, _, body) = get(&app, uri).await;
         assert!(!body.contains(XSS), "{uri} carries the raw script");
         assert!(!body.contains("<b>550</b>"), "{uri} carries raw markup");
         assert!(body.contains("&lt;script&gt;alert(1)&lt;/script&gt;"), "{uri} lacks the escaped text");
+        if shows_error {
+            assert!(body.contains("&lt;b&gt;550&lt;/b&gt;"), "{uri} lacks the escaped error");
+        }
     }
 }
 
@@ -153,6 +187,7 @@ async fn actions_need_the_csrf_token() {
 
     // With the page's token, from the same origin, it works.
     let (_, _, page) = get(&app, "/failed").await;
+    assert!(!page.contains(r#"<span class="badge retried""#), "nothing is marked retried yet");
     let token = csrf_of(&page);
     let (status, headers, body) =
         post(&app, "/failed/0/retry", &format!("csrf={token}&back=%2Ffailed%3Fstart%3D0")).await;
@@ -160,7 +195,7 @@ async fn actions_need_the_csrf_token() {
     assert_eq!(headers[header::LOCATION], "/failed?start=0");
     assert_eq!(client.size("file_serve").unwrap(), 2, "the failed job is back in its queue");
     let (_, _, page) = get(&app, "/failed").await;
-    assert!(page.contains("retried"), "the entry is marked retried");
+    assert!(page.contains(r#"<span class="badge retried""#), "the entry is marked retried");
 
     // A cross-site form carrying a stolen token is refused by its Origin.
     let req = Request::post("/queues/mail/remove")
@@ -335,6 +370,18 @@ async fn pages_need_auth_when_asked() {
     let (status, _, _) = get(&app, "/overview").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     let (status, _, _) = post(&app, "/failed/clear", "csrf=x").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let with_auth = |credentials: &str| {
+        Request::get("/overview")
+            .header(header::AUTHORIZATION, format!("Basic {credentials}"))
+            .body(Body::empty())
+            .unwrap()
+    };
+    // admin:s3cret gets in; admin:wrong does not.
+    let (status, _, page) = request(&app, with_auth("YWRtaW46czNjcmV0")).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains("<h1>Overview</h1>"), "{page}");
+    let (status, _, _) = request(&app, with_auth("YWRtaW46d3Jvbmc=")).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
 
