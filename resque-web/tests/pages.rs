@@ -11,41 +11,56 @@ use axum::http::{header, HeaderMap, Request, StatusCode};
 use axum::Router;
 use common::{get, request};
 use redis::Commands;
+use resque::keys::{stat, Keys};
 use resque_tests::TestRedis;
 use resque_web::{router, router_with, WebOptions};
+use serde_json::{json, Value};
 
 const WORKER: &str = "web1:4211:file_serve";
 const XSS: &str = "<script>alert(1)</script>";
 
 /// A failure entry as Ruby Resque writes it, with `args` given.
-fn ruby_failure(class: &str, queue: &str, args: &str, error: &str) -> String {
-    format!(
-        r#"{{"failed_at":"2026/11/23 23:50:00 UTC","payload":{{"class":"{class}","args":{args}}},"exception":"RuntimeError","error":"{error}","backtrace":["app/jobs/archive.rb:12:in `perform'","lib/resque/job.rb:166"],"worker":"{WORKER}","queue":"{queue}"}}"#
-    )
+fn ruby_failure(class: &str, queue: &str, args: Value, error: &str) -> String {
+    json!({
+        "failed_at": "2026/11/23 23:50:00 UTC",
+        "payload": {"class": class, "args": args},
+        "exception": "RuntimeError",
+        "error": error,
+        "backtrace": ["app/jobs/archive.rb:12:in `perform'", "lib/resque/job.rb:166"],
+        "worker": WORKER,
+        "queue": queue,
+    })
+    .to_string()
+}
+
+/// The namespaced key names of the test Redis.
+fn keys(redis: &TestRedis) -> Keys {
+    redis.client().keys().clone()
 }
 
 /// Jobs in two queues (one carrying the XSS text), two failures and a busy
 /// Ruby worker.
 fn populate(redis: &TestRedis) {
     let client = redis.client();
+    let keys = client.keys();
     client.enqueue_class("file_serve", "Archive", &(44, "masterbrew")).unwrap();
     client.enqueue_class("mail", "Mailer", &[XSS]).unwrap();
     let mut conn = redis.conn();
     let _: () = conn
-        .rpush("resque:failed", ruby_failure("Archive", "file_serve", "[44,\"masterbrew\"]", "disk full"))
+        .rpush(keys.failed(), ruby_failure("Archive", "file_serve", json!([44, "masterbrew"]), "disk full"))
         .unwrap();
-    let _: () = conn
-        .rpush("resque:failed", ruby_failure("Mailer", "mail", &format!("[\"{XSS}\"]"), "<b>550</b>"))
-        .unwrap();
-    let _: () = conn.sadd("resque:workers", WORKER).unwrap();
-    let _: () = conn.set(format!("resque:worker:{WORKER}:started"), "2026-11-23 23:50:00 +0000").unwrap();
+    let _: () =
+        conn.rpush(keys.failed(), ruby_failure("Mailer", "mail", json!([XSS]), "<b>550</b>")).unwrap();
+    let _: () = conn.sadd(keys.workers(), WORKER).unwrap();
+    let _: () = conn.set(keys.worker_started(WORKER), "2026-11-23 23:50:00 +0000").unwrap();
     let _: () = conn
         .set(
-            format!("resque:worker:{WORKER}"),
-            r#"{"queue":"file_serve","run_at":"2026-11-23T23:50:00Z","payload":{"class":"Archive","args":[1,"main"]}}"#,
+            keys.worker(WORKER),
+            json!({"queue": "file_serve", "run_at": "2026-11-23T23:50:00Z", "payload": {"class": "Archive", "args": [1, "main"]}})
+                .to_string(),
         )
         .unwrap();
-    let _: () = conn.set("resque:stat:processed", "7").unwrap();
+    let _: () = conn.set(keys.stat(stat::PROCESSED), "7").unwrap();
 }
 
 async fn post(app: &Router, uri: &str, form: &str) -> (StatusCode, HeaderMap, String) {
@@ -247,7 +262,8 @@ async fn failure_actions() {
     assert_eq!(client.failed_count().unwrap(), 0);
 
     let mut conn = redis.conn();
-    let _: () = conn.rpush("resque:failed", ruby_failure("Archive", "file_serve", "[1]", "x")).unwrap();
+    let _: () =
+        conn.rpush(keys(&redis).failed(), ruby_failure("Archive", "file_serve", json!([1]), "x")).unwrap();
     let (status, _, _) = post(&app, "/failed/clear", &format!("csrf={token}")).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert_eq!(client.failed_count().unwrap(), 0);
@@ -259,7 +275,7 @@ async fn failed_pages_twenty_at_a_time() {
     let mut conn = redis.conn();
     for i in 0..45 {
         let _: () = conn
-            .rpush("resque:failed", ruby_failure("Archive", "file_serve", &format!("[{i}]"), "x"))
+            .rpush(keys(&redis).failed(), ruby_failure("Archive", "file_serve", json!([i]), "x"))
             .unwrap();
     }
     let app = router(redis.client());
@@ -276,8 +292,11 @@ async fn failed_pages_twenty_at_a_time() {
 async fn multi_queue_failures_have_their_own_view() {
     let redis = TestRedis::start();
     let mut conn = redis.conn();
-    let _: () = conn.sadd("resque:failed_queues", "mail_failed").unwrap();
-    let _: () = conn.rpush("resque:mail_failed", ruby_failure("Mailer", "mail", "[1]", "smtp down")).unwrap();
+    let keys = keys(&redis);
+    let _: () = conn.sadd(keys.failed_queues(), Keys::failed_queue_name("mail")).unwrap();
+    let _: () = conn
+        .rpush(keys.failed_queue("mail"), ruby_failure("Mailer", "mail", json!([1]), "smtp down"))
+        .unwrap();
     let app = router(redis.client());
     let (_, _, page) = get(&app, "/failed").await;
     assert!(page.contains("Failed queues") && page.contains("mail_failed"), "{page}");
@@ -290,7 +309,7 @@ async fn multi_queue_failures_have_their_own_view() {
     assert_eq!(redis.client().size("mail").unwrap(), 1);
     let (status, _, _) = post(&app, "/failed/clear", &format!("csrf={token}&list=mail_failed")).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
-    let left: u64 = conn.llen("resque:mail_failed").unwrap();
+    let left: u64 = conn.llen(keys.failed_queue("mail")).unwrap();
     assert_eq!(left, 0);
     let (status, _, _) = get(&app, "/failed?list=nope_failed").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
@@ -316,18 +335,16 @@ async fn stale_workers_are_flagged_and_pruned() {
     populate(&redis);
     let stale = "db1:99:mail";
     let mut conn = redis.conn();
-    let _: () = conn.sadd("resque:workers", stale).unwrap();
-    let _: () = conn.hset("resque:workers:heartbeat", stale, "2026-01-01T00:00:00+00:00").unwrap();
+    let keys = keys(&redis);
+    let _: () = conn.sadd(keys.workers(), stale).unwrap();
+    let _: () = conn.hset(keys.heartbeat(), stale, "2026-01-01T00:00:00+00:00").unwrap();
     // A job it had in flight goes back to its queue when it is pruned.
     let _: () = conn
-        .rpush(
-            format!("resque:inflight:{stale}"),
-            r#"{"queue":"mail","payload":"{\"class\":\"Mailer\",\"args\":[9]}"}"#,
-        )
+        .rpush(keys.inflight(stale), r#"{"queue":"mail","payload":"{\"class\":\"Mailer\",\"args\":[9]}"}"#)
         .unwrap();
     let now: i64 = redis.client().redis_time().unwrap();
     let fresh = jiff::Timestamp::from_second(now).unwrap().strftime("%Y-%m-%dT%H:%M:%S+00:00").to_string();
-    let _: () = conn.hset("resque:workers:heartbeat", WORKER, fresh).unwrap();
+    let _: () = conn.hset(keys.heartbeat(), WORKER, fresh).unwrap();
 
     let app = router(redis.client());
     let (_, _, page) = get(&app, "/workers").await;
