@@ -360,6 +360,32 @@ async fn stale_workers_are_flagged_and_pruned() {
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
+/// A stale Ruby worker (nothing in flight) pruned from the page has its job
+/// failed as Ruby's pruning records it.
+#[tokio::test]
+async fn pruning_a_stale_ruby_worker_fails_its_job_as_ruby_does() {
+    let redis = TestRedis::start();
+    let keys = keys(&redis);
+    let stale = "db1:99:mail";
+    let mut conn = redis.conn();
+    let _: () = conn.sadd(keys.workers(), stale).unwrap();
+    let _: () = conn.hset(keys.heartbeat(), stale, "2026-01-01T00:00:00+00:00").unwrap();
+    let job = json!({"queue": "mail", "run_at": "2026-01-01T00:00:00Z", "payload": {"class": "Mailer", "args": [9]}});
+    let _: () = conn.set(keys.worker(stale), job.to_string()).unwrap();
+
+    let app = router(redis.client());
+    let (_, _, page) = get(&app, "/workers").await;
+    let (status, _, _) = post(&app, "/workers/prune", &format!("csrf={}", csrf_of(&page))).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(redis.client().workers().unwrap().is_empty(), "the stale worker went");
+    let failed: Vec<String> = conn.lrange(keys.failed(), 0, -1).unwrap();
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    let entry: Value = serde_json::from_str(&failed[0]).unwrap();
+    assert_eq!(entry["exception"], "Resque::PruneDeadWorkerDirtyExit", "{entry}");
+    assert_eq!(entry["worker"], stale);
+    assert_eq!(entry["payload"]["class"], "Mailer");
+}
+
 #[tokio::test]
 async fn links_follow_the_mount_point() {
     let redis = TestRedis::start();
