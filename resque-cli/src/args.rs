@@ -332,7 +332,7 @@ pub struct WebArgs {
 
     /// Call a worker stale (and offer to prune it) once its heartbeat is
     /// this many seconds old: Ruby's prune interval, five heartbeats.
-    #[arg(long, value_name = "SECONDS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_name = "SECONDS", default_value_t = resque_web::DEFAULT_STALE_AFTER.as_secs(), value_parser = clap::value_parser!(u64).range(1..))]
     pub stale_after: u64,
 }
 

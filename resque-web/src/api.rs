@@ -6,9 +6,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use resque::keys::stat;
 use resque::payload::{Failure, WorkingOn};
-use resque::Client;
+use resque::{Client, WorkerStats};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -188,44 +187,61 @@ pub(crate) struct WorkerBody {
     pub(crate) working: Option<WorkingOn>,
 }
 
-/// Every registered worker with its details, sorted by id.
+/// Every registered worker with its details, sorted by id: the worker set,
+/// their jobs, heartbeats and stats, each read once for all of them.
 pub(crate) fn collect_workers(c: &Client) -> Result<Vec<WorkerBody>, ApiError> {
-    let mut working: HashMap<String, WorkingOn> = c.working()?.into_iter().collect();
+    let ids = c.workers()?;
+    let mut working: HashMap<String, WorkingOn> = c.working_of(&ids)?.into_iter().collect();
     let mut beats = c.heartbeats()?;
-    let mut out = Vec::new();
-    for id in c.workers()? {
-        let mut worker = describe_worker(c, &id, beats.remove(&id))?;
-        worker.working = working.remove(&id);
-        out.push(worker);
-    }
-    Ok(out)
+    let stats = c.worker_stats(&ids)?;
+    Ok(ids
+        .iter()
+        .zip(stats)
+        .map(|(id, stats)| {
+            let mut worker = describe_worker(id, beats.remove(id), stats);
+            worker.working = working.remove(id);
+            worker
+        })
+        .collect())
 }
 
-/// One worker's details, whether or not it is registered, with its
-/// heartbeat as read by the caller.
-pub(crate) fn describe_worker(
-    c: &Client,
-    id: &str,
-    heartbeat: Option<String>,
-) -> Result<WorkerBody, ApiError> {
-    let mut parts = id.splitn(3, ':');
-    let host = parts.next().unwrap_or_default().to_string();
-    let pid = parts.next().and_then(|p| p.parse().ok());
-    let queues = parts
-        .next()
-        .map(|q| q.split(',').filter(|q| !q.is_empty()).map(str::to_string).collect())
-        .unwrap_or_default();
-    Ok(WorkerBody {
-        started: c.worker_started(id)?,
+/// A worker id's parts: `host:pid:queues`. The pid is `None` when it is
+/// missing or not a number; `queues` is empty when missing.
+pub(crate) struct WorkerId<'a> {
+    pub(crate) host: &'a str,
+    pub(crate) pid: Option<&'a str>,
+    pub(crate) queues: &'a str,
+}
+
+impl<'a> WorkerId<'a> {
+    pub(crate) fn parse(id: &'a str) -> Self {
+        let mut parts = id.splitn(3, ':');
+        WorkerId {
+            host: parts.next().unwrap_or_default(),
+            pid: parts.next(),
+            queues: parts.next().unwrap_or_default(),
+        }
+    }
+}
+
+/// One worker's details, whether or not it is registered, from its
+/// heartbeat and stats as read by the caller.
+pub(crate) fn describe_worker(id: &str, heartbeat: Option<String>, stats: WorkerStats) -> WorkerBody {
+    let parts = WorkerId::parse(id);
+    let host = parts.host.to_string();
+    let pid = parts.pid.and_then(|p| p.parse().ok());
+    let queues = parts.queues.split(',').filter(|q| !q.is_empty()).map(str::to_string).collect();
+    WorkerBody {
+        started: stats.started,
         heartbeat,
-        processed: c.worker_stat(stat::PROCESSED, id)?,
-        failed: c.worker_stat(stat::FAILED, id)?,
+        processed: stats.processed,
+        failed: stats.failed,
         working: None,
         host,
         pid,
         queues,
         id: id.to_string(),
-    })
+    }
 }
 
 pub(crate) async fn workers(State(client): State<Client>) -> Result<Json<Vec<WorkerBody>>, ApiError> {
@@ -267,13 +283,17 @@ pub(crate) async fn failed(
     .map(Json)
 }
 
+/// A failure index from a path: a non-negative integer.
+pub(crate) fn failure_index(raw: &str) -> Result<usize, ApiError> {
+    raw.parse::<usize>()
+        .map_err(|_| ApiError::BadRequest(format!("a failure index is a non-negative integer, not {raw:?}")))
+}
+
 pub(crate) async fn failure(
     State(client): State<Client>,
     Path(index): Path<String>,
 ) -> Result<Json<IndexedFailure>, ApiError> {
-    let index: usize = index.parse().map_err(|_| {
-        ApiError::BadRequest(format!("a failure index is a non-negative integer, not {index:?}"))
-    })?;
+    let index = failure_index(&index)?;
     blocking(client, move |c| match c.failures(index, 1)?.pop() {
         Some(entry) => Ok(IndexedFailure { index, entry }),
         None => {

@@ -27,12 +27,13 @@ struct Snapshot {
 impl Snapshot {
     fn read(c: &Client) -> Result<Self, ApiError> {
         let queues = c.queue_sizes()?;
+        let workers = c.workers()?;
         Ok(Snapshot {
             processed: c.stat(stat::PROCESSED)?,
             failed: c.stat(stat::FAILED)?,
             queues,
-            workers: c.workers()?.len(),
-            working: c.working()?.len(),
+            working: c.working_of(&workers)?.len(),
+            workers: workers.len(),
             failed_jobs: c.failed_count()?,
             paused: c.all_workers_paused()?,
         })

@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use fantoccini::{ClientBuilder, Locator};
 use redis::Commands;
+use resque::keys::stat;
 use resque_tests::{Reaped, TestRedis};
 use resque_web::WebOptions;
 use serde_json::{json, Value};
@@ -81,6 +82,7 @@ fn start_driver(driver: &Path) -> (Reaped, u16) {
 /// a fresh heartbeat and a stale one.
 fn populate(redis: &TestRedis) {
     let client = redis.client();
+    let keys = client.keys();
     client.enqueue_class("file_serve", "Archive", &(44, "masterbrew")).unwrap();
     client.enqueue_class("mail", "Mailer", &[XSS, XSS_IMG]).unwrap();
     let mut conn = redis.conn();
@@ -97,28 +99,28 @@ fn populate(redis: &TestRedis) {
         .to_string()
     };
     let _: () = conn
-        .rpush("resque:failed", failure("Archive", "file_serve", json!([44, "masterbrew"]), "disk full"))
+        .rpush(keys.failed(), failure("Archive", "file_serve", json!([44, "masterbrew"]), "disk full"))
         .unwrap();
     let _: () = conn
-        .rpush("resque:failed", failure("Mailer", "mail", json!([XSS, XSS_IMG]), "<b>550</b> no mailbox"))
+        .rpush(keys.failed(), failure("Mailer", "mail", json!([XSS, XSS_IMG]), "<b>550</b> no mailbox"))
         .unwrap();
     let now = client.redis_time().unwrap();
     let beat = jiff::Timestamp::from_second(now).unwrap().strftime("%Y-%m-%dT%H:%M:%S+00:00").to_string();
     for (id, beat) in [(FRESH_WORKER, beat.as_str()), (STALE_WORKER, "2026-01-01T00:00:00+00:00")] {
-        let _: () = conn.sadd("resque:workers", id).unwrap();
-        let _: () = conn.hset("resque:workers:heartbeat", id, beat).unwrap();
-        let _: () = conn.set(format!("resque:worker:{id}:started"), "2026-11-24 03:00:00 +0000").unwrap();
+        let _: () = conn.sadd(keys.workers(), id).unwrap();
+        let _: () = conn.hset(keys.heartbeat(), id, beat).unwrap();
+        let _: () = conn.set(keys.worker_started(id), "2026-11-24 03:00:00 +0000").unwrap();
     }
     let run_at = jiff::Timestamp::from_second(now - 42).unwrap().strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
     let _: () = conn
         .set(
-            format!("resque:worker:{FRESH_WORKER}"),
+            keys.worker(FRESH_WORKER),
             json!({"queue": "file_serve", "run_at": run_at, "payload": {"class": "Archive", "args": [45, "main"]}})
                 .to_string(),
         )
         .unwrap();
-    let _: () = conn.set("resque:stat:processed", "1234").unwrap();
-    let _: () = conn.set("resque:stat:failed", "2").unwrap();
+    let _: () = conn.set(keys.stat(stat::PROCESSED), "1234").unwrap();
+    let _: () = conn.set(keys.stat(stat::FAILED), "2").unwrap();
 }
 
 fn save_screenshot(name: &str, png: &[u8]) -> PathBuf {
@@ -277,7 +279,7 @@ async fn the_pages_in_a_real_browser() {
     web.execute("window.__marker = 'same page'; return null;", vec![]).await.unwrap();
     let newcomer = "web3:512:file_serve";
     let mut conn = redis.conn();
-    let _: () = conn.sadd("resque:workers", newcomer).unwrap();
+    let _: () = conn.sadd(redis.client().keys().workers(), newcomer).unwrap();
     let start = Instant::now();
     loop {
         let count = web.find(Locator::Css(".card-head h2")).await.unwrap().text().await.unwrap();

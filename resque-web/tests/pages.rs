@@ -11,41 +11,56 @@ use axum::http::{header, HeaderMap, Request, StatusCode};
 use axum::Router;
 use common::{get, request};
 use redis::Commands;
+use resque::keys::{stat, Keys};
 use resque_tests::TestRedis;
 use resque_web::{router, router_with, WebOptions};
+use serde_json::{json, Value};
 
 const WORKER: &str = "web1:4211:file_serve";
 const XSS: &str = "<script>alert(1)</script>";
 
 /// A failure entry as Ruby Resque writes it, with `args` given.
-fn ruby_failure(class: &str, queue: &str, args: &str, error: &str) -> String {
-    format!(
-        r#"{{"failed_at":"2026/11/23 23:50:00 UTC","payload":{{"class":"{class}","args":{args}}},"exception":"RuntimeError","error":"{error}","backtrace":["app/jobs/archive.rb:12:in `perform'","lib/resque/job.rb:166"],"worker":"{WORKER}","queue":"{queue}"}}"#
-    )
+fn ruby_failure(class: &str, queue: &str, args: Value, error: &str) -> String {
+    json!({
+        "failed_at": "2026/11/23 23:50:00 UTC",
+        "payload": {"class": class, "args": args},
+        "exception": "RuntimeError",
+        "error": error,
+        "backtrace": ["app/jobs/archive.rb:12:in `perform'", "lib/resque/job.rb:166"],
+        "worker": WORKER,
+        "queue": queue,
+    })
+    .to_string()
+}
+
+/// The namespaced key names of the test Redis.
+fn keys(redis: &TestRedis) -> Keys {
+    redis.client().keys().clone()
 }
 
 /// Jobs in two queues (one carrying the XSS text), two failures and a busy
 /// Ruby worker.
 fn populate(redis: &TestRedis) {
     let client = redis.client();
+    let keys = client.keys();
     client.enqueue_class("file_serve", "Archive", &(44, "masterbrew")).unwrap();
     client.enqueue_class("mail", "Mailer", &[XSS]).unwrap();
     let mut conn = redis.conn();
     let _: () = conn
-        .rpush("resque:failed", ruby_failure("Archive", "file_serve", "[44,\"masterbrew\"]", "disk full"))
+        .rpush(keys.failed(), ruby_failure("Archive", "file_serve", json!([44, "masterbrew"]), "disk full"))
         .unwrap();
-    let _: () = conn
-        .rpush("resque:failed", ruby_failure("Mailer", "mail", &format!("[\"{XSS}\"]"), "<b>550</b>"))
-        .unwrap();
-    let _: () = conn.sadd("resque:workers", WORKER).unwrap();
-    let _: () = conn.set(format!("resque:worker:{WORKER}:started"), "2026-11-23 23:50:00 +0000").unwrap();
+    let _: () =
+        conn.rpush(keys.failed(), ruby_failure("Mailer", "mail", json!([XSS]), "<b>550</b>")).unwrap();
+    let _: () = conn.sadd(keys.workers(), WORKER).unwrap();
+    let _: () = conn.set(keys.worker_started(WORKER), "2026-11-23 23:50:00 +0000").unwrap();
     let _: () = conn
         .set(
-            format!("resque:worker:{WORKER}"),
-            r#"{"queue":"file_serve","run_at":"2026-11-23T23:50:00Z","payload":{"class":"Archive","args":[1,"main"]}}"#,
+            keys.worker(WORKER),
+            json!({"queue": "file_serve", "run_at": "2026-11-23T23:50:00Z", "payload": {"class": "Archive", "args": [1, "main"]}})
+                .to_string(),
         )
         .unwrap();
-    let _: () = conn.set("resque:stat:processed", "7").unwrap();
+    let _: () = conn.set(keys.stat(stat::PROCESSED), "7").unwrap();
 }
 
 async fn post(app: &Router, uri: &str, form: &str) -> (StatusCode, HeaderMap, String) {
@@ -70,14 +85,39 @@ async fn every_tab_renders_ruby_data() {
     populate(&redis);
     let app = router(redis.client());
     for (uri, expect) in [
-        ("/overview", vec!["Overview", "file_serve", "mail", "web1:4211", "Archive"]),
+        (
+            "/overview",
+            vec![
+                "<h1>Overview</h1>",
+                r#"<div class="n">2</div><div class="l">Pending</div>"#,
+                r#"<div class="n">7</div><div class="l">Processed</div>"#,
+                r#"<div class="n">2</div><div class="l">Failed</div>"#,
+                r#"<a href="/queues/file_serve">file_serve</a></td><td class="num">1</td>"#,
+                r#"<a href="/queues/mail">mail</a></td><td class="num">1</td>"#,
+                r#"title="web1:4211:file_serve">web1:4211</a>"#,
+                r#"<td class="mono">Archive</td>"#,
+            ],
+        ),
         ("/working", vec!["1 of 1 worker working", "web1:4211", "1, &quot;main&quot;"]),
         ("/failed", vec!["2 jobs", "disk full", "RuntimeError", "lib/resque/job.rb:166", "Retry all"]),
-        ("/queues", vec!["file_serve", "mail", "failed"]),
+        (
+            "/queues",
+            vec![
+                r#"<a href="/queues/file_serve">file_serve</a></td><td class="num">1</td>"#,
+                r#"<a href="/queues/mail">mail</a></td><td class="num">1</td>"#,
+                r#"<a href="/failed">failed</a></td><td class="num"><span class="badge bad">2</span>"#,
+            ],
+        ),
         ("/queues/file_serve", vec!["1 job", "44, &quot;masterbrew&quot;", "Remove queue"]),
-        ("/workers", vec!["1 worker", "web1:4211", "working"]),
+        (
+            "/workers",
+            vec![
+                "<h2>1 worker</h2>",
+                r#"<span class="badge busy">working</span></td><td><a class="mono" href="/workers/web1%3A4211%3Afile_serve" title="web1:4211:file_serve">web1:4211</a>"#,
+            ],
+        ),
         ("/workers/web1%3A4211%3Afile_serve", vec!["Details", "file_serve", "Archive"]),
-        ("/stats", vec!["processed", "7"]),
+        ("/stats", vec![r#"<td>processed</td><td class="num">7</td>"#]),
         ("/stats/redis", vec!["redis_version"]),
         ("/stats/keys", vec!["queue:file_serve", "list", "stat:processed", "string"]),
         ("/stats/keys/queue%3Afile_serve", vec!["masterbrew", "list, size 1"]),
@@ -89,6 +129,15 @@ async fn every_tab_renders_ruby_data() {
         for text in expect {
             assert!(body.contains(text), "{uri} lacks {text:?}");
         }
+    }
+    // Each key's row carries its type and size (a list's length, a string's bytes).
+    let (_, _, keys) = get(&app, "/stats/keys").await;
+    for row in [
+        r#">queue:file_serve</a></td><td>list</td><td class="num">1</td>"#,
+        r#">stat:processed</a></td><td>string</td><td class="num">1</td>"#,
+        r#">failed</a></td><td>list</td><td class="num">2</td>"#,
+    ] {
+        assert!(keys.contains(row), "/stats/keys lacks {row:?}: {keys}");
     }
     let (status, headers, _) = get(&app, "/").await;
     assert_eq!(status, StatusCode::SEE_OTHER);
@@ -114,11 +163,20 @@ async fn payload_text_is_escaped_everywhere() {
     let redis = TestRedis::start();
     populate(&redis);
     let app = router(redis.client());
-    for uri in ["/failed", "/queues/mail", "/stats/keys/queue%3Amail", "/stats/keys/failed"] {
+    // The pages showing the failure's error must show it escaped, not as markup.
+    for (uri, shows_error) in [
+        ("/failed", true),
+        ("/queues/mail", false),
+        ("/stats/keys/queue%3Amail", false),
+        ("/stats/keys/failed", true),
+    ] {
         let (_, _, body) = get(&app, uri).await;
         assert!(!body.contains(XSS), "{uri} carries the raw script");
         assert!(!body.contains("<b>550</b>"), "{uri} carries raw markup");
         assert!(body.contains("&lt;script&gt;alert(1)&lt;/script&gt;"), "{uri} lacks the escaped text");
+        if shows_error {
+            assert!(body.contains("&lt;b&gt;550&lt;/b&gt;"), "{uri} lacks the escaped error");
+        }
     }
 }
 
@@ -144,6 +202,7 @@ async fn actions_need_the_csrf_token() {
 
     // With the page's token, from the same origin, it works.
     let (_, _, page) = get(&app, "/failed").await;
+    assert!(!page.contains(r#"<span class="badge retried""#), "nothing is marked retried yet");
     let token = csrf_of(&page);
     let (status, headers, body) =
         post(&app, "/failed/0/retry", &format!("csrf={token}&back=%2Ffailed%3Fstart%3D0")).await;
@@ -151,7 +210,7 @@ async fn actions_need_the_csrf_token() {
     assert_eq!(headers[header::LOCATION], "/failed?start=0");
     assert_eq!(client.size("file_serve").unwrap(), 2, "the failed job is back in its queue");
     let (_, _, page) = get(&app, "/failed").await;
-    assert!(page.contains("retried"), "the entry is marked retried");
+    assert!(page.contains(r#"<span class="badge retried""#), "the entry is marked retried");
 
     // A cross-site form carrying a stolen token is refused by its Origin.
     let req = Request::post("/queues/mail/remove")
@@ -203,7 +262,8 @@ async fn failure_actions() {
     assert_eq!(client.failed_count().unwrap(), 0);
 
     let mut conn = redis.conn();
-    let _: () = conn.rpush("resque:failed", ruby_failure("Archive", "file_serve", "[1]", "x")).unwrap();
+    let _: () =
+        conn.rpush(keys(&redis).failed(), ruby_failure("Archive", "file_serve", json!([1]), "x")).unwrap();
     let (status, _, _) = post(&app, "/failed/clear", &format!("csrf={token}")).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert_eq!(client.failed_count().unwrap(), 0);
@@ -215,7 +275,7 @@ async fn failed_pages_twenty_at_a_time() {
     let mut conn = redis.conn();
     for i in 0..45 {
         let _: () = conn
-            .rpush("resque:failed", ruby_failure("Archive", "file_serve", &format!("[{i}]"), "x"))
+            .rpush(keys(&redis).failed(), ruby_failure("Archive", "file_serve", json!([i]), "x"))
             .unwrap();
     }
     let app = router(redis.client());
@@ -232,8 +292,11 @@ async fn failed_pages_twenty_at_a_time() {
 async fn multi_queue_failures_have_their_own_view() {
     let redis = TestRedis::start();
     let mut conn = redis.conn();
-    let _: () = conn.sadd("resque:failed_queues", "mail_failed").unwrap();
-    let _: () = conn.rpush("resque:mail_failed", ruby_failure("Mailer", "mail", "[1]", "smtp down")).unwrap();
+    let keys = keys(&redis);
+    let _: () = conn.sadd(keys.failed_queues(), Keys::failed_queue_name("mail")).unwrap();
+    let _: () = conn
+        .rpush(keys.failed_queue("mail"), ruby_failure("Mailer", "mail", json!([1]), "smtp down"))
+        .unwrap();
     let app = router(redis.client());
     let (_, _, page) = get(&app, "/failed").await;
     assert!(page.contains("Failed queues") && page.contains("mail_failed"), "{page}");
@@ -246,7 +309,7 @@ async fn multi_queue_failures_have_their_own_view() {
     assert_eq!(redis.client().size("mail").unwrap(), 1);
     let (status, _, _) = post(&app, "/failed/clear", &format!("csrf={token}&list=mail_failed")).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
-    let left: u64 = conn.llen("resque:mail_failed").unwrap();
+    let left: u64 = conn.llen(keys.failed_queue("mail")).unwrap();
     assert_eq!(left, 0);
     let (status, _, _) = get(&app, "/failed?list=nope_failed").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
@@ -272,18 +335,16 @@ async fn stale_workers_are_flagged_and_pruned() {
     populate(&redis);
     let stale = "db1:99:mail";
     let mut conn = redis.conn();
-    let _: () = conn.sadd("resque:workers", stale).unwrap();
-    let _: () = conn.hset("resque:workers:heartbeat", stale, "2026-01-01T00:00:00+00:00").unwrap();
+    let keys = keys(&redis);
+    let _: () = conn.sadd(keys.workers(), stale).unwrap();
+    let _: () = conn.hset(keys.heartbeat(), stale, "2026-01-01T00:00:00+00:00").unwrap();
     // A job it had in flight goes back to its queue when it is pruned.
     let _: () = conn
-        .rpush(
-            format!("resque:inflight:{stale}"),
-            r#"{"queue":"mail","payload":"{\"class\":\"Mailer\",\"args\":[9]}"}"#,
-        )
+        .rpush(keys.inflight(stale), r#"{"queue":"mail","payload":"{\"class\":\"Mailer\",\"args\":[9]}"}"#)
         .unwrap();
     let now: i64 = redis.client().redis_time().unwrap();
     let fresh = jiff::Timestamp::from_second(now).unwrap().strftime("%Y-%m-%dT%H:%M:%S+00:00").to_string();
-    let _: () = conn.hset("resque:workers:heartbeat", WORKER, fresh).unwrap();
+    let _: () = conn.hset(keys.heartbeat(), WORKER, fresh).unwrap();
 
     let app = router(redis.client());
     let (_, _, page) = get(&app, "/workers").await;
@@ -297,6 +358,32 @@ async fn stale_workers_are_flagged_and_pruned() {
     assert_eq!(redis.client().size("mail").unwrap(), 2, "its in-flight job is back");
     let (status, _, _) = get(&app, &format!("/workers/{}", "db1%3A99%3Amail")).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+/// A stale Ruby worker (nothing in flight) pruned from the page has its job
+/// failed as Ruby's pruning records it.
+#[tokio::test]
+async fn pruning_a_stale_ruby_worker_fails_its_job_as_ruby_does() {
+    let redis = TestRedis::start();
+    let keys = keys(&redis);
+    let stale = "db1:99:mail";
+    let mut conn = redis.conn();
+    let _: () = conn.sadd(keys.workers(), stale).unwrap();
+    let _: () = conn.hset(keys.heartbeat(), stale, "2026-01-01T00:00:00+00:00").unwrap();
+    let job = json!({"queue": "mail", "run_at": "2026-01-01T00:00:00Z", "payload": {"class": "Mailer", "args": [9]}});
+    let _: () = conn.set(keys.worker(stale), job.to_string()).unwrap();
+
+    let app = router(redis.client());
+    let (_, _, page) = get(&app, "/workers").await;
+    let (status, _, _) = post(&app, "/workers/prune", &format!("csrf={}", csrf_of(&page))).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(redis.client().workers().unwrap().is_empty(), "the stale worker went");
+    let failed: Vec<String> = conn.lrange(keys.failed(), 0, -1).unwrap();
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    let entry: Value = serde_json::from_str(&failed[0]).unwrap();
+    assert_eq!(entry["exception"], "Resque::PruneDeadWorkerDirtyExit", "{entry}");
+    assert_eq!(entry["worker"], stale);
+    assert_eq!(entry["payload"]["class"], "Mailer");
 }
 
 #[tokio::test]
@@ -326,6 +413,18 @@ async fn pages_need_auth_when_asked() {
     let (status, _, _) = get(&app, "/overview").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     let (status, _, _) = post(&app, "/failed/clear", "csrf=x").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let with_auth = |credentials: &str| {
+        Request::get("/overview")
+            .header(header::AUTHORIZATION, format!("Basic {credentials}"))
+            .body(Body::empty())
+            .unwrap()
+    };
+    // admin:s3cret gets in; admin:wrong does not.
+    let (status, _, page) = request(&app, with_auth("YWRtaW46czNjcmV0")).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains("<h1>Overview</h1>"), "{page}");
+    let (status, _, _) = request(&app, with_auth("YWRtaW46d3Jvbmc=")).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
 

@@ -537,14 +537,20 @@ impl Client {
 
     /// The workers processing a job now, with what they process.
     pub fn working(&self) -> Result<Vec<(String, WorkingOn)>> {
-        let ids = self.workers()?;
+        self.working_of(&self.workers()?)
+    }
+
+    /// Which of `ids` process a job now, with what they process, in the
+    /// order given: one `MGET` of their `worker:<id>` keys. For callers that
+    /// already read [`Client::workers`], or want a single worker.
+    pub fn working_of(&self, ids: &[String]) -> Result<Vec<(String, WorkingOn)>> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
         let keys: Vec<String> = ids.iter().map(|id| self.keys().worker(id)).collect();
         let records: Vec<Option<String>> = self.with_conn(|c| redis::cmd("MGET").arg(&keys).query(c))?;
         Ok(ids
-            .into_iter()
+            .iter()
             .zip(records)
             .filter_map(|(id, record)| {
                 let record = record?;
@@ -553,7 +559,37 @@ impl Client {
                     run_at: String::new(),
                     payload: Value::String(record),
                 });
-                Some((id, working))
+                Some((id.clone(), working))
+            })
+            .collect())
+    }
+
+    /// Each of `ids`' start time and own counters, in the order given: one
+    /// `MGET` of every `worker:<id>:started`, `stat:processed:<id>` and
+    /// `stat:failed:<id>`. A counter that is missing (or not a number) is 0.
+    pub fn worker_stats(&self, ids: &[String]) -> Result<Vec<WorkerStats>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let keys = self.keys();
+        let names: Vec<String> = ids
+            .iter()
+            .flat_map(|id| {
+                [
+                    keys.worker_started(id),
+                    keys.worker_stat(stat::PROCESSED, id),
+                    keys.worker_stat(stat::FAILED, id),
+                ]
+            })
+            .collect();
+        let values: Vec<Option<String>> = self.with_conn(|c| redis::cmd("MGET").arg(&names).query(c))?;
+        let count = |v: &Option<String>| v.as_deref().and_then(|v| v.trim().parse().ok()).unwrap_or(0);
+        Ok(values
+            .chunks(3)
+            .map(|v| WorkerStats {
+                started: v.first().cloned().flatten(),
+                processed: v.get(1).map_or(0, count),
+                failed: v.get(2).map_or(0, count),
             })
             .collect())
     }
@@ -597,14 +633,26 @@ impl Client {
     /// An overview, as Ruby's `Resque.info`.
     pub fn info(&self) -> Result<Info> {
         let queues = self.queue_sizes()?;
-        let pending = queues.iter().map(|(_, size)| size).sum();
+        let workers = self.workers()?;
+        let working = self.working_of(&workers)?;
+        self.info_from(&queues, workers.len(), working.len())
+    }
+
+    /// [`Info`] from parts the caller already read ([`Client::queue_sizes`],
+    /// how many [`Client::workers`] and how many of them are
+    /// [`Client::working`]), reading only the processed counter and the
+    /// failed list's length, in one round trip.
+    pub fn info_from(&self, queue_sizes: &[(String, u64)], workers: usize, working: usize) -> Result<Info> {
+        let keys = self.keys();
+        let (processed, failed): (Option<u64>, u64) =
+            self.with_conn(|c| redis::pipe().get(keys.stat(stat::PROCESSED)).llen(keys.failed()).query(c))?;
         Ok(Info {
-            pending,
-            processed: self.stat(stat::PROCESSED)?,
-            queues: queues.len(),
-            workers: self.workers()?.len(),
-            working: self.working()?.len(),
-            failed: self.failed_count()?,
+            pending: queue_sizes.iter().map(|(_, size)| size).sum(),
+            processed: processed.unwrap_or(0),
+            queues: queue_sizes.len(),
+            workers,
+            working,
+            failed,
             servers: vec![self.address().to_string()],
             environment: crate::config::environment(),
         })
@@ -636,7 +684,21 @@ impl Client {
     /// worker of this host whose process is gone) and puts their in-flight
     /// jobs back. `Ok(None)` when a worker is pruning at this moment.
     pub fn prune_dead_workers(&self, heartbeat_interval: Duration) -> Result<Option<crate::worker::Pruned>> {
-        crate::worker::prune_now(self, heartbeat_interval)
+        let expire_after = heartbeat_interval * crate::worker::EXPIRY_INTERVALS;
+        crate::worker::prune_now(self, heartbeat_interval, expire_after)
+    }
+
+    /// Prunes dead workers now, as [`Client::prune_dead_workers`] does, with
+    /// the heartbeat expiry given directly: a worker whose heartbeat is older
+    /// than `expire_after` (see [`crate::worker::heartbeat_expired`]) is
+    /// dead. The pruning lock is held for `expire_after` divided by
+    /// [`crate::worker::EXPIRY_INTERVALS`], the matching heartbeat interval.
+    pub fn prune_workers_expired_after(
+        &self,
+        expire_after: Duration,
+    ) -> Result<Option<crate::worker::Pruned>> {
+        let heartbeat_interval = expire_after / crate::worker::EXPIRY_INTERVALS;
+        crate::worker::prune_now(self, heartbeat_interval, expire_after)
     }
 
     /// Every worker's heartbeat, as written (ISO-8601): `HGETALL
@@ -713,6 +775,17 @@ pub struct Info {
     pub servers: Vec<String>,
     /// `RESQUE_ENV`, else `RAILS_ENV`, else `RACK_ENV`, else `development`.
     pub environment: String,
+}
+
+/// A worker's start time and own counters, from [`Client::worker_stats`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WorkerStats {
+    /// When it started, as written (Ruby `Time#to_s`).
+    pub started: Option<String>,
+    /// Jobs it finished, failed ones included.
+    pub processed: u64,
+    /// Jobs it failed.
+    pub failed: u64,
 }
 
 static DEFAULT_CLIENT: RwLock<Option<Client>> = RwLock::new(None);

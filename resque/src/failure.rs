@@ -424,7 +424,9 @@ impl RedisMultiQueueFailures {
         Ok(names)
     }
 
-    fn lengths(&self) -> Result<Vec<(String, u64)>> {
+    /// Every failed list (see [`RedisMultiQueueFailures::failed_lists`]) with
+    /// its length, the lengths read in one pipeline.
+    pub fn lengths(&self) -> Result<Vec<(String, u64)>> {
         let names = self.failed_lists()?;
         if names.is_empty() {
             return Ok(Vec::new());

@@ -9,6 +9,9 @@
 //!     let key = client.key_summary(&name)?;
 //!     println!("{} {} {}", key.name, key.kind, key.size);
 //! }
+//! // Or every key's summary in two round trips:
+//! let all = client.key_summaries(&client.keys_in_namespace()?)?;
+//! println!("{} keys", all.len());
 //! let page = client.key_contents("queue:file_serve", 0, 20)?;
 //! println!("{:?}", page.values);
 //! # Ok(()) }
@@ -117,19 +120,51 @@ impl Client {
 
     /// A key under the namespace: its type and size.
     pub fn key_summary(&self, name: &str) -> Result<KeySummary> {
-        let full = self.keys().key(name);
-        let kind: String = self.with_conn(|c| redis::cmd("TYPE").arg(&full).query(c))?;
-        let kind = KeyKind::from_type(&kind);
-        let size: u64 = match kind {
-            KeyKind::None | KeyKind::Other => 0,
-            KeyKind::String => self.with_conn(|c| c.strlen(&full))?,
-            KeyKind::List => self.with_conn(|c| c.llen(&full))?,
-            KeyKind::Set => self.with_conn(|c| c.scard(&full))?,
-            KeyKind::Zset => self.with_conn(|c| c.zcard(&full))?,
-            KeyKind::Hash => self.with_conn(|c| c.hlen(&full))?,
-            KeyKind::Stream => self.with_conn(|c| redis::cmd("XLEN").arg(&full).query(c))?,
-        };
-        Ok(KeySummary { name: name.to_string(), kind, size })
+        let mut summaries = self.key_summaries(std::slice::from_ref(&name))?;
+        Ok(summaries.pop().unwrap_or(KeySummary { name: name.to_string(), kind: KeyKind::None, size: 0 }))
+    }
+
+    /// Keys under the namespace with their types and sizes, in the order
+    /// given: one pipeline of `TYPE`s, then one of the size commands.
+    pub fn key_summaries<S: AsRef<str>>(&self, names: &[S]) -> Result<Vec<KeySummary>> {
+        if names.is_empty() {
+            return Ok(Vec::new());
+        }
+        let full: Vec<String> = names.iter().map(|n| self.keys().key(n.as_ref())).collect();
+        let mut types = redis::pipe();
+        for key in &full {
+            types.cmd("TYPE").arg(key);
+        }
+        let kinds: Vec<String> = self.with_conn(|c| types.query(c))?;
+        let kinds: Vec<KeyKind> = kinds.iter().map(|k| KeyKind::from_type(k)).collect();
+        let mut sizes = redis::pipe();
+        let mut sized = 0usize;
+        for (key, kind) in full.iter().zip(&kinds) {
+            let command = match kind {
+                KeyKind::None | KeyKind::Other => continue,
+                KeyKind::String => "STRLEN",
+                KeyKind::List => "LLEN",
+                KeyKind::Set => "SCARD",
+                KeyKind::Zset => "ZCARD",
+                KeyKind::Hash => "HLEN",
+                KeyKind::Stream => "XLEN",
+            };
+            sizes.cmd(command).arg(key);
+            sized += 1;
+        }
+        let mut sizes: std::vec::IntoIter<u64> =
+            if sized == 0 { Vec::new() } else { self.with_conn(|c| sizes.query::<Vec<u64>>(c))? }.into_iter();
+        Ok(names
+            .iter()
+            .zip(kinds)
+            .map(|(name, kind)| {
+                let size = match kind {
+                    KeyKind::None | KeyKind::Other => 0,
+                    _ => sizes.next().unwrap_or(0),
+                };
+                KeySummary { name: name.as_ref().to_string(), kind, size }
+            })
+            .collect())
     }
 
     /// Up to `count` elements of a key under the namespace from position

@@ -49,7 +49,7 @@ pub mod queues;
 pub mod registry;
 pub mod worker;
 
-pub use client::{default_client, set_default_client, Client, Info, RedisAddress};
+pub use client::{default_client, set_default_client, Client, Info, RedisAddress, WorkerStats};
 pub use error::{Error, Result};
 pub use failure::{FailureBackend, LogFailures, MultipleFailures, RedisFailures, RedisMultiQueueFailures};
 pub use inline::{inline, set_inline};

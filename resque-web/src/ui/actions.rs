@@ -7,11 +7,12 @@ use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use resque::failure::{FailureBackend, RedisFailures};
+use resque::Client;
 use serde::Deserialize;
 
 use super::failed::FailedList;
 use super::{AppState, Ctx, PageError};
-use crate::api::{blocking, ApiError};
+use crate::api::{blocking, failure_index, ApiError};
 use crate::auth::constant_time_eq;
 
 /// The fields every action form carries.
@@ -86,11 +87,14 @@ fn to(ctx: &Ctx, path: &str) -> Response {
     Redirect::to(&ctx.link(path)).into_response()
 }
 
-/// A failure index from the path.
-fn index_of(raw: &str) -> Result<usize, PageError> {
-    raw.parse::<usize>().map_err(|_| {
-        ApiError::BadRequest(format!("a failure index is a non-negative integer, not {raw:?}")).into()
-    })
+/// What a failure action does to the entry at an index of a failed list.
+type FailureOp = fn(&FailedList, &Client, usize) -> Result<(), ApiError>;
+
+/// Runs `op` on the failure at the path's index, in the form's list.
+async fn on_failure(ctx: Ctx, index: &str, form: ActionForm, op: FailureOp) -> Result<Response, PageError> {
+    let (index, list) = (failure_index(index)?, form.list());
+    blocking(ctx.client(), move |c| op(&list, c, index)).await?;
+    Ok(back(&ctx, &form, "/failed"))
 }
 
 pub(crate) async fn failed_retry(
@@ -98,9 +102,7 @@ pub(crate) async fn failed_retry(
     Path(index): Path<String>,
     Verified(form): Verified,
 ) -> Result<Response, PageError> {
-    let (index, list) = (index_of(&index)?, form.list());
-    blocking(ctx.client(), move |c| list.requeue(c, index)).await?;
-    Ok(back(&ctx, &form, "/failed"))
+    on_failure(ctx, &index, form, FailedList::requeue).await
 }
 
 pub(crate) async fn failed_remove(
@@ -108,9 +110,7 @@ pub(crate) async fn failed_remove(
     Path(index): Path<String>,
     Verified(form): Verified,
 ) -> Result<Response, PageError> {
-    let (index, list) = (index_of(&index)?, form.list());
-    blocking(ctx.client(), move |c| list.remove(c, index)).await?;
-    Ok(back(&ctx, &form, "/failed"))
+    on_failure(ctx, &index, form, FailedList::remove).await
 }
 
 pub(crate) async fn failed_retry_all(ctx: Ctx, Verified(form): Verified) -> Result<Response, PageError> {
@@ -140,23 +140,18 @@ pub(crate) async fn queue_remove(
     Ok(to(&ctx, "/queues"))
 }
 
+/// Prunes dead workers with the library's pruning, a heartbeat older than
+/// the app's `stale_after` being dead, so the page's "stale" flag and the
+/// pruning agree.
 pub(crate) async fn workers_prune(ctx: Ctx, Verified(form): Verified) -> Result<Response, PageError> {
     let stale_after = ctx.state.stale_after;
-    let pruned = blocking(ctx.client(), move |c| {
-        let now = c.redis_time()?;
-        let beats = c.heartbeats()?;
-        let mut pruned = Vec::new();
-        for id in c.workers()? {
-            if super::time::is_stale(now, beats.get(&id).map(String::as_str), stale_after) {
-                let recovered = c.remove_worker(&id)?;
-                tracing::info!(worker = %id, ?recovered, "pruned a stale worker");
-                pruned.push(id);
-            }
+    let pruned = blocking(ctx.client(), move |c| Ok(c.prune_workers_expired_after(stale_after)?)).await?;
+    match pruned {
+        Some(pruned) => {
+            tracing::info!(workers = ?pruned.workers, recovered = ?pruned.recovered, "pruned stale workers")
         }
-        Ok(pruned)
-    })
-    .await?;
-    tracing::info!(workers = pruned.len(), "pruned stale workers");
+        None => tracing::info!("a worker is pruning now; nothing pruned"),
+    }
     Ok(back(&ctx, &form, "/workers"))
 }
 

@@ -13,7 +13,9 @@ use resque::Client;
 use super::failed::FailedList;
 use super::layout::{action, action_with, args_line, class_of, page, pagination, pretty, Tab};
 use super::{encode, time, Ctx, PageError};
-use crate::api::{blocking, collect_workers, describe_worker, paging, query_params, ApiError, WorkerBody};
+use crate::api::{
+    blocking, collect_workers, describe_worker, paging, query_params, ApiError, WorkerBody, WorkerId,
+};
 
 /// Jobs, failures and key elements per page.
 pub(crate) const PER_PAGE: usize = 20;
@@ -25,6 +27,34 @@ fn start_of(params: &HashMap<String, String>) -> Result<usize, ApiError> {
     paging(params).map(|(start, _)| start)
 }
 
+/// The `start` parameter of a paged page's query.
+fn start_param(query: QueryResult) -> Result<usize, ApiError> {
+    start_of(&query_params(query)?)
+}
+
+/// The pager under a table of `PER_PAGE` entries a page at `path`.
+fn pager(ctx: &Ctx, path: &str, start: usize, shown: usize, total: u64) -> Markup {
+    pagination(start, shown, total, PER_PAGE, |s| ctx.link(&format!("{path}?start={s}")))
+}
+
+/// Every queue with its size, and a last row for the `failed` list.
+fn queue_table(ctx: &Ctx, queues: &[(String, u64)], failed: u64) -> Markup {
+    html! {
+        table {
+            thead { tr { th { "Name" } th.num { "Jobs" } } }
+            tbody {
+                @for (name, size) in queues {
+                    tr { td { (queue_link(ctx, name)) } td.num { (size) } }
+                }
+                tr.total {
+                    td { a href=(ctx.link("/failed")) { "failed" } }
+                    td.num { span.badge.bad[failed > 0] { (failed) } }
+                }
+            }
+        }
+    }
+}
+
 /// A non-empty query parameter.
 fn param<'a>(params: &'a HashMap<String, String>, name: &str) -> Option<&'a str> {
     params.get(name).map(|v| v.trim()).filter(|v| !v.is_empty())
@@ -32,9 +62,8 @@ fn param<'a>(params: &'a HashMap<String, String>, name: &str) -> Option<&'a str>
 
 /// A link to a worker's page.
 fn worker_link(ctx: &Ctx, id: &str) -> Markup {
-    let mut parts = id.splitn(3, ':');
-    let short = match (parts.next(), parts.next()) {
-        (Some(host), Some(pid)) => format!("{host}:{pid}"),
+    let short = match WorkerId::parse(id) {
+        WorkerId { host, pid: Some(pid), .. } => format!("{host}:{pid}"),
         _ => id.to_string(),
     };
     html! { a.mono href=(ctx.link(&format!("/workers/{}", encode(id)))) title=(id) { (short) } }
@@ -80,7 +109,11 @@ fn working_table(ctx: &Ctx, now: i64, working: &[(String, WorkingOn)]) -> Markup
 
 pub(crate) async fn overview(ctx: Ctx) -> Result<Response, PageError> {
     let (info, paused, queues, working, now) = blocking(ctx.client(), |c| {
-        Ok((c.info()?, c.all_workers_paused()?, c.queue_sizes()?, c.working()?, c.redis_time()?))
+        let queues = c.queue_sizes()?;
+        let workers = c.workers()?;
+        let working = c.working_of(&workers)?;
+        let info = c.info_from(&queues, workers.len(), working.len())?;
+        Ok((info, c.all_workers_paused()?, queues, working, c.redis_time()?))
     })
     .await?;
     let body = html! {
@@ -100,18 +133,7 @@ pub(crate) async fn overview(ctx: Ctx) -> Result<Response, PageError> {
         div.grid2 {
             div.card data-live {
                 div.card-head { h2 { "Queues" } span.muted { (queues.len()) " known" } }
-                table {
-                    thead { tr { th { "Name" } th.num { "Jobs" } } }
-                    tbody {
-                        @for (name, size) in &queues {
-                            tr { td { (queue_link(&ctx, name)) } td.num { (size) } }
-                        }
-                        tr.total {
-                            td { a href=(ctx.link("/failed")) { "failed" } }
-                            td.num { span.badge.bad[info.failed > 0] { (info.failed) } }
-                        }
-                    }
-                }
+                (queue_table(&ctx, &queues, info.failed))
             }
             div.card data-live {
                 div.card-head {
@@ -128,8 +150,11 @@ pub(crate) async fn overview(ctx: Ctx) -> Result<Response, PageError> {
 // ----- Working ----------------------------------------------------------------
 
 pub(crate) async fn working(ctx: Ctx) -> Result<Response, PageError> {
-    let (working, workers, now) =
-        blocking(ctx.client(), |c| Ok((c.working()?, c.workers()?.len(), c.redis_time()?))).await?;
+    let (working, workers, now) = blocking(ctx.client(), |c| {
+        let workers = c.workers()?;
+        Ok((c.working_of(&workers)?, workers.len(), c.redis_time()?))
+    })
+    .await?;
     let body = html! {
         h1 { "Working" }
         p.sub { "Every worker processing a job now." }
@@ -166,20 +191,14 @@ fn read_failed(
     start: usize,
 ) -> Result<FailedView, ApiError> {
     let multi = RedisMultiQueueFailures::new(c.clone());
-    let mut lists = Vec::new();
-    for name in multi.failed_lists()? {
-        let n = multi.count_in(&name)?;
-        lists.push((name, n));
-    }
-    if let FailedList::Named(wanted) = list {
-        if !lists.iter().any(|(name, _)| name == wanted) {
-            return Err(ApiError::NotFound(format!("no failed queue named {wanted:?}")));
-        }
-    }
-    let total = list.count(c)?;
-    let default_total = match list {
-        FailedList::Default => total,
-        FailedList::Named(_) => FailedList::Default.count(c)?,
+    let lists = multi.lengths()?;
+    let default_total = FailedList::Default.count(c)?;
+    let total = match list {
+        FailedList::Default => default_total,
+        FailedList::Named(wanted) => match lists.iter().find(|(name, _)| name == wanted) {
+            Some((_, n)) => *n,
+            None => return Err(ApiError::NotFound(format!("no failed queue named {wanted:?}"))),
+        },
     };
     let (matching, entries) = if class.is_some() || queue.is_some() {
         let all = list.select(c, class, queue)?;
@@ -321,18 +340,7 @@ pub(crate) async fn queues(ctx: Ctx) -> Result<Response, PageError> {
         p.sub { "The list below contains all the registered queues with the number of jobs currently in the queue." }
         div.card data-live {
             div.card-head { h2 { (queues.len()) " queues" } }
-            table {
-                thead { tr { th { "Name" } th.num { "Jobs" } } }
-                tbody {
-                    @for (name, size) in &queues {
-                        tr { td { (queue_link(&ctx, name)) } td.num { (size) } }
-                    }
-                    tr.total {
-                        td { a href=(ctx.link("/failed")) { "failed" } }
-                        td.num { span.badge.bad[failed > 0] { (failed) } }
-                    }
-                }
-            }
+            (queue_table(&ctx, &queues, failed))
         }
     };
     Ok(page(&ctx, Tab::Queues, "Queues", true, body))
@@ -343,7 +351,7 @@ pub(crate) async fn queue(
     Path(name): Path<String>,
     query: QueryResult,
 ) -> Result<Response, PageError> {
-    let start = start_of(&query_params(query)?)?;
+    let start = start_param(query)?;
     let (size, jobs, known) = {
         let name = name.clone();
         blocking(ctx.client(), move |c| {
@@ -383,7 +391,7 @@ pub(crate) async fn queue(
                     }
                 }
             }
-            (pagination(start, jobs.len(), size, PER_PAGE, |s| ctx.link(&format!("{path}?start={s}"))))
+            (pager(&ctx, &path, start, jobs.len(), size))
         }
     };
     Ok(page(&ctx, Tab::Queues, &format!("Queue {name}"), false, body))
@@ -474,8 +482,10 @@ pub(crate) async fn worker(ctx: Ctx, Path(id): Path<String>) -> Result<Response,
         let id = id.clone();
         blocking(ctx.client(), move |c| {
             let registered = c.workers()?.contains(&id);
-            let working = c.working()?.into_iter().find(|(w, _)| *w == id).map(|(_, job)| job);
-            Ok((registered, describe_worker(c, &id, c.heartbeat_of(&id)?)?, working, c.redis_time()?))
+            let one = std::slice::from_ref(&id);
+            let working = c.working_of(one)?.into_iter().next().map(|(_, job)| job);
+            let stats = c.worker_stats(one)?.into_iter().next().unwrap_or_default();
+            Ok((registered, describe_worker(&id, c.heartbeat_of(&id)?, stats), working, c.redis_time()?))
         })
         .await?
     };
@@ -571,14 +581,7 @@ pub(crate) async fn stats_redis(ctx: Ctx) -> Result<Response, PageError> {
 }
 
 pub(crate) async fn stats_keys(ctx: Ctx) -> Result<Response, PageError> {
-    let keys = blocking(ctx.client(), |c| {
-        let mut out = Vec::new();
-        for name in c.keys_in_namespace()? {
-            out.push(c.key_summary(&name)?);
-        }
-        Ok(out)
-    })
-    .await?;
+    let keys = blocking(ctx.client(), |c| Ok(c.key_summaries(&c.keys_in_namespace()?)?)).await?;
     let body = html! {
         h1 { "Stats: keys" }
         p.sub { "Every key under the namespace " code { (ctx.state.client.namespace()) } "." }
@@ -607,7 +610,7 @@ pub(crate) async fn stats_key(
     Path(key): Path<String>,
     query: QueryResult,
 ) -> Result<Response, PageError> {
-    let start = start_of(&query_params(query)?)?;
+    let start = start_param(query)?;
     let contents = {
         let key = key.clone();
         blocking(ctx.client(), move |c| Ok(c.key_contents(&key, start, PER_PAGE)?)).await?
@@ -632,7 +635,7 @@ pub(crate) async fn stats_key(
                     }
                 }
             }
-            (pagination(start, contents.values.len(), total, PER_PAGE, |s| ctx.link(&format!("{path}?start={s}"))))
+            (pager(&ctx, &path, start, contents.values.len(), total))
         }
     };
     Ok(page(&ctx, Tab::Stats, &format!("Key {key}"), false, body))
@@ -641,7 +644,9 @@ pub(crate) async fn stats_key(
 /// `/stats.txt`, line for line as resque-web prints it.
 pub(crate) async fn stats_txt(ctx: Ctx) -> Result<Response, PageError> {
     let text = blocking(ctx.client(), |c| {
-        let info = c.info()?;
+        let queues = c.queue_sizes()?;
+        let workers = c.workers()?;
+        let info = c.info_from(&queues, workers.len(), c.working_of(&workers)?.len())?;
         let mut lines = vec![
             format!("resque.pending={}", info.pending),
             format!("resque.processed+={}", info.processed),
@@ -649,7 +654,7 @@ pub(crate) async fn stats_txt(ctx: Ctx) -> Result<Response, PageError> {
             format!("resque.workers={}", info.workers),
             format!("resque.working={}", info.working),
         ];
-        for (q, size) in c.queue_sizes()? {
+        for (q, size) in queues {
             lines.push(format!("queues.{q}={size}"));
         }
         Ok(lines.join("\n"))

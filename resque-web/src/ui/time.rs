@@ -3,7 +3,6 @@
 use std::time::Duration;
 
 use jiff::Timestamp;
-use resque::payload::time::parse_any;
 
 /// How long before `now` (unix seconds) `then` was: `12s ago`, `5m ago`,
 /// `3h ago`, `2d ago`; `in 5s` for a time ahead of `now`.
@@ -24,14 +23,16 @@ pub(crate) fn ago(now: i64, then: Timestamp) -> String {
 }
 
 /// Seconds since `text` was, when it parses.
+#[cfg(test)]
 pub(crate) fn age(now: i64, text: &str) -> Option<i64> {
-    parse_any(text).map(|t| now - t.as_second())
+    resque::payload::time::parse_any(text).map(|t| now - t.as_second())
 }
 
 /// Whether a worker with this heartbeat is stale: it beat, longer than
-/// `after` before `now`. A worker that never beat is not (as in pruning).
+/// `after` before `now`, by pruning's own test. A worker that never beat is
+/// not (as in pruning).
 pub(crate) fn is_stale(now: i64, heartbeat: Option<&str>, after: Duration) -> bool {
-    heartbeat.and_then(|beat| age(now, beat)).is_some_and(|age| age > after.as_secs() as i64)
+    heartbeat.is_some_and(|beat| resque::worker::heartbeat_expired(now, beat, after))
 }
 
 #[cfg(test)]

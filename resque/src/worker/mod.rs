@@ -30,7 +30,7 @@ use crate::payload::{self, exception, FailedPayload, JobPayload, NewFailure};
 use crate::procline;
 use crate::queues::QueueList;
 use crate::registry::Registry;
-pub use prune::Pruned;
+pub use prune::{heartbeat_expired, Pruned, EXPIRY_INTERVALS};
 use run::{ChildAction, StopPolicy, Supervision};
 use signals::Signals;
 pub use store::{FailureDestination, Recovered};
@@ -819,6 +819,7 @@ impl Worker {
             hostname: &self.hostname,
             queues: &self.options.queues,
             heartbeat_interval: self.options.heartbeat_interval,
+            expire_after: self.options.heartbeat_interval * EXPIRY_INTERVALS,
             failures: &self.options.failure_backends,
         };
         match prune::prune_dead_workers(&self.client, &pruner) {
@@ -907,8 +908,13 @@ impl Control {
 
 /// Prunes dead workers as a worker listening on every queue of this host
 /// would (see `docs/PROTOCOL.md`), and puts their in-flight jobs back.
-/// `None` when another worker holds the pruning lock.
-pub(crate) fn prune_now(client: &Client, heartbeat_interval: Duration) -> Result<Option<Pruned>> {
+/// A heartbeat older than `expire_after` is dead; the pruning lock is held
+/// for `heartbeat_interval`. `None` when another worker holds the lock.
+pub(crate) fn prune_now(
+    client: &Client,
+    heartbeat_interval: Duration,
+    expire_after: Duration,
+) -> Result<Option<Pruned>> {
     let hostname = nix::unistd::gethostname()
         .map_err(|e| Error::os("reading the hostname", std::io::Error::from(e)))?
         .to_string_lossy()
@@ -920,6 +926,7 @@ pub(crate) fn prune_now(client: &Client, heartbeat_interval: Duration) -> Result
         hostname: &hostname,
         queues: &all,
         heartbeat_interval,
+        expire_after,
         failures: &[FailureDestination::Redis],
     };
     prune::prune_dead_workers(client, &pruner)

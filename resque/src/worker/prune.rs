@@ -21,6 +21,8 @@ pub(crate) struct Pruner<'a> {
     pub(crate) hostname: &'a str,
     pub(crate) queues: &'a QueueList,
     pub(crate) heartbeat_interval: Duration,
+    /// How old a heartbeat may be before its worker counts as dead.
+    pub(crate) expire_after: Duration,
     pub(crate) failures: &'a [store::FailureDestination],
 }
 
@@ -45,7 +47,6 @@ pub(crate) fn prune_dead_workers(client: &Client, me: &Pruner<'_>) -> Result<Opt
         return Ok(None);
     }
     let now = client.redis_time()?;
-    let prune_after = (me.heartbeat_interval * 5).as_secs_f64();
     let workers: HashSet<String> = client.with_conn(|c| c.smembers(keys.workers()))?;
     let beats: HashMap<String, String> = client.with_conn(|c| c.hgetall(keys.heartbeat()))?;
     let mine_text = me.queues.to_string();
@@ -58,8 +59,7 @@ pub(crate) fn prune_dead_workers(client: &Client, me: &Pruner<'_>) -> Result<Opt
         }
         // Workers that never beat are other clients: left alone.
         let Some(beat) = beats.get(worker) else { continue };
-        let expired =
-            payload::time::parse_heartbeat(beat).is_some_and(|t| (now - t.as_second()) as f64 > prune_after);
+        let expired = heartbeat_expired(now, beat, me.expire_after);
         let dead = expired || {
             let mut parts = worker.splitn(3, ':');
             let (host, pid, queues) = (parts.next(), parts.next(), parts.next().unwrap_or(""));
@@ -91,6 +91,19 @@ pub(crate) fn prune_dead_workers(client: &Client, me: &Pruner<'_>) -> Result<Opt
         }
     }
     Ok(Some(pruned))
+}
+
+/// How many heartbeat intervals a worker may miss before pruning takes it
+/// for dead, as Ruby's `prune_dead_workers` does.
+pub const EXPIRY_INTERVALS: u32 = 5;
+
+/// Whether a heartbeat (as written, ISO-8601) is older than `expire_after`
+/// at `now` (unix seconds, the Redis clock): the expiry test of pruning.
+/// A heartbeat that does not parse never expires, so a peer writing an
+/// unknown format is left alone.
+pub fn heartbeat_expired(now: i64, heartbeat: &str, expire_after: Duration) -> bool {
+    payload::time::parse_heartbeat(heartbeat)
+        .is_some_and(|t| (now - t.as_second()) as f64 > expire_after.as_secs_f64())
 }
 
 /// Why a worker is being removed, which names the failure of a job it was
