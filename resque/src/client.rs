@@ -684,8 +684,7 @@ impl Client {
     /// worker of this host whose process is gone) and puts their in-flight
     /// jobs back. `Ok(None)` when a worker is pruning at this moment.
     pub fn prune_dead_workers(&self, heartbeat_interval: Duration) -> Result<Option<crate::worker::Pruned>> {
-        let expire_after = heartbeat_interval * crate::worker::EXPIRY_INTERVALS;
-        crate::worker::prune_now(self, heartbeat_interval, expire_after)
+        crate::worker::prune_now(self, heartbeat_interval)
     }
 
     /// Prunes dead workers now, as [`Client::prune_dead_workers`] does, with
@@ -697,8 +696,7 @@ impl Client {
         &self,
         expire_after: Duration,
     ) -> Result<Option<crate::worker::Pruned>> {
-        let heartbeat_interval = expire_after / crate::worker::EXPIRY_INTERVALS;
-        crate::worker::prune_now(self, heartbeat_interval, expire_after)
+        self.prune_dead_workers(expire_after / crate::worker::EXPIRY_INTERVALS)
     }
 
     /// Every worker's heartbeat, as written (ISO-8601): `HGETALL

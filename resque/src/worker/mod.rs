@@ -819,7 +819,6 @@ impl Worker {
             hostname: &self.hostname,
             queues: &self.options.queues,
             heartbeat_interval: self.options.heartbeat_interval,
-            expire_after: self.options.heartbeat_interval * EXPIRY_INTERVALS,
             failures: &self.options.failure_backends,
         };
         match prune::prune_dead_workers(&self.client, &pruner) {
@@ -908,13 +907,10 @@ impl Control {
 
 /// Prunes dead workers as a worker listening on every queue of this host
 /// would (see `docs/PROTOCOL.md`), and puts their in-flight jobs back.
-/// A heartbeat older than `expire_after` is dead; the pruning lock is held
-/// for `heartbeat_interval`. `None` when another worker holds the lock.
-pub(crate) fn prune_now(
-    client: &Client,
-    heartbeat_interval: Duration,
-    expire_after: Duration,
-) -> Result<Option<Pruned>> {
+/// A heartbeat older than [`EXPIRY_INTERVALS`] heartbeat intervals is dead;
+/// the pruning lock is held for one interval. `None` when another worker
+/// holds the lock.
+pub(crate) fn prune_now(client: &Client, heartbeat_interval: Duration) -> Result<Option<Pruned>> {
     let hostname = nix::unistd::gethostname()
         .map_err(|e| Error::os("reading the hostname", std::io::Error::from(e)))?
         .to_string_lossy()
@@ -926,7 +922,6 @@ pub(crate) fn prune_now(
         hostname: &hostname,
         queues: &all,
         heartbeat_interval,
-        expire_after,
         failures: &[FailureDestination::Redis],
     };
     prune::prune_dead_workers(client, &pruner)

@@ -21,8 +21,6 @@ pub(crate) struct Pruner<'a> {
     pub(crate) hostname: &'a str,
     pub(crate) queues: &'a QueueList,
     pub(crate) heartbeat_interval: Duration,
-    /// How old a heartbeat may be before its worker counts as dead.
-    pub(crate) expire_after: Duration,
     pub(crate) failures: &'a [store::FailureDestination],
 }
 
@@ -59,7 +57,7 @@ pub(crate) fn prune_dead_workers(client: &Client, me: &Pruner<'_>) -> Result<Opt
         }
         // Workers that never beat are other clients: left alone.
         let Some(beat) = beats.get(worker) else { continue };
-        let expired = heartbeat_expired(now, beat, me.expire_after);
+        let expired = heartbeat_expired(now, beat, me.heartbeat_interval * EXPIRY_INTERVALS);
         let dead = expired || {
             let mut parts = worker.splitn(3, ':');
             let (host, pid, queues) = (parts.next(), parts.next(), parts.next().unwrap_or(""));
