@@ -16,6 +16,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+mod common;
+
 use fantoccini::{ClientBuilder, Locator};
 use redis::Commands;
 use resque::keys::stat;
@@ -87,16 +89,7 @@ fn populate(redis: &TestRedis) {
     client.enqueue_class("mail", "Mailer", &[XSS, XSS_IMG]).unwrap();
     let mut conn = redis.conn();
     let failure = |class: &str, queue: &str, args: Value, error: &str| {
-        json!({
-            "failed_at": "2026/11/24 04:10:00 UTC",
-            "payload": {"class": class, "args": args},
-            "exception": "RuntimeError",
-            "error": error,
-            "backtrace": ["app/jobs/archive.rb:12:in `perform'", "lib/resque/job.rb:166:in `perform'"],
-            "worker": FRESH_WORKER,
-            "queue": queue,
-        })
-        .to_string()
+        common::ruby_failure(FRESH_WORKER, class, queue, args, error)
     };
     let _: () = conn
         .rpush(keys.failed(), failure("Archive", "file_serve", json!([44, "masterbrew"]), "disk full"))

@@ -19,18 +19,9 @@ use serde_json::{json, Value};
 const WORKER: &str = "web1:4211:file_serve";
 const XSS: &str = "<script>alert(1)</script>";
 
-/// A failure entry as Ruby Resque writes it, with `args` given.
+/// A failure entry as Ruby Resque writes it, by this file's worker.
 fn ruby_failure(class: &str, queue: &str, args: Value, error: &str) -> String {
-    json!({
-        "failed_at": "2026/11/23 23:50:00 UTC",
-        "payload": {"class": class, "args": args},
-        "exception": "RuntimeError",
-        "error": error,
-        "backtrace": ["app/jobs/archive.rb:12:in `perform'", "lib/resque/job.rb:166"],
-        "worker": WORKER,
-        "queue": queue,
-    })
-    .to_string()
+    common::ruby_failure(WORKER, class, queue, args, error)
 }
 
 /// The namespaced key names of the test Redis.

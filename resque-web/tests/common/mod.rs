@@ -1,4 +1,5 @@
-//! Requests to the router without a socket, shared by the test files.
+//! Requests to the router without a socket, and Ruby-written fixtures,
+//! shared by the test files.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, dead_code)] // helpers; not every file uses each
 
@@ -6,6 +7,7 @@ use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode};
 use axum::Router;
 use http_body_util::BodyExt;
+use serde_json::{json, Value};
 use tower::ServiceExt;
 
 /// Sends `req` to `app` and returns the status, headers and body text.
@@ -20,4 +22,18 @@ pub async fn request(app: &Router, req: Request<Body>) -> (StatusCode, HeaderMap
 /// A GET of `uri`.
 pub async fn get(app: &Router, uri: &str) -> (StatusCode, HeaderMap, String) {
     request(app, Request::get(uri).body(Body::empty()).unwrap()).await
+}
+
+/// A failure entry as Ruby Resque writes it, by `worker`, with `args` given.
+pub fn ruby_failure(worker: &str, class: &str, queue: &str, args: Value, error: &str) -> String {
+    json!({
+        "failed_at": "2026/11/23 23:50:00 UTC",
+        "payload": {"class": class, "args": args},
+        "exception": "RuntimeError",
+        "error": error,
+        "backtrace": ["app/jobs/archive.rb:12:in `perform'", "lib/resque/job.rb:166:in `perform'"],
+        "worker": worker,
+        "queue": queue,
+    })
+    .to_string()
 }
