@@ -419,8 +419,12 @@ fn failed_show(failures: &RedisFailures, args: &FailedShowArgs) -> Result<(), Cl
     // A table without its header row.
     let table = table(&["", ""], &fields);
     let mut text: String = table.lines().skip(1).flat_map(|l| [l, "\n"]).collect();
-    let payload = serde_json::to_string_pretty(&row.payload)
-        .map_err(|e| CliError::Usage(format!("cannot write the payload as JSON: {e}")))?;
+    // A payload kept as a string (it was not a JSON object) is shown as its text.
+    let payload = match &row.payload {
+        Value::String(text) => text.clone(),
+        other => serde_json::to_string_pretty(other)
+            .map_err(|e| CliError::Usage(format!("cannot write the payload as JSON: {e}")))?,
+    };
     text.push_str("payload:\n");
     for line in payload.lines() {
         text.push_str(&format!("  {line}\n"));

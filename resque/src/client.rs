@@ -461,13 +461,14 @@ impl Client {
 
     fn remove_matching(&self, queue: &str, class: &str, args: Option<&[Value]>) -> Result<usize> {
         let key = self.keys().queue(queue);
-        let raw: Vec<String> = self.with_conn(|c| c.lrange(&key, 0, -1))?;
-        let mut matching: Vec<&String> = raw
+        let raw: Vec<Vec<u8>> = self.with_conn(|c| c.lrange(&key, 0, -1))?;
+        let mut matching: Vec<&Vec<u8>> = raw
             .iter()
             .filter(|p| {
-                payload::JobPayload::parse(p)
-                    .map(|job| job.class == class && args.is_none_or(|a| job.args == a))
-                    .unwrap_or(false)
+                std::str::from_utf8(p)
+                    .ok()
+                    .and_then(|p| payload::JobPayload::parse(p).ok())
+                    .is_some_and(|job| job.class == class && args.is_none_or(|a| job.args == a))
             })
             .collect();
         matching.sort();
@@ -482,9 +483,36 @@ impl Client {
 
     // ----- queues ---------------------------------------------------------
 
-    /// Every known queue, sorted.
+    /// Every known queue, sorted. A name that is not UTF-8 is shown as
+    /// [`payload::escape_bytes`] does (`bad\xff`): such a queue can be seen,
+    /// not worked (see [`Client::workable_queues`]).
     pub fn queues(&self) -> Result<Vec<String>> {
-        let mut queues: Vec<String> = self.with_conn(|c| c.smembers(self.keys().queues()))?;
+        let raw: Vec<Vec<u8>> = self.with_conn(|c| c.smembers(self.keys().queues()))?;
+        let mut queues = texts(raw);
+        queues.sort();
+        Ok(queues)
+    }
+
+    /// The known queues a worker can take jobs from, sorted: every name
+    /// that is UTF-8. The others (written by some other producer) are left
+    /// alone, and a warning names them once per process.
+    pub(crate) fn workable_queues(&self) -> Result<Vec<String>> {
+        static WARNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+        let raw: Vec<Vec<u8>> = self.with_conn(|c| c.smembers(self.keys().queues()))?;
+        let mut queues = Vec::with_capacity(raw.len());
+        for name in raw {
+            match String::from_utf8(name) {
+                Ok(name) => queues.push(name),
+                Err(e) => {
+                    if !WARNED.swap(true, Ordering::Relaxed) {
+                        tracing::warn!(
+                            queue = %payload::escape_bytes(e.as_bytes()),
+                            "the queues set names a queue that is not UTF-8; its jobs are left where they are"
+                        );
+                    }
+                }
+            }
+        }
         queues.sort();
         Ok(queues)
     }
@@ -498,7 +526,7 @@ impl Client {
     /// removing them. A payload that is not JSON comes back as a JSON string.
     pub fn peek(&self, queue: &str, start: usize, count: usize) -> Result<Vec<Value>> {
         let Some((start, stop)) = range_bounds(start, count) else { return Ok(Vec::new()) };
-        let raw: Vec<String> = self.with_conn(|c| c.lrange(self.keys().queue(queue), start, stop))?;
+        let raw: Vec<Vec<u8>> = self.with_conn(|c| c.lrange(self.keys().queue(queue), start, stop))?;
         Ok(raw.into_iter().map(parse_or_text).collect())
     }
 
@@ -528,38 +556,48 @@ impl Client {
 
     // ----- workers, stats, failures ----------------------------------------
 
-    /// Registered worker ids, sorted.
+    /// Registered worker ids, sorted; an id that is not UTF-8 as
+    /// [`payload::escape_bytes`] shows it.
     pub fn workers(&self) -> Result<Vec<String>> {
-        let mut ids: Vec<String> = self.with_conn(|c| c.smembers(self.keys().workers()))?;
+        let raw: Vec<Vec<u8>> = self.with_conn(|c| c.smembers(self.keys().workers()))?;
+        let mut ids = texts(raw);
         ids.sort();
         Ok(ids)
     }
 
-    /// The workers processing a job now, with what they process.
+    /// The workers processing a job now, with what they process; an id that
+    /// is not UTF-8 as [`payload::escape_bytes`] shows it.
     pub fn working(&self) -> Result<Vec<(String, WorkingOn)>> {
-        self.working_of(&self.workers()?)
+        let mut ids: Vec<Vec<u8>> = self.with_conn(|c| c.smembers(self.keys().workers()))?;
+        ids.sort();
+        self.working_of_bytes(&ids)
     }
 
     /// Which of `ids` process a job now, with what they process, in the
     /// order given: one `MGET` of their `worker:<id>` keys. For callers that
     /// already read [`Client::workers`], or want a single worker.
-    pub fn working_of(&self, ids: &[String]) -> Result<Vec<(String, WorkingOn)>> {
+    pub fn working_of<S: AsRef<[u8]>>(&self, ids: &[S]) -> Result<Vec<(String, WorkingOn)>> {
+        self.working_of_bytes(ids)
+    }
+
+    fn working_of_bytes<S: AsRef<[u8]>>(&self, ids: &[S]) -> Result<Vec<(String, WorkingOn)>> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let keys: Vec<String> = ids.iter().map(|id| self.keys().worker(id)).collect();
-        let records: Vec<Option<String>> = self.with_conn(|c| redis::cmd("MGET").arg(&keys).query(c))?;
+        let keys: Vec<Vec<u8>> = ids.iter().map(|id| self.keys().worker_of_bytes(id.as_ref())).collect();
+        let records: Vec<Option<Vec<u8>>> = self.with_conn(|c| redis::cmd("MGET").arg(&keys).query(c))?;
         Ok(ids
             .iter()
             .zip(records)
             .filter_map(|(id, record)| {
                 let record = record?;
-                let working = serde_json::from_str::<WorkingOn>(&record).unwrap_or(WorkingOn {
+                // A record that is not JSON, or not UTF-8, is shown as its text.
+                let working = payload::from_json_bytes::<WorkingOn>(&record).unwrap_or_else(|_| WorkingOn {
                     queue: String::new(),
                     run_at: String::new(),
-                    payload: Value::String(record),
+                    payload: Value::String(payload::into_text(record)),
                 });
-                Some((id.clone(), working))
+                Some((payload::escape_bytes(id.as_ref()).into_owned(), working))
             })
             .collect())
     }
@@ -582,12 +620,17 @@ impl Client {
                 ]
             })
             .collect();
-        let values: Vec<Option<String>> = self.with_conn(|c| redis::cmd("MGET").arg(&names).query(c))?;
-        let count = |v: &Option<String>| v.as_deref().and_then(|v| v.trim().parse().ok()).unwrap_or(0);
+        let values: Vec<Option<Vec<u8>>> = self.with_conn(|c| redis::cmd("MGET").arg(&names).query(c))?;
+        let count = |v: &Option<Vec<u8>>| {
+            v.as_deref()
+                .and_then(|v| std::str::from_utf8(v).ok())
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(0)
+        };
         Ok(values
             .chunks(3)
             .map(|v| WorkerStats {
-                started: v.first().cloned().flatten(),
+                started: v.first().cloned().flatten().map(payload::into_text),
                 processed: v.get(1).map_or(0, count),
                 failed: v.get(2).map_or(0, count),
             })
@@ -615,15 +658,16 @@ impl Client {
     /// An entry that does not parse comes back with its text as `payload`.
     pub fn failures(&self, start: usize, count: usize) -> Result<Vec<Failure>> {
         let Some((start, stop)) = range_bounds(start, count) else { return Ok(Vec::new()) };
-        let raw: Vec<String> = self.with_conn(|c| c.lrange(self.keys().failed(), start, stop))?;
-        Ok(raw.into_iter().map(Failure::parse_lossy).collect())
+        let raw: Vec<Vec<u8>> = self.with_conn(|c| c.lrange(self.keys().failed(), start, stop))?;
+        Ok(raw.into_iter().map(Failure::parse_bytes).collect())
     }
 
     /// Every key under the namespace, without the namespace, sorted.
     pub fn keys_in_namespace(&self) -> Result<Vec<String>> {
         let pattern = self.keys().pattern_all();
-        let full: Vec<String> =
-            self.with_conn(|c| c.scan_match::<_, String>(&pattern).and_then(|it| it.collect()))?;
+        let full: Vec<Vec<u8>> =
+            self.with_conn(|c| c.scan_match::<_, Vec<u8>>(&pattern).and_then(|it| it.collect()))?;
+        let full = texts(full);
         let mut names: Vec<String> =
             full.iter().filter_map(|k| self.keys().strip(k)).map(str::to_string).collect();
         names.sort();
@@ -633,8 +677,9 @@ impl Client {
     /// An overview, as Ruby's `Resque.info`.
     pub fn info(&self) -> Result<Info> {
         let queues = self.queue_sizes()?;
-        let workers = self.workers()?;
-        let working = self.working_of(&workers)?;
+        let mut workers: Vec<Vec<u8>> = self.with_conn(|c| c.smembers(self.keys().workers()))?;
+        workers.sort();
+        let working = self.working_of_bytes(&workers)?;
         self.info_from(&queues, workers.len(), working.len())
     }
 
@@ -702,17 +747,20 @@ impl Client {
     /// Every worker's heartbeat, as written (ISO-8601): `HGETALL
     /// workers:heartbeat`.
     pub fn heartbeats(&self) -> Result<std::collections::HashMap<String, String>> {
-        self.with_conn(|c| c.hgetall(self.keys().heartbeat()))
+        let raw: Vec<(Vec<u8>, Vec<u8>)> = self.with_conn(|c| c.hgetall(self.keys().heartbeat()))?;
+        Ok(raw.into_iter().map(|(id, beat)| (payload::into_text(id), payload::into_text(beat))).collect())
     }
 
     /// A worker's heartbeat, as written (ISO-8601).
     pub fn heartbeat_of(&self, id: &str) -> Result<Option<String>> {
-        self.with_conn(|c| c.hget(self.keys().heartbeat(), id))
+        let raw: Option<Vec<u8>> = self.with_conn(|c| c.hget(self.keys().heartbeat(), id))?;
+        Ok(raw.map(payload::into_text))
     }
 
     /// When a worker started, as written (Ruby `Time#to_s`).
     pub fn worker_started(&self, id: &str) -> Result<Option<String>> {
-        self.with_conn(|c| c.get(self.keys().worker_started(id)))
+        let raw: Option<Vec<u8>> = self.with_conn(|c| c.get(self.keys().worker_started(id)))?;
+        Ok(raw.map(payload::into_text))
     }
 
     /// The server's clock, in unix seconds (Redis `TIME`).
@@ -743,8 +791,15 @@ fn hook_args<A: Serialize + ?Sized>(class: &str, args: &A) -> Result<Vec<Value>>
     }
 }
 
-fn parse_or_text(raw: String) -> Value {
-    serde_json::from_str(&raw).unwrap_or(Value::String(raw))
+/// A payload as JSON, or, when it is not JSON, as a JSON string of its text
+/// (see [`payload::escape_bytes`]).
+fn parse_or_text(raw: Vec<u8>) -> Value {
+    serde_json::from_slice(&raw).unwrap_or_else(|_| Value::String(payload::into_text(raw)))
+}
+
+/// Values read from Redis as text (see [`payload::into_text`]).
+fn texts(raw: Vec<Vec<u8>>) -> Vec<String> {
+    raw.into_iter().map(payload::into_text).collect()
 }
 
 fn env_address() -> String {

@@ -43,7 +43,7 @@ use serde_json::Value;
 use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::keys::Keys;
-use crate::payload::{self, FailedPayload, Failure, NewFailure, RawFailure};
+use crate::payload::{self, Failure, NewFailure, RawFailure};
 
 /// Where failures are recorded, and what can be done with them.
 ///
@@ -145,7 +145,7 @@ fn matches(failure: &Failure, class: Option<&str>, queue: Option<&str>) -> bool 
 /// What a requeue pushes, and where.
 struct Retry {
     queue: String,
-    payload: String,
+    payload: Vec<u8>,
     entry: String,
 }
 
@@ -154,13 +154,10 @@ fn prepare_retry(index: usize, raw: &str) -> Result<Retry> {
     let mut entry =
         RawFailure::parse(raw).map_err(|e| bad(&format!("the entry is not a JSON object: {e}")))?;
     let queue = entry.queue().filter(|q| !q.is_empty()).ok_or_else(|| bad("the entry names no queue"))?;
-    let payload = entry.payload().ok_or_else(|| bad("the entry has no payload"))?;
-    let payload = match serde_json::from_str::<Value>(payload.get()) {
-        Ok(Value::Object(_)) => payload.get().to_string(),
-        // A payload that was not JSON was kept as a string: push its text.
-        Ok(Value::String(text)) => text,
-        _ => return Err(bad("the payload is not a job (a JSON object)")),
-    };
+    if entry.payload().is_none() {
+        return Err(bad("the entry has no payload"));
+    }
+    let payload = entry.original_payload().ok_or_else(|| bad("the payload is not a job (a JSON object)"))?;
     entry.set_retried_at(&payload::time::retried_at(Timestamp::now()));
     Ok(Retry { queue, payload, entry: entry.to_json() })
 }
@@ -744,10 +741,8 @@ impl FailureBackend for LogFailures {
         if self.silent {
             return Ok(());
         }
-        let payload = match &failure.payload {
-            FailedPayload::Json(raw) => raw.get(),
-            FailedPayload::Text(text) => text,
-        };
+        let payload = failure.payload.text();
+        let payload = payload.as_ref();
         tracing::error!(
             failed_at = failure.failed_at,
             queue = failure.queue,
@@ -823,7 +818,7 @@ mod tests {
         let raw = r#"{"failed_at":"2026/11/23 23:50:00 UTC","payload":{"class":"A","queue":"q","args":[1.50,"\u00e9"]},"exception":"E","error":"e","backtrace":[],"worker":"w","queue":"q"}"#;
         let retry = prepare_retry(3, raw).unwrap();
         assert_eq!(retry.queue, "q");
-        assert_eq!(retry.payload, r#"{"class":"A","queue":"q","args":[1.50,"\u00e9"]}"#);
+        assert_eq!(retry.payload, br#"{"class":"A","queue":"q","args":[1.50,"\u00e9"]}"#);
         let prefix = &raw[..raw.len() - 1];
         assert!(retry.entry.starts_with(prefix), "{}", retry.entry);
         assert!(retry.entry.contains(r#","retried_at":""#), "{}", retry.entry);
@@ -832,7 +827,7 @@ mod tests {
     #[test]
     fn text_payload_is_pushed_as_its_text() {
         let raw = r#"{"payload":"{nope","queue":"q"}"#;
-        assert_eq!(prepare_retry(0, raw).unwrap().payload, "{nope");
+        assert_eq!(prepare_retry(0, raw).unwrap().payload, b"{nope");
     }
 
     #[test]

@@ -22,6 +22,7 @@ use serde::Serialize;
 
 use crate::client::Client;
 use crate::error::Result;
+use crate::payload;
 
 /// The Redis type of a key, as `TYPE` names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -174,6 +175,7 @@ impl Client {
         let summary = self.key_summary(name)?;
         let full = self.keys().key(name);
         let (first, stop) = crate::client::range_bounds(start, count).unwrap_or((0, -1));
+        let text = |raw: Vec<Vec<u8>>| raw.into_iter().map(payload::into_text).collect::<Vec<_>>();
         let page = |mut all: Vec<String>| -> Vec<String> {
             all.sort();
             all.into_iter().skip(start).take(count).collect()
@@ -182,23 +184,28 @@ impl Client {
             KeyKind::None | KeyKind::Other | KeyKind::Stream => Vec::new(),
             _ if count == 0 => Vec::new(),
             KeyKind::String => {
-                let v: Option<String> = self.with_conn(|c| c.get(&full))?;
+                let v: Option<Vec<u8>> = self.with_conn(|c| c.get(&full))?;
                 if start == 0 {
-                    v.into_iter().collect()
+                    v.into_iter().map(payload::into_text).collect()
                 } else {
                     Vec::new()
                 }
             }
-            KeyKind::List => self.with_conn(|c| c.lrange(&full, first, stop))?,
-            KeyKind::Set => page(self.with_conn(|c| c.smembers(&full))?),
+            KeyKind::List => text(self.with_conn(|c| c.lrange(&full, first, stop))?),
+            KeyKind::Set => page(text(self.with_conn(|c| c.smembers(&full))?)),
             KeyKind::Zset => {
-                let pairs: Vec<(String, String)> =
+                let pairs: Vec<(Vec<u8>, String)> =
                     self.with_conn(|c| c.zrange_withscores(&full, first, stop))?;
-                pairs.into_iter().map(|(m, s)| format!("{m}: {s}")).collect()
+                pairs.into_iter().map(|(m, s)| format!("{}: {s}", payload::escape_bytes(&m))).collect()
             }
             KeyKind::Hash => {
-                let pairs: Vec<(String, String)> = self.with_conn(|c| c.hgetall(&full))?;
-                page(pairs.into_iter().map(|(k, v)| format!("{k}: {v}")).collect())
+                let pairs: Vec<(Vec<u8>, Vec<u8>)> = self.with_conn(|c| c.hgetall(&full))?;
+                page(
+                    pairs
+                        .into_iter()
+                        .map(|(k, v)| format!("{}: {}", payload::escape_bytes(&k), payload::escape_bytes(&v)))
+                        .collect(),
+                )
             }
         };
         Ok(KeyContents { summary, start, values })

@@ -76,6 +76,11 @@ impl Keys {
         format!("{}worker:{id}", self.prefix)
     }
 
+    /// `worker:<id>` for an id read from Redis, which may be any bytes.
+    pub fn worker_of_bytes(&self, id: &[u8]) -> Vec<u8> {
+        [self.prefix.as_bytes(), b"worker:", id].concat()
+    }
+
     /// `worker:<id>:started`: when a worker started.
     pub fn worker_started(&self, id: &str) -> String {
         format!("{}worker:{id}:started", self.prefix)

@@ -103,12 +103,22 @@ pub struct WorkingOn {
 ///
 /// Written by the fetch script (Lua `cjson.encode`, so member order may
 /// vary); the payload is the queue's exact bytes as a JSON string.
+///
+/// The payload may be any bytes: Lua's `cjson` copies bytes that are not
+/// UTF-8 into the JSON string as they are, and they are read back as they are.
+///
+/// ```
+/// let entry = resque::payload::InflightEntry::parse(b"{\"payload\":\"{\\\"args\\\":[\\\"caf\xe9\\\"]}\",\"queue\":\"eq\"}").unwrap();
+/// assert_eq!(entry.queue, "eq");
+/// assert_eq!(entry.payload, b"{\"args\":[\"caf\xe9\"]}");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct InflightEntry {
     /// The queue the job was taken from.
     pub queue: String,
     /// The payload, byte for byte.
-    pub payload: String,
+    #[serde(deserialize_with = "json_bytes")]
+    pub payload: Vec<u8>,
 }
 
 impl InflightEntry {
@@ -118,14 +128,128 @@ impl InflightEntry {
     }
 }
 
-/// The payload stored in a failure entry: the original JSON, or the raw text
-/// of a payload that was not valid JSON (so that nothing is lost).
-#[derive(Debug)]
+/// Reads a JSON string as the bytes it holds, escapes decoded, without
+/// requiring them to be UTF-8.
+fn json_bytes<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<u8>, D::Error> {
+    struct Bytes;
+    impl serde::de::Visitor<'_> for Bytes {
+        type Value = Vec<u8>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a JSON string")
+        }
+        fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<Vec<u8>, E> {
+            Ok(v.to_vec())
+        }
+        fn visit_byte_buf<E: serde::de::Error>(self, v: Vec<u8>) -> Result<Vec<u8>, E> {
+            Ok(v)
+        }
+        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Vec<u8>, E> {
+            Ok(v.as_bytes().to_vec())
+        }
+    }
+    deserializer.deserialize_bytes(Bytes)
+}
+
+/// Bytes read from Redis as text for people to read: valid UTF-8 as it is,
+/// each byte of a sequence that is not UTF-8 as `\xNN`. What every reader
+/// (CLI, web app, logs) shows of a value that is not UTF-8.
+///
+/// ```
+/// assert_eq!(resque::payload::escape_bytes(b"caf\xe9 ok"), r"caf\xe9 ok");
+/// assert_eq!(resque::payload::escape_bytes("naïve".as_bytes()), "naïve");
+/// ```
+pub fn escape_bytes(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
+    if let Ok(text) = std::str::from_utf8(bytes) {
+        return text.into();
+    }
+    let mut out = String::with_capacity(bytes.len() + 8);
+    for chunk in bytes.utf8_chunks() {
+        out.push_str(chunk.valid());
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    out.into()
+}
+
+/// Parses JSON read from Redis that may hold bytes that are not UTF-8
+/// inside its strings: each such byte reads as the four characters `\xNN`
+/// (as [`escape_bytes`] shows it), so such a value can still be shown.
+///
+/// ```
+/// #[derive(serde::Deserialize)]
+/// struct Job { args: Vec<String> }
+/// let job: Job = resque::payload::from_json_bytes(b"{\"args\":[\"caf\xe9\"]}").unwrap();
+/// assert_eq!(job.args, [r"caf\xe9"]);
+/// ```
+pub fn from_json_bytes<T: serde::de::DeserializeOwned>(raw: &[u8]) -> Result<T, serde_json::Error> {
+    if std::str::from_utf8(raw).is_ok() {
+        return serde_json::from_slice(raw);
+    }
+    let mut text = String::with_capacity(raw.len() + 8);
+    for chunk in raw.utf8_chunks() {
+        text.push_str(chunk.valid());
+        for b in chunk.invalid() {
+            // `\\xNN` in JSON: a backslash, then `xNN`.
+            text.push_str(&format!("\\\\x{b:02x}"));
+        }
+    }
+    serde_json::from_str(&text)
+}
+
+/// [`escape_bytes`] of an owned value, without a copy when it is UTF-8.
+pub fn into_text(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes).unwrap_or_else(|e| escape_bytes(e.as_bytes()).into_owned())
+}
+
+/// The payload stored in a failure entry, chosen by [`FailedPayload::of`]
+/// so that the entry is valid JSON every reader can show and a retry can
+/// push back the original bytes.
+#[derive(Debug, Clone, Copy)]
 pub enum FailedPayload<'a> {
-    /// A payload that parsed as JSON, kept byte for byte.
+    /// A payload that is a JSON object, kept byte for byte.
     Json(&'a RawValue),
-    /// A payload that did not parse, kept as a JSON string.
+    /// Any other payload that is UTF-8 (not JSON, or JSON but not an
+    /// object such as `[1,2]` or `"hello"`), kept as a JSON string of its
+    /// text.
     Text(&'a str),
+    /// A payload that is not UTF-8: `payload` is a JSON string of its text
+    /// as [`escape_bytes`] shows it, and the entry also carries the exact
+    /// bytes, base64-encoded, as `payload_base64`.
+    Bytes(&'a [u8]),
+}
+
+impl<'a> FailedPayload<'a> {
+    /// How `raw`, a payload as it was in its queue, is stored in a failure
+    /// entry.
+    ///
+    /// ```
+    /// use resque::payload::FailedPayload;
+    /// assert!(matches!(FailedPayload::of(br#"{"class":"A","args":[]}"#), FailedPayload::Json(_)));
+    /// assert!(matches!(FailedPayload::of(b"[1,2,3]"), FailedPayload::Text("[1,2,3]")));
+    /// assert!(matches!(FailedPayload::of(b"{\"args\":[\"caf\xe9\"]}"), FailedPayload::Bytes(_)));
+    /// ```
+    pub fn of(raw: &'a [u8]) -> Self {
+        let Ok(text) = std::str::from_utf8(raw) else { return FailedPayload::Bytes(raw) };
+        match serde_json::from_str::<&RawValue>(text) {
+            // Whitespace around the object would be lost in the entry: kept as text.
+            Ok(json) if json.get().len() == text.len() && json.get().starts_with('{') => {
+                FailedPayload::Json(json)
+            }
+            _ => FailedPayload::Text(text),
+        }
+    }
+}
+
+impl FailedPayload<'_> {
+    /// The payload as text for people to read (see [`escape_bytes`]).
+    pub fn text(&self) -> std::borrow::Cow<'_, str> {
+        match self {
+            FailedPayload::Json(raw) => raw.get().into(),
+            FailedPayload::Text(text) => (*text).into(),
+            FailedPayload::Bytes(bytes) => escape_bytes(bytes),
+        }
+    }
 }
 
 impl Serialize for FailedPayload<'_> {
@@ -133,12 +257,15 @@ impl Serialize for FailedPayload<'_> {
         match self {
             FailedPayload::Json(raw) => raw.serialize(serializer),
             FailedPayload::Text(text) => serializer.serialize_str(text),
+            FailedPayload::Bytes(_) => serializer.serialize_str(&self.text()),
         }
     }
 }
 
-/// A failure entry as written to the `failed` list, members in Ruby's order.
-#[derive(Debug, Serialize)]
+/// A failure entry as written to the `failed` list, members in Ruby's order;
+/// `payload_base64` follows, only for a payload that is not UTF-8 (see
+/// [`FailedPayload::Bytes`]).
+#[derive(Debug)]
 pub struct NewFailure<'a> {
     /// `%Y/%m/%d %H:%M:%S %Z`, local time.
     pub failed_at: String,
@@ -154,6 +281,32 @@ pub struct NewFailure<'a> {
     pub worker: &'a str,
     /// The queue the job came from.
     pub queue: &'a str,
+}
+
+/// The failure entry member that holds a payload that is not UTF-8.
+pub const PAYLOAD_BASE64: &str = "payload_base64";
+
+impl Serialize for NewFailure<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let bytes = match self.payload {
+            FailedPayload::Bytes(bytes) => Some(bytes),
+            _ => None,
+        };
+        let mut map = serializer.serialize_map(Some(7 + usize::from(bytes.is_some())))?;
+        map.serialize_entry("failed_at", &self.failed_at)?;
+        map.serialize_entry("payload", &self.payload)?;
+        map.serialize_entry("exception", self.exception)?;
+        map.serialize_entry("error", self.error)?;
+        map.serialize_entry("backtrace", self.backtrace)?;
+        map.serialize_entry("worker", self.worker)?;
+        map.serialize_entry("queue", self.queue)?;
+        if let Some(bytes) = bytes {
+            use base64::Engine;
+            map.serialize_entry(PAYLOAD_BASE64, &base64::engine::general_purpose::STANDARD.encode(bytes))?;
+        }
+        map.end()
+    }
 }
 
 impl NewFailure<'_> {
@@ -237,6 +390,33 @@ impl RawFailure {
         self.get("payload")
     }
 
+    /// The payload's original bytes, as a retry pushes them back: the
+    /// `payload_base64` bytes when the entry has them, the text of a string
+    /// payload (a payload that was not a JSON object), or an object payload
+    /// as written. `None` when the entry holds no payload a retry could
+    /// push (none, or `null`, a number, an array).
+    ///
+    /// ```
+    /// use resque::payload::RawFailure;
+    /// let bytes = |raw: &str| RawFailure::parse(raw).unwrap().original_payload();
+    /// assert_eq!(bytes(r#"{"payload":{"class":"A","args":[1.50]}}"#).unwrap(), br#"{"class":"A","args":[1.50]}"#);
+    /// assert_eq!(bytes(r#"{"payload":"\"hello\""}"#).unwrap(), br#""hello""#);
+    /// assert_eq!(bytes(r#"{"payload":"caf\\xe9","payload_base64":"Y2Fm6Q=="}"#).unwrap(), b"caf\xe9");
+    /// assert_eq!(bytes(r#"{"payload":[1,2]}"#), None);
+    /// ```
+    pub fn original_payload(&self) -> Option<Vec<u8>> {
+        if let Some(encoded) = self.get_str(PAYLOAD_BASE64) {
+            use base64::Engine;
+            return base64::engine::general_purpose::STANDARD.decode(encoded).ok();
+        }
+        let payload = self.payload()?;
+        match serde_json::from_str::<Value>(payload.get()).ok()? {
+            Value::Object(_) => Some(payload.get().as_bytes().to_vec()),
+            Value::String(text) => Some(text.into_bytes()),
+            _ => None,
+        }
+    }
+
     /// The queue the job came from, when it is a string.
     pub fn queue(&self) -> Option<String> {
         self.get_str("queue")
@@ -318,7 +498,22 @@ impl Failure {
     /// assert_eq!(f.payload, "not json");
     /// ```
     pub fn parse_lossy(raw: String) -> Failure {
-        serde_json::from_str(&raw).unwrap_or(Failure {
+        Failure::parse_bytes(raw.into_bytes())
+    }
+
+    /// [`Failure::parse_lossy`] of an entry as read, which may hold bytes
+    /// that are not UTF-8: see [`from_json_bytes`] and [`escape_bytes`].
+    ///
+    /// ```
+    /// let f = resque::payload::Failure::parse_bytes(b"{\"payload\":{\"class\":\"A\",\"args\":[\"\xff\"]}}".to_vec());
+    /// assert_eq!(f.payload["args"][0], r"\xff");
+    /// ```
+    pub fn parse_bytes(raw: Vec<u8>) -> Failure {
+        if let Ok(failure) = from_json_bytes(&raw) {
+            return failure;
+        }
+        let raw = into_text(raw);
+        Failure {
             failed_at: None,
             payload: Value::String(raw),
             exception: None,
@@ -327,7 +522,7 @@ impl Failure {
             worker: None,
             queue: None,
             retried_at: None,
-        })
+        }
     }
 }
 

@@ -20,7 +20,6 @@ use std::time::{Duration, Instant};
 use jiff::Timestamp;
 use nix::errno::Errno;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-use serde_json::value::RawValue;
 
 use crate::client::Client;
 use crate::error::{Error, Result};
@@ -587,7 +586,7 @@ impl Worker {
         match &self.static_queues {
             Some(queues) => Ok(queues.clone()),
             None => {
-                let names = self.options.queues.resolve(&self.client.queues()?);
+                let names = self.options.queues.resolve(&self.client.workable_queues()?);
                 Ok(Arc::new(Queues::new(&self.client, names)))
             }
         }
@@ -615,9 +614,22 @@ impl Worker {
     /// failed. `child_started` is called once a forked child runs.
     fn run_job(&mut self, taken: &Taken, child_started: &mut dyn FnMut()) -> Option<String> {
         let started = Instant::now();
-        let payload = match JobPayload::parse(&taken.raw) {
-            Ok(payload) => payload,
-            Err(why) => {
+        let payload = match std::str::from_utf8(&taken.raw).map(JobPayload::parse) {
+            Ok(Ok(payload)) => payload,
+            Err(not_utf8) => {
+                let failure = JobFailure::new(
+                    exception::BAD_PAYLOAD,
+                    format!(
+                        "payload in queue {:?} is not valid UTF-8 (byte 0x{:02x} at offset {}), so it was not run",
+                        taken.queue,
+                        taken.raw.get(not_utf8.valid_up_to()).copied().unwrap_or_default(),
+                        not_utf8.valid_up_to()
+                    ),
+                );
+                tracing::error!(queue = taken.queue, "{}", failure.error);
+                return Some(self.failure_entry(taken, &failure));
+            }
+            Ok(Err(why)) => {
                 let failure = JobFailure::new(
                     exception::BAD_PAYLOAD,
                     format!(
@@ -671,13 +683,9 @@ impl Worker {
     /// A failure entry's JSON, with the payload as it was (as text when it
     /// is not JSON); logged when a failure backend is the log.
     fn failure_entry(&self, taken: &Taken, failure: &JobFailure) -> String {
-        let raw: Option<&RawValue> = serde_json::from_str(&taken.raw).ok();
         let entry = NewFailure {
             failed_at: payload::time::failed_at(Timestamp::now()),
-            payload: match raw {
-                Some(raw) => FailedPayload::Json(raw),
-                None => FailedPayload::Text(&taken.raw),
-            },
+            payload: FailedPayload::of(&taken.raw),
             exception: &failure.exception,
             error: &failure.error,
             backtrace: &failure.backtrace,

@@ -200,8 +200,8 @@ fn script(cell: &'static OnceLock<Script>, source: &str) -> &'static Script {
 pub(crate) struct Taken {
     /// The queue it came from.
     pub(crate) queue: String,
-    /// The payload, byte for byte.
-    pub(crate) raw: String,
+    /// The payload, byte for byte (any bytes: they need not be UTF-8).
+    pub(crate) raw: Vec<u8>,
     /// Its `inflight:<id>` entry, to remove when it is finished.
     pub(crate) entry: Vec<u8>,
 }
@@ -303,7 +303,7 @@ pub(crate) fn step_command(
         cmd.arg(key);
     }
     let record = step.start.and_then(|taken| {
-        let payload: &RawValue = serde_json::from_str(&taken.raw).ok()?;
+        let payload: &RawValue = serde_json::from_slice(&taken.raw).ok()?;
         let run_at = payload::time::run_at(Timestamp::now());
         Some(ProcessingRecord { queue: &taken.queue, run_at, payload }.to_json())
     });
@@ -370,11 +370,9 @@ fn parse_took(reply: redis::Value, queues: &[String]) -> redis::RedisResult<Took
     let Some(queue) = queues.get(index - 1) else { return Ok(Took::Empty) };
     let mut jobs = Vec::with_capacity(reply.len() / 2);
     while let (Some(raw), Some(entry)) = (reply.next(), reply.next()) {
-        let raw: Vec<u8> = redis::from_redis_value(raw)?;
         jobs.push(Taken {
             queue: queue.clone(),
-            raw: String::from_utf8(raw)
-                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
+            raw: redis::from_redis_value(raw)?,
             entry: redis::from_redis_value(entry)?,
         });
     }
@@ -475,11 +473,7 @@ fn put_back_entries<'a>(
 }
 
 fn poison_failure(entry: &InflightEntry, owner: &str) -> String {
-    let raw = RawValue::from_string(entry.payload.clone()).ok();
-    let payload = match &raw {
-        Some(r) => FailedPayload::Json(r),
-        None => FailedPayload::Text(&entry.payload),
-    };
+    let payload = FailedPayload::of(&entry.payload);
     let error =
         format!("the job was running on a worker that died {MAX_RECOVERIES} times; it is not put back again");
     NewFailure {
