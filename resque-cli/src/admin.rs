@@ -202,9 +202,10 @@ struct Processing {
 }
 
 fn workers(client: &Client, json: bool) -> Result<(), CliError> {
-    let mut working: HashMap<String, WorkingOn> = client.working()?.into_iter().collect();
+    let (ids, working) = client.workers_and_working()?;
+    let mut working: HashMap<String, WorkingOn> = working.into_iter().collect();
     let mut rows = Vec::new();
-    for id in client.workers()? {
+    for id in ids {
         let mut parts = id.splitn(3, ':');
         let host = parts.next().unwrap_or_default().to_string();
         let pid = parts.next().and_then(|p| p.parse().ok());

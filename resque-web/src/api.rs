@@ -190,8 +190,8 @@ pub(crate) struct WorkerBody {
 /// Every registered worker with its details, sorted by id: the worker set,
 /// their jobs, heartbeats and stats, each read once for all of them.
 pub(crate) fn collect_workers(c: &Client) -> Result<Vec<WorkerBody>, ApiError> {
-    let ids = c.workers()?;
-    let mut working: HashMap<String, WorkingOn> = c.working_of(&ids)?.into_iter().collect();
+    let (ids, working) = c.workers_and_working()?;
+    let mut working: HashMap<String, WorkingOn> = working.into_iter().collect();
     let mut beats = c.heartbeats()?;
     let stats = c.worker_stats(&ids)?;
     Ok(ids

@@ -27,12 +27,12 @@ struct Snapshot {
 impl Snapshot {
     fn read(c: &Client) -> Result<Self, ApiError> {
         let queues = c.queue_sizes()?;
-        let workers = c.workers()?;
+        let (workers, working) = c.workers_and_working()?;
         Ok(Snapshot {
             processed: c.stat(stat::PROCESSED)?,
             failed: c.stat(stat::FAILED)?,
             queues,
-            working: c.working_of(&workers)?.len(),
+            working: working.len(),
             workers: workers.len(),
             failed_jobs: c.failed_count()?,
             paused: c.all_workers_paused()?,

@@ -567,10 +567,18 @@ impl Client {
 
     /// The workers processing a job now, with what they process; an id that
     /// is not UTF-8 as [`payload::escape_bytes`] shows it.
-    pub fn working(&self) -> Result<Vec<(String, WorkingOn)>> {
+    pub fn working(&self) -> Result<Working> {
+        self.workers_and_working().map(|(_, working)| working)
+    }
+
+    /// [`Client::workers`] and [`Client::working`] at once: one `SMEMBERS`
+    /// and one `MGET`. Ids that are not UTF-8 are looked up as they are and
+    /// shown escaped.
+    pub fn workers_and_working(&self) -> Result<(Vec<String>, Working)> {
         let mut ids: Vec<Vec<u8>> = self.with_conn(|c| c.smembers(self.keys().workers()))?;
         ids.sort();
-        self.working_of_bytes(&ids)
+        let working = self.working_of_bytes(&ids)?;
+        Ok((texts(ids), working))
     }
 
     /// Which of `ids` process a job now, with what they process, in the
@@ -677,9 +685,7 @@ impl Client {
     /// An overview, as Ruby's `Resque.info`.
     pub fn info(&self) -> Result<Info> {
         let queues = self.queue_sizes()?;
-        let mut workers: Vec<Vec<u8>> = self.with_conn(|c| c.smembers(self.keys().workers()))?;
-        workers.sort();
-        let working = self.working_of_bytes(&workers)?;
+        let (workers, working) = self.workers_and_working()?;
         self.info_from(&queues, workers.len(), working.len())
     }
 
@@ -790,6 +796,9 @@ fn hook_args<A: Serialize + ?Sized>(class: &str, args: &A) -> Result<Vec<Value>>
         Err(e) => Err(Error::Encode { class: class.to_string(), reason: e.to_string() }),
     }
 }
+
+/// Busy workers' ids with what each processes (see [`Client::working`]).
+pub type Working = Vec<(String, WorkingOn)>;
 
 /// A payload as JSON, or, when it is not JSON, as a JSON string of its text
 /// (see [`payload::escape_bytes`]).

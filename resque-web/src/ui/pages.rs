@@ -110,8 +110,7 @@ fn working_table(ctx: &Ctx, now: i64, working: &[(String, WorkingOn)]) -> Markup
 pub(crate) async fn overview(ctx: Ctx) -> Result<Response, PageError> {
     let (info, paused, queues, working, now) = blocking(ctx.client(), |c| {
         let queues = c.queue_sizes()?;
-        let workers = c.workers()?;
-        let working = c.working_of(&workers)?;
+        let (workers, working) = c.workers_and_working()?;
         let info = c.info_from(&queues, workers.len(), working.len())?;
         Ok((info, c.all_workers_paused()?, queues, working, c.redis_time()?))
     })
@@ -151,8 +150,8 @@ pub(crate) async fn overview(ctx: Ctx) -> Result<Response, PageError> {
 
 pub(crate) async fn working(ctx: Ctx) -> Result<Response, PageError> {
     let (working, workers, now) = blocking(ctx.client(), |c| {
-        let workers = c.workers()?;
-        Ok((c.working_of(&workers)?, workers.len(), c.redis_time()?))
+        let (workers, working) = c.workers_and_working()?;
+        Ok((working, workers.len(), c.redis_time()?))
     })
     .await?;
     let body = html! {
@@ -645,8 +644,8 @@ pub(crate) async fn stats_key(
 pub(crate) async fn stats_txt(ctx: Ctx) -> Result<Response, PageError> {
     let text = blocking(ctx.client(), |c| {
         let queues = c.queue_sizes()?;
-        let workers = c.workers()?;
-        let info = c.info_from(&queues, workers.len(), c.working_of(&workers)?.len())?;
+        let (workers, working) = c.workers_and_working()?;
+        let info = c.info_from(&queues, workers.len(), working.len())?;
         let mut lines = vec![
             format!("resque.pending={}", info.pending),
             format!("resque.processed+={}", info.processed),
