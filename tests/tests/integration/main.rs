@@ -12,6 +12,7 @@ mod hooks;
 mod lifecycle;
 mod process;
 mod steps;
+mod titles;
 mod worker;
 
 use std::process::Command;
