@@ -10,6 +10,7 @@ mod enqueue;
 mod failure;
 mod hooks;
 mod lifecycle;
+mod orphans;
 mod process;
 mod steps;
 mod titles;
