@@ -13,7 +13,8 @@
 //! command line was (`./w work`). This is done only while the process has
 //! a single thread, since another thread could be reading `environ`; in a
 //! process with threads the title has the arguments' room only. A title
-//! longer than its room (or than the one page the kernel shows) is cut at a
+//! longer than its room (a process started with a short command line and
+//! next to no environment, or one page, all the kernel shows) is cut at a
 //! character boundary. `/proc/<pid>/environ` shows what is left of the
 //! original strings, not the environment.
 
