@@ -40,6 +40,16 @@ pub fn report_title(path: String, millis: u64) {
     std::thread::sleep(std::time::Duration::from_millis(millis));
 }
 
+/// Appends `<name>=<value>` of the environment variable `name` to `path`
+/// (`<name> unset` when there is none), as `std::env::var` reads it.
+#[resque::job(queue = "record")]
+pub fn report_env(path: String, name: String) {
+    match std::env::var(&name) {
+        Ok(value) => append(&path, &format!("{name}={value}")),
+        Err(_) => append(&path, &format!("{name} unset")),
+    }
+}
+
 /// The error `fail` returns.
 #[derive(Debug)]
 pub struct TestError(pub String);

@@ -248,6 +248,7 @@ pub(crate) fn in_child(
 ) -> Result<ChildOutcome> {
     let (read_end, write_end) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
         .map_err(|e| Error::os("creating the job's result pipe", std::io::Error::from(e)))?;
+    let worker = nix::unistd::getpid();
     #[allow(unsafe_code)]
     // SAFETY: the worker parent is single-threaded (it runs no async runtime
     // and spawns no threads), so no lock is held by another thread at this
@@ -256,6 +257,7 @@ pub(crate) fn in_child(
     let forked = unsafe { fork() };
     match forked.map_err(|e| Error::os("forking a child for the job", std::io::Error::from(e)))? {
         ForkResult::Child => {
+            die_with(worker);
             drop(read_end);
             child_main(entry, queue, args, child_title, after_fork, write_end)
         }
@@ -268,6 +270,28 @@ pub(crate) fn in_child(
         }
     }
 }
+
+/// In a forked child, first of all: the child gets SIGKILL when `worker`
+/// (its parent, which forked it from its only thread) dies, so that no job
+/// runs on without its worker; the job is then recovered from the dead
+/// worker's in-flight list and runs again. If the worker died before the
+/// request took effect (the child was already handed to another parent),
+/// the child ends at once, as the signal would have ended it.
+#[cfg(target_os = "linux")]
+fn die_with(worker: Pid) {
+    if let Err(e) = nix::sys::prctl::set_pdeathsig(Signal::SIGKILL) {
+        // Only a sandbox forbidding prctl gets here: the job still runs.
+        tracing::warn!("the job's child cannot ask to die with its worker: {e}");
+    }
+    if nix::unistd::getppid() != worker {
+        let _ = kill(nix::unistd::getpid(), Signal::SIGKILL);
+        signal_hook::low_level::exit(1)
+    }
+}
+
+/// Elsewhere a child whose worker dies runs its job to the end.
+#[cfg(not(target_os = "linux"))]
+fn die_with(_worker: Pid) {}
 
 fn child_main(
     entry: &JobEntry,

@@ -11,8 +11,10 @@ mod enqueue;
 mod failure;
 mod hooks;
 mod lifecycle;
+mod orphans;
 mod process;
 mod steps;
+mod titles;
 mod worker;
 
 use std::process::Command;
