@@ -78,7 +78,7 @@ fn a_worker_started_as_dot_w_work_shows_its_whole_title_and_its_jobs_read_the_en
         // A job (in the forked child) reads that variable all the same.
         report_env::enqueue_to(&redis.client(), path, FIRST_VAR.0).unwrap();
         assert!(eventually(LIMIT, || lines(&out).len() == 1), "{:?}", lines(&out));
-        assert_eq!(lines(&out), [original.clone()]);
+        assert_eq!(lines(&out), [original.as_str()]);
 
         // The child's own title, whole: "Processing #{queue} since #{Time.now.to_i} [#{class}]".
         report_title::enqueue_to(&redis.client(), path, 300).unwrap();
