@@ -305,7 +305,7 @@ async fn failure_buttons_post_ids_and_a_gone_id_is_a_notice() {
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert_eq!(headers[header::LOCATION], "/failed?start=0");
     let left: Vec<String> = redis.conn().lrange(keys(&redis).failed(), 0, -1).unwrap();
-    assert_eq!(left, [third.clone()], "the entry seen was removed, not its neighbour");
+    assert_eq!(left, std::slice::from_ref(&third), "the entry seen was removed, not its neighbour");
 
     // Pressing a button of the old page again: its entry is gone. The page
     // says so, and nothing changes.
