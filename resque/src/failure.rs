@@ -59,7 +59,9 @@ use crate::payload::{self, FailedPayload, Failure, FailureId, NewFailure, RawFai
 /// Where failures are recorded, and what can be done with them.
 ///
 /// Indexes count from 0, oldest first. An index past the end is
-/// [`Error::NoSuchFailure`], and then nothing changes.
+/// [`Error::NoSuchFailure`], and then nothing changes. The `*_id` methods
+/// name an entry by its [`FailureId`] instead: the entry seen, wherever it
+/// is now.
 pub trait FailureBackend {
     /// Records a failure.
     fn save(&self, failure: &NewFailure<'_>) -> Result<()>;
