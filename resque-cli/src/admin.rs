@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::process::ExitCode;
 
-use resque::failure::{FailureBackend, RedisFailures};
+use resque::failure::{FailureBackend, FailureRef, RedisFailures};
 use resque::payload::{Failure, WorkingOn};
 use resque::Client;
 use serde::Serialize;
@@ -266,6 +266,8 @@ fn workers(client: &Client, json: bool) -> Result<(), CliError> {
 #[derive(Serialize)]
 struct FailureRow {
     index: usize,
+    /// The entry's [`resque::payload::FailureId`].
+    id: String,
     failed_at: Option<String>,
     class: Option<String>,
     queue: Option<String>,
@@ -281,6 +283,7 @@ impl FailureRow {
     fn new(index: usize, f: Failure) -> Self {
         FailureRow {
             index,
+            id: f.id.to_string(),
             class: class_of(&f),
             failed_at: f.failed_at,
             queue: f.queue,
@@ -306,37 +309,66 @@ fn failure_at(failures: &RedisFailures, index: usize) -> Result<Failure, CliErro
     }
 }
 
+/// The failure `named` names, with its index now.
+fn failure_named(failures: &RedisFailures, named: FailureRef) -> Result<(usize, Failure), CliError> {
+    match named {
+        FailureRef::Index(index) => Ok((index, failure_at(failures, index)?)),
+        FailureRef::Id(id) => Ok(failures.find(id)?),
+    }
+}
+
 fn failed(client: &Client, command: &FailedCommand) -> Result<(), CliError> {
     let failures = RedisFailures::new(client.clone());
     match command {
         FailedCommand::List(args) => failed_list(&failures, args),
         FailedCommand::Show(args) => failed_show(&failures, args),
-        FailedCommand::Retry(at) => {
-            let f = failure_at(&failures, at.index)?;
-            failures.requeue(at.index)?;
+        FailedCommand::Retry(arg) => {
+            let (index, f) = match arg.failure {
+                FailureRef::Index(index) => {
+                    let f = failure_at(&failures, index)?;
+                    failures.requeue(index)?;
+                    (index, f)
+                }
+                FailureRef::Id(id) => failures.requeue_id(id)?,
+            };
             out(&format!(
-                "retried failure {}: {} went back to queue {}\n",
-                at.index,
+                "retried failure {index} (id {}): {} went back to queue {}\n",
+                f.id,
                 class_of(&f).as_deref().unwrap_or("the job"),
                 f.queue.as_deref().unwrap_or("?")
             ));
             Ok(())
         }
-        FailedCommand::RetryAll => {
+        FailedCommand::RetryAll(args) => {
             let total = failures.count()?;
-            let requeued = failures.requeue_all()?;
-            out(&format!(
-                "retried {requeued} of {}: their jobs went back to their queues\n",
-                plural(total, "failure")
-            ));
+            if args.not_retried {
+                let requeued = failures.requeue_not_retried()?;
+                out(&format!(
+                    "retried {} not retried yet, of {}: their jobs went back to their queues\n",
+                    plural(requeued, "failure"),
+                    total
+                ));
+            } else {
+                let requeued = failures.requeue_all()?;
+                out(&format!(
+                    "retried {requeued} of {}, those retried before included: their jobs went back to their queues\n",
+                    plural(total, "failure")
+                ));
+            }
             Ok(())
         }
-        FailedCommand::Remove(at) => {
-            let f = failure_at(&failures, at.index)?;
-            failures.remove(at.index)?;
+        FailedCommand::Remove(arg) => {
+            let (index, f) = match arg.failure {
+                FailureRef::Index(index) => {
+                    let f = failure_at(&failures, index)?;
+                    failures.remove(index)?;
+                    (index, f)
+                }
+                FailureRef::Id(id) => failures.remove_id(id)?,
+            };
             out(&format!(
-                "removed failure {}: {} from queue {}; {} left\n",
-                at.index,
+                "removed failure {index} (id {}): {} from queue {}; {} left\n",
+                f.id,
                 class_of(&f).as_deref().unwrap_or("a job"),
                 f.queue.as_deref().unwrap_or("?"),
                 failures.count()?
@@ -385,15 +417,18 @@ fn failed_list(failures: &RedisFailures, args: &FailedListArgs) -> Result<(), Cl
         .map(|r| {
             vec![
                 r.index.to_string(),
+                r.id.clone(),
                 or_dash(r.failed_at.as_deref()),
                 or_dash(r.class.as_deref()),
                 or_dash(r.queue.as_deref()),
                 or_dash(r.exception.as_deref()),
+                (if r.retried_at.is_some() { "yes" } else { "no" }).to_string(),
                 one_line(r.error.as_deref().unwrap_or("-"), ERROR_WIDTH),
             ]
         })
         .collect();
-    let mut text = table(&["index", "failed_at", "class", "queue", "exception", "error"], &cells);
+    let mut text =
+        table(&["index", "id", "failed_at", "class", "queue", "exception", "retried", "error"], &cells);
     let (first, last) = (rows.first().map_or(0, |r| r.index), rows.last().map_or(0, |r| r.index));
     text.push_str(&format!("{} of {} shown ({first} to {last})\n", rows.len(), plural(total, "failure")));
     out(&text);
@@ -401,12 +436,14 @@ fn failed_list(failures: &RedisFailures, args: &FailedListArgs) -> Result<(), Cl
 }
 
 fn failed_show(failures: &RedisFailures, args: &FailedShowArgs) -> Result<(), CliError> {
-    let row = FailureRow::new(args.index, failure_at(failures, args.index)?);
+    let (index, failure) = failure_named(failures, args.failure)?;
+    let row = FailureRow::new(index, failure);
     if args.json {
         return out_json(&row);
     }
     let mut fields = vec![
         vec!["index:".to_string(), row.index.to_string()],
+        vec!["id:".to_string(), row.id.clone()],
         vec!["failed_at:".to_string(), or_dash(row.failed_at.as_deref())],
         vec!["class:".to_string(), or_dash(row.class.as_deref())],
         vec!["queue:".to_string(), or_dash(row.queue.as_deref())],

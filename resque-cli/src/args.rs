@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use resque::failure::FailureRef;
 
 /// Resque workers and tools, compatible with Ruby Resque's Redis layout.
 #[derive(Debug, Parser)]
@@ -121,19 +122,22 @@ pub struct FailedArgs {
     pub command: FailedCommand,
 }
 
-/// What `failed` does. Indexes count from 0, oldest first, as resque-web's.
+/// What `failed` does. A failure is named by its id (12 hex digits, as
+/// `failed list` shows: the entry seen, wherever it is now) or by its index
+/// (from 0, oldest first, as resque-web's: whatever is there now).
 #[derive(Debug, Subcommand)]
 pub enum FailedCommand {
-    /// List failures, oldest first (default: the last 20).
+    /// List failures, oldest first (default: the last 20), with their ids.
     List(FailedListArgs),
     /// Show one failure in full: payload, error, backtrace.
     Show(FailedShowArgs),
     /// Retry one failure: push its job back to its queue and mark it retried.
-    Retry(FailureIndex),
-    /// Retry every failure.
-    RetryAll,
+    Retry(FailureArg),
+    /// Retry every failure, those already retried included (they run again);
+    /// with --not-retried, only those not retried yet.
+    RetryAll(RetryAllArgs),
     /// Remove one failure.
-    Remove(FailureIndex),
+    Remove(FailureArg),
     /// Remove every failure.
     Clear,
     /// Remove every failure that was retried.
@@ -157,18 +161,31 @@ pub struct FailedListArgs {
 /// `failed show`'s arguments.
 #[derive(Debug, Args)]
 pub struct FailedShowArgs {
-    /// The failure's index, from 0 (oldest first).
-    pub index: usize,
+    /// The failure's id (12 hex digits) or index (from 0, oldest first).
+    #[arg(value_name = "ID|INDEX")]
+    pub failure: FailureRef,
     /// Print JSON for scripts instead of text.
     #[arg(long)]
     pub json: bool,
 }
 
-/// One failure, by index.
+/// One failure, by id or index.
 #[derive(Debug, Args)]
-pub struct FailureIndex {
-    /// The failure's index, from 0 (oldest first).
-    pub index: usize,
+pub struct FailureArg {
+    /// The failure's id (12 hex digits, as `failed list` shows: that entry,
+    /// wherever it is now) or index (from 0, oldest first: whatever is
+    /// there now).
+    #[arg(value_name = "ID|INDEX")]
+    pub failure: FailureRef,
+}
+
+/// `failed retry-all`'s flags.
+#[derive(Debug, Args)]
+pub struct RetryAllArgs {
+    /// Retry only the failures not retried yet (no `retried_at`): running
+    /// it again retries nothing twice.
+    #[arg(long)]
+    pub not_retried: bool,
 }
 
 /// `enqueue`'s arguments.
@@ -389,6 +406,10 @@ mod tests {
             &["w", "info"],
             &["w", "workers", "--json"],
             &["w", "failed", "retry-all"],
+            &["w", "failed", "retry-all", "--not-retried"],
+            &["w", "failed", "retry", "3db87e6340c9"],
+            &["w", "failed", "remove", "0"],
+            &["w", "failed", "show", "3DB87E6340C9", "--json"],
             &["w", "failed", "clear-retried"],
             &["w", "remove-queue", "q"],
             &["w", "remove-worker", "h:1:q"],
@@ -399,5 +420,14 @@ mod tests {
             assert!(Cli::try_parse_from(args).is_ok(), "{args:?}");
         }
         assert!(Cli::try_parse_from(["w", "failed", "show", "x"]).is_err());
+        assert!(Cli::try_parse_from(["w", "failed", "remove", "3db87e6340c"]).is_err());
+        let cli = Cli::try_parse_from(["w", "failed", "remove", "3db87e6340c9"]);
+        let Ok(Cli { command: Command::Failed(FailedArgs { command: FailedCommand::Remove(arg) }), .. }) =
+            cli
+        else {
+            panic!("did not parse: {cli:?}");
+        };
+        assert_eq!(arg.failure.to_string(), "3db87e6340c9");
+        assert!(matches!(arg.failure, FailureRef::Id(_)));
     }
 }

@@ -30,8 +30,8 @@ use resque::{Client, Registry, Worker, WorkerOptions};
 
 pub use args::WebArgs;
 pub use args::{
-    Cli, Command, EnqueueArgs, FailedArgs, FailedCommand, FailedListArgs, FailedShowArgs, FailureIndex,
-    JsonFlag, LogFormat, PruneArgs, RemoveQueueArgs, RemoveWorkerArgs, WorkArgs,
+    Cli, Command, EnqueueArgs, FailedArgs, FailedCommand, FailedListArgs, FailedShowArgs, FailureArg,
+    JsonFlag, LogFormat, PruneArgs, RemoveQueueArgs, RemoveWorkerArgs, RetryAllArgs, WorkArgs,
 };
 
 /// Errors the CLI reports before exiting non-zero.

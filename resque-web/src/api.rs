@@ -6,6 +6,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use resque::failure::{FailureBackend, FailureRef, RedisFailures};
 use resque::payload::{Failure, WorkingOn};
 use resque::{Client, WorkerStats};
 use serde::Serialize;
@@ -61,7 +62,10 @@ impl From<resque::Error> for ApiError {
                     || source.is_timeout()
                     || source.is_unrecoverable_error()
             }
-            resque::Error::NoSuchFailure { .. } => return ApiError::NotFound(e.to_string()),
+            resque::Error::NoSuchFailure { .. } | resque::Error::NoSuchFailureId { .. } => {
+                return ApiError::NotFound(e.to_string())
+            }
+            resque::Error::AmbiguousFailureId { .. } => return ApiError::BadRequest(e.to_string()),
             resque::Error::BadFailure { .. } => return ApiError::BadRequest(e.to_string()),
             _ => false,
         };
@@ -283,17 +287,23 @@ pub(crate) async fn failed(
     .map(Json)
 }
 
-/// A failure index from a path: a non-negative integer.
-pub(crate) fn failure_index(raw: &str) -> Result<usize, ApiError> {
-    raw.parse::<usize>()
-        .map_err(|_| ApiError::BadRequest(format!("a failure index is a non-negative integer, not {raw:?}")))
+/// A failure from a path: its id (12 hex digits) or its index.
+pub(crate) fn failure_ref(raw: &str) -> Result<FailureRef, ApiError> {
+    raw.parse::<FailureRef>().map_err(|e| ApiError::BadRequest(e.to_string()))
 }
 
 pub(crate) async fn failure(
     State(client): State<Client>,
-    Path(index): Path<String>,
+    Path(entry): Path<String>,
 ) -> Result<Json<IndexedFailure>, ApiError> {
-    let index = failure_index(&index)?;
+    let index = match failure_ref(&entry)? {
+        FailureRef::Index(index) => index,
+        FailureRef::Id(id) => {
+            let (index, entry) =
+                blocking(client, move |c| Ok(RedisFailures::new(c.clone()).find(id)?)).await?;
+            return Ok(Json(IndexedFailure { index, entry }));
+        }
+    };
     blocking(client, move |c| match c.failures(index, 1)?.pop() {
         Some(entry) => Ok(IndexedFailure { index, entry }),
         None => {

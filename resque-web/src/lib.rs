@@ -15,7 +15,7 @@
 //! | --- | --- |
 //! | `GET /overview` | pending, processed and failed counts, queues, workers working now (live) |
 //! | `GET /working` | every busy worker: queue, class, arguments, since when (live) |
-//! | `GET /failed?list=&class=&queue=&start=` | failures, 20 a page, newest first, filterable; retry, remove, retry all, clear, clear retried; one `<queue>_failed` list with `list` |
+//! | `GET /failed?list=&class=&queue=&start=` | failures, 20 a page, newest first, filterable, each with its id; retry or remove one (by its id: `POST /failed/{id}/retry`, `/failed/{id}/remove`; an index still works there), retry those not retried yet, retry all (those retried before included), clear, clear retried; one `<queue>_failed` list with `list` |
 //! | `GET /queues`, `GET /queues/{name}?start=` | queues with sizes; one queue's jobs, 20 a page; remove the queue |
 //! | `GET /workers`, `GET /workers/{id}` | workers grouped by host, stale ones flagged and prunable (live); one worker's details |
 //! | `GET /stats`, `/stats/redis`, `/stats/keys`, `/stats/keys/{key}`, `/stats.txt` | `Resque.info`, Redis `INFO`, the namespace's keys, one key's contents, resque-web's text stats |
@@ -27,8 +27,8 @@
 //! | `GET /api/queues` | `[{"name", "size"}]` |
 //! | `GET /api/queues/{name}?start=&count=` | `{"name", "size", "start", "jobs": [...]}` (count: default 20, at most 1000) |
 //! | `GET /api/workers` | `[{"id", "host", "pid", "queues", "started", "heartbeat", "processed", "failed", "working"}]` |
-//! | `GET /api/failed?start=&count=` | `{"count", "start", "entries": [{"index", ...entry}]}` |
-//! | `GET /api/failed/{index}` | `{"index", ...entry}`, or 404 |
+//! | `GET /api/failed?start=&count=` | `{"count", "start", "entries": [{"index", ...entry, "id"}]}` |
+//! | `GET /api/failed/{id or index}` | `{"index", ...entry, "id"}`, or 404 |
 //!
 //! Errors are JSON `{"error": "..."}`: 400 for a bad query parameter, 404
 //! for something that does not exist, 503 when Redis does not answer.
@@ -143,7 +143,7 @@ fn app(client: resque::Client, options: &WebOptions) -> Router {
         .route("/api/queues/{name}", get(api::queue))
         .route("/api/workers", get(api::workers))
         .route("/api/failed", get(api::failed))
-        .route("/api/failed/{index}", get(api::failure))
+        .route("/api/failed/{entry}", get(api::failure))
         .fallback(api::not_found)
         .with_state(state)
 }

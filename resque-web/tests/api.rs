@@ -61,6 +61,8 @@ fn ruby_failure_with_index(index: usize) -> Value {
     let mut out = serde_json::Map::new();
     out.insert("index".into(), json!(index));
     out.extend(v.as_object_mut().unwrap().clone());
+    // `printf '%s' "$RUBY_FAILURE" | sha1sum`: 3db87e6340c9d084...
+    out.insert("id".into(), json!("3db87e6340c9"));
     Value::Object(out)
 }
 
@@ -138,7 +140,7 @@ async fn bad_paging_is_400() {
         ("/api/queues/q?start=-1", "start must be a non-negative integer"),
         ("/api/queues/q?count=1001", "count must be at most 1000"),
         ("/api/failed?count=x", "count must be a non-negative integer"),
-        ("/api/failed/abc", "a failure index is a non-negative integer"),
+        ("/api/failed/abc", "names no failure: give an index (0 is the oldest) or an id (12 hex digits"),
     ] {
         let (status, body) = get_json(&app, uri).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{uri}");
@@ -211,6 +213,14 @@ async fn failed() {
     let (status, body) = get_json(&app, "/api/failed/99").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(body, json!({"error": "no failure at index 99: the failed list holds 2 entries"}));
+
+    // By id, wherever the entry is.
+    let (status, body) = get_json(&app, "/api/failed/3db87e6340c9").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body, ruby_failure_with_index(0));
+    let (status, body) = get_json(&app, "/api/failed/000000000000").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body, json!({"error": "no failure entry with id 000000000000 (it was removed or changed)"}));
 }
 
 #[tokio::test]

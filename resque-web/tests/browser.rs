@@ -20,6 +20,7 @@ mod common;
 
 use fantoccini::{ClientBuilder, Locator};
 use redis::Commands;
+use resque::failure::{FailureBackend, RedisFailures};
 use resque::keys::stat;
 use resque_tests::{Reaped, TestRedis};
 use resque_web::WebOptions;
@@ -232,6 +233,16 @@ async fn the_pages_in_a_real_browser() {
     assert_eq!(client.size("file_serve").unwrap(), before + 1);
     let last = client.peek("file_serve", before as usize, 1).unwrap();
     assert_eq!(last, vec![json!({"class": "Archive", "args": [44, "masterbrew"]})]);
+
+    // The list shifts under the page (another client removes the oldest
+    // entry): the Mailer entry's Remove still removes the Mailer entry.
+    RedisFailures::new(client.clone()).remove(0).unwrap();
+    web.find(Locator::Css("#failure-1 button.danger")).await.unwrap().click().await.unwrap();
+    let start = Instant::now();
+    while client.failed_count().unwrap() != 0 {
+        assert!(start.elapsed() < LIMIT, "the Mailer entry is still there");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 
     // Remove a queue: confirm, and it is gone.
     web.goto(&format!("{base}/queues/mail")).await.unwrap();

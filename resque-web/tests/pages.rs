@@ -11,7 +11,9 @@ use axum::http::{header, HeaderMap, Request, StatusCode};
 use axum::Router;
 use common::{get, request};
 use redis::Commands;
+use resque::failure::{FailureBackend, RedisFailures};
 use resque::keys::{stat, Keys};
+use resque::payload::FailureId;
 use resque_tests::TestRedis;
 use resque_web::{router, router_with, WebOptions};
 use serde_json::{json, Value};
@@ -260,6 +262,123 @@ async fn failure_actions() {
     assert_eq!(client.failed_count().unwrap(), 0);
 }
 
+/// The ids the Failed page's `verb` buttons (`retry`, `remove`) post to, in page order.
+fn posted_ids(page: &str, verb: &str) -> Vec<String> {
+    let suffix = format!("/{verb}\"");
+    page.match_indices(r#"action="/failed/"#)
+        .filter_map(|(at, m)| {
+            let rest = &page[at + m.len()..];
+            let end = rest.find('"')?;
+            rest[..end + 1].strip_suffix(&suffix[1..]).and_then(|id| id.strip_suffix('/')).map(str::to_string)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn failure_buttons_post_ids_and_a_gone_id_is_a_notice() {
+    let redis = TestRedis::start();
+    populate(&redis);
+    let third = ruby_failure("Archive", "file_serve", json!([3]), "third");
+    let _: () = redis.conn().rpush(keys(&redis).failed(), &third).unwrap();
+    let entries: Vec<String> = redis.conn().lrange(keys(&redis).failed(), 0, -1).unwrap();
+    let ids: Vec<String> = entries.iter().map(|e| FailureId::of(e.as_bytes()).to_string()).collect();
+    let app = router(redis.client());
+    let client = redis.client();
+    let (_, _, page) = get(&app, "/failed").await;
+    let token = csrf_of(&page);
+    // Newest first, each button naming its entry by id.
+    let newest_first: Vec<String> = ids.iter().rev().cloned().collect();
+    assert_eq!(posted_ids(&page, "retry"), newest_first, "{page}");
+    assert_eq!(posted_ids(&page, "remove"), newest_first);
+    assert!(page.contains(&format!(r#"data-index="1" data-id="{}""#, ids[1])), "{page}");
+    assert!(page.contains(&format!("id {}</span>", ids[1])), "the id is shown");
+
+    // Another client removes index 0 after the page was shown: the Mailer
+    // entry the user sees as index 1 is now at 0, and index 1 is `third`.
+    RedisFailures::new(client.clone()).remove(0).unwrap();
+    let (status, headers, _) = post(
+        &app,
+        &format!("/failed/{}/remove", ids[1]),
+        &format!("csrf={token}&back=%2Ffailed%3Fstart%3D0"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(headers[header::LOCATION], "/failed?start=0");
+    let left: Vec<String> = redis.conn().lrange(keys(&redis).failed(), 0, -1).unwrap();
+    assert_eq!(left, std::slice::from_ref(&third), "the entry seen was removed, not its neighbour");
+
+    // Pressing a button of the old page again: its entry is gone. The page
+    // says so, and nothing changes.
+    for verb in ["remove", "retry"] {
+        let (status, headers, body) = post(
+            &app,
+            &format!("/failed/{}/{verb}", ids[1]),
+            &format!("csrf={token}&back=%2Ffailed%3Fstart%3D0%26gone%3D{}", ids[0]),
+        )
+        .await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "{verb}: {body}");
+        let location = headers[header::LOCATION].to_str().unwrap().to_string();
+        assert_eq!(location, format!("/failed?start=0&gone={}", ids[1]), "{verb}");
+        let (status, _, page) = get(&app, &location).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(
+            page.contains(&format!(
+                "No failure entry with id <code>{}</code> any more: it was removed or changed since the page was shown, so nothing was done.",
+                ids[1]
+            )),
+            "{page}"
+        );
+    }
+    assert_eq!(client.failed_count().unwrap(), 1);
+    assert_eq!(client.size("mail").unwrap(), 1, "nothing was retried");
+    // A later action that works leaves no stale notice behind.
+    let (_, headers, _) = post(
+        &app,
+        &format!("/failed/{}/retry", ids[2]),
+        &format!("csrf={token}&back=%2Ffailed%3Fgone%3D{}", ids[1]),
+    )
+    .await;
+    assert_eq!(headers[header::LOCATION], "/failed");
+    assert_eq!(client.size("file_serve").unwrap(), 2);
+    let (_, _, page) = get(&app, "/failed").await;
+    assert!(!page.contains("No failure entry with id"));
+    // A retried entry keeps its id, so the button still names it.
+    assert_eq!(posted_ids(&page, "remove"), [ids[2].clone()]);
+}
+
+#[tokio::test]
+async fn retry_not_retried_is_the_first_retry_button() {
+    let redis = TestRedis::start();
+    populate(&redis);
+    let app = router(redis.client());
+    let client = redis.client();
+    let (_, _, page) = get(&app, "/failed").await;
+    let token = csrf_of(&page);
+    let first = page.find(r#"<button class="btn primary" type="submit">Retry not yet retried</button>"#);
+    let all = page.find(r#"<button class="btn" type="submit">Retry all, including retried</button>"#);
+    assert!(first.is_some() && all.is_some() && first < all, "{page}");
+    assert!(page.contains(r#"action="/failed/retry-not-retried""#));
+    for words in [
+        "pressing it twice runs no job twice",
+        "puts back every job in the list, those already retried too, so each of those runs again",
+    ] {
+        assert!(page.contains(words), "{words:?} missing");
+    }
+
+    let (status, _, _) = post(&app, "/failed/0/retry", &format!("csrf={token}")).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!((client.size("file_serve").unwrap(), client.size("mail").unwrap()), (2, 1));
+    // Five clicks retry the entry not retried yet once.
+    for _ in 0..5 {
+        let (status, _, _) = post(&app, "/failed/retry-not-retried", &format!("csrf={token}")).await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+    }
+    assert_eq!((client.size("file_serve").unwrap(), client.size("mail").unwrap()), (2, 2));
+    let (status, _, _) = post(&app, "/failed/retry-all", &format!("csrf={token}")).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!((client.size("file_serve").unwrap(), client.size("mail").unwrap()), (3, 3));
+}
+
 #[tokio::test]
 async fn failed_pages_twenty_at_a_time() {
     let redis = TestRedis::start();
@@ -298,6 +417,21 @@ async fn multi_queue_failures_have_their_own_view() {
     let (status, _, _) = post(&app, "/failed/0/retry", &format!("csrf={token}&list=mail_failed")).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert_eq!(redis.client().size("mail").unwrap(), 1);
+    // The buttons of a `<queue>_failed` list post ids too, acted on in that list.
+    let second = ruby_failure("Mailer", "mail", json!([2]), "smtp down again");
+    let _: () = conn.rpush(keys.failed_queue("mail"), &second).unwrap();
+    let id = FailureId::of(second.as_bytes()).to_string();
+    let (_, _, page) = get(&app, "/failed?list=mail_failed").await;
+    assert!(posted_ids(&page, "remove").contains(&id), "{page}");
+    let (status, _, _) =
+        post(&app, &format!("/failed/{id}/remove"), &format!("csrf={token}&list=mail_failed")).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let left: Vec<String> = conn.lrange(keys.failed_queue("mail"), 0, -1).unwrap();
+    assert_eq!(left.len(), 1);
+    assert!(!left.contains(&second));
+    let (_, headers, _) =
+        post(&app, &format!("/failed/{id}/retry"), &format!("csrf={token}&list=mail_failed")).await;
+    assert_eq!(headers[header::LOCATION], format!("/failed?gone={id}"));
     let (status, _, _) = post(&app, "/failed/clear", &format!("csrf={token}&list=mail_failed")).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     let left: u64 = conn.llen(keys.failed_queue("mail")).unwrap();

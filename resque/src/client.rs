@@ -664,10 +664,9 @@ impl Client {
 
     /// Up to `count` failure entries from position `start` (oldest first).
     /// An entry that does not parse comes back with its text as `payload`.
+    /// Entries are read as bytes: one that is not UTF-8 is listed too.
     pub fn failures(&self, start: usize, count: usize) -> Result<Vec<Failure>> {
-        let Some((start, stop)) = range_bounds(start, count) else { return Ok(Vec::new()) };
-        let raw: Vec<Vec<u8>> = self.with_conn(|c| c.lrange(self.keys().failed(), start, stop))?;
-        Ok(raw.into_iter().map(Failure::parse_bytes).collect())
+        crate::failure::FailureBackend::all(&crate::failure::RedisFailures::new(self.clone()), start, count)
     }
 
     /// Every key under the namespace, without the namespace, sorted.

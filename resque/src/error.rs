@@ -67,6 +67,22 @@ pub enum Error {
         /// How many entries the list holds.
         count: u64,
     },
+    /// No entry of the failed list(s) has this id: it was removed, or its
+    /// bytes changed, since the id was read.
+    #[error("no failure entry with id {id} (it was removed or changed)")]
+    NoSuchFailureId {
+        /// The id asked for.
+        id: crate::payload::FailureId,
+    },
+    /// Different entries share this id (12 hex digits of a hash can
+    /// collide): nothing was done; act on one by its index instead.
+    #[error("{count} different failure entries have the id {id}: nothing was done; act on one by its index")]
+    AmbiguousFailureId {
+        /// The id asked for.
+        id: crate::payload::FailureId,
+        /// How many different entries have it.
+        count: usize,
+    },
     /// A failure entry that cannot be requeued: not JSON, or without a
     /// `queue` or a `payload`.
     #[error("the failure at index {index} cannot be requeued: {reason}")]

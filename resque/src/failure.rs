@@ -9,8 +9,13 @@
 //!   (Ruby's `Failure::Multiple`).
 //! - [`LogFailures`]: logs each failure at error level and stores nothing.
 //!
-//! Entries are addressed by their index in the list, from 0, oldest first:
-//! the order resque-web shows and the index it retries and removes by.
+//! Entries are addressed by their index in the list, from 0, oldest first
+//! (the order resque-web shows and the index Ruby's resque-web retries and
+//! removes by), or by their [`FailureId`], derived from the entry's bytes.
+//! An index names whatever is at that position when the command runs, so
+//! after another client removed an entry before it, it names the next one;
+//! an id names the entry that was seen, wherever it is now, and is refused
+//! ([`Error::NoSuchFailureId`]) once that entry is gone.
 //!
 //! ```no_run
 //! use resque::failure::{FailureBackend, RedisFailures};
@@ -20,16 +25,22 @@
 //!     println!("{index}: {:?} {:?}", failure.exception, failure.error);
 //! }
 //! failures.requeue(0)?; // retry the oldest failure
+//! let (_, oldest) = &failures.select(None, None)?[0];
+//! failures.remove_id(oldest.id)?; // remove that one, wherever it is now
+//! failures.requeue_not_retried()?; // retry the others, once
 //! failures.clear_retried()?;
 //! # Ok(()) }
 //! ```
 //!
 //! # Concurrency
 //!
-//! Requeueing and removing one entry are each one Lua script, so nothing
-//! another client does can come between reading an entry and rewriting it.
-//! A requeue rewrites the entry it read: if another client removed entries
-//! before it in the meantime, the entry is found again by its bytes (`LPOS`).
+//! Requeueing and removing one entry are each one Lua script (or one
+//! `LREM`), so nothing another client does can come between checking an
+//! entry and rewriting it. A requeue rewrites the entry it read: if another
+//! client removed entries before it in the meantime, the entry is found
+//! again by its bytes (`LPOS`). Acting by id reads the list, finds the
+//! entry with the id, and acts on those exact bytes; if they changed
+//! meanwhile (another client retried the entry) the list is read again.
 //! Bulk removals (`remove_queue`, `clear_retried`) remove each chosen entry
 //! by its exact bytes (`LREM <list> 1 <entry>`), so an entry appended or
 //! changed meanwhile is never removed by mistake.
@@ -43,12 +54,14 @@ use serde_json::Value;
 use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::keys::Keys;
-use crate::payload::{self, Failure, NewFailure, RawFailure};
+use crate::payload::{self, Failure, FailureId, NewFailure, RawFailure};
 
 /// Where failures are recorded, and what can be done with them.
 ///
 /// Indexes count from 0, oldest first. An index past the end is
-/// [`Error::NoSuchFailure`], and then nothing changes.
+/// [`Error::NoSuchFailure`], and then nothing changes. The `*_id` methods
+/// name an entry by its [`FailureId`] instead: the entry seen, wherever it
+/// is now.
 pub trait FailureBackend {
     /// Records a failure.
     fn save(&self, failure: &NewFailure<'_>) -> Result<()>;
@@ -78,8 +91,28 @@ pub trait FailureBackend {
     /// a warning.
     fn requeue_all(&self) -> Result<usize>;
 
+    /// Retries every failure not retried yet (without a `retried_at`);
+    /// returns how many. Repeating it retries nothing twice: an entry
+    /// retried by an earlier call, or by anyone, is left alone.
+    fn requeue_not_retried(&self) -> Result<usize>;
+
     /// Retries every failure of jobs from `queue`; returns how many.
     fn requeue_queue(&self, queue: &str) -> Result<usize>;
+
+    /// The failure whose id is `id`, with its index now.
+    /// [`Error::NoSuchFailureId`] when no entry has it,
+    /// [`Error::AmbiguousFailureId`] when different entries do.
+    fn find(&self, id: FailureId) -> Result<(usize, Failure)>;
+
+    /// Retries the failure whose id is `id`, wherever it is now, as
+    /// [`requeue`](Self::requeue) does; returns its index and the entry as
+    /// it was. Errors as [`find`](Self::find), and then nothing changes.
+    fn requeue_id(&self, id: FailureId) -> Result<(usize, Failure)>;
+
+    /// Removes the failure whose id is `id`, wherever it is now; returns
+    /// its index and the entry. Errors as [`find`](Self::find), and then
+    /// nothing changes.
+    fn remove_id(&self, id: FailureId) -> Result<(usize, Failure)>;
 
     /// Removes the failure at `index`; the others keep their order.
     fn remove(&self, index: usize) -> Result<()>;
@@ -113,6 +146,59 @@ redis.call('RPUSH', KEYS[3], ARGV[4])
 redis.call('PUBLISH', ARGV[6], ARGV[5])
 return index
 "#;
+
+/// A failure as a command line or a form names it: by index or by id.
+///
+/// Parsed from text: exactly 12 hex digits are an id ([`FailureId::parse`]),
+/// a decimal number is an index. (A Redis list holds fewer than 2³²
+/// entries, so no index needs 11 digits or more.)
+///
+/// ```
+/// use resque::failure::FailureRef;
+/// assert_eq!("3".parse::<FailureRef>().unwrap(), FailureRef::Index(3));
+/// assert!(matches!("3db87e6340c9".parse(), Ok(FailureRef::Id(_))));
+/// assert!("3db8".parse::<FailureRef>().is_err());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureRef {
+    /// Whatever is at this index now, from 0, oldest first.
+    Index(usize),
+    /// The entry with this id, wherever it is now.
+    Id(FailureId),
+}
+
+/// Text that is neither a failure index nor a failure id.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error(
+    "{0:?} names no failure: give an index (0 is the oldest) or an id (12 hex digits, as `failed list` shows)"
+)]
+pub struct ParseFailureRefError(String);
+
+impl std::str::FromStr for FailureRef {
+    type Err = ParseFailureRefError;
+
+    fn from_str(text: &str) -> std::result::Result<Self, Self::Err> {
+        let text = text.trim();
+        if let Some(id) = FailureId::parse(text) {
+            return Ok(FailureRef::Id(id));
+        }
+        if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+            if let Ok(index) = text.parse() {
+                return Ok(FailureRef::Index(index));
+            }
+        }
+        Err(ParseFailureRefError(text.to_string()))
+    }
+}
+
+impl std::fmt::Display for FailureRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FailureRef::Index(index) => write!(f, "{index}"),
+            FailureRef::Id(id) => write!(f, "{id}"),
+        }
+    }
+}
 
 /// Removes the entry at an index, as Ruby does (`LSET` to a marker, then
 /// `LREM` of the marker), after checking that the index exists.
@@ -163,6 +249,7 @@ fn prepare_retry(index: usize, raw: &str) -> Result<Retry> {
 }
 
 /// One failed list (`failed`, or a `<queue>_failed`).
+#[derive(Clone)]
 struct List<'a> {
     client: &'a Client,
     key: String,
@@ -173,17 +260,18 @@ impl List<'_> {
         self.client.with_conn(|c| c.llen(&self.key))
     }
 
-    fn range(&self, start: usize, count: usize) -> Result<Vec<String>> {
+    /// Entries as bytes: one that is not UTF-8 is still an entry.
+    fn range(&self, start: usize, count: usize) -> Result<Vec<Vec<u8>>> {
         let Some((start, stop)) = crate::client::range_bounds(start, count) else { return Ok(Vec::new()) };
         self.client.with_conn(|c| c.lrange(&self.key, start, stop))
     }
 
-    fn entries(&self) -> Result<Vec<String>> {
+    fn entries(&self) -> Result<Vec<Vec<u8>>> {
         self.client.with_conn(|c| c.lrange(&self.key, 0, -1))
     }
 
     fn all(&self, start: usize, count: usize) -> Result<Vec<Failure>> {
-        Ok(self.range(start, count)?.into_iter().map(Failure::parse_lossy).collect())
+        Ok(self.range(start, count)?.iter().map(|raw| Failure::from_bytes(raw)).collect())
     }
 
     fn select(
@@ -193,8 +281,8 @@ impl List<'_> {
         queue: Option<&str>,
         into: &mut Vec<(usize, Failure)>,
     ) -> Result<()> {
-        for (i, raw) in self.entries()?.into_iter().enumerate() {
-            let failure = Failure::parse_lossy(raw);
+        for (i, raw) in self.entries()?.iter().enumerate() {
+            let failure = Failure::from_bytes(raw);
             if matches(&failure, class, queue) {
                 into.push((offset + i, failure));
             }
@@ -203,8 +291,10 @@ impl List<'_> {
     }
 
     /// Requeues `raw`, read at `index`; `false` when it is no longer in the list.
-    fn requeue_entry(&self, index: usize, raw: &str) -> Result<bool> {
-        let retry = prepare_retry(index, raw)?;
+    fn requeue_entry(&self, index: usize, raw: &[u8]) -> Result<bool> {
+        let text = std::str::from_utf8(raw)
+            .map_err(|_| Error::BadFailure { index, reason: "the entry is not valid UTF-8".into() })?;
+        let retry = prepare_retry(index, text)?;
         let keys = self.client.keys();
         let script = Script::new(REQUEUE);
         let mut call = script.key(&self.key);
@@ -226,7 +316,7 @@ impl List<'_> {
         // An index past isize::MAX would wrap to one counted from the end.
         let at = isize::try_from(index).ok();
         for _ in 0..5 {
-            let raw: Option<String> = match at {
+            let raw: Option<Vec<u8>> = match at {
                 Some(at) => self.client.with_conn(|c| c.lindex(&self.key, at))?,
                 None => None,
             };
@@ -244,9 +334,9 @@ impl List<'_> {
     fn requeue_matching(&self, pick: impl Fn(&RawFailure) -> bool, warn_unparsable: bool) -> Result<usize> {
         let mut requeued = 0;
         for (i, raw) in self.entries()?.into_iter().enumerate() {
-            match RawFailure::parse(&raw) {
-                Ok(entry) if !pick(&entry) => continue,
-                Err(_) if !warn_unparsable => continue,
+            match parse_raw(&raw) {
+                Some(entry) if !pick(&entry) => continue,
+                None if !warn_unparsable => continue,
                 _ => {}
             }
             match self.requeue_entry(i, &raw) {
@@ -273,10 +363,10 @@ impl List<'_> {
 
     /// Removes every entry `pick` chooses, each by its exact bytes; returns how many.
     fn remove_matching(&self, pick: impl Fn(&RawFailure) -> bool) -> Result<usize> {
-        let chosen: Vec<String> = self
+        let chosen: Vec<Vec<u8>> = self
             .entries()?
             .into_iter()
-            .filter(|raw| RawFailure::parse(raw).is_ok_and(|entry| pick(&entry)))
+            .filter(|raw| parse_raw(raw).is_some_and(|entry| pick(&entry)))
             .collect();
         let mut removed = 0;
         for chunk in chosen.chunks(500) {
@@ -293,6 +383,97 @@ impl List<'_> {
     fn clear(&self) -> Result<()> {
         self.client.with_conn(|c| c.del::<_, ()>(&self.key))
     }
+
+    /// Does `act` to `raw`, read at `index`; `false` when those bytes are
+    /// no longer in the list.
+    fn act(&self, act: Act, index: usize, raw: &[u8]) -> Result<bool> {
+        match act {
+            Act::Requeue => self.requeue_entry(index, raw),
+            // Identical entries are one failure: removing the first is removing it.
+            Act::Remove => {
+                let removed: u64 = self.client.with_conn(|c| c.lrem(&self.key, 1, raw))?;
+                Ok(removed == 1)
+            }
+        }
+    }
+}
+
+fn parse_raw(raw: &[u8]) -> Option<RawFailure> {
+    RawFailure::parse(std::str::from_utf8(raw).ok()?).ok()
+}
+
+/// What is done to an entry found by its id.
+#[derive(Clone, Copy)]
+enum Act {
+    Requeue,
+    Remove,
+}
+
+/// The entry with an id, as found: its list, its index there and overall, its bytes.
+struct Found<'a> {
+    list: List<'a>,
+    local: usize,
+    index: usize,
+    raw: Vec<u8>,
+}
+
+/// Finds the entry whose id is `id` in `lists`, seen as one list in their
+/// order. Entries that are the same failure (equal but for `retried_at`)
+/// share an id and the first is found; different ones sharing it are an
+/// error.
+fn find_id<'a>(lists: Vec<List<'a>>, id: FailureId) -> Result<Found<'a>> {
+    let mut found = None;
+    let mut distinct: Vec<Vec<u8>> = Vec::new();
+    let mut offset = 0;
+    for list in lists {
+        let entries = list.entries()?;
+        let len = entries.len();
+        for (local, raw) in entries.into_iter().enumerate() {
+            if FailureId::of(&raw) != id {
+                continue;
+            }
+            let identity = payload::identity_bytes(&raw);
+            if !distinct.iter().any(|d| *d == *identity) {
+                distinct.push(identity.into_owned());
+            }
+            if found.is_none() {
+                found = Some(Found { list: list.clone(), local, index: offset + local, raw });
+            }
+        }
+        offset += len;
+    }
+    if distinct.len() > 1 {
+        return Err(Error::AmbiguousFailureId { id, count: distinct.len() });
+    }
+    found.ok_or(Error::NoSuchFailureId { id })
+}
+
+/// Does `act` to the entry whose id is `id` in `lists()`; finds it again
+/// when its bytes changed between reading and acting (another client
+/// retried it) or it moved to where `LPOS` misses it.
+fn act_on_id<'a>(
+    lists: impl Fn() -> Result<Vec<List<'a>>>,
+    id: FailureId,
+    act: Act,
+) -> Result<(usize, Failure)> {
+    let mut index = 0;
+    for _ in 0..5 {
+        let found = find_id(lists()?, id)?;
+        index = found.index;
+        let done = found.list.act(act, found.local, &found.raw).map_err(|e| match e {
+            Error::BadFailure { reason, .. } => Error::BadFailure { index, reason },
+            e => e,
+        })?;
+        if done {
+            return Ok((index, Failure::from_bytes(&found.raw)));
+        }
+    }
+    Err(Error::BadFailure { index, reason: "the failed list kept changing; try again".into() })
+}
+
+fn find_in(lists: Vec<List<'_>>, id: FailureId) -> Result<(usize, Failure)> {
+    let found = find_id(lists, id)?;
+    Ok((found.index, Failure::from_bytes(&found.raw)))
 }
 
 // ----- Failure::Redis --------------------------------------------------------
@@ -356,8 +537,24 @@ impl FailureBackend for RedisFailures {
         self.list().requeue_matching(|_| true, true)
     }
 
+    fn requeue_not_retried(&self) -> Result<usize> {
+        self.list().requeue_matching(|e| !e.is_retried(), true)
+    }
+
     fn requeue_queue(&self, queue: &str) -> Result<usize> {
         self.list().requeue_matching(|e| e.queue().as_deref() == Some(queue), false)
+    }
+
+    fn find(&self, id: FailureId) -> Result<(usize, Failure)> {
+        find_in(vec![self.list()], id)
+    }
+
+    fn requeue_id(&self, id: FailureId) -> Result<(usize, Failure)> {
+        act_on_id(|| Ok(vec![self.list()]), id, Act::Requeue)
+    }
+
+    fn remove_id(&self, id: FailureId) -> Result<(usize, Failure)> {
+        act_on_id(|| Ok(vec![self.list()]), id, Act::Remove)
     }
 
     fn remove(&self, index: usize) -> Result<()> {
@@ -489,6 +686,31 @@ impl RedisMultiQueueFailures {
         self.list(list).requeue_matching(|_| true, true)
     }
 
+    /// Retries every failure of the list `list` not retried yet; returns how many.
+    pub fn requeue_not_retried_in(&self, list: &str) -> Result<usize> {
+        self.list(list).requeue_matching(|e| !e.is_retried(), true)
+    }
+
+    /// The failure of the list `list` whose id is `id`, with its index there.
+    pub fn find_in(&self, list: &str, id: FailureId) -> Result<(usize, Failure)> {
+        find_in(vec![self.list(list)], id)
+    }
+
+    /// Retries the failure of the list `list` whose id is `id`, wherever it is now.
+    pub fn requeue_id_in(&self, list: &str, id: FailureId) -> Result<(usize, Failure)> {
+        act_on_id(|| Ok(vec![self.list(list)]), id, Act::Requeue)
+    }
+
+    /// Removes the failure of the list `list` whose id is `id`, wherever it is now.
+    pub fn remove_id_in(&self, list: &str, id: FailureId) -> Result<(usize, Failure)> {
+        act_on_id(|| Ok(vec![self.list(list)]), id, Act::Remove)
+    }
+
+    /// Every failed list, in [`failed_lists`](Self::failed_lists) order.
+    fn lists(&self) -> Result<Vec<List<'_>>> {
+        Ok(self.failed_lists()?.iter().map(|name| self.list(name)).collect())
+    }
+
     /// Deletes the list `list`. Its name stays in `failed_queues`, as in Ruby.
     pub fn clear_in(&self, list: &str) -> Result<()> {
         self.list(list).clear()
@@ -567,9 +789,30 @@ impl FailureBackend for RedisMultiQueueFailures {
         Ok(requeued)
     }
 
+    fn requeue_not_retried(&self) -> Result<usize> {
+        let mut requeued = 0;
+        for name in self.failed_lists()? {
+            requeued += self.requeue_not_retried_in(&name)?;
+        }
+        Ok(requeued)
+    }
+
     /// Retries every failure in `<queue>_failed`, as Ruby does.
     fn requeue_queue(&self, queue: &str) -> Result<usize> {
         self.requeue_all_in(&Keys::failed_queue_name(queue))
+    }
+
+    /// Looks in every list, in [`failed_lists`](Self::failed_lists) order.
+    fn find(&self, id: FailureId) -> Result<(usize, Failure)> {
+        find_in(self.lists()?, id)
+    }
+
+    fn requeue_id(&self, id: FailureId) -> Result<(usize, Failure)> {
+        act_on_id(|| self.lists(), id, Act::Requeue)
+    }
+
+    fn remove_id(&self, id: FailureId) -> Result<(usize, Failure)> {
+        act_on_id(|| self.lists(), id, Act::Remove)
     }
 
     fn remove(&self, index: usize) -> Result<()> {
@@ -681,8 +924,24 @@ impl FailureBackend for MultipleFailures {
         self.first().requeue_all()
     }
 
+    fn requeue_not_retried(&self) -> Result<usize> {
+        self.first().requeue_not_retried()
+    }
+
     fn requeue_queue(&self, queue: &str) -> Result<usize> {
         self.first().requeue_queue(queue)
+    }
+
+    fn find(&self, id: FailureId) -> Result<(usize, Failure)> {
+        self.first().find(id)
+    }
+
+    fn requeue_id(&self, id: FailureId) -> Result<(usize, Failure)> {
+        self.first().requeue_id(id)
+    }
+
+    fn remove_id(&self, id: FailureId) -> Result<(usize, Failure)> {
+        self.first().remove_id(id)
     }
 
     fn remove(&self, index: usize) -> Result<()> {
@@ -705,7 +964,7 @@ impl FailureBackend for MultipleFailures {
 // ----- log only ----------------------------------------------------------------
 
 /// Logs each failure through `tracing` at error level and stores nothing:
-/// it counts 0, lists nothing, and every index is unknown.
+/// it counts 0, lists nothing, and every index and id is unknown.
 ///
 /// ```
 /// use resque::failure::{FailureBackend, LogFailures};
@@ -776,8 +1035,24 @@ impl FailureBackend for LogFailures {
         Ok(0)
     }
 
+    fn requeue_not_retried(&self) -> Result<usize> {
+        Ok(0)
+    }
+
     fn requeue_queue(&self, _queue: &str) -> Result<usize> {
         Ok(0)
+    }
+
+    fn find(&self, id: FailureId) -> Result<(usize, Failure)> {
+        Err(Error::NoSuchFailureId { id })
+    }
+
+    fn requeue_id(&self, id: FailureId) -> Result<(usize, Failure)> {
+        Err(Error::NoSuchFailureId { id })
+    }
+
+    fn remove_id(&self, id: FailureId) -> Result<(usize, Failure)> {
+        Err(Error::NoSuchFailureId { id })
     }
 
     fn remove(&self, index: usize) -> Result<()> {

@@ -344,6 +344,121 @@ pub struct Failure {
     /// When it was retried, if it was.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retried_at: Option<String>,
+    /// The entry's identity, derived from the bytes it was read from (see
+    /// [`FailureId`]). Set by [`Failure::from_bytes`] and
+    /// [`Failure::parse_lossy`], which every reader in this crate uses; a
+    /// `Failure` deserialized some other way has the id of an empty entry.
+    #[serde(skip_deserializing)]
+    pub id: FailureId,
+}
+
+/// The identity of a failure entry, derived from the entry itself, so that
+/// anyone can compute it and no key stores it: the first 12 hex digits
+/// (lowercase) of the SHA-1 of the entry's bytes, its `retried_at` member
+/// left out.
+///
+/// Leaving `retried_at` out means an entry keeps its id when it is retried:
+/// when the bytes end with `,"retried_at":"` + any bytes but `"` and `\` +
+/// `"}` (where Ruby Resque and resque-rs put the member), that ending
+/// counts as `}`. Any other bytes, JSON or not, UTF-8 or not, are hashed as
+/// they are. Identical entries share an id.
+///
+/// As text an id is exactly 12 hex digits; a failure index is a decimal
+/// number of at most 10 digits (a Redis list holds fewer than 2³² entries),
+/// so [`FailureId::parse`] and an index never read the same text.
+///
+/// ```
+/// use resque::payload::FailureId;
+/// let entry = br#"{"failed_at":"2026/11/23 23:50:00 UTC","payload":{"class":"Archive","args":[44,"masterbrew"]},"exception":"Errno::ENOENT","error":"No such file or directory","backtrace":["..."],"worker":"web1:4211:file_serve","queue":"file_serve"}"#;
+/// // printf '%s' '<entry>' | sha1sum  →  3db87e6340c9d084716466b6c61f6393c6be9d7a
+/// assert_eq!(FailureId::of(entry).to_string(), "3db87e6340c9");
+/// let mut retried = entry[..entry.len() - 1].to_vec();
+/// retried.extend_from_slice(br#","retried_at":"2026/11/24 00:10:00"}"#);
+/// assert_eq!(FailureId::of(&retried), FailureId::of(entry));
+/// assert_eq!(FailureId::parse("3DB87E6340C9"), Some(FailureId::of(entry)));
+/// assert_eq!(FailureId::parse("17"), None);
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FailureId([u8; 6]);
+
+impl FailureId {
+    /// The id of the entry `entry` (its bytes as stored).
+    pub fn of(entry: &[u8]) -> FailureId {
+        let digest = sha1_smol::Sha1::from(identity_bytes(entry)).digest().bytes();
+        let mut id = [0; 6];
+        id.copy_from_slice(&digest[..6]);
+        FailureId(id)
+    }
+
+    /// An id written as text: exactly 12 hex digits, either case.
+    pub fn parse(text: &str) -> Option<FailureId> {
+        let text = text.as_bytes();
+        if text.len() != 12 {
+            return None;
+        }
+        let mut id = [0; 6];
+        for (byte, pair) in id.iter_mut().zip(text.chunks(2)) {
+            let hex = std::str::from_utf8(pair).ok()?;
+            if !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return None;
+            }
+            *byte = u8::from_str_radix(hex, 16).ok()?;
+        }
+        Some(FailureId(id))
+    }
+}
+
+/// The bytes a [`FailureId`] is the hash of: `entry` without a trailing
+/// `retried_at` member. Two entries with the same identity bytes are the
+/// same failure, retried or not.
+pub(crate) fn identity_bytes(entry: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    match retried_at_start(entry) {
+        Some(at) => {
+            let mut bytes = entry[..at].to_vec();
+            bytes.push(b'}');
+            bytes.into()
+        }
+        None => entry.into(),
+    }
+}
+
+/// Where a trailing `,"retried_at":"..."}` starts in `entry`, if it has one
+/// (a value without `"` or `\`, as every Resque writes it).
+fn retried_at_start(entry: &[u8]) -> Option<usize> {
+    const MEMBER: &[u8] = br#","retried_at":""#;
+    let body = entry.strip_suffix(br#""}"#)?;
+    let value_start = body.iter().rposition(|&b| b == b'"')? + 1;
+    let at = value_start.checked_sub(MEMBER.len())?;
+    let value = &body[value_start..];
+    (&body[at..value_start] == MEMBER && !value.contains(&b'\\')).then_some(at)
+}
+
+impl Default for FailureId {
+    /// The id of an empty entry.
+    fn default() -> Self {
+        FailureId::of(b"")
+    }
+}
+
+impl std::fmt::Display for FailureId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for b in self.0 {
+            write!(f, "{b:02x}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::fmt::Debug for FailureId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "FailureId({self})")
+    }
+}
+
+impl Serialize for FailureId {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
 }
 
 /// A failure entry as stored, member by member, each member's value kept
@@ -498,30 +613,41 @@ impl Failure {
     /// assert_eq!(f.payload, "not json");
     /// ```
     pub fn parse_lossy(raw: String) -> Failure {
-        Failure::parse_bytes(raw.into_bytes())
+        Failure::from_bytes(raw.as_bytes())
     }
 
-    /// [`Failure::parse_lossy`] of an entry as read, which may hold bytes
-    /// that are not UTF-8: see [`from_json_bytes`] and [`escape_bytes`].
+    /// [`Failure::parse_lossy`] of an entry's bytes, which need not be
+    /// UTF-8: a JSON entry with such bytes inside its strings reads each as
+    /// `\xNN` (see [`from_json_bytes`]); one that does not parse comes back
+    /// with its text (see [`escape_bytes`]) as `payload`. The id is of the
+    /// bytes as given.
     ///
     /// ```
-    /// let f = resque::payload::Failure::parse_bytes(b"{\"payload\":{\"class\":\"A\",\"args\":[\"\xff\"]}}".to_vec());
+    /// let f = resque::payload::Failure::from_bytes(b"{\"payload\":{\"class\":\"A\",\"args\":[\"\xff\"]}}");
     /// assert_eq!(f.payload["args"][0], r"\xff");
+    /// let f = resque::payload::Failure::from_bytes(b"caf\xe9");
+    /// assert_eq!(f.payload, r"caf\xe9");
+    /// assert_eq!(f.id, resque::payload::FailureId::of(b"caf\xe9"));
     /// ```
-    pub fn parse_bytes(raw: Vec<u8>) -> Failure {
-        if let Ok(failure) = from_json_bytes(&raw) {
-            return failure;
+    pub fn from_bytes(raw: &[u8]) -> Failure {
+        let id = FailureId::of(raw);
+        match from_json_bytes::<Failure>(raw) {
+            Ok(failure) => Failure { id, ..failure },
+            Err(_) => Failure::unparsed(id, escape_bytes(raw).into_owned()),
         }
-        let raw = into_text(raw);
+    }
+
+    fn unparsed(id: FailureId, text: String) -> Failure {
         Failure {
             failed_at: None,
-            payload: Value::String(raw),
+            payload: Value::String(text),
             exception: None,
             error: None,
             backtrace: None,
             worker: None,
             queue: None,
             retried_at: None,
+            id,
         }
     }
 }
@@ -678,6 +804,56 @@ mod tests {
             entry.to_json(),
             r#"{"failed_at":"2026/11/23 23:50:00 UTC","payload":{"class":"A","args":[1],"queue":"q"},"exception":"E","error":"boom","backtrace":[],"worker":"h:1:q","queue":"q"}"#
         );
+    }
+
+    /// PROTOCOL.md's Ruby entry; `printf '%s' '<entry>' | sha1sum` gives
+    /// 3db87e6340c9d084716466b6c61f6393c6be9d7a.
+    const RUBY_ENTRY: &str = r#"{"failed_at":"2026/11/23 23:50:00 UTC","payload":{"class":"Archive","args":[44,"masterbrew"]},"exception":"Errno::ENOENT","error":"No such file or directory","backtrace":["..."],"worker":"web1:4211:file_serve","queue":"file_serve"}"#;
+
+    #[test]
+    fn failure_id_is_the_sha1_of_the_entry_without_retried_at() {
+        let id = FailureId::of(RUBY_ENTRY.as_bytes());
+        assert_eq!(id.to_string(), "3db87e6340c9");
+        assert_eq!(serde_json::to_string(&id).unwrap(), r#""3db87e6340c9""#);
+        // Retried (by Ruby or by us, `retried_at` appended last): the same id.
+        let retried =
+            format!(r#"{},"retried_at":"2026/11/24 00:10:00"}}"#, &RUBY_ENTRY[..RUBY_ENTRY.len() - 1]);
+        assert_eq!(FailureId::of(retried.as_bytes()), id);
+        // Bytes that are not JSON, or not UTF-8, are hashed as they are:
+        // `printf 'not json' | sha1sum` gives ed0d1292643d9ed818d9a191829b0f419867f874.
+        assert_eq!(FailureId::of(b"not json").to_string(), "ed0d1292643d");
+        assert_ne!(FailureId::of(b"caf\xe9"), FailureId::of("café".as_bytes()));
+        // Only a trailing, escape-free `retried_at` string is left out.
+        for other in [
+            format!(r#"{},"retried_at":"a\"b"}}"#, &RUBY_ENTRY[..RUBY_ENTRY.len() - 1]),
+            format!(r#"{},"retried_at":null}}"#, &RUBY_ENTRY[..RUBY_ENTRY.len() - 1]),
+            format!(r#"{{"retried_at":"2026/11/24 00:10:00",{}"#, &RUBY_ENTRY[1..]),
+            format!(r#"{},"retried_at":"2026/11/24 00:10:00" }}"#, &RUBY_ENTRY[..RUBY_ENTRY.len() - 1]),
+        ] {
+            assert_ne!(FailureId::of(other.as_bytes()), id, "{other}");
+        }
+        assert_eq!(identity_bytes(retried.as_bytes()), RUBY_ENTRY.as_bytes());
+    }
+
+    #[test]
+    fn failure_ids_parse_from_12_hex_digits_only() {
+        let id = FailureId::of(RUBY_ENTRY.as_bytes());
+        assert_eq!(FailureId::parse("3db87e6340c9"), Some(id));
+        assert_eq!(FailureId::parse("3DB87E6340C9"), Some(id));
+        for bad in ["", "3db87e6340c", "3db87e6340c9a", "3db87e6340cg", "+db87e6340c9", "3db87e6340é"] {
+            assert_eq!(FailureId::parse(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn failures_read_from_bytes_carry_their_id() {
+        let f = Failure::from_bytes(RUBY_ENTRY.as_bytes());
+        assert_eq!(f.id.to_string(), "3db87e6340c9");
+        assert_eq!(f.queue.as_deref(), Some("file_serve"));
+        assert_eq!(Failure::parse_lossy(RUBY_ENTRY.to_string()), f);
+        let bad = Failure::from_bytes(b"{\"payload\":\"caf\xe9\"}");
+        assert_eq!(bad.payload, Value::String("{\"payload\":\"caf\u{fffd}\"}".into()));
+        assert_eq!(bad.id, FailureId::of(b"{\"payload\":\"caf\xe9\"}"));
     }
 
     #[test]

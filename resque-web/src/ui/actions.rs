@@ -6,13 +6,15 @@ use axum::extract::{FromRequest, Path, Request};
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
-use resque::failure::{FailureBackend, RedisFailures};
+use resque::failure::{FailureBackend, FailureRef, RedisFailures};
+use resque::payload::FailureId;
 use resque::Client;
 use serde::Deserialize;
 
 use super::failed::FailedList;
+use super::GONE;
 use super::{AppState, Ctx, PageError};
-use crate::api::{blocking, failure_index, ApiError};
+use crate::api::{blocking, failure_ref, ApiError};
 use crate::auth::constant_time_eq;
 
 /// The fields every action form carries.
@@ -74,12 +76,28 @@ fn check(state: &AppState, headers: &HeaderMap, form: &ActionForm) -> Result<(),
 /// 303 to the form's page, or to `fallback` when `back` is not a path
 /// inside the app.
 fn back(ctx: &Ctx, form: &ActionForm, fallback: &str) -> Response {
+    back_with(ctx, form, fallback, None)
+}
+
+/// [`back`], telling the page which failure id was gone (`gone=<id>`, shown
+/// as a notice); a `gone` the page had before is dropped either way.
+fn back_with(ctx: &Ctx, form: &ActionForm, fallback: &str, gone: Option<FailureId>) -> Response {
     let safe = form.back.starts_with('/')
         && !form.back.starts_with("//")
         && !form.back.contains('\\')
         && !form.back.chars().any(char::is_control);
     let target = if safe { form.back.as_str() } else { fallback };
-    Redirect::to(&ctx.link(target)).into_response()
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    let mut pairs: Vec<String> = query
+        .split('&')
+        .filter(|p| !p.is_empty() && p.split('=').next() != Some(GONE))
+        .map(str::to_string)
+        .collect();
+    if let Some(id) = gone {
+        pairs.push(format!("{GONE}={id}"));
+    }
+    let target = if pairs.is_empty() { path.to_string() } else { format!("{path}?{}", pairs.join("&")) };
+    Redirect::to(&ctx.link(&target)).into_response()
 }
 
 /// 303 to an app page.
@@ -87,36 +105,58 @@ fn to(ctx: &Ctx, path: &str) -> Response {
     Redirect::to(&ctx.link(path)).into_response()
 }
 
-/// What a failure action does to the entry at an index of a failed list.
-type FailureOp = fn(&FailedList, &Client, usize) -> Result<(), ApiError>;
+/// What a failure action does to one entry of a failed list.
+type FailureOp = fn(&FailedList, &Client, FailureRef) -> Result<(), resque::Error>;
 
-/// Runs `op` on the failure at the path's index, in the form's list.
-async fn on_failure(ctx: Ctx, index: &str, form: ActionForm, op: FailureOp) -> Result<Response, PageError> {
-    let (index, list) = (failure_index(index)?, form.list());
-    blocking(ctx.client(), move |c| op(&list, c, index)).await?;
-    Ok(back(&ctx, &form, "/failed"))
+/// Runs `op` on the failure the path names (an id, as the page's buttons
+/// post, or an index), in the form's list. An id no entry has any more
+/// goes back to the page, which says so; nothing was done.
+async fn on_failure(ctx: Ctx, entry: &str, form: ActionForm, op: FailureOp) -> Result<Response, PageError> {
+    let (entry, list) = (failure_ref(entry)?, form.list());
+    let gone = blocking(ctx.client(), move |c| match op(&list, c, entry) {
+        Ok(()) => Ok(None),
+        Err(resque::Error::NoSuchFailureId { id }) => Ok(Some(id)),
+        Err(e) => Err(e.into()),
+    })
+    .await?;
+    if let Some(id) = gone {
+        tracing::info!(%id, "no failure entry with this id any more; nothing done");
+    }
+    Ok(back_with(&ctx, &form, "/failed", gone))
 }
 
 pub(crate) async fn failed_retry(
     ctx: Ctx,
-    Path(index): Path<String>,
+    Path(entry): Path<String>,
     Verified(form): Verified,
 ) -> Result<Response, PageError> {
-    on_failure(ctx, &index, form, FailedList::requeue).await
+    on_failure(ctx, &entry, form, FailedList::requeue).await
 }
 
 pub(crate) async fn failed_remove(
     ctx: Ctx,
-    Path(index): Path<String>,
+    Path(entry): Path<String>,
     Verified(form): Verified,
 ) -> Result<Response, PageError> {
-    on_failure(ctx, &index, form, FailedList::remove).await
+    on_failure(ctx, &entry, form, FailedList::remove).await
 }
 
+/// Retries every entry, those retried before included (they run again).
 pub(crate) async fn failed_retry_all(ctx: Ctx, Verified(form): Verified) -> Result<Response, PageError> {
     let list = form.list();
     let n = blocking(ctx.client(), move |c| list.requeue_all(c)).await?;
-    tracing::info!(jobs = n, "retried every failed job");
+    tracing::info!(jobs = n, "retried every failed job, those retried before included");
+    Ok(back(&ctx, &form, "/failed"))
+}
+
+/// Retries the entries not retried yet: pressing it again runs nothing twice.
+pub(crate) async fn failed_retry_not_retried(
+    ctx: Ctx,
+    Verified(form): Verified,
+) -> Result<Response, PageError> {
+    let list = form.list();
+    let n = blocking(ctx.client(), move |c| list.requeue_not_retried(c)).await?;
+    tracing::info!(jobs = n, "retried the failed jobs not retried yet");
     Ok(back(&ctx, &form, "/failed"))
 }
 

@@ -1,7 +1,7 @@
 //! The failed list a Failed page or action works on: the default `failed`
 //! list, or one `<queue>_failed` list of the multi-queue backend.
 
-use resque::failure::{FailureBackend, RedisFailures, RedisMultiQueueFailures};
+use resque::failure::{FailureBackend, FailureRef, RedisFailures, RedisMultiQueueFailures};
 use resque::payload::Failure;
 use resque::Client;
 
@@ -64,25 +64,39 @@ impl FailedList {
         })
     }
 
-    /// Retries the entry at `index`.
-    pub(crate) fn requeue(&self, c: &Client, index: usize) -> Result<(), ApiError> {
-        match self {
-            FailedList::Default => RedisFailures::new(c.clone()).requeue(index)?,
-            FailedList::Named(name) => RedisMultiQueueFailures::new(c.clone()).requeue_in(name, index)?,
+    /// Retries the entry with an id (wherever it is now), or at an index.
+    pub(crate) fn requeue(&self, c: &Client, entry: FailureRef) -> Result<(), resque::Error> {
+        let (default, multi) = (RedisFailures::new(c.clone()), RedisMultiQueueFailures::new(c.clone()));
+        match (self, entry) {
+            (FailedList::Default, FailureRef::Index(index)) => default.requeue(index),
+            (FailedList::Default, FailureRef::Id(id)) => default.requeue_id(id).map(drop),
+            (FailedList::Named(name), FailureRef::Index(index)) => multi.requeue_in(name, index),
+            (FailedList::Named(name), FailureRef::Id(id)) => multi.requeue_id_in(name, id).map(drop),
         }
-        Ok(())
     }
 
-    /// Removes the entry at `index`.
-    pub(crate) fn remove(&self, c: &Client, index: usize) -> Result<(), ApiError> {
-        match self {
-            FailedList::Default => RedisFailures::new(c.clone()).remove(index)?,
-            FailedList::Named(name) => RedisMultiQueueFailures::new(c.clone()).remove_in(name, index)?,
+    /// Removes the entry with an id (wherever it is now), or at an index.
+    pub(crate) fn remove(&self, c: &Client, entry: FailureRef) -> Result<(), resque::Error> {
+        let (default, multi) = (RedisFailures::new(c.clone()), RedisMultiQueueFailures::new(c.clone()));
+        match (self, entry) {
+            (FailedList::Default, FailureRef::Index(index)) => default.remove(index),
+            (FailedList::Default, FailureRef::Id(id)) => default.remove_id(id).map(drop),
+            (FailedList::Named(name), FailureRef::Index(index)) => multi.remove_in(name, index),
+            (FailedList::Named(name), FailureRef::Id(id)) => multi.remove_id_in(name, id).map(drop),
         }
-        Ok(())
     }
 
-    /// Retries every entry; returns how many.
+    /// Retries every entry not retried yet; returns how many.
+    pub(crate) fn requeue_not_retried(&self, c: &Client) -> Result<usize, ApiError> {
+        Ok(match self {
+            FailedList::Default => RedisFailures::new(c.clone()).requeue_not_retried()?,
+            FailedList::Named(name) => {
+                RedisMultiQueueFailures::new(c.clone()).requeue_not_retried_in(name)?
+            }
+        })
+    }
+
+    /// Retries every entry, those retried before included; returns how many.
     pub(crate) fn requeue_all(&self, c: &Client) -> Result<usize, ApiError> {
         Ok(match self {
             FailedList::Default => RedisFailures::new(c.clone()).requeue_all()?,

@@ -19,6 +19,10 @@ use resque::Client;
 
 use crate::api::ApiError;
 
+/// The Failed page's query parameter naming a failure id an action found
+/// gone (set by the action's redirect).
+pub(crate) const GONE: &str = "gone";
+
 /// What every page handler shares: the client, the CSRF token and the
 /// age after which a worker's heartbeat counts as stale.
 #[derive(Clone)]
@@ -42,10 +46,11 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/working", get(pages::working))
         .route("/failed", get(pages::failed))
         .route("/failed/retry-all", post(actions::failed_retry_all))
+        .route("/failed/retry-not-retried", post(actions::failed_retry_not_retried))
         .route("/failed/clear", post(actions::failed_clear))
         .route("/failed/clear-retried", post(actions::failed_clear_retried))
-        .route("/failed/{index}/retry", post(actions::failed_retry))
-        .route("/failed/{index}/remove", post(actions::failed_remove))
+        .route("/failed/{entry}/retry", post(actions::failed_retry))
+        .route("/failed/{entry}/remove", post(actions::failed_remove))
         .route("/queues", get(pages::queues))
         .route("/queues/{name}", get(pages::queue))
         .route("/queues/{name}/remove", post(actions::queue_remove))

@@ -7,7 +7,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use maud::{html, Markup};
 use resque::failure::RedisMultiQueueFailures;
-use resque::payload::{Failure, WorkingOn};
+use resque::payload::{Failure, FailureId, WorkingOn};
 use resque::Client;
 
 use super::failed::FailedList;
@@ -220,6 +220,7 @@ pub(crate) async fn failed(ctx: Ctx, query: QueryResult) -> Result<Response, Pag
     let list = failed_list.name().map(str::to_string);
     let class = param(&params, "class").map(str::to_string);
     let queue = param(&params, "queue").map(str::to_string);
+    let gone = param(&params, super::GONE).and_then(FailureId::parse);
     let view = {
         let (class, queue) = (class.clone(), queue.clone());
         blocking(ctx.client(), move |c| {
@@ -244,7 +245,12 @@ pub(crate) async fn failed(ctx: Ctx, query: QueryResult) -> Result<Response, Pag
     };
     let body = html! {
         h1 { (title) }
-        p.sub { "Jobs that raised, newest first. Retrying puts a job back at the end of its queue and marks the entry retried." }
+        p.sub { "Jobs that raised, newest first. Retrying puts a job back at the end of its queue and marks the entry retried; the entry stays until it is removed or cleared." }
+        @if let Some(id) = gone {
+            div.notice.gone {
+                "No failure entry with id " code { (id) } " any more: it was removed or changed since the page was shown, so nothing was done."
+            }
+        }
         @if !view.lists.is_empty() {
             div.card {
                 div.card-head { h2 { "Failed queues" } span.muted { "(the multi-queue failure backend)" } }
@@ -271,12 +277,20 @@ pub(crate) async fn failed(ctx: Ctx, query: QueryResult) -> Result<Response, Pag
                 @if filtered { span.muted { "of " (view.total) ", filtered" } }
                 div.actions {
                     @if view.total > 0 {
-                        (action_with(&ctx, "/failed/retry-all", "Retry all", "primary", Some("Retry every failed job in this list?"), &list_field))
+                        (action_with(&ctx, "/failed/retry-not-retried", "Retry not yet retried", "primary", Some("Retry every failed job in this list that was not retried yet? Jobs already retried are left alone."), &list_field))
+                        (action_with(&ctx, "/failed/retry-all", "Retry all, including retried", "", Some("Retry every failed job in this list, including those already retried? Each of them runs again, once more per click."), &list_field))
                         @if list.is_none() {
                             (action(&ctx, "/failed/clear-retried", "Clear retried", "", Some("Remove every entry that was retried?")))
                         }
                         (action_with(&ctx, "/failed/clear", "Clear all", "danger", Some("Remove every failed job in this list? This cannot be undone."), &list_field))
                     }
+                }
+            }
+            @if view.total > 0 {
+                p.card-body.muted.explain {
+                    b { "Retry not yet retried" } " puts back the job of each entry without a retried mark and marks it: pressing it twice runs no job twice. "
+                    b { "Retry all, including retried" } " puts back every job in the list, those already retried too, so each of those runs again. "
+                    "Each entry's own Retry and Remove act on that entry (by its id), wherever it is in the list by then."
                 }
             }
             form.card-body.filters method="get" action=(ctx.link("/failed")) {
@@ -303,16 +317,17 @@ pub(crate) async fn failed(ctx: Ctx, query: QueryResult) -> Result<Response, Pag
 fn failure_entry(ctx: &Ctx, now: i64, index: usize, f: &Failure, list_field: &[(&str, &str)]) -> Markup {
     let backtrace = f.backtrace.as_deref().unwrap_or_default();
     html! {
-        div.failure id=(format!("failure-{index}")) data-index=(index) {
+        div.failure id=(format!("failure-{index}")) data-index=(index) data-id=(f.id) {
             div.head {
                 span.exception { (f.exception.as_deref().unwrap_or("(no exception)")) }
                 span.mono { (class_of(&f.payload)) }
                 @if let Some(retried) = &f.retried_at {
                     span.badge.retried title=(retried) { "retried " (when(now, retried)) }
                 }
+                span.mono.muted.fid title="This entry's id: the first 12 hex digits of the SHA-1 of its bytes (retried_at left out)" { "id " (f.id) }
                 div.actions {
-                    (action_with(ctx, &format!("/failed/{index}/retry"), "Retry", "primary", None, list_field))
-                    (action_with(ctx, &format!("/failed/{index}/remove"), "Remove", "danger", None, list_field))
+                    (action_with(ctx, &format!("/failed/{}/retry", f.id), "Retry", "primary", None, list_field))
+                    (action_with(ctx, &format!("/failed/{}/remove", f.id), "Remove", "danger", None, list_field))
                 }
             }
             div.error { (f.error.as_deref().unwrap_or("")) }

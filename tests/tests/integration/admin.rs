@@ -218,11 +218,22 @@ fn failed_list_and_show() {
 
     let table = ok(&redis, &["failed", "list"]);
     let header: Vec<&str> = table.lines().next().unwrap().split_whitespace().collect();
-    assert_eq!(header, ["INDEX", "FAILED_AT", "CLASS", "QUEUE", "EXCEPTION", "ERROR"]);
+    assert_eq!(header, ["INDEX", "ID", "FAILED_AT", "CLASS", "QUEUE", "EXCEPTION", "RETRIED", "ERROR"]);
     let lines: Vec<&str> = table.lines().collect();
-    assert!(lines[1].starts_with("0      2026/11/23 23:50:00 UTC  Archive  file_serve  Errno::ENOENT"));
+    // The ids: `printf '%s' '<entry>' | sha1sum`, first 12 hex digits.
+    assert!(
+        lines[1].starts_with(
+            "0      3db87e6340c9  2026/11/23 23:50:00 UTC  Archive  file_serve  Errno::ENOENT  no       "
+        ),
+        "{table}"
+    );
     assert!(lines[1].ends_with("No such file or directory"), "{table}");
-    assert!(lines[2].starts_with("1      2026/11/23 23:51:00 UTC  Report   critical    RuntimeError"));
+    assert!(
+        lines[2].starts_with(
+            "1      6326b47601bc  2026/11/23 23:51:00 UTC  Report   critical    RuntimeError   no       boom 2"
+        ),
+        "{table}"
+    );
     assert!(lines[3].contains("2 of 2"), "{table}");
 
     let json = json_of(&redis, &["failed", "list", "--json"]);
@@ -230,6 +241,7 @@ fn failed_list_and_show() {
         json[0],
         json!({
             "index": 0,
+            "id": "3db87e6340c9",
             "failed_at": "2026/11/23 23:50:00 UTC",
             "class": "Archive",
             "queue": "file_serve",
@@ -257,8 +269,10 @@ fn failed_list_and_show() {
     assert!(text.contains("2 of 32"), "{text}");
 
     let show = ok(&redis, &["failed", "show", "1"]);
+    assert_eq!(ok(&redis, &["failed", "show", "6326b47601bc"]), show, "by id as by index");
     for expected in [
         "index:      1",
+        "id:         6326b47601bc",
         "class:      Report",
         "queue:      critical",
         "worker:     web1:4212:critical",
@@ -281,7 +295,7 @@ fn failed_retry_remove_and_clear() {
     rpush(&redis, "resque:failed", &[RUBY_ENTRY, &second, &third]);
 
     let said = ok(&redis, &["failed", "retry", "0"]);
-    assert_eq!(said, "retried failure 0: Archive went back to queue file_serve\n");
+    assert_eq!(said, "retried failure 0 (id 3db87e6340c9): Archive went back to queue file_serve\n");
     assert_eq!(redis.lrange("resque:queue:file_serve"), [r#"{"class":"Archive","args":[44,"masterbrew"]}"#]);
     let failed = redis.failures();
     assert_eq!(failed.len(), 3);
@@ -299,7 +313,7 @@ fn failed_retry_remove_and_clear() {
     assert_eq!(redis.lrange("resque:queue:file_serve").len(), 2);
 
     let said = ok(&redis, &["failed", "remove", "0"]);
-    assert_eq!(said, "removed failure 0: Report from queue critical; 1 left\n");
+    assert_eq!(said, "removed failure 0 (id 6326b47601bc): Report from queue critical; 1 left\n");
     assert_eq!(redis.failures().len(), 1);
     assert_eq!(redis.failures()[0]["payload"]["args"], json!([4]));
 
@@ -324,6 +338,81 @@ fn unknown_failure_index_is_an_error_and_changes_nothing() {
     assert!(redis.client().queues().unwrap().is_empty(), "nothing was requeued");
     let out = admin(&redis, &["failed", "show", "seven"]);
     assert!(!out.ok && out.stderr.contains("invalid value 'seven'"), "{}", out.stderr);
+}
+
+/// The `id` of each row of `failed list --json`.
+fn listed_ids(redis: &TestRedis) -> Vec<String> {
+    let rows = json_of(redis, &["failed", "list", "--json"]);
+    rows.as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap().to_string()).collect()
+}
+
+#[test]
+fn failed_remove_and_retry_by_id_act_on_the_entry_seen() {
+    let redis = TestRedis::start();
+    let entries: Vec<String> = (0..6).map(|n| entry("boom", "Boom", n, "")).collect();
+    rpush(&redis, "resque:failed", &entries.iter().map(String::as_str).collect::<Vec<_>>());
+    let ids = listed_ids(&redis);
+    assert_eq!(ids.len(), 6);
+    let distinct: std::collections::HashSet<&String> = ids.iter().collect();
+    assert_eq!(distinct.len(), 6, "{ids:?}");
+    assert!(ids.iter().all(|id| id.len() == 12 && id.bytes().all(|b| b.is_ascii_hexdigit())), "{ids:?}");
+
+    // Someone removes index 2: [5] moves from index 5 to 4, and index 5 is gone.
+    ok(&redis, &["failed", "remove", "2"]);
+    let said = ok(&redis, &["failed", "remove", &ids[5]]);
+    assert_eq!(said, format!("removed failure 4 (id {}): Boom from queue boom; 4 left\n", ids[5]));
+    let left: Vec<String> = redis.lrange("resque:failed");
+    assert_eq!(left, [&entries[0], &entries[1], &entries[3], &entries[4]].map(String::clone));
+
+    // A gone id is refused and changes nothing.
+    for verb in ["remove", "retry", "show"] {
+        let stderr = fails(&redis, &["failed", verb, &ids[5]]);
+        assert!(
+            stderr.contains(&format!("no failure entry with id {} (it was removed or changed)", ids[5])),
+            "{verb}: {stderr}"
+        );
+    }
+    assert_eq!(redis.lrange("resque:failed"), left);
+    assert!(redis.lrange("resque:queue:boom").is_empty(), "nothing was requeued");
+
+    // Retry by id after another shift: [4] is pushed, and keeps its id once retried.
+    ok(&redis, &["failed", "remove", "0"]);
+    let said = ok(&redis, &["failed", "retry", &ids[4].to_uppercase()]);
+    assert_eq!(said, format!("retried failure 2 (id {}): Boom went back to queue boom\n", ids[4]));
+    assert_eq!(redis.lrange("resque:queue:boom"), [r#"{"class":"Boom","args":[4]}"#]);
+    assert_eq!(
+        listed_ids(&redis),
+        [&ids[1], &ids[3], &ids[4]].map(String::clone),
+        "a retried entry keeps its id"
+    );
+    let table = ok(&redis, &["failed", "list"]);
+    assert_eq!(row(&table, "2")[1..2], [ids[4].clone()]);
+    assert!(row(&table, "2").contains(&"yes".to_string()), "{table}");
+    // And removing it by the id seen before the retry works.
+    ok(&redis, &["failed", "remove", &ids[4]]);
+    assert_eq!(redis.lrange("resque:failed"), [&entries[1], &entries[3]].map(String::clone));
+}
+
+#[test]
+fn retry_all_not_retried_leaves_retried_entries_alone() {
+    let redis = TestRedis::start();
+    let retried = entry("q", "Job", 1, r#","retried_at":"2026/11/23 23:55:00""#);
+    let fresh = [entry("q", "Job", 2, ""), entry("q", "Job", 3, "")];
+    rpush(&redis, "resque:failed", &[&retried, &fresh[0], &fresh[1]]);
+    let said = ok(&redis, &["failed", "retry-all", "--not-retried"]);
+    assert_eq!(said, "retried 2 failures not retried yet, of 3: their jobs went back to their queues\n");
+    assert_eq!(
+        redis.lrange("resque:queue:q"),
+        [r#"{"class":"Job","args":[2]}"#, r#"{"class":"Job","args":[3]}"#]
+    );
+    // Again: every entry is retried now, so nothing runs twice.
+    let said = ok(&redis, &["failed", "retry-all", "--not-retried"]);
+    assert!(said.starts_with("retried 0 failures not retried yet, of 3"), "{said}");
+    assert_eq!(redis.lrange("resque:queue:q").len(), 2);
+    // Plain retry-all, as scripts know it, retries every entry again.
+    let said = ok(&redis, &["failed", "retry-all"]);
+    assert!(said.starts_with("retried 3 of 3 failures, those retried before included"), "{said}");
+    assert_eq!(redis.lrange("resque:queue:q").len(), 5);
 }
 
 #[test]

@@ -6,7 +6,7 @@ use redis::Commands;
 use resque::failure::{
     FailureBackend, LogFailures, MultipleFailures, RedisFailures, RedisMultiQueueFailures,
 };
-use resque::payload::{FailedPayload, NewFailure};
+use resque::payload::{FailedPayload, FailureId, NewFailure};
 use resque::Error;
 use resque_tests::TestRedis;
 use serde_json::value::RawValue;
@@ -165,6 +165,168 @@ fn an_unknown_index_is_an_error_and_changes_nothing() {
     assert!(matches!(err, Error::BadFailure { index: 2, .. }), "{err:?}");
     assert!(err.to_string().contains("no queue"), "{err}");
     assert_eq!(redis.client().keys_in_namespace().unwrap(), ["failed"]);
+}
+
+/// Two different entries whose ids collide (`printf '%s' '<entry>' |
+/// sha1sum` gives d6628981df53fd3b… and d6628981df535f98…): 12 hex digits
+/// of a hash can be made to collide with some effort.
+const COLLIDING: [&str; 2] = [
+    r#"{"failed_at":"2026/11/23 23:51:00 UTC","payload":{"class":"Boom","args":["cbb8c2a41f6f"]},"exception":"RuntimeError","error":"boom","backtrace":[],"worker":"web1:4212:q","queue":"q"}"#,
+    r#"{"failed_at":"2026/11/23 23:51:00 UTC","payload":{"class":"Boom","args":["5332c5b704b9"]},"exception":"RuntimeError","error":"boom","backtrace":[],"worker":"web1:4212:q","queue":"q"}"#,
+];
+
+fn id_of(entry: &str) -> FailureId {
+    FailureId::of(entry.as_bytes())
+}
+
+#[test]
+fn ids_act_on_the_entry_seen_after_the_list_shifted() {
+    let redis = TestRedis::start();
+    let e: Vec<String> = (0..6).map(|i| entry("q", &job("A", i), "")).collect();
+    push_all(&redis, "resque:failed", &e.iter().map(String::as_str).collect::<Vec<_>>());
+    let failures = RedisFailures::new(redis.client());
+    let ids: Vec<FailureId> = failures.all(0, 10).unwrap().iter().map(|f| f.id).collect();
+    assert_eq!(ids, e.iter().map(|e| id_of(e)).collect::<Vec<_>>());
+    // PROTOCOL.md's worked example.
+    assert_eq!(id_of(RUBY_ENTRY).to_string(), "3db87e6340c9");
+
+    // Another client removes index 2: by index, 5 would now miss [5] and 4 hit [5].
+    failures.remove(2).unwrap();
+    let (index, removed) = failures.remove_id(ids[5]).unwrap();
+    assert_eq!((index, removed.id, removed.payload["args"].clone()), (4, ids[5], json!([5])));
+    assert_eq!(redis.lrange("resque:failed"), [&e[0], &e[1], &e[3], &e[4]].map(String::clone));
+
+    // A gone id is refused, by every operation, and changes nothing.
+    for result in [failures.remove_id(ids[5]), failures.requeue_id(ids[5]), failures.find(ids[2])] {
+        let err = result.unwrap_err();
+        assert!(matches!(err, Error::NoSuchFailureId { .. }), "{err:?}");
+    }
+    assert_eq!(
+        failures.remove_id(ids[5]).unwrap_err().to_string(),
+        format!("no failure entry with id {} (it was removed or changed)", ids[5])
+    );
+    assert_eq!(failures.count().unwrap(), 4);
+    assert_eq!(redis.client().keys_in_namespace().unwrap(), ["failed"], "nothing requeued");
+
+    // Retry by id: the entry stays, marked, with the same id; removing by
+    // that id afterwards still finds it.
+    failures.remove(0).unwrap();
+    let (index, retried) = failures.requeue_id(ids[3]).unwrap();
+    assert_eq!((index, retried.retried_at), (1, None), "the entry as it was");
+    assert_eq!(redis.lrange("resque:queue:q"), [job("A", 3)]);
+    let list = redis.lrange("resque:failed");
+    assert_retried(&list[1], &e[3]);
+    let (index, found) = failures.find(ids[3]).unwrap();
+    assert_eq!((index, found.id), (1, ids[3]));
+    assert!(found.retried_at.is_some());
+    failures.remove_id(ids[3]).unwrap();
+    assert_eq!(redis.lrange("resque:failed"), [&e[1], &e[4]].map(String::clone));
+}
+
+#[test]
+fn an_entry_retried_by_another_client_meanwhile_is_found_again_by_its_id() {
+    let redis = TestRedis::start();
+    push_all(&redis, "resque:failed", &[RUBY_ENTRY]);
+    let failures = RedisFailures::new(redis.client());
+    let id = failures.all(0, 1).unwrap()[0].id;
+    // Ruby's resque-web retries it: the entry is rewritten with retried_at.
+    let ruby_retried =
+        format!(r#"{},"retried_at":"2026/11/24 00:10:00"}}"#, &RUBY_ENTRY[..RUBY_ENTRY.len() - 1]);
+    let _: () = redis.conn().lset("resque:failed", 0, &ruby_retried).unwrap();
+    let (_, removed) = failures.remove_id(id).unwrap();
+    assert_eq!(removed.retried_at.as_deref(), Some("2026/11/24 00:10:00"));
+    assert_eq!(failures.count().unwrap(), 0);
+}
+
+#[test]
+fn identical_entries_share_an_id_and_colliding_ones_are_refused() {
+    let redis = TestRedis::start();
+    let a = entry("q", &job("A", 1), "");
+    let a_retried = entry("q", &job("A", 1), r#","retried_at":"2026/11/24 00:10:00""#);
+    push_all(&redis, "resque:failed", &[&a_retried, &a, COLLIDING[0], COLLIDING[1]]);
+    let failures = RedisFailures::new(redis.client());
+    // The same failure twice: acting on one is fine.
+    assert_eq!(failures.remove_id(id_of(&a)).unwrap().0, 0);
+    assert_eq!(failures.count().unwrap(), 3);
+
+    let id = id_of(COLLIDING[0]);
+    assert_eq!(id.to_string(), "d6628981df53");
+    assert_eq!(id_of(COLLIDING[1]), id);
+    for result in [failures.remove_id(id), failures.requeue_id(id), failures.find(id)] {
+        let err = result.unwrap_err();
+        assert!(matches!(err, Error::AmbiguousFailureId { count: 2, .. }), "{err:?}");
+        assert!(err.to_string().contains("by its index"), "{err}");
+    }
+    assert_eq!(redis.lrange("resque:failed"), [&a, COLLIDING[0], COLLIDING[1]]);
+    assert_eq!(redis.client().keys_in_namespace().unwrap(), ["failed"]);
+}
+
+#[test]
+fn a_listing_with_a_non_utf8_entry_lists_it_with_its_id() {
+    let redis = TestRedis::start();
+    let bad: &[u8] = b"{\"payload\":\"caf\xe9\",\"queue\":\"q\"}";
+    let mut conn = redis.conn();
+    let _: () = conn.rpush("resque:failed", RUBY_ENTRY).unwrap();
+    let _: () = conn.rpush("resque:failed", bad).unwrap();
+    let failures = RedisFailures::new(redis.client());
+    let all = failures.all(0, 10).unwrap();
+    assert_eq!(all.len(), 2);
+    assert_eq!(all[1].id, FailureId::of(bad));
+    assert_eq!(redis.client().failures(0, 10).unwrap(), all);
+    assert_eq!(failures.select(None, None).unwrap().len(), 2);
+    failures.remove_id(FailureId::of(bad)).unwrap();
+    assert_eq!(redis.lrange("resque:failed"), [RUBY_ENTRY]);
+}
+
+#[test]
+fn requeue_not_retried_retries_each_entry_once() {
+    let redis = TestRedis::start();
+    let retried = entry("q", &job("A", 1), r#","retried_at":"2026/11/24 00:10:00""#);
+    let fresh: Vec<String> = (2..5).map(|i| entry("q", &job("A", i), "")).collect();
+    push_all(&redis, "resque:failed", &[&retried, &fresh[0], &fresh[1], "not json", &fresh[2]]);
+    let failures = RedisFailures::new(redis.client());
+    assert_eq!(failures.requeue_not_retried().unwrap(), 3);
+    assert_eq!(redis.lrange("resque:queue:q"), [job("A", 2), job("A", 3), job("A", 4)]);
+    // Clicking it again (or five times) runs nothing again.
+    for _ in 0..4 {
+        assert_eq!(failures.requeue_not_retried().unwrap(), 0);
+    }
+    assert_eq!(redis.lrange("resque:queue:q").len(), 3);
+    // requeue_all, by contrast, runs every one again.
+    assert_eq!(failures.requeue_all().unwrap(), 4);
+    assert_eq!(redis.lrange("resque:queue:q").len(), 7);
+}
+
+#[test]
+fn multi_queue_lists_act_by_id_too() {
+    let redis = TestRedis::start();
+    let mut conn = redis.conn();
+    let _: () = conn.sadd("resque:failed_queues", &["a_failed", "b_failed"]).unwrap();
+    let (a0, a1) =
+        (entry("a", &job("A", 0), ""), entry("a", &job("A", 1), r#","retried_at":"2026/11/24 00:10:00""#));
+    let (b0, b1) = (entry("b", &job("B", 0), ""), entry("b", &job("B", 1), ""));
+    push_all(&redis, "resque:a_failed", &[&a0, &a1]);
+    push_all(&redis, "resque:b_failed", &[&b0, &b1]);
+    let failures = RedisMultiQueueFailures::new(redis.client());
+    let ids: Vec<FailureId> = failures.all(0, 10).unwrap().iter().map(|f| f.id).collect();
+    assert_eq!(ids, [&a0, &a1, &b0, &b1].map(|e| id_of(e)));
+    // Overall indexes: b_failed[1] is 3; after a removal in a_failed, 2.
+    failures.remove(0).unwrap();
+    assert_eq!(failures.find(ids[3]).unwrap().0, 2);
+    assert_eq!(failures.requeue_id(ids[3]).unwrap().0, 2);
+    assert_eq!(redis.lrange("resque:queue:b"), [job("B", 1)]);
+    assert!(matches!(failures.remove_id(ids[0]), Err(Error::NoSuchFailureId { .. })));
+    assert_eq!(failures.find_in("b_failed", ids[3]).unwrap().0, 1);
+    assert!(matches!(failures.find_in("a_failed", ids[3]), Err(Error::NoSuchFailureId { .. })));
+    assert_eq!(failures.remove_id_in("b_failed", ids[2]).unwrap().0, 0);
+    assert_eq!(failures.requeue_id_in("a_failed", ids[1]).unwrap().0, 0);
+    assert_eq!(redis.lrange("resque:queue:a"), [job("A", 1)]);
+    // a_failed[0] and b_failed[0] are both retried now: nothing is left to retry once.
+    assert_eq!(failures.requeue_not_retried().unwrap(), 0);
+    let _: () = conn.rpush("resque:b_failed", &b0).unwrap();
+    assert_eq!(failures.requeue_not_retried().unwrap(), 1);
+    assert_eq!(failures.requeue_not_retried_in("b_failed").unwrap(), 0);
+    assert_eq!(redis.lrange("resque:queue:b"), [job("B", 1), job("B", 0)]);
 }
 
 #[test]
@@ -381,6 +543,8 @@ fn log_backend_stores_nothing() {
     assert!(log.all(0, 10).unwrap().is_empty());
     assert!(log.select(None, None).unwrap().is_empty());
     assert!(matches!(log.remove(0), Err(Error::NoSuchFailure { index: 0, count: 0 })));
+    assert!(matches!(log.remove_id(id_of(RUBY_ENTRY)), Err(Error::NoSuchFailureId { .. })));
+    assert_eq!(log.requeue_not_retried().unwrap(), 0);
     assert_eq!(log.requeue_all().unwrap(), 0);
     assert!(redis.client().keys_in_namespace().unwrap().is_empty());
 }
