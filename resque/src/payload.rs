@@ -851,9 +851,12 @@ mod tests {
         assert_eq!(f.id.to_string(), "3db87e6340c9");
         assert_eq!(f.queue.as_deref(), Some("file_serve"));
         assert_eq!(Failure::parse_lossy(RUBY_ENTRY.to_string()), f);
+        // An entry with a byte that is not UTF-8 still parses, the byte shown as \xe9.
         let bad = Failure::from_bytes(b"{\"payload\":\"caf\xe9\"}");
-        assert_eq!(bad.payload, Value::String("{\"payload\":\"caf\u{fffd}\"}".into()));
+        assert_eq!(bad.payload, Value::String(r"caf\xe9".into()));
         assert_eq!(bad.id, FailureId::of(b"{\"payload\":\"caf\xe9\"}"));
+        let text = Failure::from_bytes(b"not json \xe9");
+        assert_eq!(text.payload, Value::String(r"not json \xe9".into()));
     }
 
     #[test]
