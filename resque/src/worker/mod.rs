@@ -114,6 +114,10 @@ pub struct Worker {
     signals: Signals,
     control: Control,
     last_heartbeat: Option<Instant>,
+    /// When this worker's heartbeats started landing again after a gap of
+    /// more than two intervals (Redis was unreachable): until they have
+    /// landed for two intervals, nobody's expired heartbeat proves a death.
+    beats_resumed: Option<Instant>,
     /// The wake-up subscription, while working.
     wake: Option<wake::Wake>,
     /// Worker hooks: those registered with `#[resque::hook]`, then
@@ -228,6 +232,7 @@ impl Worker {
             signals: Signals::install()?,
             control,
             last_heartbeat: None,
+            beats_resumed: None,
             wake: None,
             hooks: crate::hooks::WORKER_HOOKS.iter().map(|h| (h.event, h.hook)).collect(),
             spells: (false, false, false),
@@ -741,8 +746,8 @@ impl Worker {
                 timeout,
             },
         );
-        if beat_at.is_some() {
-            self.last_heartbeat = beat_at;
+        if let Some(beat_at) = beat_at {
+            self.beat_landed(beat_at);
         }
         let (result, reported) = match run {
             Ok(outcome) => (outcome.result, outcome.reported),
@@ -787,8 +792,26 @@ impl Worker {
 
     fn heartbeat(&mut self) -> Result<()> {
         write_heartbeat(&self.client, &self.id)?;
-        self.last_heartbeat = Some(Instant::now());
+        self.beat_landed(Instant::now());
         Ok(())
+    }
+
+    /// Notes a heartbeat that reached Redis at `at`, and whether it ends a
+    /// gap (see [`Worker::beats_resumed`]).
+    fn beat_landed(&mut self, at: Instant) {
+        let gap = self.last_heartbeat.map(|last| at.saturating_duration_since(last));
+        if gap.is_some_and(|gap| gap > self.options.heartbeat_interval * 2) {
+            tracing::info!(worker = %self.id, ?gap, "heartbeats land again: expired heartbeats prove nothing for a while");
+            self.beats_resumed = Some(at);
+        }
+        self.last_heartbeat = Some(at);
+    }
+
+    /// Whether an expired heartbeat may be taken for a dead worker now: not
+    /// within two heartbeat intervals of this worker's own beats resuming
+    /// after a gap, the time every live worker needs to beat again.
+    fn trusts_expiry(&self) -> bool {
+        self.beats_resumed.is_none_or(|t| t.elapsed() >= self.options.heartbeat_interval * 2)
     }
 
     fn heartbeat_due(&self) -> bool {
@@ -820,6 +843,7 @@ impl Worker {
             queues: &self.options.queues,
             heartbeat_interval: self.options.heartbeat_interval,
             failures: &self.options.failure_backends,
+            trust_expiry: self.trusts_expiry(),
         };
         match prune::prune_dead_workers(&self.client, &pruner) {
             Ok(Some(pruned)) if !pruned.workers.is_empty() || pruned.recovered != Default::default() => {
@@ -923,6 +947,7 @@ pub(crate) fn prune_now(client: &Client, heartbeat_interval: Duration) -> Result
         queues: &all,
         heartbeat_interval,
         failures: &[FailureDestination::Redis],
+        trust_expiry: true,
     };
     prune::prune_dead_workers(client, &pruner)
 }
@@ -931,7 +956,14 @@ pub(crate) fn prune_now(client: &Client, heartbeat_interval: Duration) -> Result
 /// as running with nothing in flight (a Ruby or node-resque worker's) is
 /// failed as `Resque::DirtyExit`, as Ruby's `unregister_worker` does.
 pub(crate) fn remove_worker(client: &Client, id: &str) -> Result<Recovered> {
-    prune::prune_worker(client, id, &[FailureDestination::Redis], prune::Removal::Removed)
+    let removed = prune::prune_worker(
+        client,
+        id.as_bytes(),
+        None,
+        &[FailureDestination::Redis],
+        prune::Removal::Removed,
+    )?;
+    Ok(removed.unwrap_or_default())
 }
 
 /// Runs the hooks for `event`, in order; a panicking hook is logged and skipped.

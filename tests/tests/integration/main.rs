@@ -11,6 +11,7 @@ mod failure;
 mod hooks;
 mod lifecycle;
 mod process;
+mod prune;
 mod steps;
 mod worker;
 
