@@ -528,9 +528,11 @@ impl Client {
 
     // ----- workers, stats, failures ----------------------------------------
 
-    /// Registered worker ids, sorted.
+    /// Registered worker ids, sorted. An id that is not UTF-8 (a peer may
+    /// write one) is given with U+FFFD in place of its stray bytes.
     pub fn workers(&self) -> Result<Vec<String>> {
-        let mut ids: Vec<String> = self.with_conn(|c| c.smembers(self.keys().workers()))?;
+        let ids: Vec<Vec<u8>> = self.with_conn(|c| c.smembers(self.keys().workers()))?;
+        let mut ids: Vec<String> = ids.iter().map(|id| String::from_utf8_lossy(id).into_owned()).collect();
         ids.sort();
         Ok(ids)
     }
@@ -548,12 +550,13 @@ impl Client {
             return Ok(Vec::new());
         }
         let keys: Vec<String> = ids.iter().map(|id| self.keys().worker(id)).collect();
-        let records: Vec<Option<String>> = self.with_conn(|c| redis::cmd("MGET").arg(&keys).query(c))?;
+        // As bytes: a peer's record need not be UTF-8 (shown with U+FFFD).
+        let records: Vec<Option<Vec<u8>>> = self.with_conn(|c| redis::cmd("MGET").arg(&keys).query(c))?;
         Ok(ids
             .iter()
             .zip(records)
             .filter_map(|(id, record)| {
-                let record = record?;
+                let record = String::from_utf8_lossy(&record?).into_owned();
                 let working = serde_json::from_str::<WorkingOn>(&record).unwrap_or(WorkingOn {
                     queue: String::new(),
                     run_at: String::new(),
