@@ -115,7 +115,7 @@ pub struct Worker {
     control: Control,
     last_heartbeat: Option<Instant>,
     /// When this worker's heartbeats started landing again after a gap of
-    /// more than two intervals (Redis was unreachable): until they have
+    /// more than three intervals (Redis was unreachable): until they have
     /// landed for two intervals, nobody's expired heartbeat proves a death.
     beats_resumed: Option<Instant>,
     /// The wake-up subscription, while working.
@@ -713,11 +713,11 @@ impl Worker {
             pre_shutdown: self.options.pre_shutdown_timeout,
             term_timeout: self.options.term_timeout,
         };
-        let Worker { client, id, signals, control, options, hooks, .. } = self;
+        let Worker { client, id, signals, control, options, hooks, last_heartbeat, beats_resumed, .. } = self;
         let after_fork = || run_worker_hooks(hooks, id, WorkerHook::AfterFork, Some(ctx));
-        let mut beat_at = None;
+        let interval = options.heartbeat_interval;
         let mut tick = || match write_heartbeat(client, id) {
-            Ok(()) => beat_at = Some(Instant::now()),
+            Ok(()) => note_beat(last_heartbeat, beats_resumed, Instant::now(), interval, id),
             Err(e) => tracing::warn!(worker = %id, "heartbeat failed: {e}"),
         };
         let mut on_wake = || {
@@ -746,9 +746,6 @@ impl Worker {
                 timeout,
             },
         );
-        if let Some(beat_at) = beat_at {
-            self.beat_landed(beat_at);
-        }
         let (result, reported) = match run {
             Ok(outcome) => (outcome.result, outcome.reported),
             Err(e) => {
@@ -792,19 +789,9 @@ impl Worker {
 
     fn heartbeat(&mut self) -> Result<()> {
         write_heartbeat(&self.client, &self.id)?;
-        self.beat_landed(Instant::now());
+        let interval = self.options.heartbeat_interval;
+        note_beat(&mut self.last_heartbeat, &mut self.beats_resumed, Instant::now(), interval, &self.id);
         Ok(())
-    }
-
-    /// Notes a heartbeat that reached Redis at `at`, and whether it ends a
-    /// gap (see [`Worker::beats_resumed`]).
-    fn beat_landed(&mut self, at: Instant) {
-        let gap = self.last_heartbeat.map(|last| at.saturating_duration_since(last));
-        if gap.is_some_and(|gap| gap > self.options.heartbeat_interval * 2) {
-            tracing::info!(worker = %self.id, ?gap, "heartbeats land again: expired heartbeats prove nothing for a while");
-            self.beats_resumed = Some(at);
-        }
-        self.last_heartbeat = Some(at);
     }
 
     /// Whether an expired heartbeat may be taken for a dead worker now: not
@@ -993,6 +980,28 @@ pub(crate) fn perform_inline(
     args: Vec<serde_json::Value>,
 ) -> std::result::Result<(), JobFailure> {
     run::perform(entry, queue, args)
+}
+
+/// Notes a heartbeat that reached Redis at `at`, and whether it ends a gap
+/// of more than three intervals since the last one (see
+/// [`Worker::beats_resumed`]).
+fn note_beat(
+    last: &mut Option<Instant>,
+    resumed: &mut Option<Instant>,
+    at: Instant,
+    interval: Duration,
+    id: &str,
+) {
+    let gap = last.map(|last| at.saturating_duration_since(last));
+    if gap.is_some_and(|gap| gap > interval * 3) {
+        tracing::info!(
+            worker = id,
+            ?gap,
+            "heartbeats land again: expired heartbeats prove nothing for a while"
+        );
+        *resumed = Some(at);
+    }
+    *last = Some(at);
 }
 
 /// `HSET workers:heartbeat <id> <Redis TIME as ISO-8601>`.
