@@ -188,7 +188,7 @@ fn a_live_worker_of_this_host_with_an_expired_heartbeat_is_not_pruned() {
     ruby.kill().unwrap();
     ruby.wait().unwrap();
     let pruned = prune(&redis, Duration::from_secs(1));
-    assert_eq!(pruned.workers, [id.clone()]);
+    assert_eq!(pruned.workers, std::slice::from_ref(&id));
     let f = redis.failures();
     assert_eq!(f.len(), 1, "{f:#?}");
     // Its heartbeat expired too, so Ruby's first rule names the failure.
