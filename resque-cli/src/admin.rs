@@ -580,6 +580,12 @@ fn prune(client: &Client, args: &PruneArgs) -> Result<(), CliError> {
     if pruned.recovered.failed > 0 {
         text.push_str(&format!(", failed {} that had been recovered too often", pruned.recovered.failed));
     }
+    if pruned.recovered.dropped > 0 {
+        text.push_str(&format!(
+            ", dropped {} that the one who unregistered their worker had failed already",
+            plural(pruned.recovered.dropped, "in-flight job")
+        ));
+    }
     text.push('\n');
     out(&text);
     Ok(())

@@ -162,6 +162,39 @@ impl Keys {
         self.strip(full)?.strip_prefix("inflight:")
     }
 
+    /// The keys of one worker, for an id as stored in `workers`: any
+    /// bytes, since a peer may write an id that is not UTF-8.
+    ///
+    /// ```
+    /// let keys = resque::keys::Keys::new("resque");
+    /// let w = keys.worker_keys(b"web1:4211:caf\xe9");
+    /// assert_eq!(w.record, b"resque:worker:web1:4211:caf\xe9");
+    /// assert_eq!(w.started, b"resque:worker:web1:4211:caf\xe9:started");
+    /// assert_eq!(w.inflight, b"resque:inflight:web1:4211:caf\xe9");
+    /// ```
+    pub fn worker_keys(&self, id: &[u8]) -> WorkerKeys {
+        let join = |before: &str, after: &str| {
+            let mut key = Vec::with_capacity(self.prefix.len() + before.len() + id.len() + after.len());
+            key.extend_from_slice(self.prefix.as_bytes());
+            key.extend_from_slice(before.as_bytes());
+            key.extend_from_slice(id);
+            key.extend_from_slice(after.as_bytes());
+            key
+        };
+        WorkerKeys {
+            record: join("worker:", ""),
+            started: join("worker:", ":started"),
+            inflight: join("inflight:", ""),
+            processed: join(&format!("stat:{}:", stat::PROCESSED), ""),
+            failed: join(&format!("stat:{}:", stat::FAILED), ""),
+        }
+    }
+
+    /// The worker id in an `inflight:<id>` key name, as bytes.
+    pub fn inflight_owner_bytes<'a>(&self, full: &'a [u8]) -> Option<&'a [u8]> {
+        full.strip_prefix(self.prefix.as_bytes())?.strip_prefix(b"inflight:".as_slice())
+    }
+
     /// `wake`: the Pub/Sub channel resque-rs publishes a queue's name on
     /// when it pushes a job, so idle workers take it at once (added by
     /// resque-rs; a channel, not a key).
@@ -174,6 +207,38 @@ impl Keys {
     pub fn recoveries(&self) -> String {
         self.key("recoveries")
     }
+}
+
+/// The keys of one worker (see [`Keys::worker_keys`]), each as bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkerKeys {
+    /// `worker:<id>`: the job it is processing.
+    pub record: Vec<u8>,
+    /// `worker:<id>:started`.
+    pub started: Vec<u8>,
+    /// `inflight:<id>`: the jobs it has taken and not finished.
+    pub inflight: Vec<u8>,
+    /// `stat:processed:<id>`.
+    pub processed: Vec<u8>,
+    /// `stat:failed:<id>`.
+    pub failed: Vec<u8>,
+}
+
+/// The parts of a worker id `<host>:<pid>:<queues>`, split at the first two
+/// `:` (the queue list keeps any further ones), as bytes: an id a peer
+/// wrote need not be UTF-8. A part that is missing is empty.
+///
+/// ```
+/// use resque::keys::split_worker_id;
+/// assert_eq!(split_worker_id(b"web1:4211:critical,*"), (&b"web1"[..], &b"4211"[..], &b"critical,*"[..]));
+/// assert_eq!(split_worker_id(b"web1:4211"), (&b"web1"[..], &b"4211"[..], &b""[..]));
+/// ```
+pub fn split_worker_id(id: &[u8]) -> (&[u8], &[u8], &[u8]) {
+    let mut parts = id.splitn(3, |b| *b == b':');
+    let host = parts.next().unwrap_or_default();
+    let pid = parts.next().unwrap_or_default();
+    let queues = parts.next().unwrap_or_default();
+    (host, pid, queues)
 }
 
 /// Counter names under `stat:`.
@@ -205,6 +270,14 @@ mod tests {
         assert_eq!(k.inflight("h:1:a"), "app:inflight:h:1:a");
         assert_eq!(k.inflight_pattern(), "app:inflight:*");
         assert_eq!(k.inflight_owner("app:inflight:h:1:a,*"), Some("h:1:a,*"));
+        assert_eq!(k.inflight_owner_bytes(b"app:inflight:h:1:\xff"), Some(&b"h:1:\xff"[..]));
+        assert_eq!(k.inflight_owner_bytes(b"other:inflight:h:1:a"), None);
+        let w = k.worker_keys(b"h:1:a");
+        assert_eq!(w.record, k.worker("h:1:a").into_bytes());
+        assert_eq!(w.started, k.worker_started("h:1:a").into_bytes());
+        assert_eq!(w.inflight, k.inflight("h:1:a").into_bytes());
+        assert_eq!(w.processed, k.worker_stat(stat::PROCESSED, "h:1:a").into_bytes());
+        assert_eq!(w.failed, k.worker_stat(stat::FAILED, "h:1:a").into_bytes());
         assert_eq!(k.recoveries(), "app:recoveries");
         assert_eq!(k.wake_channel(), "app:wake");
         assert_eq!(k.strip("app:queue:a"), Some("queue:a"));

@@ -113,6 +113,10 @@ pub struct Worker {
     signals: Signals,
     control: Control,
     last_heartbeat: Option<Instant>,
+    /// When this worker's heartbeats started landing again after a gap of
+    /// more than three intervals (Redis was unreachable): until they have
+    /// landed for two intervals, nobody's expired heartbeat proves a death.
+    beats_resumed: Option<Instant>,
     /// The wake-up subscription, while working.
     wake: Option<wake::Wake>,
     /// Worker hooks: those registered with `#[resque::hook]`, then
@@ -227,6 +231,7 @@ impl Worker {
             signals: Signals::install()?,
             control,
             last_heartbeat: None,
+            beats_resumed: None,
             wake: None,
             hooks: crate::hooks::WORKER_HOOKS.iter().map(|h| (h.event, h.hook)).collect(),
             spells: (false, false, false),
@@ -716,11 +721,11 @@ impl Worker {
             pre_shutdown: self.options.pre_shutdown_timeout,
             term_timeout: self.options.term_timeout,
         };
-        let Worker { client, id, signals, control, options, hooks, .. } = self;
+        let Worker { client, id, signals, control, options, hooks, last_heartbeat, beats_resumed, .. } = self;
         let after_fork = || run_worker_hooks(hooks, id, WorkerHook::AfterFork, Some(ctx));
-        let mut beat_at = None;
+        let interval = options.heartbeat_interval;
         let mut tick = || match write_heartbeat(client, id) {
-            Ok(()) => beat_at = Some(Instant::now()),
+            Ok(()) => note_beat(last_heartbeat, beats_resumed, Instant::now(), interval, id),
             Err(e) => tracing::warn!(worker = %id, "heartbeat failed: {e}"),
         };
         let mut on_wake = || {
@@ -749,9 +754,6 @@ impl Worker {
                 timeout,
             },
         );
-        if beat_at.is_some() {
-            self.last_heartbeat = beat_at;
-        }
         let (result, reported) = match run {
             Ok(outcome) => (outcome.result, outcome.reported),
             Err(e) => {
@@ -795,8 +797,16 @@ impl Worker {
 
     fn heartbeat(&mut self) -> Result<()> {
         write_heartbeat(&self.client, &self.id)?;
-        self.last_heartbeat = Some(Instant::now());
+        let interval = self.options.heartbeat_interval;
+        note_beat(&mut self.last_heartbeat, &mut self.beats_resumed, Instant::now(), interval, &self.id);
         Ok(())
+    }
+
+    /// Whether an expired heartbeat may be taken for a dead worker now: not
+    /// within two heartbeat intervals of this worker's own beats resuming
+    /// after a gap, the time every live worker needs to beat again.
+    fn trusts_expiry(&self) -> bool {
+        self.beats_resumed.is_none_or(|t| t.elapsed() >= self.options.heartbeat_interval * 2)
     }
 
     fn heartbeat_due(&self) -> bool {
@@ -828,6 +838,7 @@ impl Worker {
             queues: &self.options.queues,
             heartbeat_interval: self.options.heartbeat_interval,
             failures: &self.options.failure_backends,
+            trust_expiry: self.trusts_expiry(),
         };
         match prune::prune_dead_workers(&self.client, &pruner) {
             Ok(Some(pruned)) if !pruned.workers.is_empty() || pruned.recovered != Default::default() => {
@@ -931,6 +942,7 @@ pub(crate) fn prune_now(client: &Client, heartbeat_interval: Duration) -> Result
         queues: &all,
         heartbeat_interval,
         failures: &[FailureDestination::Redis],
+        trust_expiry: true,
     };
     prune::prune_dead_workers(client, &pruner)
 }
@@ -939,7 +951,14 @@ pub(crate) fn prune_now(client: &Client, heartbeat_interval: Duration) -> Result
 /// as running with nothing in flight (a Ruby or node-resque worker's) is
 /// failed as `Resque::DirtyExit`, as Ruby's `unregister_worker` does.
 pub(crate) fn remove_worker(client: &Client, id: &str) -> Result<Recovered> {
-    prune::prune_worker(client, id, &[FailureDestination::Redis], prune::Removal::Removed)
+    let removed = prune::prune_worker(
+        client,
+        id.as_bytes(),
+        None,
+        &[FailureDestination::Redis],
+        prune::Removal::Removed,
+    )?;
+    Ok(removed.unwrap_or_default())
 }
 
 /// Runs the hooks for `event`, in order; a panicking hook is logged and skipped.
@@ -969,6 +988,28 @@ pub(crate) fn perform_inline(
     args: Vec<serde_json::Value>,
 ) -> std::result::Result<(), JobFailure> {
     run::perform(entry, queue, args)
+}
+
+/// Notes a heartbeat that reached Redis at `at`, and whether it ends a gap
+/// of more than three intervals since the last one (see
+/// [`Worker::beats_resumed`]).
+fn note_beat(
+    last: &mut Option<Instant>,
+    resumed: &mut Option<Instant>,
+    at: Instant,
+    interval: Duration,
+    id: &str,
+) {
+    let gap = last.map(|last| at.saturating_duration_since(last));
+    if gap.is_some_and(|gap| gap > interval * 3) {
+        tracing::info!(
+            worker = id,
+            ?gap,
+            "heartbeats land again: expired heartbeats prove nothing for a while"
+        );
+        *resumed = Some(at);
+    }
+    *last = Some(at);
 }
 
 /// `HSET workers:heartbeat <id> <Redis TIME as ISO-8601>`.

@@ -1,10 +1,14 @@
 //! The chaos test: 20,000 jobs, 2 forking workers and 1 `--no-fork` worker,
 //! a random worker parent or child SIGKILLed every 100 ms for the whole run,
-//! and a redis-server restart in the middle. No job may be lost, and no job
-//! runs again more often than the kills allow.
+//! and a redis-server restart in the middle; meanwhile pruning passes run
+//! back to back over batches of dead workers, racing the registrations of
+//! the workers that replace the killed ones. No job may be lost, no job
+//! runs again more often than the kills allow, and pruning fails none.
 
 use std::collections::HashMap;
 use std::process::Stdio;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{kill, Signal};
@@ -73,6 +77,41 @@ fn seen(out: &std::path::Path, redis: &TestRedis) -> Option<HashMap<u64, usize>>
     Some(counts)
 }
 
+/// How many dead workers (of another host, heartbeat long expired) each
+/// racing pruning pass finds.
+const DEAD_PER_PASS: usize = 500;
+
+/// Runs pruning passes back to back until `stop`, each over a new batch of
+/// dead workers, so that a pass is always under way while killed workers
+/// are replaced and register. Returns how many passes ran.
+fn race_pruning(redis_url: String, stop: Arc<AtomicBool>) -> usize {
+    let client = resque::Client::with_namespace(redis_url.parse().unwrap(), "resque").unwrap();
+    let mut passes = 0;
+    let mut batch = 0usize;
+    while !stop.load(Ordering::Relaxed) {
+        let conn = redis::Client::open(redis_url.as_str()).and_then(|c| c.get_connection());
+        let Ok(mut conn) = conn else {
+            std::thread::sleep(Duration::from_millis(50));
+            continue;
+        };
+        let mut pipe = redis::pipe();
+        for i in 0..DEAD_PER_PASS {
+            let id = format!("chaos-dead-host:{}:chaos", batch * DEAD_PER_PASS + i);
+            pipe.sadd("resque:workers", &id).ignore();
+            pipe.hset("resque:workers:heartbeat", &id, "2020-01-01T00:00:00+00:00").ignore();
+        }
+        pipe.del("resque:pruning_dead_workers_in_progress").ignore();
+        if pipe.query::<()>(&mut conn).is_err() {
+            continue;
+        }
+        batch += 1;
+        if let Ok(Some(_)) = client.prune_dead_workers(Duration::from_secs(1)) {
+            passes += 1;
+        }
+    }
+    passes
+}
+
 #[test]
 fn no_job_is_lost_when_workers_are_killed_and_redis_restarts() {
     let seed =
@@ -89,6 +128,11 @@ fn no_job_is_lost_when_workers_are_killed_and_redis_restarts() {
     }
 
     let mut workers: Vec<Reaped> = (0..WORKERS).map(|slot| spawn(&redis, slot)).collect();
+    let stop_pruning = Arc::new(AtomicBool::new(false));
+    let pruning = {
+        let (url, stop) = (redis.url(), stop_pruning.clone());
+        std::thread::spawn(move || race_pruning(url, stop))
+    };
     let mut kills = 0usize;
     // How many duplicates the kills allow.
     let mut allowed = 0usize;
@@ -104,9 +148,13 @@ fn no_job_is_lost_when_workers_are_killed_and_redis_restarts() {
             let mut conn = redis.conn();
             let queued: u64 = conn.llen("resque:queue:chaos").unwrap_or(0);
             let inflight: Vec<String> = conn.keys("resque:inflight:*").unwrap_or_default();
-            let registered: Vec<String> = conn.smembers("resque:workers").unwrap_or_default();
+            let mut registered: Vec<String> = conn.smembers("resque:workers").unwrap_or_default();
+            let racing_dead = registered.len();
+            registered.retain(|w| !w.starts_with("chaos-dead-host:"));
+            let racing_dead = racing_dead - registered.len();
             eprintln!(
-                "chaos: {} lines, {queued} queued, {} in flight {inflight:?}, workers {registered:?}, {kills} kills",
+                "chaos: {} lines, {queued} queued, {} in flight {inflight:?}, workers {registered:?} \
+                 (and {racing_dead} dead ones for pruning), {kills} kills",
                 lines(&out).len(),
                 inflight.len()
             );
@@ -161,6 +209,9 @@ fn no_job_is_lost_when_workers_are_killed_and_redis_restarts() {
         }
         std::thread::sleep(Duration::from_millis(100));
     }
+    stop_pruning.store(true, Ordering::Relaxed);
+    let passes = pruning.join().unwrap();
+    assert!(passes > 0, "no pruning pass ran (seed {seed})");
     for w in workers.iter_mut() {
         let _ = kill(Pid::from_raw(w.id() as i32), Signal::SIGQUIT);
         assert!(wait_for_exit(w, Duration::from_secs(240)).is_some());
@@ -176,8 +227,19 @@ fn no_job_is_lost_when_workers_are_killed_and_redis_restarts() {
     );
     let in_flight: Vec<String> = redis.conn().keys("resque:inflight:*").unwrap();
     assert!(in_flight.is_empty(), "{in_flight:?}");
+    // Our workers keep their jobs in flight: pruning puts them back, and
+    // never fails one as a job found on a dead worker.
+    let failed: Vec<String> = redis.conn().lrange("resque:failed", 0, -1).unwrap();
+    let by_pruning: Vec<&String> = failed
+        .iter()
+        .filter(|e| e.contains("PruneDeadWorkerDirtyExit") || e.contains("Job still being processed"))
+        .collect();
+    assert!(
+        by_pruning.is_empty(),
+        "pruning failed jobs of live or recovered workers (seed {seed}): {by_pruning:?}"
+    );
     eprintln!(
-        "chaos: {kills} kills, {duplicates} duplicates, {} failed",
+        "chaos: {kills} kills, {duplicates} duplicates, {} failed, {passes} racing pruning passes",
         redis.client().failed_count().unwrap()
     );
 }

@@ -272,7 +272,8 @@ fn pruning_follows_rubys_rules_and_recovers_jobs() {
     let f = redis.failures();
     assert_eq!(f.len(), 1, "{f:#?}");
     assert_eq!(f[0]["exception"], "Resque::PruneDeadWorkerDirtyExit");
-    assert_eq!(f[0]["error"], "Worker elsewhere:3 did not gracefully exit while processing Mail");
+    // Ruby: PruneDeadWorkerDirtyExit.new(worker.to_s, job_class), the whole id.
+    assert_eq!(f[0]["error"], "Worker elsewhere:3:mail did not gracefully exit while processing Mail");
     assert_eq!(f[0]["worker"], ruby);
     let gone: bool = conn.exists(format!("resque:worker:{stale}:started")).unwrap();
     assert!(!gone);

@@ -13,6 +13,7 @@ mod hooks;
 mod lifecycle;
 mod orphans;
 mod process;
+mod prune;
 mod steps;
 mod titles;
 mod worker;
