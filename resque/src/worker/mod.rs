@@ -644,14 +644,17 @@ impl Worker {
                     self.registry.classes().collect::<Vec<_>>().join(", ")
                 ),
             )),
-            Some(entry) if self.options.fork_per_job => {
-                let timeout = entry.timeout.or(self.options.job_timeout);
-                self.run_in_child(entry, &taken.queue, payload.args, &title, timeout, child_started)
-            }
-            Some(entry) => {
-                procline::set_title(&title);
-                run::perform(entry, &taken.queue, payload.args)
-            }
+            Some(entry) => match crate::job::check_integers(entry, &taken.raw) {
+                Err(failure) => Err(failure),
+                Ok(()) if self.options.fork_per_job => {
+                    let timeout = entry.timeout.or(self.options.job_timeout);
+                    self.run_in_child(entry, &taken.queue, payload.args, &title, timeout, child_started)
+                }
+                Ok(()) => {
+                    procline::set_title(&title);
+                    run::perform(entry, &taken.queue, payload.args)
+                }
+            },
         };
         match &result {
             Err(f) => {

@@ -10,6 +10,7 @@ mod enqueue;
 mod failure;
 mod hooks;
 mod lifecycle;
+mod numbers;
 mod process;
 mod steps;
 mod worker;
