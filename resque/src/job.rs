@@ -8,7 +8,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::payload::{self, exception};
-use crate::registry::JobEntry;
+use crate::registry::{JobEntry, Registry};
 
 /// A job's arguments, bound to its class name and default queue.
 ///
@@ -146,17 +146,34 @@ pub fn decode_args<A: DeserializeOwned + Serialize>(
 pub(crate) fn check_integers(entry: &JobEntry, raw_payload: &str) -> Result<(), JobFailure> {
     match payload::unheld_integer(raw_payload) {
         None => Ok(()),
-        Some(found) => Err(JobFailure::new(
-            exception::BAD_ARGS,
-            format!(
-                "arguments do not fit job {}: {}: the integer {} is beyond 64 bits, which no job \
-                 parameter holds exactly (a serde_json::Value would get a rounded float)",
-                entry.class,
-                argument(found.index, entry.params),
-                found.literal
-            ),
-        )),
+        Some(found) => Err(unheld_failure(entry.class, entry.params, &found)),
     }
+}
+
+/// For a payload that did not parse: serde_json refuses a whole payload
+/// holding an integer too large even for a float (`10**400`), which Ruby
+/// reads; it fails as any integer beyond 64 bits does, naming the argument.
+pub(crate) fn check_unparsed_integers(registry: &Registry, raw_payload: &str) -> Option<JobFailure> {
+    #[derive(serde::Deserialize)]
+    struct Class {
+        class: String,
+    }
+    let found = payload::unheld_integer(raw_payload)?;
+    let class = serde_json::from_str::<Class>(raw_payload).ok()?.class;
+    let params = registry.get(&class).map_or(&[][..], |entry| entry.params);
+    Some(unheld_failure(&class, params, &found))
+}
+
+fn unheld_failure(class: &str, params: &[&str], found: &payload::UnheldInteger) -> JobFailure {
+    JobFailure::new(
+        exception::BAD_ARGS,
+        format!(
+            "arguments do not fit job {class}: {}: the integer {} is beyond 64 bits, which no job \
+             parameter holds exactly (a serde_json::Value would get a rounded float)",
+            argument(found.index, params),
+            found.literal
+        ),
+    )
 }
 
 /// An argument as errors name it: `argument 1 (amount)`, from its index.

@@ -618,13 +618,15 @@ impl Worker {
         let payload = match JobPayload::parse(&taken.raw) {
             Ok(payload) => payload,
             Err(why) => {
-                let failure = JobFailure::new(
-                    exception::BAD_PAYLOAD,
-                    format!(
-                        "payload in queue {:?} is not a job (an object with \"class\" and an \"args\" array): {why}",
-                        taken.queue
-                    ),
-                );
+                let failure = crate::job::check_unparsed_integers(&self.registry, &taken.raw).unwrap_or_else(|| {
+                    JobFailure::new(
+                        exception::BAD_PAYLOAD,
+                        format!(
+                            "payload in queue {:?} is not a job (an object with \"class\" and an \"args\" array): {why}",
+                            taken.queue
+                        ),
+                    )
+                });
                 tracing::error!(queue = taken.queue, "{}", failure.error);
                 return Some(self.failure_entry(taken, &failure));
             }

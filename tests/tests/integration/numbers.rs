@@ -24,9 +24,26 @@ fn worker_to(redis: &TestRedis, out: &std::path::Path) -> std::process::Command 
     cmd
 }
 
+/// The failure entries' `exception` and `error` members, in order (read
+/// without converting the payload's numbers, which may be past a float's
+/// range).
+fn exceptions_and_errors(redis: &TestRedis) -> Vec<(String, String)> {
+    #[derive(serde::Deserialize)]
+    struct Entry {
+        exception: String,
+        error: String,
+    }
+    let entries = redis.lrange("resque:failed");
+    entries
+        .iter()
+        .map(|raw| serde_json::from_str::<Entry>(raw).unwrap_or_else(|e| panic!("{e}: {raw}")))
+        .map(|entry| (entry.exception, entry.error))
+        .collect()
+}
+
 /// The failure entries' `error` members, in order.
 fn errors(redis: &TestRedis) -> Vec<String> {
-    redis.failures().iter().map(|f| f["error"].as_str().unwrap_or_default().to_string()).collect()
+    exceptions_and_errors(redis).into_iter().map(|(_, error)| error).collect()
 }
 
 #[test]
@@ -73,6 +90,9 @@ fn a_ruby_integer_beyond_64_bits_fails_naming_the_argument() {
     let redis = TestRedis::start();
     // Ruby: Resque.enqueue(Amount, 2**70), Resque.enqueue(Amount, -(2**64) - 1),
     // Resque.enqueue(Amount, 2**64 - 1): JSON integers of any size.
+    // Ruby: Resque.enqueue(Amount, 10**400), past even a float's range.
+    let googol4 = format!("1{}", "0".repeat(400));
+    let huge = format!(r#"{{"class":"Amount","args":[{googol4}]}}"#);
     push_as_ruby(
         &redis,
         "numbers",
@@ -81,6 +101,7 @@ fn a_ruby_integer_beyond_64_bits_fails_naming_the_argument() {
             r#"{"class":"Amount","args":[-18446744073709551617]}"#,
             r#"{"class":"Amount","args":[18446744073709551615]}"#,
             r#"{"class":"Amount","args":[{"total":[1,36893488147419103232]}]}"#,
+            &huge,
         ],
     );
     let dir = tempfile::tempdir().unwrap();
@@ -88,11 +109,9 @@ fn a_ruby_integer_beyond_64_bits_fails_naming_the_argument() {
     drain(worker_to(&redis, &out), "numbers", &[]);
     // u64::MAX fits: it reaches the serde_json::Value exactly.
     assert_eq!(lines(&out), ["amount 18446744073709551615"]);
-    let failures = redis.failures();
-    assert_eq!(failures.len(), 3, "{failures:?}");
-    for failure in &failures {
-        assert_eq!(failure["exception"], "ArgumentError");
-    }
+    let failures = exceptions_and_errors(&redis);
+    assert_eq!(failures.len(), 4, "{failures:?}");
+    assert!(failures.iter().all(|(exception, _)| exception == "ArgumentError"), "{failures:?}");
     assert_eq!(
         errors(&redis),
         [
@@ -102,6 +121,10 @@ fn a_ruby_integer_beyond_64_bits_fails_naming_the_argument() {
              beyond 64 bits, which no job parameter holds exactly (a serde_json::Value would get a rounded float)",
             "arguments do not fit job Amount: argument 1 (amount): the integer 36893488147419103232 is \
              beyond 64 bits, which no job parameter holds exactly (a serde_json::Value would get a rounded float)",
+            &format!(
+                "arguments do not fit job Amount: argument 1 (amount): the integer {googol4} is beyond 64 bits, \
+                 which no job parameter holds exactly (a serde_json::Value would get a rounded float)"
+            ),
         ]
     );
     // The failed payloads keep the numbers as Ruby wrote them.
