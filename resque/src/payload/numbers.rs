@@ -202,7 +202,7 @@ impl NonFinite {
     }
 }
 
-impl<'a> ser::Serializer for &'a mut NonFinite {
+impl ser::Serializer for &mut NonFinite {
     type Ok = ();
     type Error = Stop;
     type SerializeSeq = Self;
