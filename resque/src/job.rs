@@ -97,8 +97,8 @@ impl<E: fmt::Display> IntoJobResult for Result<(), E> {
 /// A number reaches the job as written or the job fails naming the
 /// argument: an integer that a float cannot hold exactly (beyond ±2^53),
 /// given to a parameter that takes it as a float, is refused rather than
-/// rounded. (Integers beyond 64 bits never get here: see
-/// [`check_integers`].)
+/// rounded. (Integers beyond 64 bits never get here: the worker fails
+/// such a job from the payload's text before decoding it.)
 pub fn decode_args<A: DeserializeOwned + Serialize>(
     class: &str,
     params: &[&str],
@@ -152,7 +152,8 @@ pub(crate) fn check_integers(entry: &JobEntry, raw_payload: &str) -> Result<(), 
 
 /// For a payload that did not parse: serde_json refuses a whole payload
 /// holding an integer too large even for a float (`10**400`), which Ruby
-/// reads; it fails as any integer beyond 64 bits does, naming the argument.
+/// reads; a job of a registered class fails as for any integer beyond 64
+/// bits, naming the argument.
 pub(crate) fn check_unparsed_integers(registry: &Registry, raw_payload: &str) -> Option<JobFailure> {
     #[derive(serde::Deserialize)]
     struct Class {
@@ -160,8 +161,8 @@ pub(crate) fn check_unparsed_integers(registry: &Registry, raw_payload: &str) ->
     }
     let found = payload::unheld_integer(raw_payload)?;
     let class = serde_json::from_str::<Class>(raw_payload).ok()?.class;
-    let params = registry.get(&class).map_or(&[][..], |entry| entry.params);
-    Some(unheld_failure(&class, params, &found))
+    let entry = registry.get(&class)?;
+    Some(unheld_failure(entry.class, entry.params, &found))
 }
 
 fn unheld_failure(class: &str, params: &[&str], found: &payload::UnheldInteger) -> JobFailure {
