@@ -27,7 +27,7 @@ fn main() {
     );
     assert_eq!(
         decode(r#"[44,1.0e+20]"#).err().unwrap(),
-        "argument 2 (branch): invalid type: floating point `1e20`, expected a string"
+        "argument 2 (branch): invalid type: floating point `1e+20`, expected a string"
     );
     assert!(decode(r#"{"repo_id":44,"branch":"masterbrew"}"#).is_err());
 
