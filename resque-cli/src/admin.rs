@@ -515,6 +515,16 @@ fn enqueue(client: &Client, args: &EnqueueArgs) -> Result<(), CliError> {
             args.args.trim()
         )));
     }
+    // Parsed, such an integer would become a rounded float: refuse it
+    // rather than push a different number.
+    if let Some(found) = resque::payload::unheld_integer_in_args(&args.args) {
+        return Err(CliError::Usage(format!(
+            "argument {}: the integer {} is beyond 64 bits, which resque-cli cannot carry exactly \
+             (nor can a Rust job receive it)",
+            found.index + 1,
+            found.literal
+        )));
+    }
     client.enqueue_class(queue, &args.class, &value)?;
     out(&format!("enqueued {} {} to queue {queue}\n", args.class, value));
     Ok(())

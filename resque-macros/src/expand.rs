@@ -98,12 +98,22 @@ fn generate(args: &JobArgs, job: &JobFn<'_>, params: &[Param<'_>]) -> TokenStrea
         1 => "1 argument".to_owned(),
         n => format!("{n} arguments"),
     };
+    let param_names: Vec<_> = params.iter().map(|param| param.ident.unraw_string()).collect();
     let next_elements = vars.iter().zip(&tys).enumerate().map(|(i, (var, ty))| {
+        // A value that does not fit its parameter names the argument:
+        // `argument 2 (branch): invalid type: ...`.
+        let label = format!("argument {} ({})", i + 1, param_names[i]);
         let next = quote_spanned! {ty.span()=>
-            ::resque::__private::serde::de::SeqAccess::next_element::<#ty>(&mut __resque_seq)?
+            ::resque::__private::serde::de::SeqAccess::next_element::<#ty>(&mut __resque_seq)
         };
         quote! {
-            let #var = match #next {
+            let #var = match #next.map_err(|__resque_error| {
+                <__A::Error as ::resque::__private::serde::de::Error>::custom(::core::format_args!(
+                    "{}: {}",
+                    #label,
+                    __resque_error,
+                ))
+            })? {
                 ::core::option::Option::Some(__resque_value) => __resque_value,
                 ::core::option::Option::None => {
                     return ::core::result::Result::Err(
@@ -343,7 +353,11 @@ fn generate(args: &JobArgs, job: &JobFn<'_>, params: &[Param<'_>]) -> TokenStrea
                 __resque_args: ::std::vec::Vec<::resque::__private::Value>,
             ) -> ::core::result::Result<(), ::resque::__private::JobFailure> {
                 let __resque_args: #ident::Args =
-                    ::resque::__private::decode_args::<#ident::Args>(#ident::CLASS, __resque_args)?;
+                    ::resque::__private::decode_args::<#ident::Args>(
+                        #ident::CLASS,
+                        &[#(#param_names),*],
+                        __resque_args,
+                    )?;
                 #perform_call
             }
 
@@ -354,6 +368,7 @@ fn generate(args: &JobArgs, job: &JobFn<'_>, params: &[Param<'_>]) -> TokenStrea
                 queue: #ident::QUEUE,
                 function: #name,
                 #location
+                params: &[#(#param_names),*],
                 perform: __resque_perform,
                 timeout: #ident::TIMEOUT,
                 hooks: <#ident::Args as ::resque::__private::Job>::HOOKS,

@@ -718,10 +718,11 @@ impl Client {
         self.with_conn(|c| c.del(self.keys().pause_all()))
     }
 
-    /// Whether `pause-all-workers` holds `true` (any case).
+    /// Whether `pause-all-workers` pauses the workers, by Ruby's rule:
+    /// its value, stripped, is `true` in any case (`' true'`, `"True\n"`).
     pub fn all_workers_paused(&self) -> Result<bool> {
-        let v: Option<String> = self.with_conn(|c| c.get(self.keys().pause_all()))?;
-        Ok(v.is_some_and(|v| v.eq_ignore_ascii_case("true")))
+        let v: Option<Vec<u8>> = self.with_conn(|c| c.get(self.keys().pause_all()))?;
+        Ok(v.is_some_and(|v| pauses(&v)))
     }
 
     /// Unregisters a worker (dead, or one to forget) and puts the jobs it
@@ -877,6 +878,20 @@ pub fn set_default_client(client: Client) {
     *DEFAULT_CLIENT.write().unwrap_or_else(|p| p.into_inner()) = Some(client);
 }
 
+/// Whether a `pause-all-workers` value pauses, as Ruby 3.0's
+/// `Worker#paused?` reads it: `value.to_s.strip.downcase == 'true'`.
+/// `String#strip` removes NUL and ASCII whitespace (tab, line feed, vertical
+/// tab, form feed, carriage return, space) from both ends and nothing else;
+/// of `downcase` only the ASCII letters matter, as no other letter lowers to
+/// one of `true`. The worker's step script (`worker/store.rs`) spells the
+/// same rule in Lua.
+pub(crate) fn pauses(value: &[u8]) -> bool {
+    let strippable = |b: &u8| matches!(b, b'\0' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | b' ');
+    let start = value.iter().position(|b| !strippable(b)).unwrap_or(value.len());
+    let end = value.iter().rposition(|b| !strippable(b)).map_or(start, |i| i + 1);
+    value[start..end].eq_ignore_ascii_case(b"true")
+}
+
 /// The `LRANGE`/`ZRANGE` bounds of `count` elements from `start`, clamped so
 /// that a large count never wraps to a negative (from the end) index; `None`
 /// for no elements.
@@ -894,6 +909,28 @@ mod tests {
 
     fn addr(s: &str) -> Result<RedisAddress> {
         s.parse()
+    }
+
+    #[test]
+    fn pause_values_as_ruby_reads_them() {
+        // Ruby: redis.get('pause-all-workers').to_s.strip.downcase == 'true'
+        for value in [
+            "true",
+            "TRUE",
+            "True",
+            " true",
+            "true\n",
+            "True\n",
+            "\ttrue ",
+            "\0true\0",
+            "\r\n\x0b\x0ctrue \t",
+        ] {
+            assert!(pauses(value.as_bytes()), "{value:?} pauses");
+        }
+        for value in ["", "truex", "t rue", "yes", "1", "false", "\u{a0}true", "true\u{a0}", "tru"] {
+            assert!(!pauses(value.as_bytes()), "{value:?} does not pause");
+        }
+        assert!(!pauses(b"\xfftrue"));
     }
 
     #[test]

@@ -6,6 +6,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::Value;
 
+mod numbers;
+
+pub(crate) use numbers::{holds_exactly, integers_beyond_floats};
+pub use numbers::{ruby_float, unheld_integer, unheld_integer_in_args, UnheldInteger};
+
 /// The `class` and `args` of a job payload, as read from a queue.
 ///
 /// Other members of the payload (node-resque's `queue`, plugin ids) are not
@@ -40,17 +45,31 @@ pub enum EncodeError {
     /// The arguments serialized to something other than a JSON array.
     #[error("args must serialize to a JSON array, not {0}")]
     NotAnArray(String),
+    /// A NaN or infinite float, which JSON cannot carry.
+    #[error("{}", numbers::not_finite_message(*.position, *.value))]
+    NotFinite {
+        /// The argument's position, from 1 (0 when the args are no sequence).
+        position: usize,
+        /// The float.
+        value: f64,
+    },
 }
 
-/// Encodes a payload as compact JSON, `class` first, as Ruby Resque does.
+/// Encodes a payload as compact JSON, `class` first, as Ruby Resque does,
+/// floats spelled as Ruby spells them ([`ruby_float`]), so that Ruby's
+/// `Resque::Job.destroy` and resque-scheduler's `remove_delayed`, which match
+/// payloads by their bytes, find it.
 ///
 /// ```
 /// let json = resque::payload::encode_job("Archive", &(44, "masterbrew")).unwrap();
 /// assert_eq!(json, r#"{"class":"Archive","args":[44,"masterbrew"]}"#);
+/// let json = resque::payload::encode_job("Fl", &(1e20, 1e-5, 100.0, 2.5)).unwrap();
+/// assert_eq!(json, r#"{"class":"Fl","args":[1.0e+20,1.0e-05,100.0,2.5]}"#);
 /// assert!(resque::payload::encode_job("Archive", &44).is_err());
+/// assert!(resque::payload::encode_job("Fl", &(f64::NAN,)).is_err());
 /// ```
 pub fn encode_job<A: Serialize + ?Sized>(class: &str, args: &A) -> Result<String, EncodeError> {
-    let args = serde_json::to_string(args)?;
+    let args = numbers::to_ruby_json(args)?;
     if !args.starts_with('[') {
         return Err(EncodeError::NotAnArray(args));
     }

@@ -26,6 +26,9 @@ pub struct JobEntry {
     pub file: &'static str,
     /// `line!()` where the job is defined.
     pub line: u32,
+    /// The function's parameter names, in order, for errors that name an
+    /// argument.
+    pub params: &'static [&'static str],
     /// Decodes the positional args and calls the function.
     pub perform: fn(Vec<Value>) -> std::result::Result<(), JobFailure>,
     /// The job's own hard time limit (`timeout = "30s"`), overriding the
@@ -151,6 +154,7 @@ mod tests {
         module_path: "app::jobs",
         file: "src/jobs.rs",
         line: 3,
+        params: &[],
         perform: ok,
         timeout: None,
         hooks: crate::hooks::JobHooks::NONE,
@@ -162,6 +166,7 @@ mod tests {
         module_path: "app::other",
         file: "src/other.rs",
         line: 9,
+        params: &[],
         perform: ok,
         timeout: None,
         hooks: crate::hooks::JobHooks::NONE,

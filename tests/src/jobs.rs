@@ -266,3 +266,28 @@ fn on_before_pause(ctx: &WorkerContext<'_>) {
 fn on_after_pause(ctx: &WorkerContext<'_>) {
     note_worker(ctx, "after_pause");
 }
+
+/// Records its floats as Rust spells them (`{:?}`, shortest round-trip), so
+/// that a test sees the exact values that arrived.
+#[resque::job(queue = "numbers")]
+pub fn floats(a: f64, b: f64, c: f64, d: f64) {
+    if let Ok(path) = std::env::var("TEST_OUT") {
+        append(&path, &format!("floats {a:?} {b:?} {c:?} {d:?}"));
+    }
+}
+
+/// Records a number (any JSON value) as it reached the job.
+#[resque::job(queue = "numbers")]
+pub fn amount(amount: serde_json::Value) {
+    if let Ok(path) = std::env::var("TEST_OUT") {
+        append(&path, &format!("amount {amount}"));
+    }
+}
+
+/// Records a float parameter as it reached the job.
+#[resque::job(queue = "numbers")]
+pub fn ratio(ratio: f64) {
+    if let Ok(path) = std::env::var("TEST_OUT") {
+        append(&path, &format!("ratio {ratio:?}"));
+    }
+}

@@ -619,8 +619,8 @@ impl Worker {
     /// failed. `child_started` is called once a forked child runs.
     fn run_job(&mut self, taken: &Taken, child_started: &mut dyn FnMut()) -> Option<String> {
         let started = Instant::now();
-        let payload = match std::str::from_utf8(&taken.raw).map(JobPayload::parse) {
-            Ok(Ok(payload)) => payload,
+        let text = match std::str::from_utf8(&taken.raw) {
+            Ok(text) => text,
             Err(not_utf8) => {
                 let failure = JobFailure::new(
                     exception::BAD_PAYLOAD,
@@ -634,14 +634,19 @@ impl Worker {
                 tracing::error!(queue = taken.queue, "{}", failure.error);
                 return Some(self.failure_entry(taken, &failure));
             }
-            Ok(Err(why)) => {
-                let failure = JobFailure::new(
-                    exception::BAD_PAYLOAD,
-                    format!(
-                        "payload in queue {:?} is not a job (an object with \"class\" and an \"args\" array): {why}",
-                        taken.queue
-                    ),
-                );
+        };
+        let payload = match JobPayload::parse(text) {
+            Ok(payload) => payload,
+            Err(why) => {
+                let failure = crate::job::check_unparsed_integers(&self.registry, text).unwrap_or_else(|| {
+                    JobFailure::new(
+                        exception::BAD_PAYLOAD,
+                        format!(
+                            "payload in queue {:?} is not a job (an object with \"class\" and an \"args\" array): {why}",
+                            taken.queue
+                        ),
+                    )
+                });
                 tracing::error!(queue = taken.queue, "{}", failure.error);
                 return Some(self.failure_entry(taken, &failure));
             }
@@ -661,14 +666,17 @@ impl Worker {
                     self.registry.classes().collect::<Vec<_>>().join(", ")
                 ),
             )),
-            Some(entry) if self.options.fork_per_job => {
-                let timeout = entry.timeout.or(self.options.job_timeout);
-                self.run_in_child(entry, &taken.queue, payload.args, &title, timeout, child_started)
-            }
-            Some(entry) => {
-                procline::set_title(&title);
-                run::perform(entry, &taken.queue, payload.args)
-            }
+            Some(entry) => match crate::job::check_integers(entry, text) {
+                Err(failure) => Err(failure),
+                Ok(()) if self.options.fork_per_job => {
+                    let timeout = entry.timeout.or(self.options.job_timeout);
+                    self.run_in_child(entry, &taken.queue, payload.args, &title, timeout, child_started)
+                }
+                Ok(()) => {
+                    procline::set_title(&title);
+                    run::perform(entry, &taken.queue, payload.args)
+                }
+            },
         };
         match &result {
             Err(f) => {

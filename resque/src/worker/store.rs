@@ -29,9 +29,10 @@ pub(crate) const MAX_RECOVERIES: u64 = 3;
 ///    counters, and `HDEL recoveries`.
 /// 2. `SET worker:<id>` to ARGV[6], the record of an already taken job that
 ///    starts now, or, after a finish, `DEL worker:<id>` when ARGV[6] is ''.
-/// 3. Take, when ARGV[7] > 0: unless `pause-all-workers` holds `true`, up to
-///    ARGV[7] jobs from the first non-empty queue in priority order (`LPOP`
-///    each, `RPUSH` of an entry to `inflight:<id>`); when ARGV[8] (run_at) is
+/// 3. Take, when ARGV[7] > 0: unless `pause-all-workers` pauses (Ruby's
+///    rule, as `client::pauses` reads it: stripped of NUL and ASCII
+///    whitespace, `true` in any case), up to ARGV[7] jobs from the first
+///    non-empty queue in priority order (`LPOP` each, `RPUSH` of an entry to `inflight:<id>`); when ARGV[8] (run_at) is
 ///    not '', the first one taken is the job that starts now and gets its
 ///    `SET worker:<id>` in this step.
 ///
@@ -69,7 +70,9 @@ end
 local take = tonumber(ARGV[7])
 if take == 0 then return {finished} end
 local paused = redis.call('GET', KEYS[1])
-if paused and string.lower(paused) == 'true' then return {finished, 0} end
+if paused and string.lower(string.match(paused, '^[%z\t\n\v\f\r ]*(.-)[%z\t\n\v\f\r ]*$')) == 'true' then
+  return {finished, 0}
+end
 local first = 9 + tonumber(ARGV[4])
 if ARGV[5] ~= '' then first = first + 1 end
 for i = first, #KEYS do
@@ -284,7 +287,7 @@ pub(crate) enum Took {
     Jobs(Vec<Taken>),
     /// Every queue was empty, or the step took nothing.
     Empty,
-    /// `pause-all-workers` holds `true`.
+    /// `pause-all-workers` pauses (see `client::pauses`).
     Paused,
 }
 

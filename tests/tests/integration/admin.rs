@@ -428,6 +428,21 @@ fn enqueue_pushes_the_exact_payload() {
 }
 
 #[test]
+fn enqueue_writes_numbers_as_ruby_does() {
+    let redis = TestRedis::start();
+    ok(&redis, &["enqueue", "Floats", "[1e20, 1.50, 100.0, 1E-5, 7, -0.0]", "-q", "numbers"]);
+    // Ruby: JSON.generate([1e20, 1.50, 100.0, 1e-5, 7, -0.0]).
+    assert_eq!(
+        redis.lrange("resque:queue:numbers"),
+        [r#"{"class":"Floats","args":[1.0e+20,1.5,100.0,1.0e-05,7,-0.0]}"#]
+    );
+    // 2**70 would be pushed as a rounded float: refused, naming the argument.
+    let stderr = fails(&redis, &["enqueue", "Amount", r#"["x", 1180591620717411303424]"#, "-q", "big"]);
+    assert!(stderr.contains("argument 2: the integer 1180591620717411303424 is beyond 64 bits"), "{stderr}");
+    assert!(redis.lrange("resque:queue:big").is_empty());
+}
+
+#[test]
 fn enqueue_errors_name_the_problem() {
     let redis = TestRedis::start();
     let stderr = fails(&redis, &["enqueue", "Archive", "[44,", "-q", "file_serve"]);

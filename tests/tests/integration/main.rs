@@ -11,6 +11,7 @@ mod enqueue;
 mod failure;
 mod hooks;
 mod lifecycle;
+mod numbers;
 mod orphans;
 mod process;
 mod prune;

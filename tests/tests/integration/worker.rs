@@ -326,6 +326,43 @@ fn paused_workers_take_nothing_until_resumed() {
 }
 
 #[test]
+fn pause_all_workers_is_read_as_ruby_reads_it() {
+    let redis = TestRedis::start();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let mut conn = redis.conn();
+    // Ruby: redis.get('pause-all-workers').to_s.strip.downcase == 'true'.
+    let _: () = conn.set("resque:pause-all-workers", " true").unwrap();
+    let mut child = spawn_worker(&redis, &["work", "-i", "0.05", "-q", "record"]);
+    let pid = child.id();
+    record::enqueue_to(&redis.client(), out.to_str().unwrap(), "x").unwrap();
+    assert!(eventually(LIMIT, || cmdline(pid).ends_with("Paused")), "' true' pauses: {}", cmdline(pid));
+    for value in ["True\n", "\ttrue ", "\0TRUE\r\n"] {
+        let _: () = conn.set("resque:pause-all-workers", value).unwrap();
+        std::thread::sleep(Duration::from_millis(300));
+        assert!(cmdline(pid).ends_with("Paused"), "{value:?} pauses: {}", cmdline(pid));
+        assert!(redis.client().all_workers_paused().unwrap(), "{value:?}: the client reads it as paused");
+    }
+    assert_eq!(redis.client().size("record").unwrap(), 1, "a paused worker took nothing");
+    // Not "true" once stripped: the worker goes on.
+    let _: () = conn.set("resque:pause-all-workers", "truex").unwrap();
+    assert!(!redis.client().all_workers_paused().unwrap());
+    assert!(eventually(LIMIT, || lines(&out).len() == 1), "'truex' does not pause");
+    let _: () = conn.set("resque:pause-all-workers", "\u{a0}true").unwrap();
+    record::enqueue_to(&redis.client(), out.to_str().unwrap(), "y").unwrap();
+    assert!(eventually(LIMIT, || lines(&out).len() == 2), "a no-break space is not stripped: no pause");
+    let _: () = conn.set("resque:pause-all-workers", "TRUE ").unwrap();
+    assert!(eventually(LIMIT, || cmdline(pid).ends_with("Paused")), "{}", cmdline(pid));
+    record::enqueue_to(&redis.client(), out.to_str().unwrap(), "z").unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(lines(&out).len(), 2);
+    let _: () = conn.del("resque:pause-all-workers").unwrap();
+    assert!(eventually(LIMIT, || lines(&out).len() == 3), "DEL resumes");
+    kill(Pid::from_raw(pid as i32), Signal::SIGQUIT).unwrap();
+    assert!(wait_for_exit(&mut child, LIMIT).unwrap().success());
+}
+
+#[test]
 fn the_example_job_runs_from_the_issue() {
     let redis = TestRedis::start();
     let dir = tempfile::tempdir().unwrap();

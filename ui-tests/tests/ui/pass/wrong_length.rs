@@ -20,7 +20,15 @@ fn main() {
     assert_eq!(decode("[44]").err().unwrap(), "invalid length 1, expected 2 arguments");
     assert_eq!(decode("[]").err().unwrap(), "invalid length 0, expected 2 arguments");
     assert_eq!(decode(r#"[44,"masterbrew",1,2]"#).err().unwrap(), "invalid length 4, expected 2 arguments");
-    assert!(decode(r#"["masterbrew",44]"#).is_err());
+    // A value that does not fit names its argument, from 1.
+    assert_eq!(
+        decode(r#"["masterbrew",44]"#).err().unwrap(),
+        "argument 1 (repo_id): invalid type: string \"masterbrew\", expected u64"
+    );
+    assert_eq!(
+        decode(r#"[44,1.0e+20]"#).err().unwrap(),
+        "argument 2 (branch): invalid type: floating point `1e+20`, expected a string"
+    );
     assert!(decode(r#"{"repo_id":44,"branch":"masterbrew"}"#).is_err());
 
     // What a worker sees: a failure naming the class.
