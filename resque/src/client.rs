@@ -484,8 +484,8 @@ impl Client {
     // ----- queues ---------------------------------------------------------
 
     /// Every known queue, sorted. A name that is not UTF-8 is shown as
-    /// [`payload::escape_bytes`] does (`bad\xff`): such a queue can be seen,
-    /// not worked (see [`Client::workable_queues`]).
+    /// [`payload::escape_bytes`] does (`bad\xff`); workers take such a
+    /// queue's jobs by its exact name.
     pub fn queues(&self) -> Result<Vec<String>> {
         let raw: Vec<Vec<u8>> = self.with_conn(|c| c.smembers(self.keys().queues()))?;
         let mut queues = texts(raw);
@@ -493,26 +493,11 @@ impl Client {
         Ok(queues)
     }
 
-    /// The known queues a worker can take jobs from, sorted: every name
-    /// that is UTF-8. The others (written by some other producer) are left
-    /// alone, and a warning names them once per process.
-    pub(crate) fn workable_queues(&self) -> Result<Vec<String>> {
-        static WARNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-        let raw: Vec<Vec<u8>> = self.with_conn(|c| c.smembers(self.keys().queues()))?;
-        let mut queues = Vec::with_capacity(raw.len());
-        for name in raw {
-            match String::from_utf8(name) {
-                Ok(name) => queues.push(name),
-                Err(e) => {
-                    if !WARNED.swap(true, Ordering::Relaxed) {
-                        tracing::warn!(
-                            queue = %payload::escape_bytes(e.as_bytes()),
-                            "the queues set names a queue that is not UTF-8; its jobs are left where they are"
-                        );
-                    }
-                }
-            }
-        }
+    /// The known queues a worker can take jobs from, sorted: every name in
+    /// `queues`, as its exact bytes (another producer may name a queue with
+    /// bytes that are not UTF-8; its jobs are worked like any other's).
+    pub(crate) fn workable_queues(&self) -> Result<Vec<Vec<u8>>> {
+        let mut queues: Vec<Vec<u8>> = self.with_conn(|c| c.smembers(self.keys().queues()))?;
         queues.sort();
         Ok(queues)
     }

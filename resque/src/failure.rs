@@ -230,7 +230,8 @@ fn matches(failure: &Failure, class: Option<&str>, queue: Option<&str>) -> bool 
 
 /// What a requeue pushes, and where.
 struct Retry {
-    queue: String,
+    /// The queue's exact name (`queue_base64` when the entry has it).
+    queue: Vec<u8>,
     payload: Vec<u8>,
     entry: String,
 }
@@ -239,7 +240,8 @@ fn prepare_retry(index: usize, raw: &str) -> Result<Retry> {
     let bad = |reason: &str| Error::BadFailure { index, reason: reason.to_string() };
     let mut entry =
         RawFailure::parse(raw).map_err(|e| bad(&format!("the entry is not a JSON object: {e}")))?;
-    let queue = entry.queue().filter(|q| !q.is_empty()).ok_or_else(|| bad("the entry names no queue"))?;
+    let queue =
+        entry.original_queue().filter(|q| !q.is_empty()).ok_or_else(|| bad("the entry names no queue"))?;
     if entry.payload().is_none() {
         return Err(bad("the entry has no payload"));
     }
@@ -299,7 +301,7 @@ impl List<'_> {
         let script = Script::new(REQUEUE);
         let mut call = script.key(&self.key);
         call.key(keys.queues())
-            .key(keys.queue(&retry.queue))
+            .key(keys.queue_of_bytes(&retry.queue))
             .arg(index)
             .arg(raw)
             .arg(&retry.entry)
@@ -731,13 +733,13 @@ impl FailureBackend for RedisMultiQueueFailures {
     /// `SADD failed_queues <queue>_failed` and `RPUSH <queue>_failed <entry>`.
     fn save(&self, failure: &NewFailure<'_>) -> Result<()> {
         let keys = self.client.keys();
-        let name = Keys::failed_queue_name(failure.queue);
+        let name = Keys::failed_queue_name_of_bytes(failure.queue_bytes());
         self.client.with_conn(|c| {
             redis::pipe()
                 .atomic()
                 .sadd(keys.failed_queues(), &name)
                 .ignore()
-                .rpush(keys.key(&name), failure.to_json())
+                .rpush(keys.failed_queue_of_bytes(failure.queue_bytes()), failure.to_json())
                 .ignore()
                 .query::<()>(c)
         })
@@ -978,6 +980,7 @@ impl FailureBackend for MultipleFailures {
 ///     backtrace: &[],
 ///     worker: "web1:4211:file_serve",
 ///     queue: "file_serve",
+///     raw_queue: None,
 /// })
 /// .unwrap();
 /// assert_eq!(log.count().unwrap(), 0);
@@ -1092,11 +1095,19 @@ mod tests {
     fn retry_keeps_payload_bytes_and_appends_retried_at() {
         let raw = r#"{"failed_at":"2026/11/23 23:50:00 UTC","payload":{"class":"A","queue":"q","args":[1.50,"\u00e9"]},"exception":"E","error":"e","backtrace":[],"worker":"w","queue":"q"}"#;
         let retry = prepare_retry(3, raw).unwrap();
-        assert_eq!(retry.queue, "q");
+        assert_eq!(retry.queue, b"q");
         assert_eq!(retry.payload, br#"{"class":"A","queue":"q","args":[1.50,"\u00e9"]}"#);
         let prefix = &raw[..raw.len() - 1];
         assert!(retry.entry.starts_with(prefix), "{}", retry.entry);
         assert!(retry.entry.contains(r#","retried_at":""#), "{}", retry.entry);
+    }
+
+    #[test]
+    fn retry_goes_to_the_queue_named_by_queue_base64() {
+        // `queue` is the name as text (the byte 0xff as `\xff`), and
+        // `queue_base64` the exact name: base64 of b"bad\xff" is "YmFk/w==".
+        let raw = r#"{"payload":{"class":"A","args":[]},"queue":"bad\\xff","queue_base64":"YmFk/w=="}"#;
+        assert_eq!(prepare_retry(0, raw).unwrap().queue, b"bad\xff");
     }
 
     #[test]

@@ -66,6 +66,17 @@ impl Keys {
         format!("{}queue:{name}", self.prefix)
     }
 
+    /// `queue:<name>` for a name read from Redis, which may be any bytes
+    /// (another producer may name a queue with bytes that are not UTF-8).
+    ///
+    /// ```
+    /// let keys = resque::keys::Keys::new("resque");
+    /// assert_eq!(keys.queue_of_bytes(b"bad\xff"), b"resque:queue:bad\xff");
+    /// ```
+    pub fn queue_of_bytes(&self, name: &[u8]) -> Vec<u8> {
+        [self.prefix.as_bytes(), b"queue:", name].concat()
+    }
+
     /// `workers`: set of registered worker ids.
     pub fn workers(&self) -> String {
         self.key("workers")
@@ -122,6 +133,22 @@ impl Keys {
     /// [`failed_queues`](Self::failed_queues).
     pub fn failed_queue_name(queue: &str) -> String {
         format!("{queue}_failed")
+    }
+
+    /// [`failed_queue`](Self::failed_queue) for a queue name of any bytes.
+    ///
+    /// ```
+    /// let keys = resque::keys::Keys::new("resque");
+    /// assert_eq!(keys.failed_queue_of_bytes(b"bad\xff"), b"resque:bad\xff_failed");
+    /// ```
+    pub fn failed_queue_of_bytes(&self, queue: &[u8]) -> Vec<u8> {
+        [self.prefix.as_bytes(), &Self::failed_queue_name_of_bytes(queue)].concat()
+    }
+
+    /// [`failed_queue_name`](Self::failed_queue_name) for a queue name of
+    /// any bytes.
+    pub fn failed_queue_name_of_bytes(queue: &[u8]) -> Vec<u8> {
+        [queue, b"_failed"].concat()
     }
 
     /// `failed_queues`: set of the names (`<queue>_failed`, without the

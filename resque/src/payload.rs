@@ -128,13 +128,16 @@ pub struct WorkingOn {
 ///
 /// ```
 /// let entry = resque::payload::InflightEntry::parse(b"{\"payload\":\"{\\\"args\\\":[\\\"caf\xe9\\\"]}\",\"queue\":\"eq\"}").unwrap();
-/// assert_eq!(entry.queue, "eq");
+/// assert_eq!(entry.queue, b"eq");
 /// assert_eq!(entry.payload, b"{\"args\":[\"caf\xe9\"]}");
 /// ```
+///
+/// The queue's name, too, is any bytes, copied by `cjson` as they are.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct InflightEntry {
-    /// The queue the job was taken from.
-    pub queue: String,
+    /// The queue the job was taken from, byte for byte.
+    #[serde(deserialize_with = "json_bytes")]
+    pub queue: Vec<u8>,
     /// The payload, byte for byte.
     #[serde(deserialize_with = "json_bytes")]
     pub payload: Vec<u8>,
@@ -298,12 +301,32 @@ pub struct NewFailure<'a> {
     pub backtrace: &'a [String],
     /// The worker id.
     pub worker: &'a str,
-    /// The queue the job came from.
+    /// The queue the job came from, as text (see [`escape_bytes`]).
     pub queue: &'a str,
+    /// The queue's exact name when it may not be UTF-8; when it is not,
+    /// the entry also carries it, base64-encoded, as `queue_base64`, so
+    /// that a retry pushes the job back to that queue. `None`: `queue` is
+    /// the name.
+    pub raw_queue: Option<&'a [u8]>,
 }
 
 /// The failure entry member that holds a payload that is not UTF-8.
 pub const PAYLOAD_BASE64: &str = "payload_base64";
+
+/// The failure entry member that holds a queue name that is not UTF-8.
+pub const QUEUE_BASE64: &str = "queue_base64";
+
+impl NewFailure<'_> {
+    /// The queue's name as bytes: its exact name.
+    pub fn queue_bytes(&self) -> &[u8] {
+        self.raw_queue.unwrap_or(self.queue.as_bytes())
+    }
+
+    /// The queue's exact name, when it is not UTF-8.
+    fn queue_not_utf8(&self) -> Option<&[u8]> {
+        self.raw_queue.filter(|raw| std::str::from_utf8(raw).is_err())
+    }
+}
 
 impl Serialize for NewFailure<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -312,7 +335,9 @@ impl Serialize for NewFailure<'_> {
             FailedPayload::Bytes(bytes) => Some(bytes),
             _ => None,
         };
-        let mut map = serializer.serialize_map(Some(7 + usize::from(bytes.is_some())))?;
+        let raw_queue = self.queue_not_utf8();
+        let mut map =
+            serializer.serialize_map(Some(7 + usize::from(bytes.is_some()) + usize::from(raw_queue.is_some())))?;
         map.serialize_entry("failed_at", &self.failed_at)?;
         map.serialize_entry("payload", &self.payload)?;
         map.serialize_entry("exception", self.exception)?;
@@ -323,6 +348,10 @@ impl Serialize for NewFailure<'_> {
         if let Some(bytes) = bytes {
             use base64::Engine;
             map.serialize_entry(PAYLOAD_BASE64, &base64::engine::general_purpose::STANDARD.encode(bytes))?;
+        }
+        if let Some(raw) = raw_queue {
+            use base64::Engine;
+            map.serialize_entry(QUEUE_BASE64, &base64::engine::general_purpose::STANDARD.encode(raw))?;
         }
         map.end()
     }
@@ -554,6 +583,26 @@ impl RawFailure {
     /// The queue the job came from, when it is a string.
     pub fn queue(&self) -> Option<String> {
         self.get_str("queue")
+    }
+
+    /// The queue's exact name, as a retry pushes the job back to it: the
+    /// `queue_base64` bytes when the entry has them (a name that is not
+    /// UTF-8), else the text of `queue`. `None` when the entry names no
+    /// queue (or `queue_base64` is not base64).
+    ///
+    /// ```
+    /// use resque::payload::RawFailure;
+    /// let queue = |raw: &str| RawFailure::parse(raw).unwrap().original_queue();
+    /// assert_eq!(queue(r#"{"queue":"mail"}"#).unwrap(), b"mail");
+    /// assert_eq!(queue(r#"{"queue":"bad\\xff","queue_base64":"YmFk/w=="}"#).unwrap(), b"bad\xff");
+    /// assert_eq!(queue(r#"{"payload":{}}"#), None);
+    /// ```
+    pub fn original_queue(&self) -> Option<Vec<u8>> {
+        if let Some(encoded) = self.get_str(QUEUE_BASE64) {
+            use base64::Engine;
+            return base64::engine::general_purpose::STANDARD.decode(encoded).ok();
+        }
+        self.queue().map(String::into_bytes)
     }
 
     /// The payload's `class`, when the payload is an object with a string `class`.
@@ -818,6 +867,7 @@ mod tests {
             backtrace: &[],
             worker: "h:1:q",
             queue: "q",
+            raw_queue: None,
         };
         assert_eq!(
             entry.to_json(),
@@ -888,6 +938,7 @@ mod tests {
             backtrace: &[],
             worker: "w",
             queue: "q",
+            raw_queue: None,
         };
         let back: Failure = serde_json::from_str(&entry.to_json()).unwrap();
         assert_eq!(back.payload, Value::String("{nope".into()));

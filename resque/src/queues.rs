@@ -80,6 +80,43 @@ impl QueueList {
     }
 }
 
+impl QueueList {
+    /// [`resolve`](Self::resolve) for known queues whose names are any
+    /// bytes, as read from `queues`: globs and exclusions match each name
+    /// as text (each byte that is not UTF-8 as `\xNN`, see
+    /// [`escape_bytes`](crate::payload::escape_bytes)), and the exact names
+    /// come back.
+    ///
+    /// ```
+    /// use resque::queues::QueueList;
+    /// let known = [b"mail".to_vec(), b"bad\xff".to_vec()];
+    /// assert_eq!(QueueList::parse("*").unwrap().resolve_bytes(&known), [b"bad\xff".to_vec(), b"mail".to_vec()]);
+    /// assert_eq!(QueueList::parse(r"bad\x*").unwrap().resolve_bytes(&known), [b"bad\xff".to_vec()]);
+    /// assert_eq!(QueueList::parse("*,!bad*").unwrap().resolve_bytes(&known), [b"mail".to_vec()]);
+    /// ```
+    pub fn resolve_bytes(&self, known: &[Vec<u8>]) -> Vec<Vec<u8>> {
+        let texts: Vec<String> =
+            known.iter().map(|name| crate::payload::escape_bytes(name).into_owned()).collect();
+        let mut out: Vec<Vec<u8>> = Vec::new();
+        for text in self.resolve(&texts) {
+            // Every known name shown as this text (a UTF-8 name is its own
+            // text), sorted; a name listed but not known, as given.
+            let mut exact: Vec<&Vec<u8>> =
+                known.iter().zip(&texts).filter(|(_, t)| **t == text).map(|(name, _)| name).collect();
+            exact.sort();
+            if exact.is_empty() {
+                out.push(text.into_bytes());
+            }
+            for name in exact {
+                if !out.contains(name) {
+                    out.push(name.clone());
+                }
+            }
+        }
+        out
+    }
+}
+
 impl std::fmt::Display for QueueList {
     /// The list as given, comma-joined: the last part of a worker id.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

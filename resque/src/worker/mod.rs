@@ -158,7 +158,7 @@ struct Pending {
 impl Pending {
     /// Reads the step's reply.
     fn receive(self, client: &Client) -> Answered {
-        let reply = store::recv_step(client, self.sent, &self.queues.names);
+        let reply = store::recv_step(client, self.sent, &self.queues);
         Answered { ran: self.ran, take: self.take, reply }
     }
 }
@@ -220,7 +220,7 @@ impl Worker {
         let control = Control { graceful_term: options.graceful_term, ..Control::default() };
         let step_keys = store::StepKeys::new(&client, &id);
         let static_queues = (!options.queues.is_dynamic())
-            .then(|| Arc::new(Queues::new(&client, options.queues.resolve(&[]))));
+            .then(|| Arc::new(Queues::new(&client, options.queues.resolve_bytes(&[]))));
         Ok(Worker {
             client,
             registry,
@@ -422,7 +422,7 @@ impl Worker {
         };
         let command =
             store::step_command(&self.client, &self.step_keys, &step, &self.options.failure_backends);
-        store::step(&self.client, &command, &queues.names).inspect_err(|_| self.ran = ran)
+        store::step(&self.client, &command, &queues).inspect_err(|_| self.ran = ran)
     }
 
     /// Starts a job taken ahead: sends the step that records the last job's
@@ -591,7 +591,7 @@ impl Worker {
         match &self.static_queues {
             Some(queues) => Ok(queues.clone()),
             None => {
-                let names = self.options.queues.resolve(&self.client.workable_queues()?);
+                let names = self.options.queues.resolve_bytes(&self.client.workable_queues()?);
                 Ok(Arc::new(Queues::new(&self.client, names)))
             }
         }
@@ -704,6 +704,7 @@ impl Worker {
             backtrace: &failure.backtrace,
             worker: &self.id,
             queue: &taken.queue,
+            raw_queue: taken.raw_queue.as_deref(),
         }
         .to_json();
         if self.options.failure_backends.contains(&FailureDestination::Log) {
@@ -788,7 +789,7 @@ impl Worker {
             store::step_command(&self.client, &self.step_keys, &step, &self.options.failure_backends);
         let mut backoff = Duration::from_millis(100);
         loop {
-            match store::step(&self.client, &command, &[]) {
+            match store::step(&self.client, &command, &Queues::NONE) {
                 Ok(_) => return,
                 Err(e) => {
                     tracing::warn!(worker = %self.id, "cannot record a finished job: {e}; retrying in {backoff:?}");

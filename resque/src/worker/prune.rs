@@ -230,6 +230,7 @@ fn dead_job_failure(record: &[u8], worker: &[u8], why: Removal) -> Option<(Strin
         backtrace: &[],
         worker: &worker,
         queue: &working.queue,
+        raw_queue: None,
     }
     .to_json();
     Some((working.queue, entry))
@@ -272,7 +273,7 @@ fn failed_by_peer(client: &Client, owner: &[u8], head: &[u8]) -> Result<bool> {
     let Ok(entry) = InflightEntry::parse(head) else { return Ok(false) };
     let wanted: Option<Value> = serde_json::from_slice(&entry.payload).ok();
     let keys = client.keys();
-    for list in [keys.failed(), keys.failed_queue(&entry.queue)] {
+    for list in [keys.failed().into_bytes(), keys.failed_queue_of_bytes(&entry.queue)] {
         let tail: Vec<Vec<u8>> = client.with_conn(|c| c.lrange(&list, -PEER_FAILURE_WINDOW, -1))?;
         for raw in tail.iter().rev() {
             let failure = Failure::from_bytes(raw);

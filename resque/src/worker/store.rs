@@ -41,7 +41,8 @@ pub(crate) const MAX_RECOVERIES: u64 = 3;
 ///       failure lists..., failed_queues when ARGV[5] is not '', queue:<q>...
 /// ARGV: finished entry or '', failure entry or '', finished payload,
 ///       number of failure lists, failed_queues member or '', record or '',
-///       how many to take, run_at or '', q...
+///       how many to take, run_at or '', q..., then for each q its name as
+///       text for the record ('' when it is q itself, a UTF-8 name)
 /// Returns {finished (0 or 1)} when nothing was taken, {finished, 0} when
 /// paused, else {finished, queue index from 1, payload, entry, payload,
 /// entry...}.
@@ -79,13 +80,15 @@ for i = first, #KEYS do
   local payload = redis.call('LPOP', KEYS[i])
   if payload then
     local queue = ARGV[9 + i - first]
+    local label = ARGV[9 + #KEYS - first + 1 + i - first]
+    if label == '' then label = queue end
     local reply = {finished, i - first + 1}
     local n = 0
     while payload do
       local entry = cjson.encode({queue = queue, payload = payload})
       redis.call('RPUSH', KEYS[2], entry)
       if n == 0 and ARGV[8] ~= '' and pcall(cjson.decode, payload) then
-        redis.call('SET', KEYS[3], '{"queue":' .. cjson.encode(queue) .. ',"run_at":"' .. ARGV[8] .. '","payload":' .. payload .. '}')
+        redis.call('SET', KEYS[3], '{"queue":' .. cjson.encode(label) .. ',"run_at":"' .. ARGV[8] .. '","payload":' .. payload .. '}')
       end
       reply[#reply + 1] = payload
       reply[#reply + 1] = entry
@@ -207,20 +210,24 @@ impl std::str::FromStr for FailureDestination {
 /// The Redis keys one failure goes to.
 #[derive(Default)]
 struct FailureTargets {
-    lists: Vec<String>,
+    lists: Vec<Vec<u8>>,
     /// `failed_queues` and the member to add, for the multi-queue backend.
-    set: Option<(String, String)>,
+    set: Option<(Vec<u8>, Vec<u8>)>,
 }
 
 impl FailureTargets {
-    fn for_queue(keys: &crate::keys::Keys, destinations: &[FailureDestination], queue: &str) -> Self {
+    /// For a job of `queue`, its exact name (any bytes).
+    fn for_queue(keys: &crate::keys::Keys, destinations: &[FailureDestination], queue: &[u8]) -> Self {
         let mut targets = FailureTargets::default();
         for d in destinations {
             match d {
-                FailureDestination::Redis => targets.lists.push(keys.failed()),
+                FailureDestination::Redis => targets.lists.push(keys.failed().into_bytes()),
                 FailureDestination::RedisMultiQueue => {
-                    targets.lists.push(keys.failed_queue(queue));
-                    targets.set = Some((keys.failed_queues(), crate::keys::Keys::failed_queue_name(queue)));
+                    targets.lists.push(keys.failed_queue_of_bytes(queue));
+                    targets.set = Some((
+                        keys.failed_queues().into_bytes(),
+                        crate::keys::Keys::failed_queue_name_of_bytes(queue),
+                    ));
                 }
                 FailureDestination::Log => {}
             }
@@ -229,12 +236,12 @@ impl FailureTargets {
     }
 
     /// The keys the scripts name: the lists, then the set.
-    fn keys(&self) -> impl Iterator<Item = &String> {
+    fn keys(&self) -> impl Iterator<Item = &Vec<u8>> {
         self.lists.iter().chain(self.set.as_ref().map(|(set, _)| set))
     }
 
-    fn args(&self) -> (usize, &str) {
-        (self.lists.len(), self.set.as_ref().map_or("", |(_, member)| member.as_str()))
+    fn args(&self) -> (usize, &[u8]) {
+        (self.lists.len(), self.set.as_ref().map_or(&b""[..], |(_, member)| member.as_slice()))
     }
 }
 
@@ -250,12 +257,22 @@ fn script(cell: &'static OnceLock<Script>, source: &str) -> &'static Script {
 /// A job taken from a queue.
 #[derive(Debug)]
 pub(crate) struct Taken {
-    /// The queue it came from.
+    /// The queue it came from, as text (see `payload::escape_bytes`).
     pub(crate) queue: String,
+    /// The queue's exact name, when it is not UTF-8 (`queue` is then its
+    /// text, with `\xNN` for each such byte).
+    pub(crate) raw_queue: Option<Vec<u8>>,
     /// The payload, byte for byte (any bytes: they need not be UTF-8).
     pub(crate) raw: Vec<u8>,
     /// Its `inflight:<id>` entry, to remove when it is finished.
     pub(crate) entry: Vec<u8>,
+}
+
+impl Taken {
+    /// The queue's exact name.
+    pub(crate) fn queue_bytes(&self) -> &[u8] {
+        self.raw_queue.as_deref().unwrap_or(self.queue.as_bytes())
+    }
 }
 
 /// A job that ran, with its failure entry if it failed: what a step records.
@@ -293,19 +310,49 @@ pub(crate) enum Took {
 
 /// Queues to take from, resolved, in priority order, with their keys
 /// spelled once rather than in every step.
+///
+/// A name is any bytes (another producer may name a queue with bytes that
+/// are not UTF-8): keys and the script's arguments use the exact bytes;
+/// titles, logs, records and failure entries its text.
 #[derive(Debug)]
 pub(crate) struct Queues {
+    /// Each name as text (see `payload::escape_bytes`).
     pub(crate) names: Vec<String>,
-    keys: Vec<String>,
+    /// Each exact name that is not UTF-8, by position.
+    raw: Vec<Option<Vec<u8>>>,
+    keys: Vec<Vec<u8>>,
 }
 
 impl Queues {
     /// No queue: a step that takes nothing.
-    pub(crate) const NONE: Queues = Queues { names: Vec::new(), keys: Vec::new() };
+    pub(crate) const NONE: Queues = Queues { names: Vec::new(), raw: Vec::new(), keys: Vec::new() };
 
-    pub(crate) fn new(client: &Client, names: Vec<String>) -> Self {
-        let keys = names.iter().map(|q| client.keys().queue(q)).collect();
-        Queues { names, keys }
+    /// Queues of exact names, in priority order.
+    pub(crate) fn new(client: &Client, names: Vec<Vec<u8>>) -> Self {
+        let keys = names.iter().map(|q| client.keys().queue_of_bytes(q)).collect();
+        let mut texts = Vec::with_capacity(names.len());
+        let mut raw = Vec::with_capacity(names.len());
+        for name in names {
+            match String::from_utf8(name) {
+                Ok(text) => {
+                    texts.push(text);
+                    raw.push(None);
+                }
+                Err(e) => {
+                    texts.push(payload::escape_bytes(e.as_bytes()).into_owned());
+                    raw.push(Some(e.into_bytes()));
+                }
+            }
+        }
+        Queues { names: texts, raw, keys }
+    }
+
+    /// The exact name of the queue at `index`.
+    fn name_bytes(&self, index: usize) -> Option<&[u8]> {
+        match self.raw.get(index)? {
+            Some(raw) => Some(raw),
+            None => self.names.get(index).map(|n| n.as_bytes()),
+        }
     }
 }
 
@@ -337,7 +384,7 @@ pub(crate) fn step_command(
 ) -> redis::Cmd {
     let keys = client.keys();
     let targets = match step.finish.filter(|ran| ran.failure.is_some()) {
-        Some(ran) => FailureTargets::for_queue(keys, destinations, &ran.taken.queue),
+        Some(ran) => FailureTargets::for_queue(keys, destinations, ran.taken.queue_bytes()),
         None => FailureTargets::default(),
     };
     let (lists, member) = targets.args();
@@ -371,14 +418,17 @@ pub(crate) fn step_command(
         None => cmd.arg("").arg("").arg(""),
     };
     cmd.arg(lists).arg(member).arg(record.unwrap_or_default()).arg(step.take).arg(run_at);
-    for name in &queues.names {
-        cmd.arg(name);
+    for i in 0..queues.keys.len() {
+        cmd.arg(queues.name_bytes(i).unwrap_or_default());
+    }
+    for (name, raw) in queues.names.iter().zip(&queues.raw) {
+        cmd.arg(if raw.is_some() { name.as_str() } else { "" });
     }
     cmd
 }
 
 /// Runs a step and waits for its reply.
-pub(crate) fn step(client: &Client, command: &redis::Cmd, queues: &[String]) -> Result<Took> {
+pub(crate) fn step(client: &Client, command: &redis::Cmd, queues: &Queues) -> Result<Took> {
     let reply = client.with_conn(|c| match command.query::<redis::Value>(c) {
         Err(e) if e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript) => {
             script(&STEP_SCRIPT, STEP).load(c)?;
@@ -401,17 +451,17 @@ pub(crate) fn send_step(client: &Client, command: &redis::Cmd) -> Result<SentSte
 /// Reads the reply to a step sent with [`send_step`]. An error (the script
 /// was not loaded, the connection dropped) leaves it unknown whether the
 /// step ran: see [`Step`]'s finish, safe to repeat.
-pub(crate) fn recv_step(client: &Client, sent: SentStep, queues: &[String]) -> Result<Took> {
+pub(crate) fn recv_step(client: &Client, sent: SentStep, queues: &Queues) -> Result<Took> {
     let reply = client.recv_reply(sent.0)?;
     took(client, reply, queues)
 }
 
-fn took(client: &Client, reply: redis::Value, queues: &[String]) -> Result<Took> {
+fn took(client: &Client, reply: redis::Value, queues: &Queues) -> Result<Took> {
     parse_took(reply, queues).map_err(|e| client.error(e))
 }
 
 /// A step's reply (see [`STEP`]) as the jobs it took from `queues`.
-fn parse_took(reply: redis::Value, queues: &[String]) -> redis::RedisResult<Took> {
+fn parse_took(reply: redis::Value, queues: &Queues) -> redis::RedisResult<Took> {
     let reply: Vec<redis::Value> = redis::from_redis_value(reply)?;
     let mut reply = reply.into_iter().skip(1);
     let Some(index) = reply.next() else { return Ok(Took::Empty) };
@@ -419,11 +469,13 @@ fn parse_took(reply: redis::Value, queues: &[String]) -> redis::RedisResult<Took
     if index == 0 {
         return Ok(Took::Paused);
     }
-    let Some(queue) = queues.get(index - 1) else { return Ok(Took::Empty) };
+    let Some(queue) = queues.names.get(index - 1) else { return Ok(Took::Empty) };
+    let raw_queue = queues.raw.get(index - 1).and_then(Option::as_ref);
     let mut jobs = Vec::with_capacity(reply.len() / 2);
     while let (Some(raw), Some(entry)) = (reply.next(), reply.next()) {
         jobs.push(Taken {
             queue: queue.clone(),
+            raw_queue: raw_queue.cloned(),
             raw: redis::from_redis_value(raw)?,
             entry: redis::from_redis_value(entry)?,
         });
@@ -548,7 +600,7 @@ fn put_back_entries<'a>(
         let targets = FailureTargets::for_queue(keys, destinations, &entry.queue);
         let (lists, member) = targets.args();
         let mut call = script(&RECOVER_SCRIPT, RECOVER).key(&worker_keys.inflight);
-        call.key(keys.queue(&entry.queue))
+        call.key(keys.queue_of_bytes(&entry.queue))
             .key(keys.queues())
             .key(keys.recoveries())
             .key(keys.stat(stat::FAILED))
@@ -610,7 +662,7 @@ pub(crate) fn unregister_dead(
     let keys = client.keys();
     let worker_keys = keys.worker_keys(dead.id);
     let targets = match dead.job {
-        Some((_, queue, _)) => FailureTargets::for_queue(keys, destinations, queue),
+        Some((_, queue, _)) => FailureTargets::for_queue(keys, destinations, queue.as_bytes()),
         None => FailureTargets::default(),
     };
     let (lists, member) = targets.args();
@@ -642,6 +694,7 @@ pub(crate) fn unregister_dead(
 
 fn poison_failure(entry: &InflightEntry, owner: &str) -> String {
     let payload = FailedPayload::of(&entry.payload);
+    let queue = payload::escape_bytes(&entry.queue);
     let error =
         format!("the job was running on a worker that died {MAX_RECOVERIES} times; it is not put back again");
     NewFailure {
@@ -651,7 +704,8 @@ fn poison_failure(entry: &InflightEntry, owner: &str) -> String {
         error: &error,
         backtrace: &[],
         worker: owner,
-        queue: &entry.queue,
+        queue: &queue,
+        raw_queue: Some(&entry.queue),
     }
     .to_json()
 }

@@ -129,29 +129,130 @@ fn json_payloads_that_are_not_objects_are_kept_as_their_text() {
     );
 }
 
+/// The name of a queue another producer wrote with the byte 0xFF: not UTF-8.
+const BAD_QUEUE: &[u8] = b"bad\xff";
+
+/// Pushes `payload` to the queue `bad\xff` as another producer would:
+/// `SADD queues` and `RPUSH queue:<name>` with the raw bytes.
+fn push_to_bad_queue(conn: &mut redis::Connection, payload: &[u8]) {
+    let _: () = conn.sadd("resque:queues", BAD_QUEUE).unwrap();
+    let _: () = conn.rpush([b"resque:queue:".as_slice(), BAD_QUEUE].concat(), payload).unwrap();
+}
+
+fn bad_queue_len(conn: &mut redis::Connection) -> u64 {
+    conn.llen([b"resque:queue:".as_slice(), BAD_QUEUE].concat()).unwrap()
+}
+
 #[test]
-fn a_star_worker_works_beside_a_queue_name_that_is_not_utf8() {
+fn a_star_worker_works_a_queue_name_that_is_not_utf8() {
+    for (list, mode) in [("*", &[][..]), ("*", &["--no-fork"][..]), (r"bad\x*", &[][..])] {
+        let redis = TestRedis::start();
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        let out_s = out.to_str().unwrap();
+        let mut conn = redis.conn();
+        push_to_bad_queue(&mut conn, format!(r#"{{"class":"Record","args":["{out_s}","bad"]}}"#).as_bytes());
+        resque_tests::jobs::record::enqueue_to(&redis.client(), out_s, "star").unwrap();
+
+        let stderr = drain(worker(&redis), list, mode);
+
+        let mut ran: Vec<String> = lines(&out).iter().map(|l| l.split(' ').next().unwrap().to_string()).collect();
+        ran.sort();
+        let expected: &[&str] = if list == "*" { &["bad", "star"] } else { &["bad"] };
+        assert_eq!(ran, expected, "{list} {mode:?}: {stderr}");
+        assert_eq!(bad_queue_len(&mut conn), 0, "{list} {mode:?}");
+        let c = redis.client();
+        assert_eq!(c.stat("failed").unwrap(), 0, "{list} {mode:?}: {stderr}");
+        // Readers still show the name escaped.
+        assert_eq!(c.queues().unwrap(), [r"bad\xff", "record"]);
+        let listed = cli(&redis, &["queues"]);
+        assert!(listed.contains(r"bad\xff"), "{listed}");
+    }
+}
+
+#[test]
+fn a_failure_from_a_queue_name_that_is_not_utf8_is_retried_to_that_queue() {
     let redis = TestRedis::start();
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("out");
     let mut conn = redis.conn();
-    let _: () = conn.sadd("resque:queues", b"bad\xff".as_slice()).unwrap();
-    let _: () = conn
-        .rpush(b"resque:queue:bad\xff".as_slice(), b"{\"class\":\"Record\",\"args\":[]}".as_slice())
-        .unwrap();
-    resque_tests::jobs::record::enqueue_to(&redis.client(), out.to_str().unwrap(), "star").unwrap();
+    let payload = br#"{"class":"Test::Fail","args":["boom"]}"#;
+    push_to_bad_queue(&mut conn, payload);
 
-    let stderr = drain(worker(&redis), "*", &[]);
+    drain(worker(&redis), "*", &[]);
 
-    assert_eq!(lines(&out).len(), 1, "{stderr}");
-    assert!(stderr.contains(r"bad\xff"), "the worker names the queue it leaves alone: {stderr}");
-    // The other producer's job is where it was.
-    let left: u64 = conn.llen(b"resque:queue:bad\xff".as_slice()).unwrap();
-    assert_eq!(left, 1);
-    let queues = redis.client().queues().unwrap();
-    assert_eq!(queues, [r"bad\xff", "record"]);
-    let listed = cli(&redis, &["queues"]);
-    assert!(listed.contains(r"bad\xff"), "{listed}");
+    let raw: Vec<Vec<u8>> = conn.lrange("resque:failed", 0, -1).unwrap();
+    assert_eq!(raw.len(), 1);
+    let f: Value = serde_json::from_slice(&raw[0]).expect("the entry is UTF-8 JSON");
+    // `queue` is the name as text, each stray byte as `\xNN`; the exact
+    // name is base64 (standard alphabet, padded): b"bad\xff" -> "YmFk/w==".
+    assert_eq!(f["queue"], r"bad\xff");
+    assert_eq!(f["queue_base64"], "YmFk/w==");
+    assert_eq!(f["payload"]["class"], "Test::Fail");
+    let members: Vec<&str> = f.as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(
+        members,
+        ["failed_at", "payload", "exception", "error", "backtrace", "worker", "queue", "queue_base64"],
+        "Ruby's members in Ruby's order, then the exact name"
+    );
+    assert_eq!(bad_queue_len(&mut conn), 0);
+
+    // The library's retry pushes the exact payload to the exact queue.
+    RedisFailures::new(redis.client()).requeue(0).unwrap();
+    let queued: Vec<Vec<u8>> = conn.lrange([b"resque:queue:".as_slice(), BAD_QUEUE].concat(), 0, -1).unwrap();
+    assert_eq!(queued, vec![payload.to_vec()]);
+    let escaped: u64 = conn.llen(r"resque:queue:bad\xff").unwrap();
+    assert_eq!(escaped, 0, "nothing goes to a queue named by the escaped text");
+    let members: Vec<Vec<u8>> = conn.smembers("resque:queues").unwrap();
+    assert_eq!(members, vec![BAD_QUEUE.to_vec()]);
+
+    // So does the CLI's, for the entry the retried job fails with again.
+    drain(worker(&redis), "*", &[]);
+    assert_eq!(redis.failures().len(), 2);
+    cli(&redis, &["failed", "retry", "1"]);
+    let queued: Vec<Vec<u8>> = conn.lrange([b"resque:queue:".as_slice(), BAD_QUEUE].concat(), 0, -1).unwrap();
+    assert_eq!(queued, vec![payload.to_vec()]);
+}
+
+#[test]
+fn the_multi_queue_backend_fails_a_job_into_the_exact_queue_name() {
+    let redis = TestRedis::start();
+    let mut conn = redis.conn();
+    push_to_bad_queue(&mut conn, br#"{"class":"Test::Fail","args":["boom"]}"#);
+
+    drain(worker(&redis), "*", &["--failure-backend", "redis_multi_queue"]);
+
+    // Ruby's RedisMultiQueue: `<queue>_failed`, the name in `failed_queues`.
+    let failed_list = [b"resque:".as_slice(), BAD_QUEUE, b"_failed"].concat();
+    let entries: Vec<Vec<u8>> = conn.lrange(&failed_list, 0, -1).unwrap();
+    assert_eq!(entries.len(), 1);
+    let f: Value = serde_json::from_slice(&entries[0]).unwrap();
+    assert_eq!(f["queue_base64"], "YmFk/w==");
+    let names: Vec<Vec<u8>> = conn.smembers("resque:failed_queues").unwrap();
+    assert_eq!(names, vec![[BAD_QUEUE, b"_failed"].concat()]);
+    let plain: u64 = conn.llen("resque:failed").unwrap();
+    assert_eq!(plain, 0);
+}
+
+#[test]
+fn an_inflight_entry_of_a_queue_name_that_is_not_utf8_goes_back_to_it() {
+    let redis = TestRedis::start();
+    let mut conn = redis.conn();
+    let payload = br#"{"class":"Record","args":["/nonexistent","x"]}"#;
+    // What the step script's cjson writes: the name's byte 0xFF as it is,
+    // inside the JSON string.
+    let mut entry = br#"{"queue":"bad"#.to_vec();
+    entry.push(0xff);
+    entry.extend_from_slice(br#"","payload":"{\"class\":\"Record\",\"args\":[\"/nonexistent\",\"x\"]}"}"#);
+    let _: () = conn.rpush("resque:inflight:gone:1:*", &entry).unwrap();
+
+    let pruned = redis.client().prune_dead_workers(Duration::from_secs(60)).unwrap();
+    assert!(pruned.is_some());
+
+    let queued: Vec<Vec<u8>> = conn.lrange([b"resque:queue:".as_slice(), BAD_QUEUE].concat(), 0, -1).unwrap();
+    assert_eq!(queued, vec![payload.to_vec()]);
+    let members: Vec<Vec<u8>> = conn.smembers("resque:queues").unwrap();
+    assert_eq!(members, vec![BAD_QUEUE.to_vec()]);
+    let left: u64 = conn.llen("resque:inflight:gone:1:*").unwrap();
+    assert_eq!(left, 0);
 }
 
 #[test]

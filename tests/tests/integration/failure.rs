@@ -70,6 +70,7 @@ fn new_failure<'a>(payload: &'a RawValue, queue: &'a str) -> NewFailure<'a> {
         backtrace: &[],
         worker: "web1:4213:*",
         queue,
+        raw_queue: None,
     }
 }
 
