@@ -254,7 +254,9 @@ fn prepare_retry(index: usize, raw: &str) -> Result<Retry> {
 #[derive(Clone)]
 struct List<'a> {
     client: &'a Client,
-    key: String,
+    /// Its key: any bytes, as a `<queue>_failed` list is named after the
+    /// queue's exact name.
+    key: Vec<u8>,
 }
 
 impl List<'_> {
@@ -343,8 +345,12 @@ impl List<'_> {
             }
             match self.requeue_entry(i, &raw) {
                 Ok(true) => requeued += 1,
-                Ok(false) => tracing::debug!(list = self.key, index = i, "failure gone before its requeue"),
-                Err(e @ Error::BadFailure { .. }) => tracing::warn!(list = self.key, "skipped: {e}"),
+                Ok(false) => {
+                    tracing::debug!(list = %payload::escape_bytes(&self.key), index = i, "failure gone before its requeue")
+                }
+                Err(e @ Error::BadFailure { .. }) => {
+                    tracing::warn!(list = %payload::escape_bytes(&self.key), "skipped: {e}")
+                }
                 Err(e) => return Err(e),
             }
         }
@@ -507,7 +513,7 @@ impl RedisFailures {
     }
 
     fn list(&self) -> List<'_> {
-        List { client: &self.client, key: self.client.keys().failed() }
+        List { client: &self.client, key: self.client.keys().failed().into_bytes() }
     }
 }
 
@@ -608,14 +614,29 @@ impl RedisMultiQueueFailures {
         RedisMultiQueueFailures { client }
     }
 
+    /// The list named `name` as [`failed_lists`](Self::failed_lists)
+    /// shows it: a name shown with `\xNN` may stand for a member of
+    /// `failed_queues` that is not UTF-8 (a queue named so), whose exact
+    /// bytes name the key.
     fn list(&self, name: &str) -> List<'_> {
-        List { client: &self.client, key: self.client.keys().key(name) }
+        let exact = if name.contains("\\x") {
+            self.raw_lists().ok().and_then(|raw| raw.into_iter().find(|r| payload::escape_bytes(r) == name))
+        } else {
+            None
+        };
+        let name = exact.unwrap_or_else(|| name.as_bytes().to_vec());
+        List { client: &self.client, key: self.client.keys().key_of_bytes(&name) }
     }
 
-    /// The names of the failed lists (`<queue>_failed`), from `failed_queues`, sorted.
+    /// The members of `failed_queues`, as bytes.
+    fn raw_lists(&self) -> Result<Vec<Vec<u8>>> {
+        self.client.with_conn(|c| c.smembers(self.client.keys().failed_queues()))
+    }
+
+    /// The names of the failed lists (`<queue>_failed`), from `failed_queues`, sorted;
+    /// a name that is not UTF-8 shown with `\xNN` for each such byte.
     pub fn failed_lists(&self) -> Result<Vec<String>> {
-        let mut names: Vec<String> =
-            self.client.with_conn(|c| c.smembers(self.client.keys().failed_queues()))?;
+        let mut names: Vec<String> = self.raw_lists()?.into_iter().map(payload::into_text).collect();
         names.sort();
         Ok(names)
     }
@@ -623,16 +644,17 @@ impl RedisMultiQueueFailures {
     /// Every failed list (see [`RedisMultiQueueFailures::failed_lists`]) with
     /// its length, the lengths read in one pipeline.
     pub fn lengths(&self) -> Result<Vec<(String, u64)>> {
-        let names = self.failed_lists()?;
+        let mut names = self.raw_lists()?;
         if names.is_empty() {
             return Ok(Vec::new());
         }
+        names.sort_by(|a, b| payload::escape_bytes(a).cmp(&payload::escape_bytes(b)));
         let mut pipe = redis::pipe();
         for name in &names {
-            pipe.llen(self.client.keys().key(name));
+            pipe.llen(self.client.keys().key_of_bytes(name));
         }
         let lengths: Vec<u64> = self.client.with_conn(|c| pipe.query(c))?;
-        Ok(names.into_iter().zip(lengths).collect())
+        Ok(names.into_iter().map(payload::into_text).zip(lengths).collect())
     }
 
     /// The list holding overall `index`, and the index in it; else the total.
@@ -836,11 +858,11 @@ impl FailureBackend for RedisMultiQueueFailures {
 
     /// Deletes every list named in `failed_queues`; the names stay, as in Ruby.
     fn clear(&self) -> Result<()> {
-        let names = self.failed_lists()?;
+        let names = self.raw_lists()?;
         if names.is_empty() {
             return Ok(());
         }
-        let keys: Vec<String> = names.iter().map(|n| self.client.keys().key(n)).collect();
+        let keys: Vec<Vec<u8>> = names.iter().map(|n| self.client.keys().key_of_bytes(n)).collect();
         self.client.with_conn(|c| c.del::<_, ()>(&keys))
     }
 

@@ -38,6 +38,11 @@ impl Keys {
         format!("{}{name}", self.prefix)
     }
 
+    /// `<ns>:<name>` for a name of any bytes (one read from Redis).
+    pub fn key_of_bytes(&self, name: &[u8]) -> Vec<u8> {
+        [self.prefix.as_bytes(), name].concat()
+    }
+
     /// Strips the namespace from a full key name, if it carries it.
     pub fn strip<'a>(&self, full: &'a str) -> Option<&'a str> {
         full.strip_prefix(self.prefix.as_str())

@@ -336,8 +336,8 @@ impl Serialize for NewFailure<'_> {
             _ => None,
         };
         let raw_queue = self.queue_not_utf8();
-        let mut map =
-            serializer.serialize_map(Some(7 + usize::from(bytes.is_some()) + usize::from(raw_queue.is_some())))?;
+        let mut map = serializer
+            .serialize_map(Some(7 + usize::from(bytes.is_some()) + usize::from(raw_queue.is_some())))?;
         map.serialize_entry("failed_at", &self.failed_at)?;
         map.serialize_entry("payload", &self.payload)?;
         map.serialize_entry("exception", self.exception)?;
@@ -942,5 +942,36 @@ mod tests {
         };
         let back: Failure = serde_json::from_str(&entry.to_json()).unwrap();
         assert_eq!(back.payload, Value::String("{nope".into()));
+    }
+
+    #[test]
+    fn a_queue_name_that_is_not_utf8_is_written_as_text_and_base64_last() {
+        let raw = RawValue::from_string(r#"{"class":"A","args":[]}"#.to_string()).unwrap();
+        let entry = |queue: &'static str, raw_queue: Option<&'static [u8]>, payload| NewFailure {
+            failed_at: "2026/11/23 23:50:00 UTC".into(),
+            payload,
+            exception: "E",
+            error: "boom",
+            backtrace: &[],
+            worker: "h:1:*",
+            queue,
+            raw_queue,
+        };
+        // base64 of b"bad\xff" is "YmFk/w=="; of b"\xe9" "6Q==".
+        assert_eq!(
+            entry(r"bad\xff", Some(b"bad\xff"), FailedPayload::Json(&raw)).to_json(),
+            r#"{"failed_at":"2026/11/23 23:50:00 UTC","payload":{"class":"A","args":[]},"exception":"E","error":"boom","backtrace":[],"worker":"h:1:*","queue":"bad\\xff","queue_base64":"YmFk/w=="}"#
+        );
+        assert_eq!(
+            entry(r"bad\xff", Some(b"bad\xff"), FailedPayload::Bytes(b"\xe9")).to_json(),
+            r#"{"failed_at":"2026/11/23 23:50:00 UTC","payload":"\\xe9","exception":"E","error":"boom","backtrace":[],"worker":"h:1:*","queue":"bad\\xff","payload_base64":"6Q==","queue_base64":"YmFk/w=="}"#
+        );
+        // A UTF-8 name gains nothing.
+        let plain = entry("q", Some(b"q"), FailedPayload::Json(&raw)).to_json();
+        assert!(plain.ends_with(r#""queue":"q"}"#), "{plain}");
+        let back =
+            RawFailure::parse(&entry(r"bad\xff", Some(b"bad\xff"), FailedPayload::Json(&raw)).to_json())
+                .unwrap();
+        assert_eq!(back.original_queue().unwrap(), b"bad\xff");
     }
 }

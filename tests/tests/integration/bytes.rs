@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use redis::Commands;
-use resque::failure::{FailureBackend, RedisFailures};
+use resque::failure::{FailureBackend, RedisFailures, RedisMultiQueueFailures};
 use resque_tests::{drain, eventually, lines, run, Reaped, TestRedis};
 use serde_json::Value;
 
@@ -156,7 +156,8 @@ fn a_star_worker_works_a_queue_name_that_is_not_utf8() {
 
         let stderr = drain(worker(&redis), list, mode);
 
-        let mut ran: Vec<String> = lines(&out).iter().map(|l| l.split(' ').next().unwrap().to_string()).collect();
+        let mut ran: Vec<String> =
+            lines(&out).iter().map(|l| l.split(' ').next().unwrap().to_string()).collect();
         ran.sort();
         let expected: &[&str] = if list == "*" { &["bad", "star"] } else { &["bad"] };
         assert_eq!(ran, expected, "{list} {mode:?}: {stderr}");
@@ -230,6 +231,15 @@ fn the_multi_queue_backend_fails_a_job_into_the_exact_queue_name() {
     assert_eq!(names, vec![[BAD_QUEUE, b"_failed"].concat()]);
     let plain: u64 = conn.llen("resque:failed").unwrap();
     assert_eq!(plain, 0);
+
+    // Its readers show the list by its text and act on the exact key.
+    let multi = RedisMultiQueueFailures::new(redis.client());
+    assert_eq!(multi.lengths().unwrap(), [(r"bad\xff_failed".to_string(), 1)]);
+    assert_eq!(multi.count().unwrap(), 1);
+    assert_eq!(multi.all(0, 10).unwrap()[0].queue.as_deref(), Some(r"bad\xff"));
+    multi.requeue(0).unwrap();
+    let queued: Vec<Vec<u8>> = conn.lrange([b"resque:queue:".as_slice(), BAD_QUEUE].concat(), 0, -1).unwrap();
+    assert_eq!(queued, vec![br#"{"class":"Test::Fail","args":["boom"]}"#.to_vec()]);
 }
 
 #[test]
@@ -356,4 +366,44 @@ fn a_running_worker_takes_jobs_pushed_after_a_payload_that_is_not_utf8() {
     assert!(eventually(LIMIT, || lines(&out).len() == 1), "the job after it ran");
     assert!(eventually(LIMIT, || redis.client().stat("failed").unwrap() == 1));
     assert!(child.try_wait().unwrap().is_none(), "the worker is still running");
+}
+
+#[test]
+fn a_job_of_a_queue_name_that_is_not_utf8_is_recorded_as_text_and_put_back_on_stop() {
+    let redis = TestRedis::start();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let path = out.to_str().unwrap();
+    let mut conn = redis.conn();
+    let payloads: Vec<String> = ["running", "ahead", "waiting"]
+        .iter()
+        .map(|line| format!(r#"{{"class":"SlowRecord","args":["{path}",1000,"{line}"]}}"#))
+        .collect();
+    for p in &payloads {
+        push_to_bad_queue(&mut conn, p.as_bytes());
+    }
+    // A forking worker takes 2: the job it runs, and one ahead.
+    let mut child = Reaped::spawn(
+        worker(&redis)
+            .args(["work", "-i", "0.05", "-q", "*"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null()),
+    );
+    assert!(eventually(LIMIT, || lines(&out) == ["start running"]));
+
+    // The processing record is UTF-8 JSON, naming the queue as text.
+    let id = resque_tests::worker_id(child.id(), "*");
+    let record: Vec<u8> = conn.get(format!("resque:worker:{id}")).unwrap();
+    let record: Value = serde_json::from_slice(&record).expect("the record is UTF-8 JSON");
+    assert_eq!(record["queue"], r"bad\xff");
+    assert_eq!(record["payload"]["args"][2], "running");
+
+    // Stopped, it finishes the job and puts the one ahead back, first.
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGQUIT)
+        .unwrap();
+    assert!(resque_tests::wait_for_exit(&mut child, LIMIT).unwrap().success());
+    assert_eq!(lines(&out), ["start running", "done running"]);
+    let queued: Vec<Vec<u8>> = conn.lrange([b"resque:queue:".as_slice(), BAD_QUEUE].concat(), 0, -1).unwrap();
+    assert_eq!(queued, vec![payloads[1].clone().into_bytes(), payloads[2].clone().into_bytes()]);
+    assert_eq!(redis.client().stat("processed").unwrap(), 1);
 }
