@@ -40,7 +40,18 @@ impl Keys {
 
     /// `<ns>:<name>` for a name of any bytes (one read from Redis).
     pub fn key_of_bytes(&self, name: &[u8]) -> Vec<u8> {
-        [self.prefix.as_bytes(), name].concat()
+        self.join(&[name])
+    }
+
+    /// The namespace prefix, then `parts`: every key whose name holds
+    /// bytes read from Redis.
+    fn join(&self, parts: &[&[u8]]) -> Vec<u8> {
+        let mut key = Vec::with_capacity(self.prefix.len() + parts.iter().map(|p| p.len()).sum::<usize>());
+        key.extend_from_slice(self.prefix.as_bytes());
+        for part in parts {
+            key.extend_from_slice(part);
+        }
+        key
     }
 
     /// Strips the namespace from a full key name, if it carries it.
@@ -79,7 +90,7 @@ impl Keys {
     /// assert_eq!(keys.queue_of_bytes(b"bad\xff"), b"resque:queue:bad\xff");
     /// ```
     pub fn queue_of_bytes(&self, name: &[u8]) -> Vec<u8> {
-        [self.prefix.as_bytes(), b"queue:", name].concat()
+        self.join(&[b"queue:", name])
     }
 
     /// `workers`: set of registered worker ids.
@@ -94,7 +105,7 @@ impl Keys {
 
     /// `worker:<id>` for an id read from Redis, which may be any bytes.
     pub fn worker_of_bytes(&self, id: &[u8]) -> Vec<u8> {
-        [self.prefix.as_bytes(), b"worker:", id].concat()
+        self.join(&[b"worker:", id])
     }
 
     /// `worker:<id>:started`: when a worker started.
@@ -147,7 +158,7 @@ impl Keys {
     /// assert_eq!(keys.failed_queue_of_bytes(b"bad\xff"), b"resque:bad\xff_failed");
     /// ```
     pub fn failed_queue_of_bytes(&self, queue: &[u8]) -> Vec<u8> {
-        [self.prefix.as_bytes(), &Self::failed_queue_name_of_bytes(queue)].concat()
+        self.join(&[queue, b"_failed"])
     }
 
     /// [`failed_queue_name`](Self::failed_queue_name) for a queue name of
@@ -205,20 +216,12 @@ impl Keys {
     /// assert_eq!(w.inflight, b"resque:inflight:web1:4211:caf\xe9");
     /// ```
     pub fn worker_keys(&self, id: &[u8]) -> WorkerKeys {
-        let join = |before: &str, after: &str| {
-            let mut key = Vec::with_capacity(self.prefix.len() + before.len() + id.len() + after.len());
-            key.extend_from_slice(self.prefix.as_bytes());
-            key.extend_from_slice(before.as_bytes());
-            key.extend_from_slice(id);
-            key.extend_from_slice(after.as_bytes());
-            key
-        };
         WorkerKeys {
-            record: join("worker:", ""),
-            started: join("worker:", ":started"),
-            inflight: join("inflight:", ""),
-            processed: join(&format!("stat:{}:", stat::PROCESSED), ""),
-            failed: join(&format!("stat:{}:", stat::FAILED), ""),
+            record: self.join(&[b"worker:", id]),
+            started: self.join(&[b"worker:", id, b":started"]),
+            inflight: self.join(&[b"inflight:", id]),
+            processed: self.join(&[b"stat:", stat::PROCESSED.as_bytes(), b":", id]),
+            failed: self.join(&[b"stat:", stat::FAILED.as_bytes(), b":", id]),
         }
     }
 

@@ -184,14 +184,22 @@ pub fn escape_bytes(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
     if let Ok(text) = std::str::from_utf8(bytes) {
         return text.into();
     }
+    escaped(bytes, "\\").into()
+}
+
+/// `bytes` as text, each byte of a sequence that is not UTF-8 written as
+/// `backslash` then `xNN`.
+fn escaped(bytes: &[u8], backslash: &str) -> String {
+    use std::fmt::Write;
     let mut out = String::with_capacity(bytes.len() + 8);
     for chunk in bytes.utf8_chunks() {
         out.push_str(chunk.valid());
         for b in chunk.invalid() {
-            out.push_str(&format!("\\x{b:02x}"));
+            // Writing to a String cannot fail.
+            let _ = write!(out, "{backslash}x{b:02x}");
         }
     }
-    out.into()
+    out
 }
 
 /// Parses JSON read from Redis that may hold bytes that are not UTF-8
@@ -208,15 +216,8 @@ pub fn from_json_bytes<T: serde::de::DeserializeOwned>(raw: &[u8]) -> Result<T, 
     if std::str::from_utf8(raw).is_ok() {
         return serde_json::from_slice(raw);
     }
-    let mut text = String::with_capacity(raw.len() + 8);
-    for chunk in raw.utf8_chunks() {
-        text.push_str(chunk.valid());
-        for b in chunk.invalid() {
-            // `\\xNN` in JSON: a backslash, then `xNN`.
-            text.push_str(&format!("\\\\x{b:02x}"));
-        }
-    }
-    serde_json::from_str(&text)
+    // `\\xNN` in JSON: a backslash, then `xNN`.
+    serde_json::from_str(&escaped(raw, "\\\\"))
 }
 
 /// [`escape_bytes`] of an owned value, without a copy when it is UTF-8.
