@@ -487,8 +487,7 @@ impl Client {
     /// [`payload::escape_bytes`] does (`bad\xff`); workers take such a
     /// queue's jobs by its exact name.
     pub fn queues(&self) -> Result<Vec<String>> {
-        let raw: Vec<Vec<u8>> = self.with_conn(|c| c.smembers(self.keys().queues()))?;
-        let mut queues = texts(raw);
+        let mut queues = texts(self.workable_queues()?);
         queues.sort();
         Ok(queues)
     }

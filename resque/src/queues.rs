@@ -97,19 +97,22 @@ impl QueueList {
     pub fn resolve_bytes(&self, known: &[Vec<u8>]) -> Vec<Vec<u8>> {
         let texts: Vec<String> =
             known.iter().map(|name| crate::payload::escape_bytes(name).into_owned()).collect();
+        // Every known name shown as each text (a UTF-8 name is its own
+        // text), sorted: one pass, not one per resolved queue.
+        let mut by_text: std::collections::HashMap<&str, Vec<&Vec<u8>>> = std::collections::HashMap::new();
+        for (name, text) in known.iter().zip(&texts) {
+            by_text.entry(text.as_str()).or_default().push(name);
+        }
         let mut out: Vec<Vec<u8>> = Vec::new();
         for text in self.resolve(&texts) {
-            // Every known name shown as this text (a UTF-8 name is its own
-            // text), sorted; a name listed but not known, as given.
-            let mut exact: Vec<&Vec<u8>> =
-                known.iter().zip(&texts).filter(|(_, t)| **t == text).map(|(name, _)| name).collect();
-            exact.sort();
-            if exact.is_empty() {
-                out.push(text.into_bytes());
-            }
-            for name in exact {
-                if !out.contains(name) {
-                    out.push(name.clone());
+            match by_text.get_mut(text.as_str()) {
+                // A name listed but not known, as given.
+                None => out.push(text.into_bytes()),
+                Some(exact) => {
+                    exact.sort();
+                    exact.dedup();
+                    // `resolve` gives each text once, so each name comes once.
+                    out.extend(exact.iter().map(|name| (*name).clone()));
                 }
             }
         }
