@@ -309,6 +309,24 @@ fn failure_at(failures: &RedisFailures, index: usize) -> Result<Failure, CliErro
     }
 }
 
+/// Acts on the failure `named` names: by index (the entry there is read
+/// first, to report it) or by id; returns its index and the entry as it was.
+fn act_on(
+    failures: &RedisFailures,
+    named: FailureRef,
+    by_index: fn(&RedisFailures, usize) -> resque::Result<()>,
+    by_id: fn(&RedisFailures, resque::payload::FailureId) -> resque::Result<(usize, Failure)>,
+) -> Result<(usize, Failure), CliError> {
+    match named {
+        FailureRef::Index(index) => {
+            let f = failure_at(failures, index)?;
+            by_index(failures, index)?;
+            Ok((index, f))
+        }
+        FailureRef::Id(id) => Ok(by_id(failures, id)?),
+    }
+}
+
 /// The failure `named` names, with its index now.
 fn failure_named(failures: &RedisFailures, named: FailureRef) -> Result<(usize, Failure), CliError> {
     match named {
@@ -323,14 +341,8 @@ fn failed(client: &Client, command: &FailedCommand) -> Result<(), CliError> {
         FailedCommand::List(args) => failed_list(&failures, args),
         FailedCommand::Show(args) => failed_show(&failures, args),
         FailedCommand::Retry(arg) => {
-            let (index, f) = match arg.failure {
-                FailureRef::Index(index) => {
-                    let f = failure_at(&failures, index)?;
-                    failures.requeue(index)?;
-                    (index, f)
-                }
-                FailureRef::Id(id) => failures.requeue_id(id)?,
-            };
+            let (index, f) =
+                act_on(&failures, arg.failure, RedisFailures::requeue, RedisFailures::requeue_id)?;
             out(&format!(
                 "retried failure {index} (id {}): {} went back to queue {}\n",
                 f.id,
@@ -358,14 +370,7 @@ fn failed(client: &Client, command: &FailedCommand) -> Result<(), CliError> {
             Ok(())
         }
         FailedCommand::Remove(arg) => {
-            let (index, f) = match arg.failure {
-                FailureRef::Index(index) => {
-                    let f = failure_at(&failures, index)?;
-                    failures.remove(index)?;
-                    (index, f)
-                }
-                FailureRef::Id(id) => failures.remove_id(id)?,
-            };
+            let (index, f) = act_on(&failures, arg.failure, RedisFailures::remove, RedisFailures::remove_id)?;
             out(&format!(
                 "removed failure {index} (id {}): {} from queue {}; {} left\n",
                 f.id,
