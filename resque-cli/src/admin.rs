@@ -10,7 +10,7 @@ use std::process::ExitCode;
 
 use resque::failure::{FailureBackend, FailureRef, RedisFailures};
 use resque::payload::{Failure, WorkingOn};
-use resque::Client;
+use resque::{Client, WorkerId};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -206,10 +206,10 @@ fn workers(client: &Client, json: bool) -> Result<(), CliError> {
     let mut working: HashMap<String, WorkingOn> = working.into_iter().collect();
     let mut rows = Vec::new();
     for id in ids {
-        let mut parts = id.splitn(3, ':');
-        let host = parts.next().unwrap_or_default().to_string();
-        let pid = parts.next().and_then(|p| p.parse().ok());
-        let queues = parts.next().unwrap_or_default().split(',').map(str::to_string).collect();
+        let parts = WorkerId::parse(&id);
+        let host = parts.host().to_string();
+        let pid = parts.pid();
+        let queues = parts.queues().map(str::to_string).collect();
         let processing = working.remove(&id).map(|w| Processing {
             class: w.payload.get("class").and_then(Value::as_str).map(str::to_string),
             queue: w.queue,

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use resque::failure::{FailureBackend, FailureRef, RedisFailures};
 use resque::payload::{Failure, WorkingOn};
-use resque::{Client, WorkerStats};
+use resque::{Client, WorkerId, WorkerStats};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -209,32 +209,13 @@ pub(crate) fn collect_workers(c: &Client) -> Result<Vec<WorkerBody>, ApiError> {
         .collect())
 }
 
-/// A worker id's parts: `host:pid:queues`. The pid is `None` when it is
-/// missing or not a number; `queues` is empty when missing.
-pub(crate) struct WorkerId<'a> {
-    pub(crate) host: &'a str,
-    pub(crate) pid: Option<&'a str>,
-    pub(crate) queues: &'a str,
-}
-
-impl<'a> WorkerId<'a> {
-    pub(crate) fn parse(id: &'a str) -> Self {
-        let mut parts = id.splitn(3, ':');
-        WorkerId {
-            host: parts.next().unwrap_or_default(),
-            pid: parts.next(),
-            queues: parts.next().unwrap_or_default(),
-        }
-    }
-}
-
 /// One worker's details, whether or not it is registered, from its
 /// heartbeat and stats as read by the caller.
 pub(crate) fn describe_worker(id: &str, heartbeat: Option<String>, stats: WorkerStats) -> WorkerBody {
     let parts = WorkerId::parse(id);
-    let host = parts.host.to_string();
-    let pid = parts.pid.and_then(|p| p.parse().ok());
-    let queues = parts.queues.split(',').filter(|q| !q.is_empty()).map(str::to_string).collect();
+    let host = parts.host().to_string();
+    let pid = parts.pid().map(u64::from);
+    let queues = parts.queues().map(str::to_string).collect();
     WorkerBody {
         started: stats.started,
         heartbeat,

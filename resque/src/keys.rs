@@ -259,8 +259,9 @@ pub struct WorkerKeys {
     pub failed: Vec<u8>,
 }
 
-/// The parts of a worker id `<host>:<pid>:<queues>`, split at the first two
-/// `:` (the queue list keeps any further ones), as bytes: an id a peer
+/// The parts of a worker id `<host>:<pid>:<queues>` as bytes, by
+/// [`WorkerId`](crate::WorkerId)'s rule (see
+/// [`WorkerId::split_bytes`](crate::WorkerId::split_bytes)): an id a peer
 /// wrote need not be UTF-8. A part that is missing is empty.
 ///
 /// ```
@@ -269,11 +270,7 @@ pub struct WorkerKeys {
 /// assert_eq!(split_worker_id(b"web1:4211"), (&b"web1"[..], &b"4211"[..], &b""[..]));
 /// ```
 pub fn split_worker_id(id: &[u8]) -> (&[u8], &[u8], &[u8]) {
-    let mut parts = id.splitn(3, |b| *b == b':');
-    let host = parts.next().unwrap_or_default();
-    let pid = parts.next().unwrap_or_default();
-    let queues = parts.next().unwrap_or_default();
-    (host, pid, queues)
+    crate::WorkerId::split_bytes(id)
 }
 
 /// Counter names under `stat:`.

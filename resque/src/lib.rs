@@ -48,6 +48,7 @@ pub mod procline;
 pub mod queues;
 pub mod registry;
 pub mod worker;
+mod worker_id;
 
 pub use client::{default_client, set_default_client, Client, Info, RedisAddress, WorkerStats};
 pub use error::{Error, Result};
@@ -56,6 +57,7 @@ pub use inline::{inline, set_inline};
 pub use job::{Job, JobFailure};
 pub use registry::{JobEntry, Registry};
 pub use worker::{FailureDestination, Worker, WorkerOptions};
+pub use worker_id::WorkerId;
 
 /// Turns a plain function into a job: see the crate docs and `README.md`.
 ///

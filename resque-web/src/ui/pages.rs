@@ -8,14 +8,12 @@ use axum::response::{IntoResponse, Response};
 use maud::{html, Markup};
 use resque::failure::RedisMultiQueueFailures;
 use resque::payload::{Failure, FailureId, WorkingOn};
-use resque::Client;
+use resque::{Client, WorkerId};
 
 use super::failed::FailedList;
 use super::layout::{action, action_with, args_line, class_of, page, pagination, pretty, Tab};
 use super::{encode, time, Ctx, PageError};
-use crate::api::{
-    blocking, collect_workers, describe_worker, paging, query_params, ApiError, WorkerBody, WorkerId,
-};
+use crate::api::{blocking, collect_workers, describe_worker, paging, query_params, ApiError, WorkerBody};
 
 /// Jobs, failures and key elements per page.
 pub(crate) const PER_PAGE: usize = 20;
@@ -62,9 +60,10 @@ fn param<'a>(params: &'a HashMap<String, String>, name: &str) -> Option<&'a str>
 
 /// A link to a worker's page.
 fn worker_link(ctx: &Ctx, id: &str) -> Markup {
-    let short = match WorkerId::parse(id) {
-        WorkerId { host, pid: Some(pid), .. } => format!("{host}:{pid}"),
-        _ => id.to_string(),
+    let parsed = WorkerId::parse(id);
+    let short = match parsed.pid() {
+        Some(pid) => format!("{}:{pid}", parsed.host()),
+        None => id.to_string(),
     };
     html! { a.mono href=(ctx.link(&format!("/workers/{}", encode(id)))) title=(id) { (short) } }
 }

@@ -22,13 +22,14 @@ use nix::errno::Errno;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 
 use crate::client::Client;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::hooks::{JobContext, WorkerContext, WorkerHook, WorkerHookFn};
 use crate::job::JobFailure;
 use crate::payload::{self, exception, FailedPayload, JobPayload, NewFailure};
 use crate::procline;
 use crate::queues::QueueList;
 use crate::registry::Registry;
+use crate::worker_id::WorkerId;
 pub use prune::{heartbeat_expired, Pruned, EXPIRY_INTERVALS};
 use run::{ChildAction, StopPolicy, Supervision};
 use signals::Signals;
@@ -212,11 +213,9 @@ impl Worker {
     /// Installs its signal handlers (QUIT, TERM, INT, USR1, USR2, CONT,
     /// CHLD) until dropped.
     pub fn new(client: Client, registry: Registry, options: WorkerOptions) -> Result<Self> {
-        let hostname = nix::unistd::gethostname()
-            .map_err(|e| Error::os("reading the hostname", std::io::Error::from(e)))?
-            .to_string_lossy()
-            .into_owned();
-        let id = format!("{hostname}:{}:{}", std::process::id(), options.queues);
+        let worker_id = WorkerId::for_this_process(&options.queues.to_string())?;
+        let hostname = worker_id.host().to_string();
+        let id = worker_id.to_string();
         let control = Control { graceful_term: options.graceful_term, ..Control::default() };
         let step_keys = store::StepKeys::new(&client, &id);
         let static_queues = (!options.queues.is_dynamic())
@@ -939,11 +938,8 @@ impl Control {
 /// the pruning lock is held for one interval. `None` when another worker
 /// holds the lock.
 pub(crate) fn prune_now(client: &Client, heartbeat_interval: Duration) -> Result<Option<Pruned>> {
-    let hostname = nix::unistd::gethostname()
-        .map_err(|e| Error::os("reading the hostname", std::io::Error::from(e)))?
-        .to_string_lossy()
-        .into_owned();
-    let id = format!("{hostname}:{}:resque-cli-prune", std::process::id());
+    let worker_id = WorkerId::for_this_process("resque-cli-prune")?;
+    let (id, hostname) = (worker_id.to_string(), worker_id.host().to_string());
     let all = QueueList::parse("*")?;
     let pruner = prune::Pruner {
         id: &id,
