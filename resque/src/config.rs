@@ -102,13 +102,12 @@ impl Config {
         })
     }
 
-    /// The client for an environment, in the namespace its entry names, else
-    /// the one its address names, else `RESQUE_NAMESPACE`, else `resque`.
-    pub fn client_for(&self, env: &str) -> Result<crate::Client> {
-        let address = self.address_for(env)?;
-        match self.entry(env)? {
-            Entry::Parts { namespace: Some(ns), .. } => crate::Client::with_namespace(address.parse()?, ns),
-            _ => crate::Client::new(&address),
-        }
+    /// The namespace an environment's entry names, if it names one (the
+    /// client then uses it over the address's own).
+    pub fn namespace_for(&self, env: &str) -> Result<Option<&str>> {
+        Ok(match self.entry(env)? {
+            Entry::Parts { namespace: Some(ns), .. } => Some(ns.as_str()),
+            _ => None,
+        })
     }
 }

@@ -50,5 +50,5 @@ pub(crate) fn perform(queue: &str, payload_json: &str) -> Result<()> {
     let entry = crate::registry::linked(&payload.class)
         .ok_or_else(|| Error::UnknownJob { class: payload.class.clone() })?;
     crate::job::check_integers(entry, payload_json).map_err(Error::JobFailed)?;
-    crate::worker::perform_inline(entry, queue, payload.args).map_err(Error::JobFailed)
+    crate::perform::perform(entry, queue, payload.args).map_err(Error::JobFailed)
 }

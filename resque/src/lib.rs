@@ -40,13 +40,17 @@ mod error;
 pub mod failure;
 pub mod hooks;
 pub mod inline;
-pub mod inspect;
+pub use client::inspect;
 pub mod job;
 pub mod keys;
 pub mod payload;
+mod perform;
 pub mod procline;
 pub mod queues;
 pub mod registry;
+mod roster;
+mod script;
+mod signal_mask;
 pub mod worker;
 mod worker_id;
 

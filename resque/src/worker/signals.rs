@@ -7,11 +7,12 @@ use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use nix::sys::signal::{self as nix_signal, SigHandler, SigSet, SigmaskHow, Signal};
+use nix::sys::signal::{self as nix_signal, SigHandler};
 use signal_hook::consts::{SIGCHLD, SIGCONT, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2};
 use signal_hook::SigId;
 
 use crate::error::{Error, Result};
+use crate::signal_mask::HANDLED;
 
 /// The flags the worker's signal handlers set. Each is taken (reset) by the
 /// code that acts on it, so a signal that arrives again is seen again.
@@ -25,17 +26,6 @@ pub(crate) struct Signals {
     child: Arc<AtomicBool>,
     ids: Vec<SigId>,
 }
-
-/// Every signal the worker handles; a forked child puts them back to default.
-const HANDLED: [Signal; 7] = [
-    Signal::SIGQUIT,
-    Signal::SIGTERM,
-    Signal::SIGINT,
-    Signal::SIGUSR1,
-    Signal::SIGUSR2,
-    Signal::SIGCONT,
-    Signal::SIGCHLD,
-];
 
 impl Signals {
     pub(crate) fn install() -> Result<Self> {
@@ -131,40 +121,4 @@ pub(crate) fn reset_in_child() {
         // the parent's handlers, which must not run in the child.
         let _ = unsafe { nix_signal::signal(sig, SigHandler::SigDfl) };
     }
-}
-
-/// The pid of the process whose Redis calls defer its signals (the worker
-/// parent while it works), or 0.
-static DEFER_IN: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-
-/// Turns deferring on (for this process) or off.
-pub(crate) fn defer_during_redis(on: bool) {
-    DEFER_IN.store(if on { std::process::id() } else { 0 }, Ordering::SeqCst);
-}
-
-/// While alive, the worker's signals are blocked on this thread, so that a
-/// Redis call is not cut short: a read on a socket with a timeout fails with
-/// EINTR after any signal handler, `SA_RESTART` or not, and a reply lost
-/// that way leaves the caller not knowing whether the command ran. The
-/// signals arrive when it is dropped (a few microseconds later).
-pub(crate) struct Deferred(SigSet);
-
-impl Drop for Deferred {
-    fn drop(&mut self) {
-        let _ = nix_signal::pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&self.0), None);
-    }
-}
-
-/// A [`Deferred`] when this process is a working worker parent.
-pub(crate) fn deferred() -> Option<Deferred> {
-    if DEFER_IN.load(Ordering::SeqCst) != std::process::id() {
-        return None;
-    }
-    let mut set = SigSet::empty();
-    for sig in HANDLED {
-        set.add(sig);
-    }
-    let mut old = SigSet::empty();
-    nix_signal::pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&set), Some(&mut old)).ok()?;
-    Some(Deferred(old))
 }

@@ -4,9 +4,9 @@
 //!
 //! Every decision that a live worker could contradict meanwhile is made
 //! inside the script that acts on it: a worker is unregistered only while
-//! its heartbeat is still the one read (see `store::unregister_dead`), and
+//! its heartbeat is still the one read (see `recover::unregister_dead`), and
 //! an in-flight list is recovered only while its owner is unregistered with
-//! no `worker:<id>` record (see `store::recover_orphaned`). So a pass that
+//! no `worker:<id>` record (see `recover::recover_orphaned`). So a pass that
 //! works from a list read at its start never takes the jobs of a worker
 //! that registered, or beat, meanwhile.
 //!
@@ -21,7 +21,8 @@ use redis::Commands;
 use serde_json::value::RawValue;
 use serde_json::Value;
 
-use super::store;
+use super::recover::{self, Recovered};
+use super::FailureDestination;
 use crate::client::Client;
 use crate::error::Result;
 use crate::keys::split_worker_id;
@@ -34,7 +35,7 @@ pub(crate) struct Pruner<'a> {
     pub(crate) hostname: &'a str,
     pub(crate) queues: &'a QueueList,
     pub(crate) heartbeat_interval: Duration,
-    pub(crate) failures: &'a [store::FailureDestination],
+    pub(crate) failures: &'a [FailureDestination],
     /// Whether an expired heartbeat may be taken for a dead worker: not
     /// while the pruner's own heartbeats have only just started landing
     /// again after a gap (Redis was unreachable, so nobody's beat landed).
@@ -48,7 +49,7 @@ pub struct Pruned {
     /// place of its stray bytes).
     pub workers: Vec<String>,
     /// What happened to their in-flight jobs.
-    pub recovered: store::Recovered,
+    pub recovered: Recovered,
 }
 
 /// Prunes dead workers if no other worker is doing it now (the
@@ -110,7 +111,7 @@ pub(crate) fn prune_dead_workers(client: &Client, me: &Pruner<'_>) -> Result<Opt
             continue;
         }
         let recovered = recover_orphan(client, owner, me.failures)?;
-        if recovered != store::Recovered::default() {
+        if recovered != Recovered::default() {
             let owner = payload::escape_bytes(owner);
             tracing::info!(worker = me.id, %owner, ?recovered, "recovered jobs of an unregistered worker");
             pruned.recovered.add(recovered);
@@ -180,9 +181,9 @@ pub(crate) fn prune_worker(
     client: &Client,
     worker: &[u8],
     heartbeat: Option<&[u8]>,
-    failures: &[store::FailureDestination],
+    failures: &[FailureDestination],
     why: Removal,
-) -> Result<Option<store::Recovered>> {
+) -> Result<Option<Recovered>> {
     let worker_keys = client.keys().worker_keys(worker);
     let record: Option<Vec<u8>> = client.with_conn(|c| c.get(&worker_keys.record))?;
     let failure = record.as_deref().and_then(|record| dead_job_failure(record, worker, why));
@@ -190,8 +191,8 @@ pub(crate) fn prune_worker(
         (Some(record), Some((queue, entry))) => Some((record.as_slice(), queue.as_str(), entry.as_str())),
         _ => None,
     };
-    let dead = store::DeadWorker { id: worker, heartbeat, job };
-    let (unregistered, _) = store::unregister_dead(client, &dead, failures)?;
+    let dead = recover::DeadWorker { id: worker, heartbeat, job };
+    let (unregistered, _) = recover::unregister_dead(client, &dead, failures)?;
     if !unregistered {
         let worker = payload::escape_bytes(worker);
         tracing::info!(%worker, "not pruned: it beat or was unregistered since the pass began");
@@ -246,22 +247,18 @@ const PEER_FAILURE_WINDOW: isize = 1000;
 /// entry of `owner` with the same payload, as Ruby's `unregister_worker`
 /// writes), that entry is removed rather than put back, so the job ends
 /// once.
-fn recover_orphan(
-    client: &Client,
-    owner: &[u8],
-    failures: &[store::FailureDestination],
-) -> Result<store::Recovered> {
+fn recover_orphan(client: &Client, owner: &[u8], failures: &[FailureDestination]) -> Result<Recovered> {
     let keys = client.keys();
     let worker_keys = keys.worker_keys(owner);
     let head: Option<Vec<u8>> = client.with_conn(|c| c.lindex(&worker_keys.inflight, 0))?;
-    let Some(head) = head else { return Ok(store::Recovered::default()) };
+    let Some(head) = head else { return Ok(Recovered::default()) };
     let (registered, recording): (bool, bool) = client
         .with_conn(|c| redis::pipe().sismember(keys.workers(), owner).exists(&worker_keys.record).query(c))?;
     if registered || recording {
-        return Ok(store::Recovered::default());
+        return Ok(Recovered::default());
     }
     let failed = failed_by_peer(client, owner, &head)?;
-    store::recover_orphaned(client, owner, failures, failed.then_some(head.as_slice()))
+    recover::recover_orphaned(client, owner, failures, failed.then_some(head.as_slice()))
 }
 
 /// Whether the job of in-flight entry `head` was failed for `owner` by

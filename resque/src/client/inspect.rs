@@ -20,7 +20,7 @@
 use redis::Commands;
 use serde::Serialize;
 
-use crate::client::Client;
+use super::{texts, Client};
 use crate::error::Result;
 use crate::payload;
 
@@ -112,6 +112,18 @@ pub struct KeyContents {
 }
 
 impl Client {
+    /// Every key under the namespace, without the namespace, sorted.
+    pub fn keys_in_namespace(&self) -> Result<Vec<String>> {
+        let pattern = self.keys().pattern_all();
+        let full: Vec<Vec<u8>> =
+            self.with_conn(|c| c.scan_match::<_, Vec<u8>>(&pattern).and_then(|it| it.collect()))?;
+        let full = texts(full);
+        let mut names: Vec<String> =
+            full.iter().filter_map(|k| self.keys().strip(k)).map(str::to_string).collect();
+        names.sort();
+        Ok(names)
+    }
+
     /// The server's `INFO`, as `(field, value)` pairs in the order Redis
     /// prints them (section headers left out).
     pub fn redis_info(&self) -> Result<Vec<(String, String)>> {

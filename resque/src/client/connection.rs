@@ -1,0 +1,128 @@
+//! The client's connection: opened on first use, reopened after a
+//! connection-level error, never shared across `fork`, and used with
+//! signals deferred (see `signal_mask`).
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::MutexGuard;
+use std::time::Duration;
+
+use redis::{Connection, RedisResult};
+
+use super::Client;
+use crate::error::{Error, Result};
+
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+const IO_TIMEOUT: Duration = Duration::from_secs(30);
+
+pub(super) struct OwnedConnection {
+    pid: u32,
+    /// Which connection this is (see [`Client::send_packed`]).
+    generation: u64,
+    conn: Connection,
+}
+
+/// Numbers every connection opened in this process, so a reply awaited on
+/// one is never read from the next.
+static GENERATION: AtomicU64 = AtomicU64::new(0);
+
+impl Client {
+    /// How to reach the server (host, port, credentials), for connections
+    /// the client does not manage itself.
+    pub(crate) fn connection_info(&self) -> &redis::ConnectionInfo {
+        self.inner.redis.get_connection_info()
+    }
+
+    /// Runs `f` on this process's connection, opening it if needed and
+    /// dropping it after a connection-level error so the next call reconnects.
+    pub(crate) fn with_conn<T>(&self, f: impl FnOnce(&mut Connection) -> RedisResult<T>) -> Result<T> {
+        self.with_owned(|owned| f(&mut owned.conn))
+    }
+
+    /// [`Client::with_conn`] with the connection's generation.
+    fn with_owned<T>(&self, f: impl FnOnce(&mut OwnedConnection) -> RedisResult<T>) -> Result<T> {
+        let _signals_wait = crate::signal_mask::deferred();
+        let mut guard = self.lock_conn();
+        let pid = std::process::id();
+        if guard.as_ref().is_none_or(|c| c.pid != pid) {
+            // A connection inherited across fork belongs to the parent: forget
+            // it without closing anything the parent still uses.
+            if let Some(inherited) = guard.take() {
+                std::mem::forget(inherited);
+            }
+            let conn = self.connect()?;
+            let generation = GENERATION.fetch_add(1, Ordering::Relaxed) + 1;
+            *guard = Some(OwnedConnection { pid, generation, conn });
+        }
+        let Some(owned) = guard.as_mut() else {
+            return Err(self.error(redis::RedisError::from((redis::ErrorKind::Io, "no connection"))));
+        };
+        match f(owned) {
+            Ok(v) => Ok(v),
+            Err(e) => {
+                if e.is_io_error()
+                    || e.is_connection_dropped()
+                    || e.is_unrecoverable_error()
+                    || e.is_timeout()
+                {
+                    *guard = None;
+                }
+                Err(self.error(e))
+            }
+        }
+    }
+
+    /// Sends a command without reading its reply; returns the connection's
+    /// generation, for [`Client::recv_reply`]. Nothing else may use the
+    /// connection until the reply is read.
+    pub(crate) fn send_packed(&self, packed: &[u8]) -> Result<u64> {
+        self.with_owned(|owned| {
+            owned.conn.send_packed_command(packed)?;
+            Ok(owned.generation)
+        })
+    }
+
+    /// Reads the reply to a command sent with [`Client::send_packed`] on
+    /// connection `generation`; fails, reading nothing, when that connection
+    /// was replaced meanwhile. A server error comes back as an error.
+    pub(crate) fn recv_reply(&self, generation: u64) -> Result<redis::Value> {
+        self.with_owned(|owned| {
+            if owned.generation != generation {
+                return Err(redis::RedisError::from((
+                    redis::ErrorKind::Client,
+                    "the connection the command was sent on is gone",
+                )));
+            }
+            owned.conn.recv_response()?.extract_error()
+        })
+    }
+
+    fn lock_conn(&self) -> MutexGuard<'_, Option<OwnedConnection>> {
+        self.inner.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn connect(&self) -> Result<Connection> {
+        let conn = self
+            .inner
+            .redis
+            .get_connection_with_timeout(CONNECT_TIMEOUT)
+            .map_err(|source| Error::Connect { address: self.inner.address.to_string(), source })?;
+        conn.set_read_timeout(Some(IO_TIMEOUT)).map_err(|e| self.error(e))?;
+        conn.set_write_timeout(Some(IO_TIMEOUT)).map_err(|e| self.error(e))?;
+        Ok(conn)
+    }
+
+    pub(crate) fn error(&self, source: redis::RedisError) -> Error {
+        Error::Redis { address: self.inner.address.to_string(), source }
+    }
+
+    /// Checks that Redis answers.
+    pub fn ping(&self) -> Result<()> {
+        self.with_conn(|c| redis::cmd("PING").query::<String>(c)).map(drop)
+    }
+
+    /// The server's clock, in unix seconds (Redis `TIME`).
+    pub fn redis_time(&self) -> Result<i64> {
+        let (secs, _micros): (i64, i64) = self.with_conn(|c| redis::cmd("TIME").query(c))?;
+        Ok(secs)
+    }
+}

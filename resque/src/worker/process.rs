@@ -1,0 +1,201 @@
+//! Running one job: its payload checked, its class looked up, run forked
+//! or in process, and its outcome turned into a failure entry when it
+//! failed.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use jiff::Timestamp;
+
+use super::run::{self, ChildAction, StopPolicy, Supervision};
+use super::step::{Ran, Taken};
+use super::{presence::note_beat, run_worker_hooks, Worker};
+use crate::hooks::{JobContext, WorkerHook};
+use crate::job::JobFailure;
+use crate::payload::{self, exception, FailedPayload, JobPayload, NewFailure};
+use crate::perform;
+use crate::procline;
+use crate::roster::{self, FailureDestination};
+
+impl Worker {
+    /// Runs one job and keeps its outcome for the next step to record.
+    /// Never fails: a bad payload or a failing job becomes a failure entry.
+    /// A forking worker reads the replies to the steps it sent while the
+    /// child runs.
+    pub(super) fn process(&mut self, taken: Taken) {
+        let client = self.client.clone();
+        let mut pending =
+            if self.options.fork_per_job { std::mem::take(&mut self.outstanding) } else { VecDeque::new() };
+        let mut answered = Vec::new();
+        let mut receive = || answered.extend(pending.drain(..).map(|p| p.receive(&client)));
+        let failure = self.run_job(&taken, &mut receive);
+        receive();
+        self.ran = Some(Ran { taken, failure });
+        for a in answered {
+            self.absorb(a);
+        }
+    }
+
+    /// Runs a job, forked or in process; returns its failure entry if it
+    /// failed. `child_started` is called once a forked child runs.
+    pub(super) fn run_job(&mut self, taken: &Taken, child_started: &mut dyn FnMut()) -> Option<String> {
+        let started = Instant::now();
+        let text = match std::str::from_utf8(&taken.raw) {
+            Ok(text) => text,
+            Err(not_utf8) => {
+                let failure = JobFailure::new(
+                    exception::BAD_PAYLOAD,
+                    format!(
+                        "payload in queue {:?} is not valid UTF-8 (byte 0x{:02x} at offset {}), so it was not run",
+                        taken.queue,
+                        taken.raw.get(not_utf8.valid_up_to()).copied().unwrap_or_default(),
+                        not_utf8.valid_up_to()
+                    ),
+                );
+                tracing::error!(queue = taken.queue, "{}", failure.error);
+                return Some(self.failure_entry(taken, &failure));
+            }
+        };
+        let payload = match JobPayload::parse(text) {
+            Ok(payload) => payload,
+            Err(why) => {
+                let failure = crate::job::check_unparsed_integers(&self.registry, text).unwrap_or_else(|| {
+                    JobFailure::new(
+                        exception::BAD_PAYLOAD,
+                        format!(
+                            "payload in queue {:?} is not a job (an object with \"class\" and an \"args\" array): {why}",
+                            taken.queue
+                        ),
+                    )
+                });
+                tracing::error!(queue = taken.queue, "{}", failure.error);
+                return Some(self.failure_entry(taken, &failure));
+            }
+        };
+        let title = procline::title(&format!(
+            "Processing {} since {} [{}]",
+            taken.queue,
+            Timestamp::now().as_second(),
+            payload.class
+        ));
+        let result = match self.registry.get(&payload.class) {
+            None => Err(JobFailure::new(
+                exception::UNKNOWN_CLASS,
+                format!(
+                    "no job is registered for class {:?} in this worker (it runs: {})",
+                    payload.class,
+                    self.registry.classes().collect::<Vec<_>>().join(", ")
+                ),
+            )),
+            Some(entry) => match crate::job::check_integers(entry, text) {
+                Err(failure) => Err(failure),
+                Ok(()) if self.options.fork_per_job => {
+                    let timeout = entry.timeout.or(self.options.job_timeout);
+                    self.run_in_child(entry, &taken.queue, payload.args, &title, timeout, child_started)
+                }
+                Ok(()) => {
+                    procline::set_title(&title);
+                    perform::perform(entry, &taken.queue, payload.args)
+                }
+            },
+        };
+        match &result {
+            Err(f) => {
+                tracing::warn!(worker = %self.id, queue = taken.queue, class = payload.class, "job failed: {f}")
+            }
+            Ok(()) => tracing::info!(
+                worker = %self.id,
+                queue = taken.queue,
+                class = payload.class,
+                elapsed = ?started.elapsed(),
+                "job done"
+            ),
+        }
+        result.err().map(|f| self.failure_entry(taken, &f))
+    }
+
+    /// A failure entry's JSON, with the payload as it was (as text when it
+    /// is not JSON); logged when a failure backend is the log.
+    pub(super) fn failure_entry(&self, taken: &Taken, failure: &JobFailure) -> String {
+        let entry = NewFailure {
+            failed_at: payload::time::failed_at(Timestamp::now()),
+            payload: FailedPayload::of(&taken.raw),
+            exception: &failure.exception,
+            error: &failure.error,
+            backtrace: &failure.backtrace,
+            worker: &self.id,
+            queue: &taken.queue,
+            raw_queue: taken.raw_queue.as_deref(),
+        }
+        .to_json();
+        if self.options.failure_backends.contains(&FailureDestination::Log) {
+            tracing::error!(worker = %self.id, failure = entry.as_str(), "job failed");
+        }
+        entry
+    }
+
+    pub(super) fn run_in_child(
+        &mut self,
+        entry: &'static crate::registry::JobEntry,
+        queue: &str,
+        args: Vec<serde_json::Value>,
+        title: &str,
+        timeout: Option<Duration>,
+        started: &mut dyn FnMut(),
+    ) -> Result<(), JobFailure> {
+        let ctx_args = if entry.hooks.any || !self.hooks.is_empty() { args.clone() } else { Vec::new() };
+        let ctx = JobContext { class: entry.class, queue, args: &ctx_args };
+        self.run_hooks(WorkerHook::BeforeFork, Some(ctx));
+        let policy = StopPolicy {
+            term_child: self.options.term_child,
+            pre_shutdown: self.options.pre_shutdown_timeout,
+            term_timeout: self.options.term_timeout,
+        };
+        let Worker { client, id, signals, control, options, hooks, last_heartbeat, beats_resumed, .. } = self;
+        let after_fork = || run_worker_hooks(hooks, id, WorkerHook::AfterFork, Some(ctx));
+        let interval = options.heartbeat_interval;
+        let mut tick = || match roster::write_heartbeat(client, id) {
+            Ok(()) => note_beat(last_heartbeat, beats_resumed, Instant::now(), interval, id),
+            Err(e) => tracing::warn!(worker = %id, "heartbeat failed: {e}"),
+        };
+        let mut on_wake = || {
+            let requests = control.read(signals, id);
+            if requests.kill_child {
+                ChildAction::StopNow
+            } else if requests.stop_child {
+                ChildAction::Stop
+            } else {
+                ChildAction::Continue
+            }
+        };
+        let run = run::in_child(
+            entry,
+            queue,
+            args,
+            title,
+            &after_fork,
+            Supervision {
+                signals,
+                started,
+                on_wake: &mut on_wake,
+                tick: &mut tick,
+                tick_every: options.heartbeat_interval,
+                policy,
+                timeout,
+            },
+        );
+        let (result, reported) = match run {
+            Ok(outcome) => (outcome.result, outcome.reported),
+            Err(e) => {
+                (Err(JobFailure::new(exception::DIRTY_EXIT, format!("could not run the job: {e}"))), false)
+            }
+        };
+        if let Err(failure) = &result {
+            if !reported {
+                // The child died or ran out of time before it could.
+                perform::run_on_failure(entry, failure, &ctx);
+            }
+        }
+        result
+    }
+}

@@ -1,0 +1,332 @@
+//! The worker's step: one Lua script that records the job that ran, records
+//! the job that starts, and takes the next jobs, so that a worker killed at
+//! any instant leaves each job in its queue, in its `inflight:<id>` list, or
+//! finished (see `docs/PROTOCOL.md`).
+
+use jiff::Timestamp;
+use std::sync::OnceLock;
+
+use redis::Script;
+use serde_json::value::RawValue;
+
+use crate::client::Client;
+use crate::error::Result;
+use crate::keys::stat;
+use crate::payload::{self, ProcessingRecord};
+use crate::roster::{FailureDestination, FailureTargets};
+use crate::script::cached as script;
+
+/// One step of a worker, in one script: records the outcome of the job that
+/// just ran, records the job that starts now, and takes the next jobs.
+///
+/// 1. Finish, when ARGV[1] names an in-flight entry: its removal from
+///    `inflight:<id>` comes first and nothing else of the finish happens when
+///    it is already gone (a retry after a reply lost to a dropped
+///    connection). Then the failure entry (in every failure list the
+///    worker's backends name) and counters when it failed, the processed
+///    counters, and `HDEL recoveries`.
+/// 2. `SET worker:<id>` to ARGV[6], the record of an already taken job that
+///    starts now, or, after a finish, `DEL worker:<id>` when ARGV[6] is ''.
+/// 3. Take, when ARGV[7] > 0: unless `pause-all-workers` pauses (Ruby's
+///    rule, as `client::pauses` reads it: stripped of NUL and ASCII
+///    whitespace, `true` in any case), up to ARGV[7] jobs from the first
+///    non-empty queue in priority order (`LPOP` each, `RPUSH` of an entry to `inflight:<id>`); when ARGV[8] (run_at) is
+///    not '', the first one taken is the job that starts now and gets its
+///    `SET worker:<id>` in this step.
+///
+/// KEYS: pause-all-workers, inflight:<id>, worker:<id>, stat:failed,
+///       stat:failed:<id>, stat:processed, stat:processed:<id>, recoveries,
+///       failure lists..., failed_queues when ARGV[5] is not '', queue:<q>...
+/// ARGV: finished entry or '', failure entry or '', finished payload,
+///       number of failure lists, failed_queues member or '', record or '',
+///       how many to take, run_at or '', q..., then for each q its name as
+///       text for the record ('' when it is q itself, a UTF-8 name)
+/// Returns {finished (0 or 1)} when nothing was taken, {finished, 0} when
+/// paused, else {finished, queue index from 1, payload, entry, payload,
+/// entry...}.
+const STEP: &str = r#"
+local finished = 0
+if ARGV[1] ~= '' and redis.call('LREM', KEYS[2], 1, ARGV[1]) == 1 then
+  finished = 1
+  local lists = tonumber(ARGV[4])
+  if ARGV[2] ~= '' then
+    if ARGV[5] ~= '' then redis.call('SADD', KEYS[9 + lists], ARGV[5]) end
+    for i = 9, 8 + lists do redis.call('RPUSH', KEYS[i], ARGV[2]) end
+    redis.call('INCRBY', KEYS[4], 1)
+    redis.call('INCRBY', KEYS[5], 1)
+  end
+  redis.call('INCRBY', KEYS[6], 1)
+  redis.call('INCRBY', KEYS[7], 1)
+  if redis.call('EXISTS', KEYS[8]) == 1 then
+    redis.call('HDEL', KEYS[8], redis.sha1hex(ARGV[3]))
+  end
+end
+if ARGV[6] ~= '' then
+  redis.call('SET', KEYS[3], ARGV[6])
+elseif ARGV[1] ~= '' then
+  redis.call('DEL', KEYS[3])
+end
+local take = tonumber(ARGV[7])
+if take == 0 then return {finished} end
+local paused = redis.call('GET', KEYS[1])
+if paused and string.lower(string.match(paused, '^[%z\t\n\v\f\r ]*(.-)[%z\t\n\v\f\r ]*$')) == 'true' then
+  return {finished, 0}
+end
+local first = 9 + tonumber(ARGV[4])
+if ARGV[5] ~= '' then first = first + 1 end
+for i = first, #KEYS do
+  local payload = redis.call('LPOP', KEYS[i])
+  if payload then
+    local queue = ARGV[9 + i - first]
+    local label = ARGV[9 + #KEYS - first + 1 + i - first]
+    if label == '' then label = queue end
+    local reply = {finished, i - first + 1}
+    local n = 0
+    while payload do
+      local entry = cjson.encode({queue = queue, payload = payload})
+      redis.call('RPUSH', KEYS[2], entry)
+      if n == 0 and ARGV[8] ~= '' and pcall(cjson.decode, payload) then
+        redis.call('SET', KEYS[3], '{"queue":' .. cjson.encode(label) .. ',"run_at":"' .. ARGV[8] .. '","payload":' .. payload .. '}')
+      end
+      reply[#reply + 1] = payload
+      reply[#reply + 1] = entry
+      n = n + 1
+      if n >= take then break end
+      payload = redis.call('LPOP', KEYS[i])
+    end
+    return reply
+  end
+end
+return {finished}
+"#;
+
+static STEP_SCRIPT: OnceLock<Script> = OnceLock::new();
+
+/// A job taken from a queue.
+#[derive(Debug)]
+pub(crate) struct Taken {
+    /// The queue it came from, as text (see `payload::escape_bytes`).
+    pub(crate) queue: String,
+    /// The queue's exact name, when it is not UTF-8 (`queue` is then its
+    /// text, with `\xNN` for each such byte).
+    pub(crate) raw_queue: Option<Vec<u8>>,
+    /// The payload, byte for byte (any bytes: they need not be UTF-8).
+    pub(crate) raw: Vec<u8>,
+    /// Its `inflight:<id>` entry, to remove when it is finished.
+    pub(crate) entry: Vec<u8>,
+}
+
+impl Taken {
+    /// The queue's exact name.
+    pub(crate) fn queue_bytes(&self) -> &[u8] {
+        self.raw_queue.as_deref().unwrap_or(self.queue.as_bytes())
+    }
+}
+
+/// A job that ran, with its failure entry if it failed: what a step records.
+#[derive(Debug)]
+pub(crate) struct Ran {
+    pub(crate) taken: Taken,
+    pub(crate) failure: Option<String>,
+}
+
+/// What a step does (see [`STEP`]).
+pub(crate) struct Step<'a> {
+    /// The job that ran, to record as finished.
+    pub(crate) finish: Option<&'a Ran>,
+    /// An already taken job that starts now: its `worker:<id>` record.
+    pub(crate) start: Option<&'a Taken>,
+    /// How many jobs to take (0: none).
+    pub(crate) take: usize,
+    /// The job taken first starts now (its record is set in the step).
+    /// Only without `start`.
+    pub(crate) start_first: bool,
+    /// The queues to take from.
+    pub(crate) queues: &'a Queues,
+}
+
+/// What a step took.
+#[derive(Debug)]
+pub(crate) enum Took {
+    /// Jobs from one queue, in queue order.
+    Jobs(Vec<Taken>),
+    /// Every queue was empty, or the step took nothing.
+    Empty,
+    /// `pause-all-workers` pauses (see `client::pauses`).
+    Paused,
+}
+
+/// Queues to take from, resolved, in priority order, with their keys
+/// spelled once rather than in every step.
+///
+/// A name is any bytes (another producer may name a queue with bytes that
+/// are not UTF-8): keys and the script's arguments use the exact bytes;
+/// titles, logs, records and failure entries its text.
+#[derive(Debug)]
+pub(crate) struct Queues {
+    /// Each name as text (see `payload::escape_bytes`).
+    pub(crate) names: Vec<String>,
+    /// Each exact name that is not UTF-8, by position.
+    raw: Vec<Option<Vec<u8>>>,
+    keys: Vec<Vec<u8>>,
+}
+
+impl Queues {
+    /// No queue: a step that takes nothing.
+    pub(crate) const NONE: Queues = Queues { names: Vec::new(), raw: Vec::new(), keys: Vec::new() };
+
+    /// Queues of exact names, in priority order.
+    pub(crate) fn new(client: &Client, names: Vec<Vec<u8>>) -> Self {
+        let keys = names.iter().map(|q| client.keys().queue_of_bytes(q)).collect();
+        let mut texts = Vec::with_capacity(names.len());
+        let mut raw = Vec::with_capacity(names.len());
+        for name in names {
+            match String::from_utf8(name) {
+                Ok(text) => {
+                    texts.push(text);
+                    raw.push(None);
+                }
+                Err(e) => {
+                    texts.push(payload::escape_bytes(e.as_bytes()).into_owned());
+                    raw.push(Some(e.into_bytes()));
+                }
+            }
+        }
+        Queues { names: texts, raw, keys }
+    }
+
+    /// The exact name of the queue at `index`.
+    fn name_bytes(&self, index: usize) -> Option<&[u8]> {
+        match self.raw.get(index)? {
+            Some(raw) => Some(raw),
+            None => self.names.get(index).map(|n| n.as_bytes()),
+        }
+    }
+}
+
+/// The keys every step names, spelled once per worker.
+pub(crate) struct StepKeys([String; 8]);
+
+impl StepKeys {
+    pub(crate) fn new(client: &Client, worker_id: &str) -> Self {
+        let keys = client.keys();
+        StepKeys([
+            keys.pause_all(),
+            keys.inflight(worker_id),
+            keys.worker(worker_id),
+            keys.stat(stat::FAILED),
+            keys.worker_stat(stat::FAILED, worker_id),
+            keys.stat(stat::PROCESSED),
+            keys.worker_stat(stat::PROCESSED, worker_id),
+            keys.recoveries(),
+        ])
+    }
+}
+
+/// The step's command: `EVALSHA` of [`STEP`] with its keys and arguments.
+pub(crate) fn step_command(
+    client: &Client,
+    step_keys: &StepKeys,
+    step: &Step<'_>,
+    destinations: &[FailureDestination],
+) -> redis::Cmd {
+    let keys = client.keys();
+    let targets = match step.finish.filter(|ran| ran.failure.is_some()) {
+        Some(ran) => FailureTargets::for_queue(keys, destinations, ran.taken.queue_bytes()),
+        None => FailureTargets::default(),
+    };
+    let (lists, member) = targets.args();
+    let mut cmd = redis::cmd("EVALSHA");
+    let queues = if step.take > 0 { step.queues } else { &Queues::NONE };
+    cmd.arg(script(&STEP_SCRIPT, STEP).get_hash())
+        .arg(8 + lists + usize::from(!member.is_empty()) + queues.keys.len());
+    for key in &step_keys.0 {
+        cmd.arg(key);
+    }
+    for key in targets.keys() {
+        cmd.arg(key);
+    }
+    for key in &queues.keys {
+        cmd.arg(key);
+    }
+    let record = step.start.and_then(|taken| {
+        let payload: &RawValue = serde_json::from_slice(&taken.raw).ok()?;
+        let run_at = payload::time::run_at(Timestamp::now());
+        Some(ProcessingRecord { queue: &taken.queue, run_at, payload }.to_json())
+    });
+    let run_at = if step.start_first && step.start.is_none() && step.take > 0 {
+        payload::time::run_at(Timestamp::now())
+    } else {
+        String::new()
+    };
+    match step.finish {
+        Some(ran) => {
+            cmd.arg(ran.taken.entry.as_slice()).arg(ran.failure.as_deref().unwrap_or("")).arg(&ran.taken.raw)
+        }
+        None => cmd.arg("").arg("").arg(""),
+    };
+    cmd.arg(lists).arg(member).arg(record.unwrap_or_default()).arg(step.take).arg(run_at);
+    for i in 0..queues.keys.len() {
+        cmd.arg(queues.name_bytes(i).unwrap_or_default());
+    }
+    for (name, raw) in queues.names.iter().zip(&queues.raw) {
+        cmd.arg(if raw.is_some() { name.as_str() } else { "" });
+    }
+    cmd
+}
+
+/// Runs a step and waits for its reply.
+pub(crate) fn step(client: &Client, command: &redis::Cmd, queues: &Queues) -> Result<Took> {
+    let reply = client.with_conn(|c| match command.query::<redis::Value>(c) {
+        Err(e) if e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript) => {
+            script(&STEP_SCRIPT, STEP).load(c)?;
+            command.query(c)
+        }
+        other => other,
+    })?;
+    took(client, reply, queues)
+}
+
+/// A step sent and not yet answered: [`recv_step`] reads its reply.
+#[derive(Debug)]
+pub(crate) struct SentStep(u64);
+
+/// Sends a step without waiting for its reply.
+pub(crate) fn send_step(client: &Client, command: &redis::Cmd) -> Result<SentStep> {
+    client.send_packed(&command.get_packed_command()).map(SentStep)
+}
+
+/// Reads the reply to a step sent with [`send_step`]. An error (the script
+/// was not loaded, the connection dropped) leaves it unknown whether the
+/// step ran: see [`Step`]'s finish, safe to repeat.
+pub(crate) fn recv_step(client: &Client, sent: SentStep, queues: &Queues) -> Result<Took> {
+    let reply = client.recv_reply(sent.0)?;
+    took(client, reply, queues)
+}
+
+fn took(client: &Client, reply: redis::Value, queues: &Queues) -> Result<Took> {
+    parse_took(reply, queues).map_err(|e| client.error(e))
+}
+
+/// A step's reply (see [`STEP`]) as the jobs it took from `queues`.
+fn parse_took(reply: redis::Value, queues: &Queues) -> redis::RedisResult<Took> {
+    let reply: Vec<redis::Value> = redis::from_redis_value(reply)?;
+    let mut reply = reply.into_iter().skip(1);
+    let Some(index) = reply.next() else { return Ok(Took::Empty) };
+    let index: usize = redis::from_redis_value(index)?;
+    if index == 0 {
+        return Ok(Took::Paused);
+    }
+    let Some(queue) = queues.names.get(index - 1) else { return Ok(Took::Empty) };
+    let raw_queue = queues.raw.get(index - 1).and_then(Option::as_ref);
+    let mut jobs = Vec::with_capacity(reply.len() / 2);
+    while let (Some(raw), Some(entry)) = (reply.next(), reply.next()) {
+        jobs.push(Taken {
+            queue: queue.clone(),
+            raw_queue: raw_queue.cloned(),
+            raw: redis::from_redis_value(raw)?,
+            entry: redis::from_redis_value(entry)?,
+        });
+    }
+    Ok(if jobs.is_empty() { Took::Empty } else { Took::Jobs(jobs) })
+}
