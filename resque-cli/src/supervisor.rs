@@ -19,21 +19,16 @@
 //!   so that no worker outlives it unsupervised.
 
 use std::ffi::OsString;
-use std::io::Read;
-use std::os::fd::AsFd;
-use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
-use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{kill, Signal};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
-use signal_hook::SigId;
+
+use resque::SignalPipe;
 
 use crate::daemon::Ready;
 use crate::{title, CliError};
@@ -117,65 +112,29 @@ fn worker_args(args: &[OsString], cwd: &Path) -> Vec<OsString> {
     out
 }
 
-/// The supervisor's signal flags and self-pipe.
-struct Signals {
-    wake: UnixStream,
-    flags: Vec<(Signal, Arc<AtomicBool>)>,
-    ids: Vec<SigId>,
-}
-
 /// Signals passed on to the workers; QUIT, TERM and INT also stop the supervisor.
 const FORWARDED: [Signal; 6] =
     [Signal::SIGQUIT, Signal::SIGTERM, Signal::SIGINT, Signal::SIGUSR1, Signal::SIGUSR2, Signal::SIGCONT];
 
+/// The supervisor's signals: the forwarded ones and CHLD.
+struct Signals(SignalPipe);
+
 impl Signals {
     fn install() -> Result<Self, CliError> {
-        let io = |what| move |source| CliError::Os { what, source };
-        let (wake, notify) = UnixStream::pair().map_err(io("creating the signal pipe"))?;
-        wake.set_nonblocking(true).map_err(io("creating the signal pipe"))?;
-        notify.set_nonblocking(true).map_err(io("creating the signal pipe"))?;
-        let mut signals = Signals { wake, flags: Vec::new(), ids: Vec::new() };
-        for sig in FORWARDED.into_iter().chain([Signal::SIGCHLD]) {
-            let flag = Arc::new(AtomicBool::new(false));
-            let handler = io("installing a signal handler");
-            signals.ids.push(signal_hook::flag::register(sig as i32, flag.clone()).map_err(&handler)?);
-            let pipe = notify.try_clone().map_err(&handler)?;
-            signals.ids.push(signal_hook::low_level::pipe::register(sig as i32, pipe).map_err(&handler)?);
-            signals.flags.push((sig, flag));
-        }
-        Ok(signals)
+        let mut all = FORWARDED.to_vec();
+        all.push(Signal::SIGCHLD);
+        Ok(Signals(SignalPipe::install(&all)?))
     }
 
     /// The forwarded signals that arrived since the last call, in a fixed order.
     fn take(&self) -> Vec<Signal> {
-        self.flags
-            .iter()
-            .filter(|(sig, flag)| *sig != Signal::SIGCHLD && flag.swap(false, Ordering::SeqCst))
-            .map(|(sig, _)| *sig)
-            .collect()
+        self.0.take(Signal::SIGCHLD);
+        FORWARDED.into_iter().filter(|sig| self.0.take(*sig)).collect()
     }
 
     /// Waits up to `timeout` for a signal.
     fn wait(&self, timeout: Duration) {
-        let timeout = PollTimeout::try_from(timeout).unwrap_or(PollTimeout::MAX);
-        let mut fds = [PollFd::new(self.wake.as_fd(), PollFlags::POLLIN)];
-        match poll(&mut fds, timeout) {
-            Ok(_) | Err(Errno::EINTR) => {}
-            Err(e) => {
-                tracing::error!("poll failed in the supervisor: {e}");
-                std::thread::sleep(Duration::from_millis(100));
-            }
-        }
-        let mut buf = [0u8; 64];
-        while matches!((&self.wake).read(&mut buf), Ok(n) if n > 0) {}
-    }
-}
-
-impl Drop for Signals {
-    fn drop(&mut self) {
-        for id in self.ids.drain(..) {
-            signal_hook::low_level::unregister(id);
-        }
+        self.0.wait(timeout);
     }
 }
 

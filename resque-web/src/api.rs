@@ -53,22 +53,15 @@ impl ApiError {
 
 impl From<resque::Error> for ApiError {
     fn from(e: resque::Error) -> Self {
-        let unavailable = match &e {
-            resque::Error::Connect { .. } => true,
-            resque::Error::Redis { source, .. } => {
-                source.is_io_error()
-                    || source.is_connection_dropped()
-                    || source.is_connection_refusal()
-                    || source.is_timeout()
-                    || source.is_unrecoverable_error()
-            }
+        match &e {
             resque::Error::NoSuchFailure { .. } | resque::Error::NoSuchFailureId { .. } => {
                 return ApiError::NotFound(e.to_string())
             }
             resque::Error::AmbiguousFailureId { .. } => return ApiError::BadRequest(e.to_string()),
             resque::Error::BadFailure { .. } => return ApiError::BadRequest(e.to_string()),
-            _ => false,
-        };
+            _ => {}
+        }
+        let unavailable = e.is_unavailable();
         if unavailable {
             ApiError::Unavailable(e.to_string())
         } else {

@@ -113,6 +113,22 @@ pub enum Error {
 }
 
 impl Error {
+    /// Whether Redis could not be reached or the connection to it broke
+    /// (worth trying again later), as opposed to a refused command or bad
+    /// data.
+    ///
+    /// ```
+    /// let refused = resque::Client::new("127.0.0.1:1").unwrap().ping().unwrap_err();
+    /// assert!(refused.is_unavailable());
+    /// ```
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            Error::Connect { .. } => true,
+            Error::Redis { source, .. } => connection_broken(source),
+            _ => false,
+        }
+    }
+
     pub(crate) fn os(what: impl Into<String>, source: impl Into<std::io::Error>) -> Self {
         Error::Os { what: what.into(), source: source.into() }
     }
@@ -120,3 +136,14 @@ impl Error {
 
 /// `Result` with [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Whether a Redis error means the connection is unusable: a network error,
+/// a dropped or refused connection, a timeout, or a reply stream that
+/// cannot be trusted any more.
+pub(crate) fn connection_broken(e: &redis::RedisError) -> bool {
+    e.is_io_error()
+        || e.is_connection_dropped()
+        || e.is_connection_refusal()
+        || e.is_timeout()
+        || e.is_unrecoverable_error()
+}

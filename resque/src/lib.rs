@@ -51,6 +51,7 @@ pub mod registry;
 mod roster;
 mod script;
 mod signal_mask;
+mod signal_pipe;
 pub mod worker;
 mod worker_id;
 
@@ -60,6 +61,7 @@ pub use failure::{FailureBackend, LogFailures, MultipleFailures, RedisFailures, 
 pub use inline::{inline, set_inline};
 pub use job::{Job, JobFailure};
 pub use registry::{JobEntry, Registry};
+pub use signal_pipe::SignalPipe;
 pub use worker::{FailureDestination, Worker, WorkerOptions};
 pub use worker_id::WorkerId;
 

@@ -59,11 +59,7 @@ impl Client {
         match f(owned) {
             Ok(v) => Ok(v),
             Err(e) => {
-                if e.is_io_error()
-                    || e.is_connection_dropped()
-                    || e.is_unrecoverable_error()
-                    || e.is_timeout()
-                {
+                if crate::error::connection_broken(&e) {
                     *guard = None;
                 }
                 Err(self.error(e))

@@ -3,99 +3,69 @@
 //! recovery cut short anywhere leaves every job in exactly one place.
 
 use jiff::Timestamp;
-use std::sync::OnceLock;
-
-use redis::Script;
 
 use super::{FailureDestination, FailureTargets};
 use crate::client::Client;
 use crate::error::Result;
 use crate::keys::stat;
 use crate::payload::{self, exception, FailedPayload, InflightEntry, NewFailure};
-use crate::script::cached as script;
+use crate::script::Lua;
 
 /// How many times a job is put back from dead workers before it is failed.
 pub(crate) const MAX_RECOVERIES: u64 = 3;
 
 /// Puts an in-flight job back at the head of its queue, or, past
-/// MAX_RECOVERIES, fails it with the given entry; or drops it, when the
-/// peer that unregistered its worker failed it already.
+/// `max_recoveries` (0: put back without counting), fails it with the given
+/// entry; or drops it, when the peer that unregistered its worker failed it
+/// already (`recover.lua`).
 ///
-/// ARGV[10], the mode: `own` (a live worker's own list: no check), `orphan`
-/// (another worker's list: left alone while that worker is registered or
-/// its `worker:<id>` records a job, checked in this script, so that a worker
+/// `mode`: `own` (a live worker's own list: no check), `orphan` (another
+/// worker's list: left alone while that worker is registered or its
+/// `worker:<id>` records a job, checked in this script, so that a worker
 /// registering meanwhile keeps its jobs) or `failed` (as `orphan`, then the
-/// entry is only removed).
+/// entry is only removed). `worker` and `workers` are the owner's record and
+/// the registered workers, `queue` and `queues` where the job goes back.
+/// After the fixed keys: the failure lists (`lists` of them), then
+/// `failed_queues` when `failed_queue` (its member) is not ''.
 ///
-/// KEYS: inflight:<id>, queue:<q>, queues, recoveries, stat:failed, workers,
-///       worker:<id>, failure lists..., then failed_queues when ARGV[8] is
-///       not ''
-/// ARGV: inflight entry, payload, queue name, max recoveries (0: put back
-///       without counting), failure entry, wake channel, number of failure
-///       lists, failed_queues member or '', the owner's id, mode
 /// Returns 1 when requeued, 2 when failed, 3 when dropped, 4 when left
 /// alone (its worker is alive), 0 when the entry was gone.
-const RECOVER: &str = r#"
-if ARGV[10] ~= 'own' and (redis.call('SISMEMBER', KEYS[6], ARGV[9]) == 1 or redis.call('EXISTS', KEYS[7]) == 1) then
-  return 4
-end
-if redis.call('LREM', KEYS[1], 1, ARGV[1]) == 0 then return 0 end
-if ARGV[10] == 'failed' then
-  if redis.call('EXISTS', KEYS[4]) == 1 then redis.call('HDEL', KEYS[4], redis.sha1hex(ARGV[2])) end
-  return 3
-end
-if tonumber(ARGV[4]) > 0 then
-  local field = redis.sha1hex(ARGV[2])
-  local n = redis.call('HINCRBY', KEYS[4], field, 1)
-  if n >= tonumber(ARGV[4]) then
-    redis.call('HDEL', KEYS[4], field)
-    local lists = tonumber(ARGV[7])
-    if ARGV[8] ~= '' then redis.call('SADD', KEYS[8 + lists], ARGV[8]) end
-    for i = 8, 7 + lists do redis.call('RPUSH', KEYS[i], ARGV[5]) end
-    redis.call('INCRBY', KEYS[5], 1)
-    return 2
-  end
-end
-redis.call('SADD', KEYS[3], ARGV[3])
-redis.call('LPUSH', KEYS[2], ARGV[2])
-redis.call('PUBLISH', ARGV[6], ARGV[3])
-return 1
-"#;
+pub(crate) static RECOVER: Lua = Lua::new(
+    "recover",
+    &["inflight", "queue", "queues", "recoveries", "failed", "workers", "worker"],
+    &[
+        "entry",
+        "payload",
+        "queue_name",
+        "max_recoveries",
+        "failure",
+        "wake_channel",
+        "lists",
+        "failed_queue",
+        "owner",
+        "mode",
+    ],
+    include_str!("recover.lua"),
+);
 
 /// Unregisters a worker found dead, and fails the job its `worker:<id>`
 /// records when it has no in-flight list (a Ruby or node-resque worker), in
-/// one script: when ARGV[7] is `1`, only while it is still registered with
-/// the heartbeat the pruner read, so that a worker that beat or registered
-/// again meanwhile (it was alive) is left alone.
+/// one script (`unregister_dead.lua`): when `check` is `1`, only while it is
+/// still registered with the heartbeat the pruner read, so that a worker
+/// that beat or registered again meanwhile (it was alive) is left alone.
 ///
-/// KEYS: workers, workers:heartbeat, worker:<id>, worker:<id>:started,
-///       stat:processed:<id>, stat:failed:<id>, inflight:<id>, stat:failed,
-///       failure lists..., then failed_queues when ARGV[6] is not ''
-/// ARGV: id, heartbeat as read, record as read or '', failure entry or '',
-///       number of failure lists, failed_queues member or '', check
+/// `record` is its `worker:<id>` as read ('' for none), `failure` the entry
+/// to store ('' for none). After the fixed keys: the failure lists (`lists`
+/// of them), then `failed_queues` when `failed_queue` is not ''.
+///
 /// Returns 0 when left alone, 1 when unregistered, 2 when unregistered and
 /// its job failed.
-const UNREGISTER_DEAD: &str = r#"
-if ARGV[7] == '1' then
-  if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 0 then return 0 end
-  if redis.call('HGET', KEYS[2], ARGV[1]) ~= ARGV[2] then return 0 end
-end
-local result = 1
-if ARGV[4] ~= '' and redis.call('EXISTS', KEYS[7]) == 0 and redis.call('GET', KEYS[3]) == ARGV[3] then
-  local lists = tonumber(ARGV[5])
-  if ARGV[6] ~= '' then redis.call('SADD', KEYS[9 + lists], ARGV[6]) end
-  for i = 9, 8 + lists do redis.call('RPUSH', KEYS[i], ARGV[4]) end
-  redis.call('INCRBY', KEYS[8], 1)
-  result = 2
-end
-redis.call('SREM', KEYS[1], ARGV[1])
-redis.call('HDEL', KEYS[2], ARGV[1])
-redis.call('DEL', KEYS[3], KEYS[4], KEYS[5], KEYS[6])
-return result
-"#;
-
-static RECOVER_SCRIPT: OnceLock<Script> = OnceLock::new();
-static UNREGISTER_DEAD_SCRIPT: OnceLock<Script> = OnceLock::new();
+pub(crate) static UNREGISTER_DEAD: Lua = Lua::new(
+    "unregister_dead",
+    &["workers", "heartbeat", "worker", "started", "worker_processed", "worker_failed", "inflight", "failed"],
+    &["id", "heartbeat", "record", "failure", "lists", "failed_queue", "check"],
+    include_str!("unregister_dead.lua"),
+);
 
 /// What recovering an `inflight:<id>` list did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -217,26 +187,25 @@ fn put_back_entries<'a>(
         let failure = poison_failure(&entry, &owner_text);
         let targets = FailureTargets::for_queue(keys, destinations, &entry.queue);
         let (lists, member) = targets.args();
-        let mut call = script(&RECOVER_SCRIPT, RECOVER).key(&worker_keys.inflight);
-        call.key(keys.queue_of_bytes(&entry.queue))
-            .key(keys.queues())
-            .key(keys.recoveries())
-            .key(keys.stat(stat::FAILED))
-            .key(keys.workers())
-            .key(&worker_keys.record);
-        for key in targets.keys() {
-            call.key(key);
-        }
-        call.arg(*raw_entry)
-            .arg(&entry.payload)
-            .arg(&entry.queue)
-            .arg(max_recoveries)
-            .arg(&failure)
-            .arg(keys.wake_channel())
-            .arg(lists)
-            .arg(member)
-            .arg(owner)
-            .arg(mode);
+        let mut call = RECOVER.call();
+        call.key("inflight", &worker_keys.inflight)
+            .key("queue", keys.queue_of_bytes(&entry.queue))
+            .key("queues", keys.queues())
+            .key("recoveries", keys.recoveries())
+            .key("failed", keys.stat(stat::FAILED))
+            .key("workers", keys.workers())
+            .key("worker", &worker_keys.record)
+            .more_keys(targets.keys());
+        call.arg("entry", *raw_entry)
+            .arg("payload", &entry.payload)
+            .arg("queue_name", &entry.queue)
+            .arg("max_recoveries", max_recoveries)
+            .arg("failure", &failure)
+            .arg("wake_channel", keys.wake_channel())
+            .arg("lists", lists)
+            .arg("failed_queue", member)
+            .arg("owner", owner)
+            .arg("mode", mode);
         match client.with_conn(|c| call.invoke::<i64>(c))? {
             1 => done.requeued += 1,
             2 => {
@@ -284,25 +253,24 @@ pub(crate) fn unregister_dead(
         None => FailureTargets::default(),
     };
     let (lists, member) = targets.args();
-    let mut call = script(&UNREGISTER_DEAD_SCRIPT, UNREGISTER_DEAD).key(keys.workers());
-    call.key(keys.heartbeat())
-        .key(&worker_keys.record)
-        .key(&worker_keys.started)
-        .key(&worker_keys.processed)
-        .key(&worker_keys.failed)
-        .key(&worker_keys.inflight)
-        .key(keys.stat(stat::FAILED));
-    for key in targets.keys() {
-        call.key(key);
-    }
+    let mut call = UNREGISTER_DEAD.call();
+    call.key("workers", keys.workers())
+        .key("heartbeat", keys.heartbeat())
+        .key("worker", &worker_keys.record)
+        .key("started", &worker_keys.started)
+        .key("worker_processed", &worker_keys.processed)
+        .key("worker_failed", &worker_keys.failed)
+        .key("inflight", &worker_keys.inflight)
+        .key("failed", keys.stat(stat::FAILED))
+        .more_keys(targets.keys());
     let (record, failure) = dead.job.map_or((&b""[..], ""), |(record, _, failure)| (record, failure));
-    call.arg(dead.id)
-        .arg(dead.heartbeat.unwrap_or_default())
-        .arg(record)
-        .arg(failure)
-        .arg(lists)
-        .arg(member)
-        .arg(if dead.heartbeat.is_some() { "1" } else { "0" });
+    call.arg("id", dead.id)
+        .arg("heartbeat", dead.heartbeat.unwrap_or_default())
+        .arg("record", record)
+        .arg("failure", failure)
+        .arg("lists", lists)
+        .arg("failed_queue", member)
+        .arg("check", if dead.heartbeat.is_some() { "1" } else { "0" });
     let result = client.with_conn(|c| call.invoke::<i64>(c))?;
     if result == 2 && destinations.contains(&FailureDestination::Log) {
         tracing::error!(failure, "job failed");

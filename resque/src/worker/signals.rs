@@ -1,113 +1,63 @@
-//! Signals set flags and wake the worker's waits through a self-pipe; the
-//! loop reads the flags. Nothing else runs in a signal handler.
+//! The worker's signals: flags and a self-pipe (see `SignalPipe`) that
+//! wake its waits; the loop reads the flags. Nothing else runs in a signal
+//! handler.
 
-use std::io::Read;
-use std::os::fd::{AsFd, BorrowedFd};
-use std::os::unix::net::UnixStream;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::os::fd::BorrowedFd;
 
-use nix::sys::signal::{self as nix_signal, SigHandler};
-use signal_hook::consts::{SIGCHLD, SIGCONT, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2};
-use signal_hook::SigId;
+use nix::sys::signal::{self as nix_signal, SigHandler, Signal};
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::signal_mask::HANDLED;
+use crate::signal_pipe::SignalPipe;
 
-/// The flags the worker's signal handlers set. Each is taken (reset) by the
-/// code that acts on it, so a signal that arrives again is seen again.
-pub(crate) struct Signals {
-    wake: UnixStream,
-    quit: Arc<AtomicBool>,
-    term: Arc<AtomicBool>,
-    usr1: Arc<AtomicBool>,
-    usr2: Arc<AtomicBool>,
-    cont: Arc<AtomicBool>,
-    child: Arc<AtomicBool>,
-    ids: Vec<SigId>,
-}
+/// The worker's signals (see [`HANDLED`]), each taken (reset) by the code
+/// that acts on it, so a signal that arrives again is seen again.
+pub(crate) struct Signals(SignalPipe);
 
 impl Signals {
     pub(crate) fn install() -> Result<Self> {
-        let pipe_error = |e| Error::os("creating the signal pipe", e);
-        let (wake, notify) = UnixStream::pair().map_err(pipe_error)?;
-        wake.set_nonblocking(true).map_err(pipe_error)?;
-        notify.set_nonblocking(true).map_err(pipe_error)?;
-        let mut signals = Signals {
-            wake,
-            quit: Arc::default(),
-            term: Arc::default(),
-            usr1: Arc::default(),
-            usr2: Arc::default(),
-            cont: Arc::default(),
-            child: Arc::default(),
-            ids: Vec::new(),
-        };
-        let flags = [
-            (SIGQUIT, signals.quit.clone()),
-            (SIGTERM, signals.term.clone()),
-            (SIGINT, signals.term.clone()),
-            (SIGUSR1, signals.usr1.clone()),
-            (SIGUSR2, signals.usr2.clone()),
-            (SIGCONT, signals.cont.clone()),
-            (SIGCHLD, signals.child.clone()),
-        ];
-        for (sig, flag) in flags {
-            let register = |e| Error::os(format!("installing the handler for signal {sig}"), e);
-            signals.ids.push(signal_hook::flag::register(sig, flag).map_err(register)?);
-            let pipe = notify.try_clone().map_err(register)?;
-            signals.ids.push(signal_hook::low_level::pipe::register(sig, pipe).map_err(register)?);
-        }
-        Ok(signals)
+        SignalPipe::install(&HANDLED).map(Signals)
     }
 
     /// The read end to poll: readable when a signal arrived.
     pub(crate) fn fd(&self) -> BorrowedFd<'_> {
-        self.wake.as_fd()
+        self.0.fd()
     }
 
     /// Empties the wake pipe after a wake-up.
     pub(crate) fn drain(&self) {
-        let mut buf = [0u8; 64];
-        while matches!((&self.wake).read(&mut buf), Ok(n) if n > 0) {}
+        self.0.drain();
     }
 
     /// QUIT arrived since the last call.
     pub(crate) fn take_quit(&self) -> bool {
-        self.quit.swap(false, Ordering::SeqCst)
+        self.0.take(Signal::SIGQUIT)
     }
 
     /// TERM or INT arrived since the last call.
     pub(crate) fn take_term(&self) -> bool {
-        self.term.swap(false, Ordering::SeqCst)
+        let term = self.0.take(Signal::SIGTERM);
+        self.0.take(Signal::SIGINT) | term
     }
 
     /// USR1 arrived since the last call.
     pub(crate) fn take_usr1(&self) -> bool {
-        self.usr1.swap(false, Ordering::SeqCst)
+        self.0.take(Signal::SIGUSR1)
     }
 
     /// USR2 arrived since the last call.
     pub(crate) fn take_usr2(&self) -> bool {
-        self.usr2.swap(false, Ordering::SeqCst)
+        self.0.take(Signal::SIGUSR2)
     }
 
     /// CONT arrived since the last call.
     pub(crate) fn take_cont(&self) -> bool {
-        self.cont.swap(false, Ordering::SeqCst)
+        self.0.take(Signal::SIGCONT)
     }
 
     /// CHLD arrived since the last call.
     pub(crate) fn take_child(&self) -> bool {
-        self.child.swap(false, Ordering::SeqCst)
-    }
-}
-
-impl Drop for Signals {
-    fn drop(&mut self) {
-        for id in self.ids.drain(..) {
-            signal_hook::low_level::unregister(id);
-        }
+        self.0.take(Signal::SIGCHLD)
     }
 }
 

@@ -4,9 +4,7 @@
 //! finished (see `docs/PROTOCOL.md`).
 
 use jiff::Timestamp;
-use std::sync::OnceLock;
 
-use redis::Script;
 use serde_json::value::RawValue;
 
 use crate::client::Client;
@@ -14,93 +12,51 @@ use crate::error::Result;
 use crate::keys::stat;
 use crate::payload::{self, ProcessingRecord};
 use crate::roster::{FailureDestination, FailureTargets};
-use crate::script::cached as script;
+use crate::script::{self, Lua};
 
-/// One step of a worker, in one script: records the outcome of the job that
-/// just ran, records the job that starts now, and takes the next jobs.
+/// One step of a worker, in one script (`step.lua`): records the outcome of
+/// the job that just ran, records the job that starts now, and takes the
+/// next jobs.
 ///
-/// 1. Finish, when ARGV[1] names an in-flight entry: its removal from
+/// 1. Finish, when `entry` names an in-flight entry: its removal from
 ///    `inflight:<id>` comes first and nothing else of the finish happens when
 ///    it is already gone (a retry after a reply lost to a dropped
 ///    connection). Then the failure entry (in every failure list the
 ///    worker's backends name) and counters when it failed, the processed
 ///    counters, and `HDEL recoveries`.
-/// 2. `SET worker:<id>` to ARGV[6], the record of an already taken job that
-///    starts now, or, after a finish, `DEL worker:<id>` when ARGV[6] is ''.
-/// 3. Take, when ARGV[7] > 0: unless `pause-all-workers` pauses (Ruby's
+/// 2. `SET worker:<id>` to `record`, the record of an already taken job that
+///    starts now, or, after a finish, `DEL worker:<id>` when `record` is ''.
+/// 3. Take, when `take` > 0: unless `pause-all-workers` pauses (Ruby's
 ///    rule, as `client::pauses` reads it: stripped of NUL and ASCII
-///    whitespace, `true` in any case), up to ARGV[7] jobs from the first
-///    non-empty queue in priority order (`LPOP` each, `RPUSH` of an entry to `inflight:<id>`); when ARGV[8] (run_at) is
-///    not '', the first one taken is the job that starts now and gets its
-///    `SET worker:<id>` in this step.
+///    whitespace, `true` in any case), up to `take` jobs from the first
+///    non-empty queue in priority order (`LPOP` each, `RPUSH` of an entry to
+///    `inflight:<id>`); when `run_at` is not '', the first one taken is the
+///    job that starts now and gets its `SET worker:<id>` in this step.
 ///
-/// KEYS: pause-all-workers, inflight:<id>, worker:<id>, stat:failed,
-///       stat:failed:<id>, stat:processed, stat:processed:<id>, recoveries,
-///       failure lists..., failed_queues when ARGV[5] is not '', queue:<q>...
-/// ARGV: finished entry or '', failure entry or '', finished payload,
-///       number of failure lists, failed_queues member or '', record or '',
-///       how many to take, run_at or '', q..., then for each q its name as
-///       text for the record ('' when it is q itself, a UTF-8 name)
+/// After the fixed keys: the failure lists (`lists` of them), then
+/// `failed_queues` when `failed_queue` (its member) is not '', then each
+/// `queue:<q>`. After the fixed arguments: each q's exact name, then for
+/// each q its name as text for the record ('' when it is q itself, a UTF-8
+/// name).
+///
 /// Returns {finished (0 or 1)} when nothing was taken, {finished, 0} when
 /// paused, else {finished, queue index from 1, payload, entry, payload,
 /// entry...}.
-const STEP: &str = r#"
-local finished = 0
-if ARGV[1] ~= '' and redis.call('LREM', KEYS[2], 1, ARGV[1]) == 1 then
-  finished = 1
-  local lists = tonumber(ARGV[4])
-  if ARGV[2] ~= '' then
-    if ARGV[5] ~= '' then redis.call('SADD', KEYS[9 + lists], ARGV[5]) end
-    for i = 9, 8 + lists do redis.call('RPUSH', KEYS[i], ARGV[2]) end
-    redis.call('INCRBY', KEYS[4], 1)
-    redis.call('INCRBY', KEYS[5], 1)
-  end
-  redis.call('INCRBY', KEYS[6], 1)
-  redis.call('INCRBY', KEYS[7], 1)
-  if redis.call('EXISTS', KEYS[8]) == 1 then
-    redis.call('HDEL', KEYS[8], redis.sha1hex(ARGV[3]))
-  end
-end
-if ARGV[6] ~= '' then
-  redis.call('SET', KEYS[3], ARGV[6])
-elseif ARGV[1] ~= '' then
-  redis.call('DEL', KEYS[3])
-end
-local take = tonumber(ARGV[7])
-if take == 0 then return {finished} end
-local paused = redis.call('GET', KEYS[1])
-if paused and string.lower(string.match(paused, '^[%z\t\n\v\f\r ]*(.-)[%z\t\n\v\f\r ]*$')) == 'true' then
-  return {finished, 0}
-end
-local first = 9 + tonumber(ARGV[4])
-if ARGV[5] ~= '' then first = first + 1 end
-for i = first, #KEYS do
-  local payload = redis.call('LPOP', KEYS[i])
-  if payload then
-    local queue = ARGV[9 + i - first]
-    local label = ARGV[9 + #KEYS - first + 1 + i - first]
-    if label == '' then label = queue end
-    local reply = {finished, i - first + 1}
-    local n = 0
-    while payload do
-      local entry = cjson.encode({queue = queue, payload = payload})
-      redis.call('RPUSH', KEYS[2], entry)
-      if n == 0 and ARGV[8] ~= '' and pcall(cjson.decode, payload) then
-        redis.call('SET', KEYS[3], '{"queue":' .. cjson.encode(label) .. ',"run_at":"' .. ARGV[8] .. '","payload":' .. payload .. '}')
-      end
-      reply[#reply + 1] = payload
-      reply[#reply + 1] = entry
-      n = n + 1
-      if n >= take then break end
-      payload = redis.call('LPOP', KEYS[i])
-    end
-    return reply
-  end
-end
-return {finished}
-"#;
-
-static STEP_SCRIPT: OnceLock<Script> = OnceLock::new();
+pub(crate) static STEP: Lua = Lua::new(
+    "step",
+    &[
+        "pause_all",
+        "inflight",
+        "worker",
+        "failed",
+        "worker_failed",
+        "processed",
+        "worker_processed",
+        "recoveries",
+    ],
+    &["entry", "failure", "payload", "lists", "failed_queue", "record", "take", "run_at"],
+    include_str!("step.lua"),
+);
 
 /// A job taken from a queue.
 #[derive(Debug)]
@@ -204,21 +160,21 @@ impl Queues {
     }
 }
 
-/// The keys every step names, spelled once per worker.
-pub(crate) struct StepKeys([String; 8]);
+/// The fixed keys of every step (see [`STEP`]), spelled once per worker.
+pub(crate) struct StepKeys([(&'static str, String); 8]);
 
 impl StepKeys {
     pub(crate) fn new(client: &Client, worker_id: &str) -> Self {
         let keys = client.keys();
         StepKeys([
-            keys.pause_all(),
-            keys.inflight(worker_id),
-            keys.worker(worker_id),
-            keys.stat(stat::FAILED),
-            keys.worker_stat(stat::FAILED, worker_id),
-            keys.stat(stat::PROCESSED),
-            keys.worker_stat(stat::PROCESSED, worker_id),
-            keys.recoveries(),
+            ("pause_all", keys.pause_all()),
+            ("inflight", keys.inflight(worker_id)),
+            ("worker", keys.worker(worker_id)),
+            ("failed", keys.stat(stat::FAILED)),
+            ("worker_failed", keys.worker_stat(stat::FAILED, worker_id)),
+            ("processed", keys.stat(stat::PROCESSED)),
+            ("worker_processed", keys.worker_stat(stat::PROCESSED, worker_id)),
+            ("recoveries", keys.recoveries()),
         ])
     }
 }
@@ -236,19 +192,12 @@ pub(crate) fn step_command(
         None => FailureTargets::default(),
     };
     let (lists, member) = targets.args();
-    let mut cmd = redis::cmd("EVALSHA");
     let queues = if step.take > 0 { step.queues } else { &Queues::NONE };
-    cmd.arg(script(&STEP_SCRIPT, STEP).get_hash())
-        .arg(8 + lists + usize::from(!member.is_empty()) + queues.keys.len());
-    for key in &step_keys.0 {
-        cmd.arg(key);
+    let mut call = STEP.call();
+    for (name, key) in &step_keys.0 {
+        call.key(name, key);
     }
-    for key in targets.keys() {
-        cmd.arg(key);
-    }
-    for key in &queues.keys {
-        cmd.arg(key);
-    }
+    call.more_keys(targets.keys()).more_keys(&queues.keys);
     let record = step.start.and_then(|taken| {
         let payload: &RawValue = serde_json::from_slice(&taken.raw).ok()?;
         let run_at = payload::time::run_at(Timestamp::now());
@@ -260,30 +209,31 @@ pub(crate) fn step_command(
         String::new()
     };
     match step.finish {
-        Some(ran) => {
-            cmd.arg(ran.taken.entry.as_slice()).arg(ran.failure.as_deref().unwrap_or("")).arg(&ran.taken.raw)
-        }
-        None => cmd.arg("").arg("").arg(""),
+        Some(ran) => call
+            .arg("entry", ran.taken.entry.as_slice())
+            .arg("failure", ran.failure.as_deref().unwrap_or(""))
+            .arg("payload", ran.taken.raw.as_slice()),
+        None => call.arg("entry", "").arg("failure", "").arg("payload", ""),
     };
-    cmd.arg(lists).arg(member).arg(record.unwrap_or_default()).arg(step.take).arg(run_at);
-    for i in 0..queues.keys.len() {
-        cmd.arg(queues.name_bytes(i).unwrap_or_default());
-    }
-    for (name, raw) in queues.names.iter().zip(&queues.raw) {
-        cmd.arg(if raw.is_some() { name.as_str() } else { "" });
-    }
-    cmd
+    call.arg("lists", lists)
+        .arg("failed_queue", member)
+        .arg("record", record.unwrap_or_default())
+        .arg("take", step.take)
+        .arg("run_at", run_at);
+    call.more_args((0..queues.keys.len()).map(|i| queues.name_bytes(i).unwrap_or_default()));
+    call.more_args(
+        queues
+            .names
+            .iter()
+            .zip(&queues.raw)
+            .map(|(name, raw)| if raw.is_some() { name.as_str() } else { "" }),
+    );
+    call.command()
 }
 
 /// Runs a step and waits for its reply.
 pub(crate) fn step(client: &Client, command: &redis::Cmd, queues: &Queues) -> Result<Took> {
-    let reply = client.with_conn(|c| match command.query::<redis::Value>(c) {
-        Err(e) if e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript) => {
-            script(&STEP_SCRIPT, STEP).load(c)?;
-            command.query(c)
-        }
-        other => other,
-    })?;
+    let reply = client.with_conn(|c| script::run::<redis::Value>(&STEP, command, c))?;
     took(client, reply, queues)
 }
 
