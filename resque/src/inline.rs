@@ -49,6 +49,6 @@ pub(crate) fn perform(queue: &str, payload_json: &str) -> Result<()> {
         .map_err(|e| Error::Encode { class: String::new(), reason: e.to_string() })?;
     let entry = crate::registry::linked(&payload.class)
         .ok_or_else(|| Error::UnknownJob { class: payload.class.clone() })?;
-    crate::job::check_integers(entry, payload_json).map_err(Error::JobFailed)?;
+    entry.check_integers(payload_json).map_err(Error::JobFailed)?;
     crate::perform::perform(entry, queue, payload.args).map_err(Error::JobFailed)
 }

@@ -8,7 +8,6 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::payload::{self, exception};
-use crate::registry::{JobEntry, Registry};
 
 /// A job's arguments, bound to its class name and default queue.
 ///
@@ -139,33 +138,9 @@ pub fn decode_args<A: DeserializeOwned + Serialize>(
     Ok(decoded)
 }
 
-/// Fails a job whose payload holds an integer beyond 64 bits (Ruby writes
-/// Integers of any size, `2**70`), naming the argument: no job parameter
-/// holds one (a `serde_json::Value` would hold a rounded float), so the job
-/// would see a different number.
-pub(crate) fn check_integers(entry: &JobEntry, raw_payload: &str) -> Result<(), JobFailure> {
-    match payload::unheld_integer(raw_payload) {
-        None => Ok(()),
-        Some(found) => Err(unheld_failure(entry.class, entry.params, &found)),
-    }
-}
-
-/// For a payload that did not parse: serde_json refuses a whole payload
-/// holding an integer too large even for a float (`10**400`), which Ruby
-/// reads; a job of a registered class fails as for any integer beyond 64
-/// bits, naming the argument.
-pub(crate) fn check_unparsed_integers(registry: &Registry, raw_payload: &str) -> Option<JobFailure> {
-    #[derive(serde::Deserialize)]
-    struct Class {
-        class: String,
-    }
-    let found = payload::unheld_integer(raw_payload)?;
-    let class = serde_json::from_str::<Class>(raw_payload).ok()?.class;
-    let entry = registry.get(&class)?;
-    Some(unheld_failure(entry.class, entry.params, &found))
-}
-
-fn unheld_failure(class: &str, params: &[&str], found: &payload::UnheldInteger) -> JobFailure {
+/// The failure of a job given an integer no parameter holds (see
+/// [`JobEntry::check_integers`](crate::registry::JobEntry)).
+pub(crate) fn unheld_failure(class: &str, params: &[&str], found: &payload::UnheldInteger) -> JobFailure {
     JobFailure::new(
         exception::BAD_ARGS,
         format!(

@@ -10,7 +10,8 @@ use std::fmt;
 use serde_json::Value;
 
 use crate::error::{Error, Result};
-use crate::job::JobFailure;
+use crate::job::{unheld_failure, JobFailure};
+use crate::payload;
 
 /// One job, as `#[resque::job]` registers it.
 pub struct JobEntry {
@@ -39,6 +40,17 @@ pub struct JobEntry {
 }
 
 impl JobEntry {
+    /// Fails a job whose payload holds an integer beyond 64 bits (Ruby writes
+    /// Integers of any size, `2**70`), naming the argument: no job parameter
+    /// holds one (a `serde_json::Value` would hold a rounded float), so the job
+    /// would see a different number.
+    pub(crate) fn check_integers(&self, raw_payload: &str) -> Result<(), JobFailure> {
+        match payload::unheld_integer(raw_payload) {
+            None => Ok(()),
+            Some(found) => Err(unheld_failure(self.class, self.params, &found)),
+        }
+    }
+
     /// `module::function (file:line)`, for messages.
     pub fn location(&self) -> String {
         format!("{}::{} ({}:{})", self.module_path, self.function, self.file, self.line)
@@ -87,6 +99,21 @@ pub struct Registry {
 }
 
 impl Registry {
+    /// For a payload that did not parse: serde_json refuses a whole payload
+    /// holding an integer too large even for a float (`10**400`), which Ruby
+    /// reads; a job of a registered class fails as for any integer beyond 64
+    /// bits, naming the argument.
+    pub(crate) fn check_unparsed_integers(&self, raw_payload: &str) -> Option<JobFailure> {
+        #[derive(serde::Deserialize)]
+        struct Class {
+            class: String,
+        }
+        let found = payload::unheld_integer(raw_payload)?;
+        let class = serde_json::from_str::<Class>(raw_payload).ok()?.class;
+        let entry = self.get(&class)?;
+        Some(unheld_failure(entry.class, entry.params, &found))
+    }
+
     /// The jobs in this program's `JOBS` slice.
     ///
     /// Fails when two jobs answer to one class name, naming both definitions.

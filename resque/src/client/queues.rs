@@ -86,7 +86,7 @@ impl Client {
 /// `String#strip` removes NUL and ASCII whitespace (tab, line feed, vertical
 /// tab, form feed, carriage return, space) from both ends and nothing else;
 /// of `downcase` only the ASCII letters matter, as no other letter lowers to
-/// one of `true`. The worker's step script (`worker/store.rs`) spells the
+/// one of `true`. The worker's step script (`worker/step.lua`) spells the
 /// same rule in Lua.
 pub(crate) fn pauses(value: &[u8]) -> bool {
     let strippable = |b: &u8| matches!(b, b'\0' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | b' ');

@@ -1,18 +1,25 @@
 //! The worker: register, take jobs, fork, wait, record, heartbeat,
 //! unregister. One Redis step per job records the job that ran, the job that
-//! starts and takes the next ones (see `store.rs` and `docs/PROTOCOL.md`).
+//! starts and takes the next ones (see `step.rs` and `docs/PROTOCOL.md`).
 //!
 //! The parent process stays single-threaded and runs no async runtime, so
 //! that `fork` is safe; each job runs in a child that ends with `_exit` and
 //! reports a failure to the parent over a pipe. The parent records every
 //! outcome in Redis exactly as Ruby Resque does (see `docs/PROTOCOL.md`).
+//!
+//! Where each part is: `options.rs` (how it runs), `work_loop.rs` (the
+//! loop), `step.rs` + `step.lua` (taking and recording in Redis),
+//! `ahead.rs` (jobs taken ahead, replies read late), `running.rs` (one job),
+//! `child.rs` (the forked child), `control.rs` and `signals.rs` (what
+//! signals ask), `presence.rs` (registered, heartbeat, pruning peers),
+//! `wake.rs` (instant pick-up).
 
 mod ahead;
+mod child;
 mod control;
 mod options;
 mod presence;
-mod process;
-mod run;
+mod running;
 mod signals;
 mod step;
 mod wake;

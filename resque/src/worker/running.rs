@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
 
-use super::run::{self, ChildAction, StopPolicy, Supervision};
+use super::child::{self, ChildAction, StopPolicy, Supervision};
 use super::step::{Ran, Taken};
 use super::{presence::note_beat, run_worker_hooks, Worker};
 use crate::hooks::{JobContext, WorkerHook};
@@ -59,7 +59,7 @@ impl Worker {
         let payload = match JobPayload::parse(text) {
             Ok(payload) => payload,
             Err(why) => {
-                let failure = crate::job::check_unparsed_integers(&self.registry, text).unwrap_or_else(|| {
+                let failure = self.registry.check_unparsed_integers(text).unwrap_or_else(|| {
                     JobFailure::new(
                         exception::BAD_PAYLOAD,
                         format!(
@@ -87,7 +87,7 @@ impl Worker {
                     self.registry.classes().collect::<Vec<_>>().join(", ")
                 ),
             )),
-            Some(entry) => match crate::job::check_integers(entry, text) {
+            Some(entry) => match entry.check_integers(text) {
                 Err(failure) => Err(failure),
                 Ok(()) if self.options.fork_per_job => {
                     let timeout = entry.timeout.or(self.options.job_timeout);
@@ -168,7 +168,7 @@ impl Worker {
                 ChildAction::Continue
             }
         };
-        let run = run::in_child(
+        let run = child::in_child(
             entry,
             queue,
             args,

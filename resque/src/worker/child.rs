@@ -1,5 +1,6 @@
-//! Running one job: in a forked child or in this process, with panics and
-//! errors turned into a [`JobFailure`].
+//! A job in a forked child: the fork, the child's set-up, run and `_exit`,
+//! and the parent's watch over it (heartbeat, signals, the time limit),
+//! with whatever ends the child turned into a [`JobFailure`].
 
 use std::io::{Read, Write};
 use std::os::fd::{AsFd, OwnedFd};
