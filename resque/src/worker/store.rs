@@ -179,71 +179,8 @@ redis.call('DEL', KEYS[3], KEYS[4], KEYS[5], KEYS[6])
 return result
 "#;
 
-/// Where a worker records failures: Ruby's failure backends.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum FailureDestination {
-    /// The `failed` list (Ruby's `Resque::Failure::Redis`, the default).
-    Redis,
-    /// `<queue>_failed` lists named in the `failed_queues` set (Ruby's
-    /// `Resque::Failure::RedisMultiQueue`).
-    RedisMultiQueue,
-    /// A log line through `tracing`, nothing stored.
-    Log,
-}
-
-impl std::str::FromStr for FailureDestination {
-    type Err = String;
-
-    fn from_str(s: &str) -> std::result::Result<Self, String> {
-        match s.trim() {
-            "redis" => Ok(FailureDestination::Redis),
-            "redis_multi_queue" => Ok(FailureDestination::RedisMultiQueue),
-            "log" => Ok(FailureDestination::Log),
-            other => {
-                Err(format!("unknown failure backend {other:?}: expected redis, redis_multi_queue or log"))
-            }
-        }
-    }
-}
-
-/// The Redis keys one failure goes to.
-#[derive(Default)]
-struct FailureTargets {
-    lists: Vec<Vec<u8>>,
-    /// `failed_queues` and the member to add, for the multi-queue backend.
-    set: Option<(Vec<u8>, Vec<u8>)>,
-}
-
-impl FailureTargets {
-    /// For a job of `queue`, its exact name (any bytes).
-    fn for_queue(keys: &crate::keys::Keys, destinations: &[FailureDestination], queue: &[u8]) -> Self {
-        let mut targets = FailureTargets::default();
-        for d in destinations {
-            match d {
-                FailureDestination::Redis => targets.lists.push(keys.failed().into_bytes()),
-                FailureDestination::RedisMultiQueue => {
-                    targets.lists.push(keys.failed_queue_of_bytes(queue));
-                    targets.set = Some((
-                        keys.failed_queues().into_bytes(),
-                        crate::keys::Keys::failed_queue_name_of_bytes(queue),
-                    ));
-                }
-                FailureDestination::Log => {}
-            }
-        }
-        targets
-    }
-
-    /// The keys the scripts name: the lists, then the set.
-    fn keys(&self) -> impl Iterator<Item = &Vec<u8>> {
-        self.lists.iter().chain(self.set.as_ref().map(|(set, _)| set))
-    }
-
-    fn args(&self) -> (usize, &[u8]) {
-        (self.lists.len(), self.set.as_ref().map_or(&b""[..], |(_, member)| member.as_slice()))
-    }
-}
+pub use crate::failure::FailureDestination;
+use crate::failure::FailureTargets;
 
 static STEP_SCRIPT: OnceLock<Script> = OnceLock::new();
 static RECOVER_SCRIPT: OnceLock<Script> = OnceLock::new();
