@@ -1,6 +1,8 @@
 //! Where a failure goes: the failure backends a worker records to, and the
 //! Redis keys a failure of a job from a queue is written to under them.
 
+use crate::client::Client;
+use crate::error::Result;
 use crate::keys::Keys;
 
 /// Where a worker records failures: Ruby's failure backends.
@@ -56,6 +58,29 @@ impl FailureTargets {
             }
         }
         targets
+    }
+
+    /// For a job of `queue` failing into one backend's keys, as that
+    /// backend's `save` writes it.
+    pub(crate) fn for_backend(client: &Client, destination: FailureDestination, queue: &[u8]) -> Self {
+        FailureTargets::for_queue(client.keys(), &[destination], queue)
+    }
+
+    /// Writes `entry`: adds the set's member, then appends it to every
+    /// list, as one transaction when that is more than one command (as the
+    /// worker's scripts do in one step).
+    pub(crate) fn save(&self, client: &Client, entry: &str) -> Result<()> {
+        let mut pipe = redis::pipe();
+        if self.lists.len() + usize::from(self.set.is_some()) > 1 {
+            pipe.atomic();
+        }
+        if let Some((set, member)) = &self.set {
+            pipe.sadd(set, member).ignore();
+        }
+        for list in &self.lists {
+            pipe.rpush(list, entry).ignore();
+        }
+        client.with_conn(|c| pipe.query::<()>(c))
     }
 
     /// The keys the scripts name: the lists, then the set.

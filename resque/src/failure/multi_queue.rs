@@ -9,7 +9,7 @@ use crate::keys::Keys;
 use crate::payload::{self, Failure, FailureId, NewFailure, RawFailure};
 
 use super::list::{act_on_id, find_in, Act, List};
-use super::FailureBackend;
+use super::{FailureBackend, FailureDestination, FailureTargets};
 
 /// One failed list per queue (Ruby's `Resque::Failure::RedisMultiQueue`): a
 /// job from `file_serve` fails into `file_serve_failed`, and the set
@@ -181,17 +181,8 @@ fn overall(e: Error, offset: usize, total: u64) -> Error {
 impl FailureBackend for RedisMultiQueueFailures {
     /// `SADD failed_queues <queue>_failed` and `RPUSH <queue>_failed <entry>`.
     fn save(&self, failure: &NewFailure<'_>) -> Result<()> {
-        let keys = self.client.keys();
-        let name = Keys::failed_queue_name_of_bytes(failure.queue_bytes());
-        self.client.with_conn(|c| {
-            redis::pipe()
-                .atomic()
-                .sadd(keys.failed_queues(), &name)
-                .ignore()
-                .rpush(keys.failed_queue_of_bytes(failure.queue_bytes()), failure.to_json())
-                .ignore()
-                .query::<()>(c)
-        })
+        FailureTargets::for_backend(&self.client, FailureDestination::RedisMultiQueue, failure.queue_bytes())
+            .save(&self.client, &failure.to_json())
     }
 
     fn count(&self) -> Result<u64> {

@@ -1,14 +1,12 @@
 //! The default backend, Ruby's `Resque::Failure::Redis`: every failure in
 //! the `failed` list.
 
-use redis::Commands;
-
 use crate::client::Client;
 use crate::error::Result;
 use crate::payload::{Failure, FailureId, NewFailure, RawFailure};
 
 use super::list::{act_on_id, find_in, Act, List};
-use super::FailureBackend;
+use super::{FailureBackend, FailureDestination, FailureTargets};
 
 /// The default backend: every failure in the `failed` list (Ruby's
 /// `Resque::Failure::Redis`), the list resque-web shows.
@@ -43,8 +41,8 @@ impl RedisFailures {
 
 impl FailureBackend for RedisFailures {
     fn save(&self, failure: &NewFailure<'_>) -> Result<()> {
-        let list = self.list();
-        self.client.with_conn(|c| c.rpush::<_, _, ()>(&list.key, failure.to_json()))
+        FailureTargets::for_backend(&self.client, FailureDestination::Redis, failure.queue_bytes())
+            .save(&self.client, &failure.to_json())
     }
 
     fn count(&self) -> Result<u64> {
