@@ -62,6 +62,37 @@ pub(super) struct List<'a> {
     pub(super) key: Vec<u8>,
 }
 
+impl<'a> List<'a> {
+    /// The `failed` list, where the default backend writes.
+    pub(super) fn failed(client: &'a Client) -> Self {
+        List { client, key: client.keys().failed().into_bytes() }
+    }
+
+    /// The `<queue>_failed` list named `name` as
+    /// [`RedisMultiQueueFailures::failed_lists`] shows it: a name shown
+    /// with `\xNN` may stand for a member of `failed_queues` that is not
+    /// UTF-8 (a queue named so), whose exact bytes name the key.
+    ///
+    /// [`RedisMultiQueueFailures::failed_lists`]: super::RedisMultiQueueFailures::failed_lists
+    pub(super) fn named(client: &'a Client, name: &str) -> Self {
+        let exact = if name.contains("\\x") {
+            failed_queues(client)
+                .ok()
+                .and_then(|raw| raw.into_iter().find(|r| payload::escape_bytes(r) == name))
+        } else {
+            None
+        };
+        let name = exact.unwrap_or_else(|| name.as_bytes().to_vec());
+        List { client, key: client.keys().key_of_bytes(&name) }
+    }
+}
+
+/// The members of `failed_queues` (the names of the `<queue>_failed`
+/// lists), as bytes.
+pub(super) fn failed_queues(client: &Client) -> Result<Vec<Vec<u8>>> {
+    client.with_conn(|c| c.smembers(client.keys().failed_queues()))
+}
+
 impl List<'_> {
     pub(super) fn len(&self) -> Result<u64> {
         self.client.with_conn(|c| c.llen(&self.key))

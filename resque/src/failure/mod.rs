@@ -46,6 +46,7 @@
 //! changed meanwhile is never removed by mistake.
 
 mod destination;
+mod failed_list;
 mod list;
 mod log;
 mod multi_queue;
@@ -54,6 +55,7 @@ mod redis;
 
 pub use destination::FailureDestination;
 pub(crate) use destination::FailureTargets;
+pub use failed_list::FailedList;
 pub use log::LogFailures;
 pub use multi_queue::RedisMultiQueueFailures;
 pub use multiple::MultipleFailures;

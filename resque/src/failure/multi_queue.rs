@@ -8,8 +8,8 @@ use crate::error::{Error, Result};
 use crate::keys::Keys;
 use crate::payload::{self, Failure, FailureId, NewFailure, RawFailure};
 
-use super::list::{act_on_id, find_in, Act, List};
-use super::{FailureBackend, FailureDestination, FailureTargets};
+use super::list::{self, act_on_id, find_in, Act, List};
+use super::{FailedList, FailureBackend, FailureDestination, FailureTargets};
 
 /// One failed list per queue (Ruby's `Resque::Failure::RedisMultiQueue`): a
 /// job from `file_serve` fails into `file_serve_failed`, and the set
@@ -42,22 +42,14 @@ impl RedisMultiQueueFailures {
     }
 
     /// The list named `name` as [`failed_lists`](Self::failed_lists)
-    /// shows it: a name shown with `\xNN` may stand for a member of
-    /// `failed_queues` that is not UTF-8 (a queue named so), whose exact
-    /// bytes name the key.
+    /// shows it (see [`List::named`]).
     fn list(&self, name: &str) -> List<'_> {
-        let exact = if name.contains("\\x") {
-            self.raw_lists().ok().and_then(|raw| raw.into_iter().find(|r| payload::escape_bytes(r) == name))
-        } else {
-            None
-        };
-        let name = exact.unwrap_or_else(|| name.as_bytes().to_vec());
-        List { client: &self.client, key: self.client.keys().key_of_bytes(&name) }
+        List::named(&self.client, name)
     }
 
     /// The members of `failed_queues`, as bytes.
     fn raw_lists(&self) -> Result<Vec<Vec<u8>>> {
-        self.client.with_conn(|c| c.smembers(self.client.keys().failed_queues()))
+        list::failed_queues(&self.client)
     }
 
     /// The names of the failed lists (`<queue>_failed`), from `failed_queues`, sorted;
@@ -127,9 +119,7 @@ impl RedisMultiQueueFailures {
         class: Option<&str>,
         queue: Option<&str>,
     ) -> Result<Vec<(usize, Failure)>> {
-        let mut found = Vec::new();
-        self.list(list).select(0, class, queue, &mut found)?;
-        Ok(found)
+        FailedList::Named(list.to_string()).select(&self.client, class, queue)
     }
 
     /// Retries every failure of the list `list`; returns how many.

@@ -35,7 +35,7 @@ impl RedisFailures {
     }
 
     fn list(&self) -> List<'_> {
-        List { client: &self.client, key: self.client.keys().failed().into_bytes() }
+        List::failed(&self.client)
     }
 }
 
