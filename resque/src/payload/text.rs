@@ -1,5 +1,5 @@
 //! Bytes from Redis as text: what every reader shows of a value that is
-//! not UTF-8 (`\\xNN` for each such byte), and JSON parsed from such bytes.
+//! not UTF-8 (`\xNN` for each such byte), and JSON parsed from such bytes.
 
 /// Bytes read from Redis as text for people to read: valid UTF-8 as it is,
 /// each byte of a sequence that is not UTF-8 as `\xNN`. What every reader
