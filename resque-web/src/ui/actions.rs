@@ -144,7 +144,7 @@ pub(crate) async fn failed_remove(
 /// Retries every entry, those retried before included (they run again).
 pub(crate) async fn failed_retry_all(ctx: Ctx, Verified(form): Verified) -> Result<Response, PageError> {
     let list = form.list();
-    let n = blocking(ctx.client(), move |c| list.requeue_all(c)).await?;
+    let n = blocking(ctx.client(), move |c| Ok(list.requeue_all(c)?)).await?;
     tracing::info!(jobs = n, "retried every failed job, those retried before included");
     Ok(back(&ctx, &form, "/failed"))
 }
@@ -155,14 +155,14 @@ pub(crate) async fn failed_retry_not_retried(
     Verified(form): Verified,
 ) -> Result<Response, PageError> {
     let list = form.list();
-    let n = blocking(ctx.client(), move |c| list.requeue_not_retried(c)).await?;
+    let n = blocking(ctx.client(), move |c| Ok(list.requeue_not_retried(c)?)).await?;
     tracing::info!(jobs = n, "retried the failed jobs not retried yet");
     Ok(back(&ctx, &form, "/failed"))
 }
 
 pub(crate) async fn failed_clear(ctx: Ctx, Verified(form): Verified) -> Result<Response, PageError> {
     let list = form.list();
-    blocking(ctx.client(), move |c| list.clear(c)).await?;
+    blocking(ctx.client(), move |c| Ok(list.clear(c)?)).await?;
     Ok(to(&ctx, "/failed"))
 }
 

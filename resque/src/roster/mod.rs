@@ -3,7 +3,6 @@
 //! The worker keeps itself on the roster; the client and the admin
 //! commands prune and remove workers through it, with no worker running.
 
-mod destination;
 mod prune;
 mod recover;
 
@@ -11,13 +10,12 @@ use std::time::Duration;
 
 use crate::client::Client;
 use crate::error::Result;
+use crate::failure::FailureDestination;
 use crate::keys::stat;
 use crate::payload;
 use crate::queues::QueueList;
 use crate::worker_id::WorkerId;
 
-pub use destination::FailureDestination;
-pub(crate) use destination::FailureTargets;
 pub use prune::{heartbeat_expired, Pruned, EXPIRY_INTERVALS};
 pub(crate) use prune::{prune_dead_workers, Pruner};
 use prune::{prune_worker, Removal};

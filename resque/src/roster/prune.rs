@@ -22,9 +22,9 @@ use serde_json::value::RawValue;
 use serde_json::Value;
 
 use super::recover::{self, Recovered};
-use super::FailureDestination;
 use crate::client::Client;
 use crate::error::Result;
+use crate::failure::FailureDestination;
 use crate::keys::split_worker_id;
 use crate::payload::{self, exception, FailedPayload, Failure, InflightEntry, NewFailure, WorkingOn};
 use crate::queues::QueueList;

@@ -4,9 +4,9 @@
 
 use jiff::Timestamp;
 
-use super::{FailureDestination, FailureTargets};
 use crate::client::Client;
 use crate::error::Result;
+use crate::failure::{FailureDestination, FailureTargets};
 use crate::keys::stat;
 use crate::payload::{self, exception, FailedPayload, InflightEntry, NewFailure};
 use crate::script::Lua;

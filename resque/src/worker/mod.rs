@@ -33,11 +33,12 @@ use jiff::Timestamp;
 
 use crate::client::Client;
 use crate::error::Result;
+pub use crate::failure::FailureDestination;
 use crate::hooks::{JobContext, WorkerContext, WorkerHook, WorkerHookFn};
 use crate::payload;
 use crate::procline;
 use crate::registry::Registry;
-pub use crate::roster::{heartbeat_expired, FailureDestination, Pruned, Recovered, EXPIRY_INTERVALS};
+pub use crate::roster::{heartbeat_expired, Pruned, Recovered, EXPIRY_INTERVALS};
 use crate::signal_mask;
 use crate::worker_id::WorkerId;
 use ahead::Pending;

@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
+use crate::failure::FailureDestination;
 use crate::queues::QueueList;
-use crate::roster::FailureDestination;
 
 /// How a worker runs.
 #[derive(Debug, Clone)]

@@ -10,12 +10,13 @@ use jiff::Timestamp;
 use super::child::{self, ChildAction, StopPolicy, Supervision};
 use super::step::{Ran, Taken};
 use super::{presence::note_beat, run_worker_hooks, Worker};
+use crate::failure::FailureDestination;
 use crate::hooks::{JobContext, WorkerHook};
 use crate::job::JobFailure;
 use crate::payload::{self, exception, FailedPayload, JobPayload, NewFailure};
 use crate::perform;
 use crate::procline;
-use crate::roster::{self, FailureDestination};
+use crate::roster;
 
 impl Worker {
     /// Runs one job and keeps its outcome for the next step to record.

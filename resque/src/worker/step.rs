@@ -9,9 +9,9 @@ use serde_json::value::RawValue;
 
 use crate::client::Client;
 use crate::error::Result;
+use crate::failure::{FailureDestination, FailureTargets};
 use crate::keys::stat;
 use crate::payload::{self, ProcessingRecord};
-use crate::roster::{FailureDestination, FailureTargets};
 use crate::script::{self, Lua};
 
 /// One step of a worker, in one script (`step.lua`): records the outcome of

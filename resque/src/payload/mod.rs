@@ -1,0 +1,28 @@
+//! Every JSON shape resque-rs writes to or reads from Redis, in one place,
+//! and the time formats Ruby Resque uses inside them.
+
+mod failure;
+mod failure_id;
+mod job;
+mod new_failure;
+mod numbers;
+mod raw_failure;
+mod text;
+mod worker;
+
+pub mod exception;
+pub mod time;
+
+pub use failure::Failure;
+pub(crate) use failure_id::identity_bytes;
+pub use failure_id::FailureId;
+pub use job::{encode_job, EncodeError, JobPayload};
+pub use new_failure::{FailedPayload, NewFailure, PAYLOAD_BASE64, QUEUE_BASE64};
+pub(crate) use numbers::{holds_exactly, integers_beyond_floats};
+pub use numbers::{ruby_float, unheld_integer, unheld_integer_in_args, UnheldInteger};
+pub use raw_failure::RawFailure;
+pub use text::{escape_bytes, from_json_bytes, into_text};
+pub use worker::{InflightEntry, ProcessingRecord, WorkingOn};
+
+#[cfg(test)]
+mod tests;
