@@ -100,7 +100,7 @@ pub enum Error {
     },
     /// Inline mode: the job ran and failed.
     #[error("the job failed: {0}")]
-    JobFailed(#[source] crate::job::JobFailure),
+    JobFailed(#[source] crate::job_failure::JobFailure),
     /// An operating system call the worker needs failed.
     #[error("{what}: {source}")]
     Os {

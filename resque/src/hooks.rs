@@ -32,7 +32,7 @@
 
 use serde_json::Value;
 
-use crate::job::JobFailure;
+use crate::job_failure::JobFailure;
 
 /// The job a hook is called for.
 #[derive(Debug, Clone, Copy)]

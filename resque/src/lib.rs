@@ -42,6 +42,7 @@ pub mod hooks;
 pub mod inline;
 pub use client::inspect;
 pub mod job;
+mod job_failure;
 pub mod keys;
 pub mod payload;
 mod perform;

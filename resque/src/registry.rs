@@ -10,7 +10,8 @@ use std::fmt;
 use serde_json::Value;
 
 use crate::error::{Error, Result};
-use crate::job::{unheld_failure, JobFailure};
+use crate::job::unheld_failure;
+use crate::job_failure::JobFailure;
 use crate::payload;
 
 /// One job, as `#[resque::job]` registers it.

@@ -4,19 +4,32 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use jiff::Timestamp;
-use redis::{Commands, Script};
+use redis::Commands;
 use serde_json::Value;
 
 use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::payload::{self, Failure, FailureId, RawFailure};
+use crate::script::Lua;
 
-/// Marks a failure entry retried and pushes its payload, in one step.
-const REQUEUE: &str = include_str!("requeue.lua");
+/// Marks a failure entry retried and pushes its payload, in one step
+/// (`requeue.lua`): the entry is looked for at `index` and, when another
+/// change moved it, anywhere in the list (`LPOS`); `entry` is it as read,
+/// `retried` it with `retried_at`. `queue` and `queues` are where the
+/// payload goes. Returns the index the entry was found at, or -1 when it is
+/// gone.
+pub(crate) static REQUEUE: Lua = Lua::new(
+    "requeue",
+    &["failed", "queues", "queue"],
+    &["index", "entry", "retried", "payload", "queue_name", "wake_channel"],
+    include_str!("requeue.lua"),
+);
 
-/// Removes the entry at an index, as Ruby does, after checking that the
-/// index exists.
-const REMOVE: &str = include_str!("remove.lua");
+/// Removes the entry at `index`, as Ruby does (`LSET` to `marker`, then
+/// `LREM` of the marker), after checking that the index exists
+/// (`remove.lua`). Returns {1 if removed else 0, length before}.
+pub(crate) static REMOVE: Lua =
+    Lua::new("remove", &["failed"], &["index", "marker"], include_str!("remove.lua"));
 
 /// A value no entry can equal: entries are JSON objects.
 fn removal_marker() -> String {
@@ -134,16 +147,16 @@ impl List<'_> {
             .map_err(|_| Error::BadFailure { index, reason: "the entry is not valid UTF-8".into() })?;
         let retry = prepare_retry(index, text)?;
         let keys = self.client.keys();
-        let script = Script::new(REQUEUE);
-        let mut call = script.key(&self.key);
-        call.key(keys.queues())
-            .key(keys.queue_of_bytes(&retry.queue))
-            .arg(index)
-            .arg(raw)
-            .arg(&retry.entry)
-            .arg(&retry.payload)
-            .arg(&retry.queue)
-            .arg(keys.wake_channel());
+        let mut call = REQUEUE.call();
+        call.key("failed", &self.key)
+            .key("queues", keys.queues())
+            .key("queue", keys.queue_of_bytes(&retry.queue))
+            .arg("index", index)
+            .arg("entry", raw)
+            .arg("retried", &retry.entry)
+            .arg("payload", &retry.payload)
+            .arg("queue_name", &retry.queue)
+            .arg("wake_channel", keys.wake_channel());
         let found: i64 = self.client.with_conn(|c| call.invoke(c))?;
         Ok(found >= 0)
     }
@@ -196,9 +209,8 @@ impl List<'_> {
     }
 
     pub(super) fn remove_at(&self, index: usize) -> Result<()> {
-        let script = Script::new(REMOVE);
-        let mut call = script.key(&self.key);
-        call.arg(index).arg(removal_marker());
+        let mut call = REMOVE.call();
+        call.key("failed", &self.key).arg("index", index).arg("marker", removal_marker());
         let (removed, count): (i64, u64) = self.client.with_conn(|c| call.invoke(c))?;
         if removed == 1 {
             Ok(())

@@ -1,12 +1,7 @@
--- Removes the entry at an index, as Ruby does (LSET to a marker, then
--- LREM of the marker), after checking that the index exists.
---
--- KEYS: failed list
--- ARGV: index, marker
--- Returns {1 if removed else 0, length before}.
-local length = redis.call('LLEN', KEYS[1])
-local index = tonumber(ARGV[1])
+-- Removes the entry at an index, as Ruby does (see list.rs).
+local length = redis.call('LLEN', KEYS[K.failed])
+local index = tonumber(ARGV[A.index])
 if index >= length then return {0, length} end
-redis.call('LSET', KEYS[1], index, ARGV[2])
-redis.call('LREM', KEYS[1], 1, ARGV[2])
+redis.call('LSET', KEYS[K.failed], index, ARGV[A.marker])
+redis.call('LREM', KEYS[K.failed], 1, ARGV[A.marker])
 return {1, length}
