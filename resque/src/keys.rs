@@ -270,7 +270,7 @@ pub struct WorkerKeys {
 /// assert_eq!(split_worker_id(b"web1:4211"), (&b"web1"[..], &b"4211"[..], &b""[..]));
 /// ```
 pub fn split_worker_id(id: &[u8]) -> (&[u8], &[u8], &[u8]) {
-    crate::WorkerId::split_bytes(id)
+    crate::worker_id::WorkerId::split_bytes(id)
 }
 
 /// Counter names under `stat:`.

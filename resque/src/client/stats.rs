@@ -7,7 +7,7 @@ use serde::Serialize;
 use super::Client;
 use crate::error::Result;
 use crate::keys::stat;
-use crate::payload::{self, Failure};
+use crate::payload;
 
 impl Client {
     /// Each of `ids`' start time and own counters, in the order given: one
@@ -60,13 +60,6 @@ impl Client {
     /// How many entries the `failed` list holds.
     pub fn failed_count(&self) -> Result<u64> {
         self.with_conn(|c| c.llen(self.keys().failed()))
-    }
-
-    /// Up to `count` failure entries from position `start` (oldest first).
-    /// An entry that does not parse comes back with its text as `payload`.
-    /// Entries are read as bytes: one that is not UTF-8 is listed too.
-    pub fn failures(&self, start: usize, count: usize) -> Result<Vec<Failure>> {
-        crate::failure::FailureBackend::all(&crate::failure::RedisFailures::new(self.clone()), start, count)
     }
 
     /// An overview, as Ruby's `Resque.info`.

@@ -1,8 +1,7 @@
 //! The workers as Redis lists them: who is registered, what each is
-//! working on, heartbeats, and removing or pruning workers (done by the
-//! roster, see `roster`).
-
-use std::time::Duration;
+//! working on, heartbeats. Removing and pruning workers are the roster's
+//! (`Client::remove_worker` and `Client::prune_dead_workers` are defined
+//! there).
 
 use redis::Commands;
 use serde_json::Value;
@@ -67,31 +66,6 @@ impl Client {
                 Some((payload::escape_bytes(id.as_ref()).into_owned(), working))
             })
             .collect())
-    }
-
-    /// Unregisters a worker (dead, or one to forget) and puts the jobs it
-    /// had in flight back at the head of their queues.
-    pub fn remove_worker(&self, id: &str) -> Result<crate::roster::Recovered> {
-        crate::roster::remove_worker(self, id)
-    }
-
-    /// Prunes dead workers now, by Ruby's rules (an expired heartbeat, or a
-    /// worker of this host whose process is gone) and puts their in-flight
-    /// jobs back. `Ok(None)` when a worker is pruning at this moment.
-    pub fn prune_dead_workers(&self, heartbeat_interval: Duration) -> Result<Option<crate::roster::Pruned>> {
-        crate::roster::prune_now(self, heartbeat_interval)
-    }
-
-    /// Prunes dead workers now, as [`Client::prune_dead_workers`] does, with
-    /// the heartbeat expiry given directly: a worker whose heartbeat is older
-    /// than `expire_after` (see [`crate::roster::heartbeat_expired`]) is
-    /// dead. The pruning lock is held for `expire_after` divided by
-    /// [`crate::roster::EXPIRY_INTERVALS`], the matching heartbeat interval.
-    pub fn prune_workers_expired_after(
-        &self,
-        expire_after: Duration,
-    ) -> Result<Option<crate::roster::Pruned>> {
-        self.prune_dead_workers(expire_after / crate::roster::EXPIRY_INTERVALS)
     }
 
     /// Every worker's heartbeat, as written (ISO-8601): `HGETALL

@@ -103,3 +103,13 @@ impl FailureBackend for RedisFailures {
         self.list().remove_matching(RawFailure::is_retried)
     }
 }
+
+/// The `failed` list, on the client.
+impl Client {
+    /// Up to `count` failure entries from position `start` (oldest first).
+    /// An entry that does not parse comes back with its text as `payload`.
+    /// Entries are read as bytes: one that is not UTF-8 is listed too.
+    pub fn failures(&self, start: usize, count: usize) -> Result<Vec<Failure>> {
+        RedisFailures::new(self.clone()).all(start, count)
+    }
+}

@@ -96,3 +96,28 @@ pub(crate) fn remove_worker(client: &Client, id: &str) -> Result<Recovered> {
     let removed = prune_worker(client, id.as_bytes(), None, &[FailureDestination::Redis], Removal::Removed)?;
     Ok(removed.unwrap_or_default())
 }
+
+/// The roster's operations, on the client.
+impl Client {
+    /// Unregisters a worker (dead, or one to forget) and puts the jobs it
+    /// had in flight back at the head of their queues.
+    pub fn remove_worker(&self, id: &str) -> Result<Recovered> {
+        remove_worker(self, id)
+    }
+
+    /// Prunes dead workers now, by Ruby's rules (an expired heartbeat, or a
+    /// worker of this host whose process is gone) and puts their in-flight
+    /// jobs back. `Ok(None)` when a worker is pruning at this moment.
+    pub fn prune_dead_workers(&self, heartbeat_interval: Duration) -> Result<Option<Pruned>> {
+        prune_now(self, heartbeat_interval)
+    }
+
+    /// Prunes dead workers now, as [`Client::prune_dead_workers`] does, with
+    /// the heartbeat expiry given directly: a worker whose heartbeat is older
+    /// than `expire_after` (see [`heartbeat_expired`]) is
+    /// dead. The pruning lock is held for `expire_after` divided by
+    /// [`EXPIRY_INTERVALS`], the matching heartbeat interval.
+    pub fn prune_workers_expired_after(&self, expire_after: Duration) -> Result<Option<Pruned>> {
+        self.prune_dead_workers(expire_after / EXPIRY_INTERVALS)
+    }
+}
