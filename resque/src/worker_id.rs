@@ -173,30 +173,29 @@ fn split(id: &[u8]) -> (&[u8], &[u8], &[u8]) {
 mod tests {
     use super::*;
 
-    fn parts(id: &str) -> (String, Option<u32>, String) {
-        let w = WorkerId::parse(id);
-        (w.host().to_string(), w.pid(), w.queue_list().to_string())
-    }
-
     #[test]
-    fn ruby_ids_split_as_ruby_splits_them() {
-        // Ruby: host, pid, queues_raw = worker_id.split(':', 3)
-        assert_eq!(parts("web1:4211:critical,*"), ("web1".into(), Some(4211), "critical,*".into()));
-        assert_eq!(parts("web1:4211:jobs:2,mail"), ("web1".into(), Some(4211), "jobs:2,mail".into()));
-        assert_eq!(parts("web1:4211:5"), ("web1".into(), Some(4211), "5".into()));
-        assert_eq!(parts("web1:4211"), ("web1".into(), Some(4211), "".into()));
-        assert_eq!(parts("web1:4211:"), ("web1".into(), Some(4211), "".into()));
-        assert_eq!(parts("web1:x:mail"), ("web1".into(), None, "mail".into()));
-        assert_eq!(parts("web1"), ("web1".into(), None, "".into()));
-        assert_eq!(parts(""), ("".into(), None, "".into()));
-    }
-
-    #[test]
-    fn hosts_with_colons_keep_them() {
-        assert_eq!(parts("fe80::1:4211:mail"), ("fe80::1".into(), Some(4211), "mail".into()));
-        assert_eq!(parts("::1:77:a,b"), ("::1".into(), Some(77), "a,b".into()));
-        assert_eq!(parts("box:a:9:q"), ("box:a".into(), Some(9), "q".into()));
-        assert_eq!(parts("fe80::1:4211"), ("fe80::1".into(), Some(4211), "".into()));
+    fn ids_split_as_ruby_splits_them_and_hosts_keep_their_colons() {
+        let cases: [(&str, &str, Option<u32>, &str); 12] = [
+            // Ruby: host, pid, queues_raw = worker_id.split(':', 3)
+            ("web1:4211:critical,*", "web1", Some(4211), "critical,*"),
+            ("web1:4211:jobs:2,mail", "web1", Some(4211), "jobs:2,mail"),
+            ("web1:4211:5", "web1", Some(4211), "5"),
+            ("web1:4211", "web1", Some(4211), ""),
+            ("web1:4211:", "web1", Some(4211), ""),
+            ("web1:x:mail", "web1", None, "mail"),
+            ("web1", "web1", None, ""),
+            ("", "", None, ""),
+            // A host with `:` in it: the pid ends the first run of numbers.
+            ("fe80::1:4211:mail", "fe80::1", Some(4211), "mail"),
+            ("::1:77:a,b", "::1", Some(77), "a,b"),
+            ("box:a:9:q", "box:a", Some(9), "q"),
+            ("fe80::1:4211", "fe80::1", Some(4211), ""),
+        ];
+        for (id, host, pid, queues) in cases {
+            let w = WorkerId::parse(id);
+            assert_eq!((w.host(), w.pid(), w.queue_list()), (host, pid, queues), "{id:?}");
+            assert_eq!(w.as_str(), id);
+        }
     }
 
     #[test]

@@ -107,7 +107,9 @@ pub(crate) fn recover_inflight(
     owner: &str,
     destinations: &[FailureDestination],
 ) -> Result<Recovered> {
-    put_back(client, owner.as_bytes(), destinations, MAX_RECOVERIES, Guard::Own, None)
+    let recovery =
+        Recovery { owner: owner.as_bytes(), destinations, max_recoveries: MAX_RECOVERIES, guard: Guard::Own };
+    put_back(client, &recovery, None)
 }
 
 /// Recovers the in-flight list of a worker that is no longer registered,
@@ -121,13 +123,14 @@ pub(crate) fn recover_orphaned(
     destinations: &[FailureDestination],
     failed_elsewhere: Option<&[u8]>,
 ) -> Result<Recovered> {
-    put_back(client, owner, destinations, MAX_RECOVERIES, Guard::Orphan, failed_elsewhere)
+    let recovery = Recovery { owner, destinations, max_recoveries: MAX_RECOVERIES, guard: Guard::Orphan };
+    put_back(client, &recovery, failed_elsewhere)
 }
 
 /// Puts a live worker's own in-flight jobs back, uncounted: after a fetch
 /// whose reply was lost, a job may sit in its list that it never received.
 pub(crate) fn return_own_inflight(client: &Client, owner: &str) -> Result<Recovered> {
-    put_back(client, owner.as_bytes(), &[], 0, Guard::Own, None)
+    put_back(client, &Recovery::uncounted(owner), None)
 }
 
 /// Puts jobs a live worker took but never started (their in-flight
@@ -138,33 +141,40 @@ pub(crate) fn return_entries<'a>(
     owner: &str,
     entries: impl DoubleEndedIterator<Item = &'a [u8]>,
 ) -> Result<Recovered> {
-    put_back_entries(client, owner.as_bytes(), &[], 0, Guard::Own, None, entries)
+    put_back_entries(client, &Recovery::uncounted(owner), None, entries)
 }
 
-fn put_back(
-    client: &Client,
-    owner: &[u8],
-    destinations: &[FailureDestination],
+/// Whose in-flight list a recovery works on, and how.
+struct Recovery<'a> {
+    owner: &'a [u8],
+    /// Where a job recovered too often is failed.
+    destinations: &'a [FailureDestination],
+    /// 0: put back without counting.
     max_recoveries: u64,
     guard: Guard,
-    failed_elsewhere: Option<&[u8]>,
-) -> Result<Recovered> {
-    let inflight = client.keys().worker_keys(owner).inflight;
+}
+
+impl<'a> Recovery<'a> {
+    /// A live worker putting back its own jobs, uncounted.
+    fn uncounted(owner: &'a str) -> Self {
+        Recovery { owner: owner.as_bytes(), destinations: &[], max_recoveries: 0, guard: Guard::Own }
+    }
+}
+
+fn put_back(client: &Client, recovery: &Recovery<'_>, failed_elsewhere: Option<&[u8]>) -> Result<Recovered> {
+    let inflight = client.keys().worker_keys(recovery.owner).inflight;
     let entries: Vec<Vec<u8>> =
         client.with_conn(|c| redis::cmd("LRANGE").arg(&inflight).arg(0).arg(-1).query(c))?;
-    let entries = entries.iter().map(Vec::as_slice);
-    put_back_entries(client, owner, destinations, max_recoveries, guard, failed_elsewhere, entries)
+    put_back_entries(client, recovery, failed_elsewhere, entries.iter().map(Vec::as_slice))
 }
 
 fn put_back_entries<'a>(
     client: &Client,
-    owner: &[u8],
-    destinations: &[FailureDestination],
-    max_recoveries: u64,
-    guard: Guard,
+    recovery: &Recovery<'_>,
     failed_elsewhere: Option<&[u8]>,
     entries: impl DoubleEndedIterator<Item = &'a [u8]>,
 ) -> Result<Recovered> {
+    let Recovery { owner, destinations, max_recoveries, guard } = *recovery;
     let keys = client.keys();
     let worker_keys = keys.worker_keys(owner);
     let owner_text = payload::escape_bytes(owner);
