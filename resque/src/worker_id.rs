@@ -13,8 +13,6 @@
 
 use std::fmt;
 
-use crate::error::{Error, Result};
-
 /// A worker id: host, pid and the queue list as the worker was given it.
 ///
 /// ```
@@ -48,11 +46,6 @@ impl WorkerId {
         let text = format!("{host}:{pid}:{queues}");
         let queues_at = text.len() - queues.len();
         WorkerId { text, host: host.len(), pid: Some(pid), queues: queues_at }
-    }
-
-    /// The id of this process on this machine, listening on `queues`.
-    pub fn for_this_process(queues: &str) -> Result<Self> {
-        Ok(WorkerId::new(&hostname()?, std::process::id(), queues))
     }
 
     /// Reads any id, as Ruby does (see the module docs). It never fails: a
@@ -118,7 +111,7 @@ impl fmt::Debug for WorkerId {
 impl std::str::FromStr for WorkerId {
     type Err = std::convert::Infallible;
 
-    fn from_str(id: &str) -> std::result::Result<Self, Self::Err> {
+    fn from_str(id: &str) -> Result<Self, Self::Err> {
         Ok(WorkerId::parse(id))
     }
 }
@@ -127,13 +120,6 @@ impl AsRef<str> for WorkerId {
     fn as_ref(&self) -> &str {
         &self.text
     }
-}
-
-/// This machine's hostname, as Ruby's `Socket.gethostname` reads it.
-pub(crate) fn hostname() -> Result<String> {
-    let name =
-        nix::unistd::gethostname().map_err(|e| Error::os("reading the hostname", std::io::Error::from(e)))?;
-    Ok(name.to_string_lossy().into_owned())
 }
 
 fn all_digits(part: &[u8]) -> bool {

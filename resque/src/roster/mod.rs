@@ -9,7 +9,7 @@ mod recover;
 use std::time::Duration;
 
 use crate::client::Client;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::failure::FailureDestination;
 use crate::keys::stat;
 use crate::payload;
@@ -120,4 +120,18 @@ impl Client {
     pub fn prune_workers_expired_after(&self, expire_after: Duration) -> Result<Option<Pruned>> {
         self.prune_dead_workers(expire_after / EXPIRY_INTERVALS)
     }
+}
+
+impl WorkerId {
+    /// The id of this process on this machine, listening on `queues`.
+    pub fn for_this_process(queues: &str) -> Result<Self> {
+        Ok(WorkerId::new(&hostname()?, std::process::id(), queues))
+    }
+}
+
+/// This machine's hostname, as Ruby's `Socket.gethostname` reads it.
+fn hostname() -> Result<String> {
+    let name =
+        nix::unistd::gethostname().map_err(|e| Error::os("reading the hostname", std::io::Error::from(e)))?;
+    Ok(name.to_string_lossy().into_owned())
 }
