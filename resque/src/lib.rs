@@ -53,6 +53,8 @@ mod roster;
 mod script;
 mod signal_mask;
 mod signal_pipe;
+#[cfg(test)]
+mod test_redis;
 pub mod worker;
 mod worker_id;
 

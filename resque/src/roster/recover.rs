@@ -305,3 +305,6 @@ fn poison_failure(entry: &InflightEntry, owner: &str) -> String {
     }
     .to_json()
 }
+
+#[cfg(test)]
+mod tests;

@@ -280,3 +280,6 @@ fn parse_took(reply: redis::Value, queues: &Queues) -> redis::RedisResult<Took> 
     }
     Ok(if jobs.is_empty() { Took::Empty } else { Took::Jobs(jobs) })
 }
+
+#[cfg(test)]
+mod tests;
