@@ -76,8 +76,13 @@ impl TestRedis {
 
     /// A client of this server in the namespace `resque`.
     pub(crate) fn client(&self) -> Client {
-        let address = self.url.parse().expect("the test server's URL");
-        Client::with_namespace(address, "resque").expect("a client of the test server")
+        client_at(&self.url)
+    }
+
+    /// [`TestRedis::client`], logged in as the ACL user `user` (made with
+    /// `nopass`, so any password is taken).
+    pub(crate) fn client_as(&self, user: &str) -> Client {
+        client_at(&self.url.replacen("redis://", &format!("redis://{user}:any@"), 1))
     }
 
     /// The test's own connection.
@@ -144,6 +149,11 @@ impl TestRedis {
     pub(crate) fn hash(&mut self, key: impl ToRedisArgs) -> BTreeMap<String, String> {
         self.query(redis::cmd("HGETALL").arg(key))
     }
+}
+
+fn client_at(url: &str) -> Client {
+    let address = url.parse().expect("the test server's URL");
+    Client::with_namespace(address, "resque").expect("a client of the test server")
 }
 
 fn answering(url: &str) -> Option<Connection> {

@@ -143,6 +143,12 @@ impl List<'_> {
 
     /// Requeues `raw`, read at `index`; `false` when it is no longer in the list.
     pub(super) fn requeue_entry(&self, index: usize, raw: &[u8]) -> Result<bool> {
+        Ok(self.requeue_found(index, raw)? >= 0)
+    }
+
+    /// [`REQUEUE`] of `raw`, read at `index`: the index it was rewritten
+    /// at, or -1 when it is no longer in the list.
+    fn requeue_found(&self, index: usize, raw: &[u8]) -> Result<i64> {
         let text = std::str::from_utf8(raw)
             .map_err(|_| Error::BadFailure { index, reason: "the entry is not valid UTF-8".into() })?;
         let retry = prepare_retry(index, text)?;
@@ -157,8 +163,7 @@ impl List<'_> {
             .arg("payload", &retry.payload)
             .arg("queue_name", &retry.queue)
             .arg("wake_channel", keys.wake_channel());
-        let found: i64 = self.client.with_conn(|c| call.invoke(c))?;
-        Ok(found >= 0)
+        self.client.with_conn(|c| call.invoke(c))
     }
 
     pub(super) fn requeue_at(&self, index: usize) -> Result<()> {
@@ -209,14 +214,20 @@ impl List<'_> {
     }
 
     pub(super) fn remove_at(&self, index: usize) -> Result<()> {
-        let mut call = REMOVE.call();
-        call.key("failed", &self.key).arg("index", index).arg("marker", removal_marker());
-        let (removed, count): (i64, u64) = self.client.with_conn(|c| call.invoke(c))?;
+        let (removed, count) = self.remove_marked(index, &removal_marker())?;
         if removed == 1 {
             Ok(())
         } else {
             Err(Error::NoSuchFailure { index, count })
         }
+    }
+
+    /// [`REMOVE`] of the entry at `index`, by way of `marker`: {1 if
+    /// removed else 0, length before}.
+    fn remove_marked(&self, index: usize, marker: &str) -> Result<(i64, u64)> {
+        let mut call = REMOVE.call();
+        call.key("failed", &self.key).arg("index", index).arg("marker", marker);
+        self.client.with_conn(|c| call.invoke(c))
     }
 
     /// Removes every entry `pick` chooses, each by its exact bytes; returns how many.

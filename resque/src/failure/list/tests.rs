@@ -1,7 +1,11 @@
-//! The failure list's pure parts: which entries a filter picks, and what
-//! a retry pushes and writes back.
+//! The failure list's pure parts (filters, retry preparation), and its
+//! scripts against a real Redis: `requeue.lua` and `remove.lua`.
+
+mod remove;
+mod requeue;
 
 use super::*;
+use crate::test_redis::TestRedis;
 
 #[test]
 fn failure_filter_matches_class_and_queue() {
@@ -50,4 +54,48 @@ fn unusable_entries_say_why() {
         let err = prepare_retry(7, raw).err().map(|e| e.to_string()).unwrap_or_default();
         assert!(err.contains(why) && err.contains("index 7"), "{raw}: {err}");
     }
+}
+
+/// A job of the class `Archive`, as Ruby enqueues it.
+fn job(arg: u32) -> String {
+    format!(r#"{{"class":"Archive","args":[{arg},"masterbrew"]}}"#)
+}
+
+/// A failure entry as Ruby's `Failure::Redis` writes it, of [`job`] `arg`
+/// from `queue`.
+fn entry_from(queue: &str, arg: u32) -> String {
+    format!(
+        r#"{{"failed_at":"2026/11/23 23:50:00 UTC","payload":{},"exception":"Errno::ENOENT","error":"No such file or directory","backtrace":["..."],"worker":"web1:4211:{queue}","queue":"{queue}"}}"#,
+        job(arg)
+    )
+}
+
+/// [`entry_from`] the queue `file_serve`.
+fn entry(arg: u32) -> String {
+    entry_from("file_serve", arg)
+}
+
+/// The keys of the queue `file_serve` and of the multi-queue backend's lists.
+const FILE_SERVE: &str = "resque:queue:file_serve";
+const FAILED_QUEUES: &str = "resque:failed_queues";
+const FILE_SERVE_FAILED: &str = "resque:file_serve_failed";
+const MAIL_FAILED: &str = "resque:mail_failed";
+
+/// A server and a client, `key` holding `entries`.
+fn holding(key: &str, entries: &[&str]) -> (TestRedis, Client) {
+    let (mut r, client) = TestRedis::start_with_client();
+    let mut words = vec!["RPUSH", key];
+    words.extend(entries);
+    r.exec(&words);
+    (r, client)
+}
+
+/// Two lists of the multi-queue backend: `file_serve_failed` with one
+/// entry, `mail_failed` with two (overall indexes 1 and 2).
+fn two_failed_lists(r: &mut TestRedis) -> [String; 3] {
+    let entries = [entry(0), entry_from("mail", 1), entry_from("mail", 2)];
+    r.exec(&["SADD", FAILED_QUEUES, "file_serve_failed", "mail_failed"]);
+    r.exec(&["RPUSH", FILE_SERVE_FAILED, &entries[0]]);
+    r.exec(&["RPUSH", MAIL_FAILED, &entries[1], &entries[2]]);
+    entries
 }
