@@ -31,9 +31,14 @@ pub(crate) fn run(cli: &Cli, command: &Command) -> Result<ExitCode, CliError> {
         Command::Prune(args) => remove::prune(&client, args)?,
         Command::Pause => pause::pause(&client)?,
         Command::Resume => pause::resume(&client)?,
-        Command::Work(_) | Command::Jobs | Command::Web(_) => {
-            return Err(CliError::Usage("internal error: not an admin command".into()));
-        }
+        Command::Work(_) | Command::Jobs => return Err(not_admin()),
+        #[cfg(feature = "web")]
+        Command::Web(_) => return Err(not_admin()),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `run` given a command `crate::run` handles itself.
+fn not_admin() -> CliError {
+    CliError::Usage("internal error: not an admin command".into())
 }
