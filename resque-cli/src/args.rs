@@ -101,6 +101,7 @@ pub enum Command {
     /// Serve the monitoring app: resque-web's pages (Overview, Working,
     /// Failed, Queues, Workers, Stats), `/metrics` for Prometheus and a JSON
     /// API (`/api/info`, `/api/queues`, `/api/workers`, `/api/failed`).
+    #[cfg(feature = "web")]
     Web(WebArgs),
     /// Let paused workers go on (deletes `pause-all-workers`).
     Resume,
@@ -333,6 +334,7 @@ fn non_empty(value: &str) -> Result<bool, std::convert::Infallible> {
 }
 
 /// `web`'s flags, as resque-web's.
+#[cfg(feature = "web")]
 #[derive(Debug, Args)]
 pub struct WebArgs {
     /// Port to listen on.

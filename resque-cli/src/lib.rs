@@ -10,6 +10,10 @@
 //!     resque_cli::main()
 //! }
 //! ```
+//!
+//! The `web` feature, on by default, adds the `web` subcommand (resque-web's
+//! pages, on axum and tokio); without it (`default-features = false`) a
+//! worker binary links no web stack.
 
 mod admin;
 mod args;
@@ -28,6 +32,7 @@ use clap::Parser;
 use resque::queues::QueueList;
 use resque::{Client, Registry, Worker, WorkerOptions};
 
+#[cfg(feature = "web")]
 pub use args::WebArgs;
 pub use args::{
     Cli, Command, EnqueueArgs, FailedArgs, FailedCommand, FailedListArgs, FailedShowArgs, FailureArg,
@@ -78,6 +83,7 @@ pub enum CliError {
         pid: i32,
     },
     /// The web server could not start or stopped.
+    #[cfg(feature = "web")]
     #[error(transparent)]
     Web(#[from] resque_web::WebError),
     /// A system call the CLI needs failed.
@@ -127,6 +133,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Result<ExitCode, CliErro
             }
             Ok(ExitCode::SUCCESS)
         }
+        #[cfg(feature = "web")]
         Command::Web(web) => run_web(&cli, web),
         admin => admin::run(&cli, admin),
     }
@@ -134,6 +141,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Result<ExitCode, CliErro
 
 /// `web`: the monitoring app in a process of its own, on its own runtime
 /// (workers never start one).
+#[cfg(feature = "web")]
 fn run_web(cli: &Cli, web: &WebArgs) -> Result<ExitCode, CliError> {
     let auth = match &web.auth {
         None => None,

@@ -65,6 +65,7 @@ fn admin_commands_work_in_the_stock_binary() {
 }
 
 /// `resque-cli web` serves the monitoring app from the stock binary.
+#[cfg(feature = "web")]
 #[test]
 fn web_serves_metrics_and_the_json_api() {
     use std::io::{Read, Write};

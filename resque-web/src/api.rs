@@ -1,21 +1,16 @@
-//! The JSON API and its errors.
+//! The JSON API and its errors: handlers that answer with what
+//! [`crate::read`] reads.
 
-use std::collections::HashMap;
-
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use resque::failure::{FailureBackend, FailureRef, RedisFailures};
-use resque::payload::{Failure, WorkingOn};
-use resque::{Client, WorkerId, WorkerStats};
+use resque::payload::Failure;
+use resque::Client;
 use serde::Serialize;
 use serde_json::Value;
 
-/// How many jobs or failures a page shows when `count` is not given.
-const DEFAULT_COUNT: usize = 20;
-/// The most a page shows.
-const MAX_COUNT: usize = 1000;
+use crate::read::{self, blocking, failure_ref, paging, query_params, QueryResult, WorkerBody};
 
 /// An error answer: a status and a JSON body `{"error": "..."}`.
 #[derive(Debug, thiserror::Error)]
@@ -82,42 +77,6 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// Runs `f` with the client on the blocking pool: the client is synchronous.
-pub(crate) async fn blocking<T, F>(client: Client, f: F) -> Result<T, ApiError>
-where
-    T: Send + 'static,
-    F: FnOnce(&Client) -> Result<T, ApiError> + Send + 'static,
-{
-    tokio::task::spawn_blocking(move || f(&client))
-        .await
-        .map_err(|e| ApiError::Internal(format!("the Redis task failed: {e}")))?
-}
-
-/// `start` and `count` from a query string, with `count` defaulting to 20
-/// and at most 1000.
-pub(crate) fn paging(params: &HashMap<String, String>) -> Result<(usize, usize), ApiError> {
-    let number = |name: &str, default: usize| -> Result<usize, ApiError> {
-        match params.get(name) {
-            None => Ok(default),
-            Some(raw) => raw.trim().parse::<usize>().map_err(|_| {
-                ApiError::BadRequest(format!("{name} must be a non-negative integer, not {raw:?}"))
-            }),
-        }
-    };
-    let start = number("start", 0)?;
-    let count = number("count", DEFAULT_COUNT)?;
-    if count > MAX_COUNT {
-        return Err(ApiError::BadRequest(format!("count must be at most {MAX_COUNT}, not {count}")));
-    }
-    Ok((start, count))
-}
-
-pub(crate) fn query_params(
-    query: Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>,
-) -> Result<HashMap<String, String>, ApiError> {
-    query.map(|Query(q)| q).map_err(|e| ApiError::BadRequest(format!("bad query string: {e}")))
-}
-
 /// `/api/info`: `Resque.info` and whether all workers are paused.
 #[derive(Serialize)]
 pub(crate) struct InfoBody {
@@ -127,7 +86,8 @@ pub(crate) struct InfoBody {
 }
 
 pub(crate) async fn info(State(client): State<Client>) -> Result<Json<InfoBody>, ApiError> {
-    blocking(client, |c| Ok(InfoBody { info: c.info()?, paused: c.all_workers_paused()? })).await.map(Json)
+    let (info, paused) = blocking(client, read::info_and_paused).await?;
+    Ok(Json(InfoBody { info, paused }))
 }
 
 /// A queue and how many jobs wait in it.
@@ -157,73 +117,19 @@ pub(crate) struct QueueJobs {
 pub(crate) async fn queue(
     State(client): State<Client>,
     Path(name): Path<String>,
-    query: Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>,
+    query: QueryResult,
 ) -> Result<Json<QueueJobs>, ApiError> {
     let (start, count) = paging(&query_params(query)?)?;
     blocking(client, move |c| {
-        let size = c.size(&name)?;
-        let jobs = c.peek(&name, start, count)?;
+        let (size, jobs) = read::queue_jobs(c, &name, start, count)?;
         Ok(QueueJobs { name, size, start, jobs })
     })
     .await
     .map(Json)
 }
 
-/// A registered worker, its id split as Ruby writes it
-/// (`<host>:<pid>:<queue,list>`).
-#[derive(Serialize)]
-pub(crate) struct WorkerBody {
-    pub(crate) id: String,
-    pub(crate) host: String,
-    pub(crate) pid: Option<u64>,
-    pub(crate) queues: Vec<String>,
-    pub(crate) started: Option<String>,
-    pub(crate) heartbeat: Option<String>,
-    pub(crate) processed: u64,
-    pub(crate) failed: u64,
-    pub(crate) working: Option<WorkingOn>,
-}
-
-/// Every registered worker with its details, sorted by id: the worker set,
-/// their jobs, heartbeats and stats, each read once for all of them.
-pub(crate) fn collect_workers(c: &Client) -> Result<Vec<WorkerBody>, ApiError> {
-    let (ids, working) = c.workers_and_working()?;
-    let mut working: HashMap<String, WorkingOn> = working.into_iter().collect();
-    let mut beats = c.heartbeats()?;
-    let stats = c.worker_stats(&ids)?;
-    Ok(ids
-        .iter()
-        .zip(stats)
-        .map(|(id, stats)| {
-            let mut worker = describe_worker(id, beats.remove(id), stats);
-            worker.working = working.remove(id);
-            worker
-        })
-        .collect())
-}
-
-/// One worker's details, whether or not it is registered, from its
-/// heartbeat and stats as read by the caller.
-pub(crate) fn describe_worker(id: &str, heartbeat: Option<String>, stats: WorkerStats) -> WorkerBody {
-    let parts = WorkerId::parse(id);
-    let host = parts.host().to_string();
-    let pid = parts.pid().map(u64::from);
-    let queues = parts.queues().map(str::to_string).collect();
-    WorkerBody {
-        started: stats.started,
-        heartbeat,
-        processed: stats.processed,
-        failed: stats.failed,
-        working: None,
-        host,
-        pid,
-        queues,
-        id: id.to_string(),
-    }
-}
-
 pub(crate) async fn workers(State(client): State<Client>) -> Result<Json<Vec<WorkerBody>>, ApiError> {
-    blocking(client, collect_workers).await.map(Json)
+    blocking(client, read::collect_workers).await.map(Json)
 }
 
 /// A failure entry with its index in the `failed` list.
@@ -244,51 +150,21 @@ pub(crate) struct FailedPage {
 
 pub(crate) async fn failed(
     State(client): State<Client>,
-    query: Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>,
+    query: QueryResult,
 ) -> Result<Json<FailedPage>, ApiError> {
     let (start, count) = paging(&query_params(query)?)?;
-    blocking(client, move |c| {
-        let total = c.failed_count()?;
-        let entries = c
-            .failures(start, count)?
-            .into_iter()
-            .enumerate()
-            .map(|(i, entry)| IndexedFailure { index: start + i, entry })
-            .collect();
-        Ok(FailedPage { count: total, start, entries })
-    })
-    .await
-    .map(Json)
-}
-
-/// A failure from a path: its id (12 hex digits) or its index.
-pub(crate) fn failure_ref(raw: &str) -> Result<FailureRef, ApiError> {
-    raw.parse::<FailureRef>().map_err(|e| ApiError::BadRequest(e.to_string()))
+    let (total, entries) = blocking(client, move |c| read::failures(c, start, count)).await?;
+    let entries = entries.into_iter().map(|(index, entry)| IndexedFailure { index, entry }).collect();
+    Ok(Json(FailedPage { count: total, start, entries }))
 }
 
 pub(crate) async fn failure(
     State(client): State<Client>,
     Path(entry): Path<String>,
 ) -> Result<Json<IndexedFailure>, ApiError> {
-    let index = match failure_ref(&entry)? {
-        FailureRef::Index(index) => index,
-        FailureRef::Id(id) => {
-            let (index, entry) =
-                blocking(client, move |c| Ok(RedisFailures::new(c.clone()).find(id)?)).await?;
-            return Ok(Json(IndexedFailure { index, entry }));
-        }
-    };
-    blocking(client, move |c| match c.failures(index, 1)?.pop() {
-        Some(entry) => Ok(IndexedFailure { index, entry }),
-        None => {
-            let count = c.failed_count()?;
-            Err(ApiError::NotFound(format!(
-                "no failure at index {index}: the failed list holds {count} entries"
-            )))
-        }
-    })
-    .await
-    .map(Json)
+    let named = failure_ref(&entry)?;
+    let (index, entry) = blocking(client, move |c| read::failure(c, named)).await?;
+    Ok(Json(IndexedFailure { index, entry }))
 }
 
 pub(crate) async fn not_found() -> ApiError {

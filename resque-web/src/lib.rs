@@ -36,6 +36,7 @@
 mod api;
 mod auth;
 mod metrics;
+mod read;
 mod ui;
 
 use std::net::SocketAddr;

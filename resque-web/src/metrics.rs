@@ -8,7 +8,8 @@ use axum::response::IntoResponse;
 use resque::keys::stat;
 use resque::Client;
 
-use crate::api::{blocking, ApiError};
+use crate::api::ApiError;
+use crate::read::blocking;
 
 /// The content type of the Prometheus text format.
 const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";

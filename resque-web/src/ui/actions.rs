@@ -14,8 +14,9 @@ use serde::Deserialize;
 use super::failed::FailedList;
 use super::GONE;
 use super::{AppState, Ctx, PageError};
-use crate::api::{blocking, failure_ref, ApiError};
+use crate::api::ApiError;
 use crate::auth::constant_time_eq;
+use crate::read::{blocking, failure_ref};
 
 /// The fields every action form carries.
 #[derive(Deserialize)]

@@ -2,7 +2,7 @@
 //! Workers, Stats), every state change a POST carrying the CSRF token.
 
 mod actions;
-mod failed;
+pub(crate) mod failed;
 mod layout;
 mod pages;
 mod time;

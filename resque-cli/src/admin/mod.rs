@@ -1,0 +1,44 @@
+//! The admin commands: what resque-web shows and does, from the command line.
+//!
+//! Read commands print aligned tables, or JSON with `--json` (arrays and
+//! objects with snake_case keys, every key always present). Errors come back
+//! as [`CliError`], which `main` prints before exiting non-zero.
+
+mod enqueue;
+mod failed;
+mod info;
+mod output;
+mod pause;
+mod queues;
+mod remove;
+mod workers;
+
+use std::process::ExitCode;
+
+use crate::{client, Cli, CliError, Command};
+
+/// Runs an admin command (anything but `work`, `jobs` and `web`).
+pub(crate) fn run(cli: &Cli, command: &Command) -> Result<ExitCode, CliError> {
+    let client = client(cli)?;
+    match command {
+        Command::Queues(flag) => queues::queues(&client, flag.json)?,
+        Command::Info(flag) => info::info(&client, flag.json)?,
+        Command::Workers(flag) => workers::workers(&client, flag.json)?,
+        Command::Failed(failed) => failed::failed(&client, &failed.command)?,
+        Command::Enqueue(args) => enqueue::enqueue(&client, args)?,
+        Command::RemoveQueue(args) => remove::remove_queue(&client, args)?,
+        Command::RemoveWorker(args) => remove::remove_worker(&client, args)?,
+        Command::Prune(args) => remove::prune(&client, args)?,
+        Command::Pause => pause::pause(&client)?,
+        Command::Resume => pause::resume(&client)?,
+        Command::Work(_) | Command::Jobs => return Err(not_admin()),
+        #[cfg(feature = "web")]
+        Command::Web(_) => return Err(not_admin()),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `run` given a command `crate::run` handles itself.
+fn not_admin() -> CliError {
+    CliError::Usage("internal error: not an admin command".into())
+}

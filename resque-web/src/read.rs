@@ -1,0 +1,252 @@
+//! What the pages and the JSON API read from Redis: each view's data in one
+//! blocking call, and the query parameters that choose it.
+
+use std::collections::HashMap;
+
+use axum::extract::Query;
+use resque::failure::{FailureBackend, FailureRef, RedisFailures, RedisMultiQueueFailures};
+use resque::payload::{Failure, WorkingOn};
+use resque::{Client, WorkerId, WorkerStats};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::api::ApiError;
+use crate::ui::failed::FailedList;
+
+/// How many jobs or failures an API page shows when `count` is not given.
+const DEFAULT_COUNT: usize = 20;
+/// The most an API page shows.
+const MAX_COUNT: usize = 1000;
+/// Jobs, failures and key elements per HTML page.
+pub(crate) const PER_PAGE: usize = 20;
+
+/// A query string as axum extracts it: the pairs, or why it is malformed.
+pub(crate) type QueryResult =
+    Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>;
+
+/// Runs `f` with the client on the blocking pool: the client is synchronous.
+pub(crate) async fn blocking<T, F>(client: Client, f: F) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&Client) -> Result<T, ApiError> + Send + 'static,
+{
+    tokio::task::spawn_blocking(move || f(&client))
+        .await
+        .map_err(|e| ApiError::Internal(format!("the Redis task failed: {e}")))?
+}
+
+/// `start` and `count` from a query string, with `count` defaulting to 20
+/// and at most 1000.
+pub(crate) fn paging(params: &HashMap<String, String>) -> Result<(usize, usize), ApiError> {
+    let number = |name: &str, default: usize| -> Result<usize, ApiError> {
+        match params.get(name) {
+            None => Ok(default),
+            Some(raw) => raw.trim().parse::<usize>().map_err(|_| {
+                ApiError::BadRequest(format!("{name} must be a non-negative integer, not {raw:?}"))
+            }),
+        }
+    };
+    let start = number("start", 0)?;
+    let count = number("count", DEFAULT_COUNT)?;
+    if count > MAX_COUNT {
+        return Err(ApiError::BadRequest(format!("count must be at most {MAX_COUNT}, not {count}")));
+    }
+    Ok((start, count))
+}
+
+/// The query string's pairs, or a 400 for a malformed one.
+pub(crate) fn query_params(query: QueryResult) -> Result<HashMap<String, String>, ApiError> {
+    query.map(|Query(q)| q).map_err(|e| ApiError::BadRequest(format!("bad query string: {e}")))
+}
+
+/// A page's `start` (a multiple of nothing in particular: any offset).
+pub(crate) fn start_of(params: &HashMap<String, String>) -> Result<usize, ApiError> {
+    paging(params).map(|(start, _)| start)
+}
+
+/// The `start` parameter of a paged page's query.
+pub(crate) fn start_param(query: QueryResult) -> Result<usize, ApiError> {
+    start_of(&query_params(query)?)
+}
+
+/// A non-empty query parameter.
+pub(crate) fn param<'a>(params: &'a HashMap<String, String>, name: &str) -> Option<&'a str> {
+    params.get(name).map(|v| v.trim()).filter(|v| !v.is_empty())
+}
+
+/// A failure from a path: its id (12 hex digits) or its index.
+pub(crate) fn failure_ref(raw: &str) -> Result<FailureRef, ApiError> {
+    raw.parse::<FailureRef>().map_err(|e| ApiError::BadRequest(e.to_string()))
+}
+
+/// `Resque.info` and whether all workers are paused.
+pub(crate) fn info_and_paused(c: &Client) -> Result<(resque::Info, bool), ApiError> {
+    Ok((c.info()?, c.all_workers_paused()?))
+}
+
+/// The queues with their sizes, the busy workers and `Resque.info` counted
+/// from them: what the Overview and `/stats.txt` show.
+pub(crate) struct Overview {
+    pub(crate) info: resque::Info,
+    pub(crate) queues: Vec<(String, u64)>,
+    pub(crate) working: Vec<(String, WorkingOn)>,
+}
+
+/// What [`Overview`] holds, read from Redis.
+pub(crate) fn overview(c: &Client) -> Result<Overview, ApiError> {
+    let queues = c.queue_sizes()?;
+    let (workers, working) = c.workers_and_working()?;
+    let info = c.info_from(&queues, workers.len(), working.len())?;
+    Ok(Overview { info, queues, working })
+}
+
+/// A queue's size and up to `count` of its jobs from `start`.
+pub(crate) fn queue_jobs(
+    c: &Client,
+    name: &str,
+    start: usize,
+    count: usize,
+) -> Result<(u64, Vec<Value>), ApiError> {
+    Ok((c.size(name)?, c.peek(name, start, count)?))
+}
+
+/// A registered worker, its id split as Ruby writes it
+/// (`<host>:<pid>:<queue,list>`).
+#[derive(Serialize)]
+pub(crate) struct WorkerBody {
+    pub(crate) id: String,
+    pub(crate) host: String,
+    pub(crate) pid: Option<u64>,
+    pub(crate) queues: Vec<String>,
+    pub(crate) started: Option<String>,
+    pub(crate) heartbeat: Option<String>,
+    pub(crate) processed: u64,
+    pub(crate) failed: u64,
+    pub(crate) working: Option<WorkingOn>,
+}
+
+/// Every registered worker with its details, sorted by id: the worker set,
+/// their jobs, heartbeats and stats, each read once for all of them.
+pub(crate) fn collect_workers(c: &Client) -> Result<Vec<WorkerBody>, ApiError> {
+    let (ids, working) = c.workers_and_working()?;
+    let mut working: HashMap<String, WorkingOn> = working.into_iter().collect();
+    let mut beats = c.heartbeats()?;
+    let stats = c.worker_stats(&ids)?;
+    Ok(ids
+        .iter()
+        .zip(stats)
+        .map(|(id, stats)| {
+            let mut worker = describe_worker(id, beats.remove(id), stats);
+            worker.working = working.remove(id);
+            worker
+        })
+        .collect())
+}
+
+/// One worker's details, whether or not it is registered, from its
+/// heartbeat and stats as read by the caller.
+pub(crate) fn describe_worker(id: &str, heartbeat: Option<String>, stats: WorkerStats) -> WorkerBody {
+    let parts = WorkerId::parse(id);
+    let host = parts.host().to_string();
+    let pid = parts.pid().map(u64::from);
+    let queues = parts.queues().map(str::to_string).collect();
+    WorkerBody {
+        started: stats.started,
+        heartbeat,
+        processed: stats.processed,
+        failed: stats.failed,
+        working: None,
+        host,
+        pid,
+        queues,
+        id: id.to_string(),
+    }
+}
+
+/// One worker's details with its job, and whether it is registered.
+pub(crate) fn worker(c: &Client, id: &str) -> Result<(bool, WorkerBody), ApiError> {
+    let registered = c.workers()?.iter().any(|w| w == id);
+    let one = [id.to_string()];
+    let working = c.working_of(&one)?.into_iter().next().map(|(_, job)| job);
+    let stats = c.worker_stats(&one)?.into_iter().next().unwrap_or_default();
+    let mut body = describe_worker(id, c.heartbeat_of(id)?, stats);
+    body.working = working;
+    Ok((registered, body))
+}
+
+/// The failure `named` names (by id, wherever it is now, or by index in the
+/// `failed` list), with its index.
+pub(crate) fn failure(c: &Client, named: FailureRef) -> Result<(usize, Failure), ApiError> {
+    match named {
+        FailureRef::Id(id) => Ok(RedisFailures::new(c.clone()).find(id)?),
+        FailureRef::Index(index) => match c.failures(index, 1)?.pop() {
+            Some(entry) => Ok((index, entry)),
+            None => {
+                let count = c.failed_count()?;
+                Err(ApiError::NotFound(format!(
+                    "no failure at index {index}: the failed list holds {count} entries"
+                )))
+            }
+        },
+    }
+}
+
+/// The size of the `failed` list and up to `count` entries from index
+/// `start`, oldest first, with their indexes.
+pub(crate) fn failures(
+    c: &Client,
+    start: usize,
+    count: usize,
+) -> Result<(u64, Vec<(usize, Failure)>), ApiError> {
+    let total = c.failed_count()?;
+    let entries = c.failures(start, count)?.into_iter().enumerate().map(|(i, f)| (start + i, f)).collect();
+    Ok((total, entries))
+}
+
+/// The failures a Failed page shows, read in one blocking call.
+pub(crate) struct FailedView {
+    /// `<queue>_failed` lists with their sizes (the multi-queue backend).
+    pub(crate) lists: Vec<(String, u64)>,
+    /// Size of the list shown (all of it, before filtering).
+    pub(crate) total: u64,
+    /// Size of the default `failed` list.
+    pub(crate) default_total: u64,
+    /// Entries matching the filter.
+    pub(crate) matching: u64,
+    /// The page: `(index in the list, entry)`, newest first.
+    pub(crate) entries: Vec<(usize, Failure)>,
+    pub(crate) now: i64,
+}
+
+/// A Failed page of `list`: `PER_PAGE` entries from `start`, newest first,
+/// those matching `class` and `queue` when given.
+pub(crate) fn failed_page(
+    c: &Client,
+    list: &FailedList,
+    class: Option<&str>,
+    queue: Option<&str>,
+    start: usize,
+) -> Result<FailedView, ApiError> {
+    let multi = RedisMultiQueueFailures::new(c.clone());
+    let lists = multi.lengths()?;
+    let default_total = FailedList::Default.count(c)?;
+    let total = match list {
+        FailedList::Default => default_total,
+        FailedList::Named(wanted) => match lists.iter().find(|(name, _)| name == wanted) {
+            Some((_, n)) => *n,
+            None => return Err(ApiError::NotFound(format!("no failed queue named {wanted:?}"))),
+        },
+    };
+    let (matching, entries) = if class.is_some() || queue.is_some() {
+        let all = list.select(c, class, queue)?;
+        let matching = all.len() as u64;
+        (matching, all.into_iter().rev().skip(start).take(PER_PAGE).collect())
+    } else {
+        // Newest first: the page counted from the end of the list.
+        let end = (total as usize).saturating_sub(start);
+        let first = end.saturating_sub(PER_PAGE);
+        let page = list.entries(c, first, end - first)?;
+        (total, page.into_iter().enumerate().map(|(i, f)| (first + i, f)).rev().collect())
+    };
+    Ok(FailedView { lists, total, default_total, matching, entries, now: c.redis_time()? })
+}

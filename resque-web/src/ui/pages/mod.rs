@@ -1,0 +1,84 @@
+//! The GET pages: one file per tab (its list and detail views), over
+//! [`crate::read`]'s data; here what several tabs show alike.
+
+mod failed;
+mod overview;
+mod queues;
+mod stats;
+mod workers;
+mod working;
+
+use maud::{html, Markup};
+use resque::WorkerId;
+
+use super::layout::pagination;
+use super::{encode, time, Ctx};
+use crate::read::PER_PAGE;
+
+pub(crate) use failed::failed;
+pub(crate) use overview::overview;
+pub(crate) use queues::{queue, queues};
+pub(crate) use stats::{stats, stats_key, stats_keys, stats_redis, stats_txt};
+pub(crate) use workers::{worker, workers};
+pub(crate) use working::working;
+
+/// The pager under a table of `PER_PAGE` entries a page at `path`.
+fn pager(ctx: &Ctx, path: &str, start: usize, shown: usize, total: u64) -> Markup {
+    pagination(start, shown, total, PER_PAGE, |s| ctx.link(&format!("{path}?start={s}")))
+}
+
+/// Every queue with its size, and a last row for the `failed` list.
+fn queue_table(ctx: &Ctx, queues: &[(String, u64)], failed: u64) -> Markup {
+    html! {
+        table {
+            thead { tr { th { "Name" } th.num { "Jobs" } } }
+            tbody {
+                @for (name, size) in queues {
+                    tr { td { (queue_link(ctx, name)) } td.num { (size) } }
+                }
+                tr.total {
+                    td { a href=(ctx.link("/failed")) { "failed" } }
+                    td.num { span.badge.bad[failed > 0] { (failed) } }
+                }
+            }
+        }
+    }
+}
+
+/// A link to a worker's page.
+fn worker_link(ctx: &Ctx, id: &str) -> Markup {
+    let parsed = WorkerId::parse(id);
+    let short = match parsed.pid() {
+        Some(pid) => format!("{}:{pid}", parsed.host()),
+        None => id.to_string(),
+    };
+    html! { a.mono href=(ctx.link(&format!("/workers/{}", encode(id)))) title=(id) { (short) } }
+}
+
+/// A link to a queue's page.
+fn queue_link(ctx: &Ctx, queue: &str) -> Markup {
+    html! { a href=(ctx.link(&format!("/queues/{}", encode(queue)))) { (queue) } }
+}
+
+/// "5m ago" for a time text, with the text itself on hover.
+fn when(now: i64, text: &str) -> Markup {
+    match resque::payload::time::parse_any(text) {
+        Some(t) => html! { span title=(text) { (time::ago(now, t)) } },
+        None => html! { span { (text) } },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::ui::layout::args_line;
+    use maud::html;
+    use serde_json::json;
+
+    #[test]
+    fn layout_escapes_spliced_text() {
+        let markup = html! { td { (args_line(&json!({"args": ["<script>alert(1)</script>"]}))) } };
+        let text = markup.into_string();
+        assert!(!text.contains("<script>"), "{text}");
+        assert!(text.contains("&lt;script&gt;"), "{text}");
+    }
+}

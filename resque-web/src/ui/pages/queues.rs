@@ -1,0 +1,76 @@
+//! The Queues tab: every queue with its size, and one queue's jobs.
+
+use axum::extract::Path;
+use axum::response::Response;
+use maud::html;
+
+use super::{pager, queue_table};
+use crate::api::ApiError;
+use crate::read::{self, blocking, start_param, QueryResult, PER_PAGE};
+use crate::ui::layout::{action, args_line, class_of, page, pretty, Tab};
+use crate::ui::{encode, Ctx, PageError};
+
+pub(crate) async fn queues(ctx: Ctx) -> Result<Response, PageError> {
+    let (queues, failed) = blocking(ctx.client(), |c| Ok((c.queue_sizes()?, c.failed_count()?))).await?;
+    let body = html! {
+        h1 { "Queues" }
+        p.sub { "The list below contains all the registered queues with the number of jobs currently in the queue." }
+        div.card data-live {
+            div.card-head { h2 { (queues.len()) " queues" } }
+            (queue_table(&ctx, &queues, failed))
+        }
+    };
+    Ok(page(&ctx, Tab::Queues, "Queues", true, body))
+}
+
+pub(crate) async fn queue(
+    ctx: Ctx,
+    Path(name): Path<String>,
+    query: QueryResult,
+) -> Result<Response, PageError> {
+    let start = start_param(query)?;
+    let (size, jobs, known) = {
+        let name = name.clone();
+        blocking(ctx.client(), move |c| {
+            let known = c.queues()?.contains(&name);
+            let (size, jobs) = read::queue_jobs(c, &name, start, PER_PAGE)?;
+            Ok((size, jobs, known))
+        })
+        .await?
+    };
+    if !known && size == 0 {
+        return Err(PageError(ApiError::NotFound(format!("no queue named {name:?}"))));
+    }
+    let path = format!("/queues/{}", encode(&name));
+    let body = html! {
+        h1 { "Queue " code { (name) } }
+        p.sub { "Jobs waiting in this queue, first to run at the top." }
+        div.card {
+            div.card-head {
+                h2 { (size) " " (if size == 1 { "job" } else { "jobs" }) }
+                div.actions {
+                    (action(&ctx, &format!("{path}/remove"), "Remove queue", "danger", Some("Remove this queue and every job in it? This cannot be undone.")))
+                }
+            }
+            @if jobs.is_empty() {
+                div.empty { "This queue is empty." }
+            } @else {
+                table {
+                    thead { tr { th.num { "#" } th { "Class" } th { "Arguments" } th { "Payload" } } }
+                    tbody {
+                        @for (i, job) in jobs.iter().enumerate() {
+                            tr {
+                                td.num { (start + i) }
+                                td.mono { (class_of(job)) }
+                                td.args { (args_line(job)) }
+                                td { details { summary { "JSON" } pre { (pretty(job)) } } }
+                            }
+                        }
+                    }
+                }
+            }
+            (pager(&ctx, &path, start, jobs.len(), size))
+        }
+    };
+    Ok(page(&ctx, Tab::Queues, &format!("Queue {name}"), false, body))
+}
