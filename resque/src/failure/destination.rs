@@ -33,6 +33,15 @@ impl std::str::FromStr for FailureDestination {
     }
 }
 
+/// The log backend's part of recording a failure entry (the other
+/// destinations store it): one `tracing` error naming the worker, when
+/// `destinations` name the log.
+pub(crate) fn log_failure(destinations: &[FailureDestination], worker: &str, entry: &str) {
+    if destinations.contains(&FailureDestination::Log) {
+        tracing::error!(worker, failure = entry, "job failed");
+    }
+}
+
 /// The Redis keys one failure goes to: the rule, written once, that the
 /// backends' `save` and the worker's scripts both follow.
 #[derive(Debug, Default)]

@@ -54,7 +54,7 @@ mod multiple;
 mod redis;
 
 pub use destination::FailureDestination;
-pub(crate) use destination::FailureTargets;
+pub(crate) use destination::{log_failure, FailureTargets};
 pub use failed_list::FailedList;
 pub use log::LogFailures;
 pub use multi_queue::RedisMultiQueueFailures;

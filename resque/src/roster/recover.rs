@@ -6,7 +6,7 @@ use jiff::Timestamp;
 
 use crate::client::Client;
 use crate::error::Result;
-use crate::failure::{FailureDestination, FailureTargets};
+use crate::failure::{log_failure, FailureDestination, FailureTargets};
 use crate::keys::stat;
 use crate::payload::{self, exception, FailedPayload, InflightEntry, NewFailure};
 use crate::script::Lua;
@@ -219,9 +219,7 @@ fn put_back_entries<'a>(
         match client.with_conn(|c| call.invoke::<i64>(c))? {
             1 => done.requeued += 1,
             2 => {
-                if destinations.contains(&FailureDestination::Log) {
-                    tracing::error!(failure, "job failed");
-                }
+                log_failure(destinations, &owner_text, &failure);
                 done.failed += 1
             }
             3 => done.dropped += 1,
@@ -282,8 +280,8 @@ pub(crate) fn unregister_dead(
         .arg("failed_queue", member)
         .arg("check", if dead.heartbeat.is_some() { "1" } else { "0" });
     let result = client.with_conn(|c| call.invoke::<i64>(c))?;
-    if result == 2 && destinations.contains(&FailureDestination::Log) {
-        tracing::error!(failure, "job failed");
+    if result == 2 {
+        log_failure(destinations, &payload::escape_bytes(dead.id), failure);
     }
     Ok((result > 0, result == 2))
 }

@@ -10,7 +10,7 @@ use jiff::Timestamp;
 use super::child::{self, ChildAction, StopPolicy, Supervision};
 use super::step::{Ran, Taken};
 use super::{presence::note_beat, run_worker_hooks, Worker};
-use crate::failure::FailureDestination;
+use crate::failure::log_failure;
 use crate::hooks::{JobContext, WorkerHook};
 use crate::job::JobFailure;
 use crate::payload::{self, exception, FailedPayload, JobPayload, NewFailure};
@@ -129,9 +129,7 @@ impl Worker {
             raw_queue: taken.raw_queue.as_deref(),
         }
         .to_json();
-        if self.options.failure_backends.contains(&FailureDestination::Log) {
-            tracing::error!(worker = %self.id, failure = entry.as_str(), "job failed");
-        }
+        log_failure(&self.options.failure_backends, &self.id, &entry);
         entry
     }
 
