@@ -7,7 +7,7 @@ use serde_json::Value;
 
 /// The `worker:<id>` value: what a worker is processing now.
 ///
-/// The worker's step script (`worker/store.rs`) writes this same shape in
+/// The worker's step script (`worker/step.lua`) writes this same shape in
 /// Lua for a job it takes and starts in the same step; a job taken ahead
 /// gets this struct's JSON. The two must stay in step (the integration tests
 /// read both back and check their members and order).
