@@ -1,5 +1,6 @@
 //! A worker binary built without the `web` feature links no web stack,
 //! and the stock binary (default features) does.
+#![allow(clippy::expect_used)] // a test helper outside a #[test] fn
 
 use std::collections::BTreeSet;
 use std::process::Command;
