@@ -1,6 +1,7 @@
 //! Every JSON shape resque-rs writes to or reads from Redis, in one place,
 //! and the time formats Ruby Resque uses inside them.
 
+mod delayed;
 mod failure;
 mod failure_id;
 mod job;
@@ -13,6 +14,7 @@ mod worker;
 pub mod exception;
 pub mod time;
 
+pub use delayed::{encode_delayed, DueJob};
 pub use failure::Failure;
 pub(crate) use failure_id::identity_bytes;
 pub use failure_id::FailureId;
