@@ -7,6 +7,7 @@ use syn::spanned::Spanned as _;
 use syn::{Item, ReturnType};
 
 use crate::args::JobArgs;
+use crate::delayed::DelayedFns;
 use crate::ast::{JobFn, Param};
 use crate::valid::Errors;
 
@@ -195,6 +196,19 @@ fn generate(args: &JobArgs, job: &JobFn<'_>, params: &[Param<'_>]) -> TokenStrea
     );
 
     let (hook_fns, hooks_const) = args.hooks.generate();
+    let param_names: Vec<String> = params.iter().map(|param| param.ident.unraw_string()).collect();
+    let field_tokens: Vec<TokenStream> = fields.iter().map(|field| quote!(#field)).collect();
+    let delayed_fns = DelayedFns {
+        name: &name,
+        class: &class,
+        queue: &queue,
+        param_names: &param_names,
+        enqueue_params: &enqueue_params,
+        fields: &field_tokens,
+        field_values: &field_values,
+        client: &client,
+    }
+    .generate();
 
     quote! {
         #(#cfgs)*
@@ -329,6 +343,8 @@ fn generate(args: &JobArgs, job: &JobFn<'_>, params: &[Param<'_>]) -> TokenStrea
             ) -> ::core::result::Result<usize, ::resque::__private::Error> {
                 ::resque::__private::Client::enqueue_many(client, jobs)
             }
+
+            #delayed_fns
 
         }
 

@@ -13,6 +13,7 @@
 
 mod args;
 mod ast;
+mod delayed;
 mod duration;
 mod expand;
 mod hook;

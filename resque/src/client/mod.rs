@@ -4,6 +4,7 @@
 
 mod address;
 mod connection;
+mod delayed;
 mod enqueue;
 pub mod inspect;
 mod queues;
@@ -22,6 +23,7 @@ use crate::payload;
 
 use address::env_address;
 pub use address::{RedisAddress, DEFAULT_URL};
+pub use delayed::DueAt;
 use connection::OwnedConnection;
 pub use stats::{Info, WorkerStats};
 pub use workers::Working;

@@ -151,3 +151,49 @@ fn enqueue_many_runs_each_jobs_hooks() {
     let before = resque_tests::lines(&out).iter().filter(|l| l.starts_with("job:before_enqueue")).count();
     assert_eq!(before, 3);
 }
+
+/// resque-scheduler's `delayed_push` of `Archive` [44, "masterbrew"] on
+/// file_serve: the item `{"class":..,"args":..,"queue":..}` in
+/// `delayed:<s>`, `timestamps:<item>` naming that bucket, and `<s>` in the
+/// schedule with itself as score.
+#[test]
+fn enqueue_in_and_at_write_resque_schedulers_keys() {
+    let redis = TestRedis::start();
+    let client = redis.client();
+    let before = resque::jiff::Timestamp::now().as_second();
+    archive::enqueue_in_to(&client, std::time::Duration::from_secs(120), 44, "masterbrew").unwrap();
+    let at = resque::jiff::Timestamp::from_second(4_102_444_800).unwrap();
+    archive::enqueue_at_to(&client, at, 44, "masterbrew").unwrap();
+    let item = r#"{"class":"Archive","args":[44,"masterbrew"],"queue":"file_serve"}"#;
+    let mut conn = redis.conn();
+    let seconds: Vec<(String, i64)> = conn.zrange_withscores("resque:delayed_queue_schedule", 0, -1).unwrap();
+    assert_eq!(seconds.len(), 2, "{seconds:?}");
+    let soon = seconds[0].1;
+    assert!((before + 120..=before + 122).contains(&soon), "{soon} is not now + 120 s");
+    assert_eq!(seconds[0].0, soon.to_string());
+    assert_eq!(seconds[1], ("4102444800".to_string(), 4_102_444_800));
+    for s in [soon, 4_102_444_800] {
+        let items: Vec<String> = conn.lrange(format!("resque:delayed:{s}"), 0, -1).unwrap();
+        assert_eq!(items, [item]);
+    }
+    let mut buckets: Vec<String> = conn.smembers(format!("resque:timestamps:{item}")).unwrap();
+    buckets.sort();
+    assert_eq!(buckets, [format!("delayed:{soon}"), "delayed:4102444800".to_string()]);
+    assert_eq!(conn.llen::<_, u64>("resque:queue:file_serve").unwrap(), 0);
+    assert_eq!(client.scheduled_at("file_serve", "Archive", &(44, "masterbrew")).unwrap(), [soon, 4_102_444_800]);
+
+    // remove_delayed finds both, as it would find Ruby's.
+    assert_eq!(archive::remove_delayed_to(&client, 44, "masterbrew").unwrap(), 2);
+    assert_eq!(client.delayed_count().unwrap(), 0);
+    let left: Vec<String> = conn.keys("resque:timestamps:*").unwrap();
+    assert!(left.is_empty(), "{left:?}");
+}
+
+#[test]
+fn enqueue_at_a_past_moment_enqueues_now() {
+    let redis = TestRedis::start();
+    let client = redis.client();
+    archive::enqueue_at_to(&client, std::time::SystemTime::UNIX_EPOCH, 7, "old").unwrap();
+    let payloads: Vec<String> = redis.conn().lrange("resque:queue:file_serve", 0, -1).unwrap();
+    assert_eq!(payloads, [r#"{"class":"Archive","args":[7,"old"]}"#]);
+}
