@@ -7,8 +7,8 @@ use syn::spanned::Spanned as _;
 use syn::{Item, ReturnType};
 
 use crate::args::JobArgs;
-use crate::delayed::DelayedFns;
 use crate::ast::{JobFn, Param};
+use crate::client_fns::ClientFns;
 use crate::valid::Errors;
 
 /// The function followed by its job module, or every error found.
@@ -172,15 +172,6 @@ fn generate(args: &JobArgs, job: &JobFn<'_>, params: &[Param<'_>]) -> TokenStrea
     };
     let args_doc =
         format!("The arguments of `{name}`, in order. They travel as a JSON array: `[{arg_list}]`.");
-    let enqueue_doc = format!(
-        "Pushes a `{class}` job onto queue `{queue}` with the default client \
-         (`resque::default_client`).\n\n# Errors\n\nWhen there is no usable default client, \
-         the arguments do not serialize, or Redis fails."
-    );
-    let enqueue_to_doc = format!(
-        "Pushes a `{class}` job onto queue `{queue}` with `{client}`.\n\n# Errors\n\nWhen the \
-         arguments do not serialize or Redis fails."
-    );
     let enqueue_many_doc = format!(
         "Pushes many `{class}` jobs onto queue `{queue}` with the default client, a few round \
          trips in all (see `resque::Client::enqueue_many`); returns how many were pushed.\n\n\
@@ -198,7 +189,7 @@ fn generate(args: &JobArgs, job: &JobFn<'_>, params: &[Param<'_>]) -> TokenStrea
     let (hook_fns, hooks_const) = args.hooks.generate();
     let param_names: Vec<String> = params.iter().map(|param| param.ident.unraw_string()).collect();
     let field_tokens: Vec<TokenStream> = fields.iter().map(|field| quote!(#field)).collect();
-    let delayed_fns = DelayedFns {
+    let client_fns = ClientFns {
         name: &name,
         class: &class,
         queue: &queue,
@@ -310,23 +301,7 @@ fn generate(args: &JobArgs, job: &JobFn<'_>, params: &[Param<'_>]) -> TokenStrea
                 }
             }
 
-            #[doc = #enqueue_doc]
-            #[allow(clippy::too_many_arguments)]
-            pub fn enqueue(
-                #(#enqueue_params),*
-            ) -> ::core::result::Result<(), ::resque::__private::Error> {
-                let __resque_client = ::resque::__private::default_client()?;
-                enqueue_to(&__resque_client, #(#fields),*)
-            }
-
-            #[doc = #enqueue_to_doc]
-            #[allow(clippy::too_many_arguments)]
-            pub fn enqueue_to(
-                #client: &::resque::__private::Client,
-                #(#enqueue_params),*
-            ) -> ::core::result::Result<(), ::resque::__private::Error> {
-                ::resque::__private::Client::enqueue(#client, &Args { #(#field_values),* })
-            }
+            #client_fns
 
             #[doc = #enqueue_many_doc]
             pub fn enqueue_many(
@@ -344,7 +319,6 @@ fn generate(args: &JobArgs, job: &JobFn<'_>, params: &[Param<'_>]) -> TokenStrea
                 ::resque::__private::Client::enqueue_many(client, jobs)
             }
 
-            #delayed_fns
 
         }
 

@@ -13,7 +13,7 @@
 
 mod args;
 mod ast;
-mod delayed;
+mod client_fns;
 mod duration;
 mod expand;
 mod hook;

@@ -179,7 +179,12 @@ impl Client {
 
     /// The seconds at which this job (queue, class and args, matched by
     /// their bytes as Ruby encodes them) is delayed (Ruby's `scheduled_at`).
-    pub fn scheduled_at<A: Serialize + ?Sized>(&self, queue: &str, class: &str, args: &A) -> Result<Vec<i64>> {
+    pub fn scheduled_at<A: Serialize + ?Sized>(
+        &self,
+        queue: &str,
+        class: &str,
+        args: &A,
+    ) -> Result<Vec<i64>> {
         let item = delayed_item(queue, class, args)?;
         let mut seconds: Vec<i64> = self
             .delayed_buckets_of(&item)?
