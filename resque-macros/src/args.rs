@@ -1,5 +1,6 @@
 //! The attribute's arguments: `queue = "..."` (required), `class = "..."`,
-//! `timeout = "..."`, and the hooks and plugins (read by `job_hooks.rs`).
+//! `timeout = "..."`, a recurring schedule (`cron`, `args`: read by
+//! `schedule.rs`), and the hooks and plugins (read by `job_hooks.rs`).
 
 use proc_macro2::{Span, TokenStream};
 use syn::parse::Parser as _;
@@ -8,10 +9,11 @@ use syn::{Expr, ExprLit, Lit, LitStr, Meta, Token};
 
 use crate::duration;
 use crate::job_hooks::{self, JobHooks, Kind};
+use crate::schedule::{self, JobSchedule};
 use crate::valid::Errors;
 
 /// The keys `#[resque::job(...)]` accepts besides the hooks, for messages.
-const ACCEPTED: &str = "accepted keys: `queue`, `class`, `timeout`";
+const ACCEPTED: &str = "accepted keys: `queue`, `class`, `timeout`, `cron`, `args`";
 
 /// `#[resque::job(queue = "file_serve", class = "Archive", timeout = "5m")]`.
 pub(crate) struct JobArgs {
@@ -23,6 +25,8 @@ pub(crate) struct JobArgs {
     pub(crate) timeout: Option<Timeout>,
     /// The hooks and plugins.
     pub(crate) hooks: JobHooks,
+    /// A recurring schedule, when `cron` is given.
+    pub(crate) schedule: JobSchedule,
 }
 
 /// A `timeout = "1m30s"`, read at compile time.
@@ -42,6 +46,12 @@ impl JobArgs {
         let mut class = Key::new("class", "as in `class = \"Archive\"`", non_empty);
         let mut timeout =
             Key::new("timeout", "as in `timeout = \"30s\"` (or \"500ms\", \"5m\", \"1h30m\")", timeout_value);
+        let mut cron = Key::new(
+            "cron",
+            "as in `cron = \"0 3 * * *\"` (five fields and an optional time zone)",
+            schedule::cron_value,
+        );
+        let mut schedule = JobSchedule::default();
         let mut hooks = JobHooks::default();
         for meta in metas {
             let Some(meta) = hooks.set(meta, errors) else { continue };
@@ -52,10 +62,20 @@ impl JobArgs {
                 class.set(meta, errors);
             } else if path.is_ident("timeout") {
                 timeout.set(meta, errors);
+            } else if path.is_ident("cron") {
+                cron.set(meta, errors);
+            } else if path.is_ident("args") {
+                match meta {
+                    Meta::NameValue(name_value) => schedule.set_args(name_value.value, errors),
+                    other => {
+                        errors.spanned(other, "expected `args = (...)`, as in `args = (44, \"masterbrew\")`")
+                    }
+                }
             } else {
                 let name = quote::ToTokens::to_token_stream(path).to_string().replace(' ', "");
-                let keys =
-                    ["queue", "class", "timeout", "plugins"].into_iter().chain(Kind::ALL.map(Kind::name));
+                let keys = ["queue", "class", "timeout", "cron", "args", "plugins"]
+                    .into_iter()
+                    .chain(Kind::ALL.map(Kind::name));
                 let hint = job_hooks::did_you_mean(&name, keys)
                     .map(|key| format!("did you mean `{key}`? "))
                     .unwrap_or_default();
@@ -72,7 +92,8 @@ impl JobArgs {
                  #[resque::job(queue = \"file_serve\")]",
             );
         }
-        Some(JobArgs { queue: queue.value?, class: class.value, timeout: timeout.value, hooks })
+        schedule.cron = cron.value;
+        Some(JobArgs { queue: queue.value?, class: class.value, timeout: timeout.value, hooks, schedule })
     }
 }
 
@@ -203,7 +224,7 @@ mod tests {
             [
                 "`queue` takes a string literal, as in `queue = \"file_serve\"`",
                 "duplicate key `queue`: it is already given",
-                "unknown key `colour`; accepted keys: `queue`, `class`, `timeout`, `before_enqueue`, \
+                "unknown key `colour`; accepted keys: `queue`, `class`, `timeout`, `cron`, `args`, `before_enqueue`, \
                  `after_enqueue`, `before_dequeue`, `after_dequeue`, `before_perform`, `after_perform`, \
                  `around_perform`, `on_failure`, `plugins`",
                 "`class` cannot be empty",

@@ -23,6 +23,9 @@ pub(crate) fn job(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStre
     let args = JobArgs::parse(attr, &mut errors);
     let job = JobFn::new(&item_fn);
     let params = job.validate(&mut errors);
+    if let Some(args) = &args {
+        args.schedule.check(&params, &mut errors);
+    }
     errors.finish()?;
     let Some(args) = args else {
         // Unreachable: `JobArgs::parse` records an error whenever it gives up.
@@ -187,6 +190,7 @@ fn generate(args: &JobArgs, job: &JobFn<'_>, params: &[Param<'_>]) -> TokenStrea
     );
 
     let (hook_fns, hooks_const) = args.hooks.generate();
+    let schedule = args.schedule.generate(&quote!(#ident::Args), params);
     let param_names: Vec<String> = params.iter().map(|param| param.ident.unraw_string()).collect();
     let field_tokens: Vec<TokenStream> = fields.iter().map(|field| quote!(#field)).collect();
     let client_fns = ClientFns {
@@ -362,6 +366,7 @@ fn generate(args: &JobArgs, job: &JobFn<'_>, params: &[Param<'_>]) -> TokenStrea
                 perform: __resque_perform,
                 timeout: #ident::TIMEOUT,
                 hooks: <#ident::Args as ::resque::__private::Job>::HOOKS,
+                schedule: #schedule,
             };
         };
 

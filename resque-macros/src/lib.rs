@@ -18,6 +18,7 @@ mod duration;
 mod expand;
 mod hook;
 mod job_hooks;
+mod schedule;
 mod valid;
 
 use proc_macro::TokenStream;

@@ -63,7 +63,7 @@ pub use error::{Error, Result};
 pub use failure::{FailureBackend, LogFailures, MultipleFailures, RedisFailures, RedisMultiQueueFailures};
 pub use inline::{inline, set_inline};
 pub use job::{Job, JobFailure};
-pub use registry::{JobEntry, Registry};
+pub use registry::{JobEntry, JobSchedule, Registry};
 pub use signal_pipe::SignalPipe;
 pub use worker::{FailureDestination, Worker, WorkerOptions};
 pub use worker_id::WorkerId;
@@ -106,7 +106,8 @@ pub mod __private {
         WORKER_HOOKS,
     };
     pub use crate::job::{decode_args, IntoJobResult, Job, JobFailure};
-    pub use crate::registry::{JobEntry, JOBS};
+    pub use crate::payload::{encode_args, EncodeError};
+    pub use crate::registry::{JobEntry, JobSchedule, JOBS};
     pub use linkme;
     pub use serde;
     pub use serde_json;

@@ -38,6 +38,20 @@ pub struct JobEntry {
     pub timeout: Option<std::time::Duration>,
     /// Its hooks and plugins.
     pub hooks: crate::hooks::JobHooks,
+    /// Its recurring schedule (`cron = "..."`), if it declares one.
+    pub schedule: Option<JobSchedule>,
+}
+
+/// A recurring schedule declared on a job with `#[resque::job(cron = "...",
+/// args = (...))]`; the scheduler runs it as a static schedule named after
+/// the job's class.
+#[derive(Debug, Clone, Copy)]
+pub struct JobSchedule {
+    /// Five cron fields and an optional time zone, as written (checked at
+    /// compile time).
+    pub cron: &'static str,
+    /// Encodes the arguments of a run, as the job's `args` JSON array.
+    pub args: fn() -> std::result::Result<String, payload::EncodeError>,
 }
 
 impl JobEntry {
@@ -186,6 +200,7 @@ mod tests {
         perform: ok,
         timeout: None,
         hooks: crate::hooks::JobHooks::NONE,
+        schedule: None,
     };
     static B: JobEntry = JobEntry {
         class: "Archive",
@@ -198,6 +213,7 @@ mod tests {
         perform: ok,
         timeout: None,
         hooks: crate::hooks::JobHooks::NONE,
+        schedule: None,
     };
 
     #[test]

@@ -66,10 +66,7 @@ pub enum EncodeError {
 /// assert!(resque::payload::encode_job("Fl", &(f64::NAN,)).is_err());
 /// ```
 pub fn encode_job<A: Serialize + ?Sized>(class: &str, args: &A) -> Result<String, EncodeError> {
-    let args = numbers::to_ruby_json(args)?;
-    if !args.starts_with('[') {
-        return Err(EncodeError::NotAnArray(args));
-    }
+    let args = encode_args(args)?;
     let class = serde_json::to_string(class)?;
     let mut json = String::with_capacity(20 + class.len() + args.len());
     json.push_str("{\"class\":");
@@ -78,4 +75,19 @@ pub fn encode_job<A: Serialize + ?Sized>(class: &str, args: &A) -> Result<String
     json.push_str(&args);
     json.push('}');
     Ok(json)
+}
+
+/// Encodes a job's arguments alone, as the `args` array of its payload
+/// ([`encode_job`]'s rules).
+///
+/// ```
+/// assert_eq!(resque::payload::encode_args(&(44, "masterbrew", 2.0)).unwrap(), r#"[44,"masterbrew",2.0]"#);
+/// assert!(resque::payload::encode_args(&44).is_err());
+/// ```
+pub fn encode_args<A: Serialize + ?Sized>(args: &A) -> Result<String, EncodeError> {
+    let args = numbers::to_ruby_json(args)?;
+    if !args.starts_with('[') {
+        return Err(EncodeError::NotAnArray(args));
+    }
+    Ok(args)
 }

@@ -18,7 +18,7 @@ pub use delayed::{encode_delayed, DueJob};
 pub use failure::Failure;
 pub(crate) use failure_id::identity_bytes;
 pub use failure_id::FailureId;
-pub use job::{encode_job, EncodeError, JobPayload};
+pub use job::{encode_args, encode_job, EncodeError, JobPayload};
 pub use new_failure::{FailedPayload, NewFailure, PAYLOAD_BASE64, QUEUE_BASE64};
 pub(crate) use numbers::{holds_exactly, integers_beyond_floats};
 pub use numbers::{ruby_float, unheld_integer, unheld_integer_in_args, UnheldInteger};
