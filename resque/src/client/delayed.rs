@@ -16,6 +16,10 @@ use crate::job::Job;
 use crate::keys::Keys;
 use crate::payload::{self, DueJob};
 
+mod at_second;
+
+pub use at_second::QueuedNow;
+
 /// A moment a delayed job is due: a [`jiff::Timestamp`], a [`SystemTime`],
 /// or a Unix second. Delayed jobs are due at whole seconds, as
 /// resque-scheduler keeps them: a moment within a second is that second.
@@ -179,7 +183,12 @@ impl Client {
 
     /// The seconds at which this job (queue, class and args, matched by
     /// their bytes as Ruby encodes them) is delayed (Ruby's `scheduled_at`).
-    pub fn scheduled_at<A: Serialize + ?Sized>(&self, queue: &str, class: &str, args: &A) -> Result<Vec<i64>> {
+    pub fn scheduled_at<A: Serialize + ?Sized>(
+        &self,
+        queue: &str,
+        class: &str,
+        args: &A,
+    ) -> Result<Vec<i64>> {
         let item = delayed_item(queue, class, args)?;
         let mut seconds: Vec<i64> = self
             .delayed_buckets_of(&item)?

@@ -23,8 +23,8 @@ use crate::payload;
 
 use address::env_address;
 pub use address::{RedisAddress, DEFAULT_URL};
-pub use delayed::DueAt;
 use connection::OwnedConnection;
+pub use delayed::{DueAt, QueuedNow};
 pub use stats::{Info, WorkerStats};
 pub use workers::Working;
 

@@ -1,6 +1,8 @@
 //! Delayed jobs against a real redis-server, each key checked against the
 //! bytes resque-scheduler writes and reads.
 
+mod at_second;
+
 use std::collections::BTreeSet;
 use std::time::Duration;
 
@@ -25,14 +27,17 @@ fn a_delayed_job_lands_in_resque_schedulers_three_keys() {
     // Ruby: rpush delayed:<ts> item; sadd timestamps:<item> delayed:<ts>; zadd delayed_queue_schedule ts ts
     assert_eq!(redis.texts("resque:delayed:4102444800"), [ITEM]);
     assert_eq!(redis.members(format!("resque:timestamps:{ITEM}")), members(&["delayed:4102444800"]));
-    let schedule: Vec<(String, i64)> =
-        redis.query(redis::cmd("ZRANGE").arg("resque:delayed_queue_schedule").arg(0).arg(-1).arg("WITHSCORES"));
+    let schedule: Vec<(String, i64)> = redis
+        .query(redis::cmd("ZRANGE").arg("resque:delayed_queue_schedule").arg(0).arg(-1).arg("WITHSCORES"));
     assert_eq!(schedule, [("4102444800".to_string(), AT)]);
-    assert_eq!(redis.keys(), crate::test_redis::keys(&[
-        "resque:delayed:4102444800",
-        &format!("resque:timestamps:{ITEM}"),
-        "resque:delayed_queue_schedule",
-    ]));
+    assert_eq!(
+        redis.keys(),
+        crate::test_redis::keys(&[
+            "resque:delayed:4102444800",
+            &format!("resque:timestamps:{ITEM}"),
+            "resque:delayed_queue_schedule",
+        ])
+    );
     assert_eq!(wake.messages(), ["4102444800"]);
 }
 
@@ -60,7 +65,8 @@ fn a_delay_is_counted_from_now_in_whole_seconds() {
 fn counts_and_pages_read_what_ruby_wrote() {
     let (mut redis, client) = TestRedis::start_with_client();
     // As Ruby's delayed_push writes two jobs at one second and one at another.
-    for (at, item) in [(AT, ITEM), (AT, r#"{"class":"Mailer","args":["hi"],"queue":"mail"}"#), (AT + 5, ITEM)] {
+    for (at, item) in [(AT, ITEM), (AT, r#"{"class":"Mailer","args":["hi"],"queue":"mail"}"#), (AT + 5, ITEM)]
+    {
         redis.exec(&["RPUSH", &format!("resque:delayed:{at}"), item]);
         redis.exec(&["SADD", &format!("resque:timestamps:{item}"), &format!("delayed:{at}")]);
         redis.exec(&["ZADD", "resque:delayed_queue_schedule", &at.to_string(), &at.to_string()]);
