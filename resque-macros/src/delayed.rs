@@ -40,13 +40,15 @@ impl DelayedFns<'_> {
              `enqueue_in`; a scheduler must run: `resque-cli scheduler` or `work --scheduler`), with \
              the default client.\n\n# Errors\n\nAs `{name}::enqueue`."
         );
-        let in_to_doc = format!("`{name}::enqueue_in` with `{client}`.\n\n# Errors\n\nAs `{name}::enqueue_to`.");
+        let in_to_doc =
+            format!("`{name}::enqueue_in` with `{client}`.\n\n# Errors\n\nAs `{name}::enqueue_to`.");
         let at_doc = format!(
             "Delays a `{class}` job until `{when}` (a `jiff::Timestamp`, a `std::time::SystemTime` or \
              a Unix second), then it goes onto queue `{queue}`; a moment already past enqueues it \
              now, as Ruby does. With the default client.\n\n# Errors\n\nAs `{name}::enqueue`."
         );
-        let at_to_doc = format!("`{name}::enqueue_at` with `{client}`.\n\n# Errors\n\nAs `{name}::enqueue_to`.");
+        let at_to_doc =
+            format!("`{name}::enqueue_at` with `{client}`.\n\n# Errors\n\nAs `{name}::enqueue_to`.");
         let remove_doc = format!(
             "Removes every delayed `{class}` job with these arguments on queue `{queue}`, whoever \
              delayed it (a Ruby app's too: items match by their bytes); returns how many. With the \

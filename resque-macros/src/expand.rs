@@ -7,8 +7,8 @@ use syn::spanned::Spanned as _;
 use syn::{Item, ReturnType};
 
 use crate::args::JobArgs;
-use crate::delayed::DelayedFns;
 use crate::ast::{JobFn, Param};
+use crate::delayed::DelayedFns;
 use crate::valid::Errors;
 
 /// The function followed by its job module, or every error found.

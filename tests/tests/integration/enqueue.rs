@@ -180,7 +180,10 @@ fn enqueue_in_and_at_write_resque_schedulers_keys() {
     buckets.sort();
     assert_eq!(buckets, [format!("delayed:{soon}"), "delayed:4102444800".to_string()]);
     assert_eq!(conn.llen::<_, u64>("resque:queue:file_serve").unwrap(), 0);
-    assert_eq!(client.scheduled_at("file_serve", "Archive", &(44, "masterbrew")).unwrap(), [soon, 4_102_444_800]);
+    assert_eq!(
+        client.scheduled_at("file_serve", "Archive", &(44, "masterbrew")).unwrap(),
+        [soon, 4_102_444_800]
+    );
 
     // remove_delayed finds both, as it would find Ruby's.
     assert_eq!(archive::remove_delayed_to(&client, 44, "masterbrew").unwrap(), 2);
