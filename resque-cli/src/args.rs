@@ -101,8 +101,9 @@ pub enum Command {
     /// Pause every worker, Ruby's included (sets `pause-all-workers`).
     Pause,
     /// Serve the monitoring app: resque-web's pages (Overview, Working,
-    /// Failed, Queues, Workers, Stats), `/metrics` for Prometheus and a JSON
-    /// API (`/api/info`, `/api/queues`, `/api/workers`, `/api/failed`).
+    /// Failed, Queues, Workers, Stats, Delayed), `/metrics` for Prometheus
+    /// and a JSON API (`/api/info`, `/api/queues`, `/api/workers`,
+    /// `/api/failed`, `/api/delayed`).
     #[cfg(feature = "web")]
     Web(WebArgs),
     /// Let paused workers go on (deletes `pause-all-workers`).

@@ -1,5 +1,6 @@
 //! The HTML pages: resque-web's tabs (Overview, Working, Failed, Queues,
-//! Workers, Stats, and resque-scheduler's Delayed), every state change a POST carrying the CSRF token.
+//! Workers, Stats, and resque-scheduler's Delayed), every state change a
+//! POST carrying the CSRF token.
 
 mod actions;
 pub(crate) mod failed;
