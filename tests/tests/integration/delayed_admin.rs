@@ -83,7 +83,7 @@ fn show_lists_the_jobs_at_one_second() {
         json!({"index": 2, "class": null, "queue": null, "args": null, "item": "not json"})
     );
     let table = ok(&redis, &["delayed", "show", &AT.to_string()]);
-    assert!(table.starts_with(&format!("3 jobs due at ")), "{table}");
+    assert!(table.starts_with("3 jobs due at "), "{table}");
     assert!(table.lines().next().unwrap().ends_with(&format!("({AT})")), "{table}");
     assert_eq!(row(&table, "0"), ["0", "Archive", "file_serve", r#"[44,"masterbrew"]"#]);
     assert_eq!(row(&table, "2"), ["2", "-", "-", "not", "json"]);
