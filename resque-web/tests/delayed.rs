@@ -18,18 +18,10 @@ const AT: i64 = 4_102_444_800;
 const ITEM: &str = r#"{"class":"Archive","args":[44,"masterbrew"],"queue":"file_serve"}"#;
 const NODE_ITEM: &str = r#"{"class":"Mailer","queue":"mail","args":["<script>alert(1)</script>"]}"#;
 
-/// Writes `item` at `at` as resque-scheduler's `delayed_push` does.
-fn delay(redis: &TestRedis, at: i64, item: &str) {
-    let mut conn = redis.conn();
-    let _: () = conn.rpush(format!("resque:delayed:{at}"), item).unwrap();
-    let _: () = conn.sadd(format!("resque:timestamps:{item}"), format!("delayed:{at}")).unwrap();
-    let _: () = conn.zadd("resque:delayed_queue_schedule", at, at).unwrap();
-}
-
 fn populate(redis: &TestRedis) {
-    delay(redis, AT, ITEM);
-    delay(redis, AT, NODE_ITEM);
-    delay(redis, AT + 60, ITEM);
+    redis.delay_as_ruby(AT, ITEM);
+    redis.delay_as_ruby(AT, NODE_ITEM);
+    redis.delay_as_ruby(AT + 60, ITEM);
 }
 
 fn json_body(body: &str) -> Value {
@@ -124,7 +116,7 @@ async fn queue_now_cancel_and_clear_need_the_token_and_act() {
     assert_eq!(status, StatusCode::SEE_OTHER);
     let left: Vec<String> = redis.conn().keys("resque:*delay*").unwrap();
     assert_eq!(left, Vec::<String>::new());
-    delay(&redis, AT, ITEM);
+    redis.delay_as_ruby(AT, ITEM);
     let (status, _, _) = post(&app, "/delayed/clear", "csrf=&back=/delayed").await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     let (status, headers, _) = post(&app, "/delayed/clear", &format!("csrf={csrf}&back=/delayed")).await;

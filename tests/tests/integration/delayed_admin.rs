@@ -14,14 +14,6 @@ const AT: i64 = 4_102_444_800;
 const ITEM: &str = r#"{"class":"Archive","args":[44,"masterbrew"],"queue":"file_serve"}"#;
 const NODE_ITEM: &str = r#"{"class":"Mailer","queue":"mail","args":["hi"]}"#;
 
-/// Writes `item` at `at` as resque-scheduler's `delayed_push` does.
-fn delay(redis: &TestRedis, at: i64, item: &str) {
-    let mut conn = redis.conn();
-    let _: () = conn.rpush(format!("resque:delayed:{at}"), item).unwrap();
-    let _: () = conn.sadd(format!("resque:timestamps:{item}"), format!("delayed:{at}")).unwrap();
-    let _: () = conn.zadd("resque:delayed_queue_schedule", at, at).unwrap();
-}
-
 fn keys(redis: &TestRedis) -> BTreeSet<String> {
     let names: Vec<String> = redis.conn().keys("*").unwrap();
     names.into_iter().collect()
@@ -38,9 +30,9 @@ fn list_shows_each_second_with_its_jobs() {
     let redis = TestRedis::start();
     assert_eq!(ok(&redis, &["delayed", "list"]), "no delayed jobs\n");
     assert_eq!(json_of(&redis, &["delayed", "list", "--json"]), json!([]));
-    delay(&redis, AT, ITEM);
-    delay(&redis, AT, NODE_ITEM);
-    delay(&redis, AT + 60, ITEM);
+    redis.delay_as_ruby(AT, ITEM);
+    redis.delay_as_ruby(AT, NODE_ITEM);
+    redis.delay_as_ruby(AT + 60, ITEM);
     let listed = json_of(&redis, &["delayed", "list", "--json"]);
     let rows = listed.as_array().unwrap();
     assert_eq!(rows.len(), 2);
@@ -64,9 +56,9 @@ fn list_shows_each_second_with_its_jobs() {
 #[test]
 fn show_lists_the_jobs_at_one_second() {
     let redis = TestRedis::start();
-    delay(&redis, AT, ITEM);
-    delay(&redis, AT, NODE_ITEM);
-    delay(&redis, AT, "not json");
+    redis.delay_as_ruby(AT, ITEM);
+    redis.delay_as_ruby(AT, NODE_ITEM);
+    redis.delay_as_ruby(AT, "not json");
     let shown = json_of(&redis, &["delayed", "show", &AT.to_string(), "--json"]);
     assert_eq!(shown["at"].as_i64(), Some(AT));
     assert_eq!(second_of(&shown["time"]), AT);
@@ -98,9 +90,9 @@ fn show_lists_the_jobs_at_one_second() {
 #[test]
 fn queue_now_pushes_every_job_of_the_second_and_tidies() {
     let redis = TestRedis::start();
-    delay(&redis, AT, ITEM);
-    delay(&redis, AT, NODE_ITEM);
-    delay(&redis, AT + 1, ITEM);
+    redis.delay_as_ruby(AT, ITEM);
+    redis.delay_as_ruby(AT, NODE_ITEM);
+    redis.delay_as_ruby(AT + 1, ITEM);
     let said = ok(&redis, &["delayed", "queue-now", &AT.to_string()]);
     assert!(said.starts_with("queued 2 jobs due at ") && said.ends_with(&format!("({AT}) now\n")), "{said}");
     assert_eq!(redis.lrange("resque:queue:file_serve"), [r#"{"class":"Archive","args":[44,"masterbrew"]}"#]);
@@ -108,7 +100,7 @@ fn queue_now_pushes_every_job_of_the_second_and_tidies() {
     let left: Vec<i64> = redis.conn().zrange("resque:delayed_queue_schedule", 0, -1).unwrap();
     assert_eq!(left, [AT + 1]);
     // An item that is not a job stays, and is named.
-    delay(&redis, AT + 1, "not json");
+    redis.delay_as_ruby(AT + 1, "not json");
     let out = admin(&redis, &["delayed", "queue-now", &(AT + 1).to_string()]);
     let err = out.stderr;
     assert!(!out.ok && out.stdout.starts_with("queued 1 job due at "), "{}", out.stdout);
@@ -120,10 +112,10 @@ fn queue_now_pushes_every_job_of_the_second_and_tidies() {
 #[test]
 fn cancel_removes_a_second_or_one_job() {
     let redis = TestRedis::start();
-    delay(&redis, AT, ITEM);
-    delay(&redis, AT, NODE_ITEM);
-    delay(&redis, AT + 1, ITEM);
-    delay(&redis, AT + 2, ITEM);
+    redis.delay_as_ruby(AT, ITEM);
+    redis.delay_as_ruby(AT, NODE_ITEM);
+    redis.delay_as_ruby(AT + 1, ITEM);
+    redis.delay_as_ruby(AT + 2, ITEM);
     let said = ok(&redis, &["delayed", "cancel", &AT.to_string()]);
     assert!(said.starts_with("cancelled 2 jobs due at "), "{said}");
     // Archive is linked into the test binary: its queue is known.
@@ -133,8 +125,8 @@ fn cancel_removes_a_second_or_one_job() {
     let err = fails(&redis, &["delayed", "cancel", "--class", "Mailer", "--args", r#"["hi"]"#]);
     assert!(err.contains("pass -q QUEUE"), "{err}");
     // Matched by its bytes as Ruby writes them: node-resque's order is another job.
-    delay(&redis, AT, NODE_ITEM);
-    delay(&redis, AT, r#"{"class":"Mailer","args":["hi"],"queue":"mail"}"#);
+    redis.delay_as_ruby(AT, NODE_ITEM);
+    redis.delay_as_ruby(AT, r#"{"class":"Mailer","args":["hi"],"queue":"mail"}"#);
     let said = ok(&redis, &["delayed", "cancel", "--class", "Mailer", "--args", r#"["hi"]"#, "-q", "mail"]);
     assert_eq!(said, "cancelled 1 delayed job of Mailer [\"hi\"] on queue mail\n");
     let err = fails(&redis, &["delayed", "cancel", "--class", "Mailer", "--args", "{}", "-q", "mail"]);
@@ -145,8 +137,8 @@ fn cancel_removes_a_second_or_one_job() {
 #[test]
 fn clear_removes_every_delayed_job() {
     let redis = TestRedis::start();
-    delay(&redis, AT, ITEM);
-    delay(&redis, AT + 3, NODE_ITEM);
+    redis.delay_as_ruby(AT, ITEM);
+    redis.delay_as_ruby(AT + 3, NODE_ITEM);
     let _: () = redis.conn().rpush("resque:queue:mail", "{}").unwrap();
     assert_eq!(ok(&redis, &["delayed", "clear"]), "cleared the delayed jobs: removed 2 jobs\n");
     assert_eq!(keys(&redis), ["resque:queue:mail".to_string()].into());

@@ -17,6 +17,16 @@ fn schedule(client: &Client) -> Vec<i64> {
     client.delayed_timestamps(0, usize::MAX).unwrap()
 }
 
+/// Only `ITEM` at `AT + 1` is left of the delayed keys, beside the keys `also`.
+fn assert_later_second_alone(redis: &mut TestRedis, client: &Client, also: &[&str]) {
+    assert_eq!(schedule(client), [AT + 1]);
+    assert_eq!(redis.members(format!("resque:timestamps:{ITEM}")), members(&["delayed:4102444801"]));
+    let index = format!("resque:timestamps:{ITEM}");
+    let mut expected = vec!["resque:delayed:4102444801", index.as_str(), "resque:delayed_queue_schedule"];
+    expected.extend_from_slice(also);
+    assert_eq!(redis.keys(), crate::test_redis::keys(&expected));
+}
+
 /// One run of the script for `item` at `at`, as `enqueue_delayed_at_now` calls it.
 fn queue_one(redis: &mut TestRedis, at: i64, item: &str) -> i64 {
     let keys = Keys::new("resque");
@@ -59,18 +69,10 @@ fn every_job_of_a_second_goes_to_its_queue_in_order_and_every_key_is_tidied() {
     assert_eq!(redis.members("resque:queues"), members(&["file_serve", "mail"]));
     assert_eq!(wake.messages(), ["file_serve", "mail", "file_serve"]);
     // The other second keeps its job, and the job its entry for that second.
-    assert_eq!(schedule(&client), [AT + 1]);
-    assert_eq!(redis.members(format!("resque:timestamps:{ITEM}")), members(&["delayed:4102444801"]));
-    assert_eq!(
-        redis.keys(),
-        crate::test_redis::keys(&[
-            "resque:delayed:4102444801",
-            &format!("resque:timestamps:{ITEM}"),
-            "resque:delayed_queue_schedule",
-            "resque:queue:file_serve",
-            "resque:queue:mail",
-            "resque:queues",
-        ])
+    assert_later_second_alone(
+        &mut redis,
+        &client,
+        &["resque:queue:file_serve", "resque:queue:mail", "resque:queues"],
     );
 }
 
@@ -143,16 +145,7 @@ fn removing_a_second_drops_its_jobs_and_their_entries_only() {
     delay(&mut redis, AT, NODE_ITEM);
     delay(&mut redis, AT + 1, ITEM);
     assert_eq!(client.remove_delayed_at(AT).unwrap(), 3);
-    assert_eq!(schedule(&client), [AT + 1]);
-    assert_eq!(redis.members(format!("resque:timestamps:{ITEM}")), members(&["delayed:4102444801"]));
-    assert_eq!(
-        redis.keys(),
-        crate::test_redis::keys(&[
-            "resque:delayed:4102444801",
-            &format!("resque:timestamps:{ITEM}"),
-            "resque:delayed_queue_schedule",
-        ])
-    );
+    assert_later_second_alone(&mut redis, &client, &[]);
     assert_eq!(client.remove_delayed_at(AT).unwrap(), 0);
     assert_eq!(client.remove_delayed_at(AT + 1).unwrap(), 1);
     assert!(redis.keys().is_empty(), "{:?}", redis.keys());
