@@ -167,6 +167,26 @@ pub(crate) async fn failure(
     Ok(Json(IndexedFailure { index, entry }))
 }
 
+/// `/api/delayed`: the seconds that have delayed jobs, with how many.
+pub(crate) async fn delayed(
+    State(client): State<Client>,
+    query: QueryResult,
+) -> Result<Json<read::DelayedSeconds>, ApiError> {
+    let (start, count) = paging(&query_params(query)?)?;
+    blocking(client, move |c| read::delayed_seconds(c, start, count)).await.map(Json)
+}
+
+/// `/api/delayed/{ts}`: the jobs due at one second.
+pub(crate) async fn delayed_at(
+    State(client): State<Client>,
+    Path(at): Path<String>,
+    query: QueryResult,
+) -> Result<Json<read::DelayedJobs>, ApiError> {
+    let at = read::unix_second(&at)?;
+    let (start, count) = paging(&query_params(query)?)?;
+    blocking(client, move |c| read::delayed_jobs(c, at, start, count)).await.map(Json)
+}
+
 pub(crate) async fn not_found() -> ApiError {
     ApiError::NotFound("no such page".into())
 }

@@ -18,17 +18,20 @@
 //! | `GET /failed?list=&class=&queue=&start=` | failures, 20 a page, newest first, filterable, each with its id; retry or remove one (by its id: `POST /failed/{id}/retry`, `/failed/{id}/remove`; an index still works there), retry those not retried yet, retry all (those retried before included), clear, clear retried; one `<queue>_failed` list with `list` |
 //! | `GET /queues`, `GET /queues/{name}?start=` | queues with sizes; one queue's jobs, 20 a page; remove the queue |
 //! | `GET /workers`, `GET /workers/{id}` | workers grouped by host, stale ones flagged and prunable (live); one worker's details |
+//! | `GET /delayed?class=&start=`, `GET /delayed/{unix second}?start=` | seconds with delayed jobs and how many, 20 a page (live), or the delayed jobs of a class; one second's jobs; queue a second's jobs now, cancel them, clear every delayed job |
 //! | `GET /stats`, `/stats/redis`, `/stats/keys`, `/stats/keys/{key}`, `/stats.txt` | `Resque.info`, Redis `INFO`, the namespace's keys, one key's contents, resque-web's text stats |
 //!
 //! | route | what |
 //! | --- | --- |
-//! | `GET /metrics` | Prometheus text format: `resque_jobs_processed_total`, `resque_jobs_failed_total`, `resque_queue_length{queue}`, `resque_workers`, `resque_workers_working`, `resque_failed_jobs`, `resque_workers_paused` |
+//! | `GET /metrics` | Prometheus text format: `resque_jobs_processed_total`, `resque_jobs_failed_total`, `resque_queue_length{queue}`, `resque_workers`, `resque_workers_working`, `resque_failed_jobs`, `resque_workers_paused`, `resque_delayed_jobs` |
 //! | `GET /api/info` | `Resque.info`'s counts and `paused` |
 //! | `GET /api/queues` | `[{"name", "size"}]` |
 //! | `GET /api/queues/{name}?start=&count=` | `{"name", "size", "start", "jobs": [...]}` (count: default 20, at most 1000) |
 //! | `GET /api/workers` | `[{"id", "host", "pid", "queues", "started", "heartbeat", "processed", "failed", "working"}]` |
 //! | `GET /api/failed?start=&count=` | `{"count", "start", "entries": [{"index", ...entry, "id"}]}` |
 //! | `GET /api/failed/{id or index}` | `{"index", ...entry, "id"}`, or 404 |
+//! | `GET /api/delayed?start=&count=` | `{"count", "jobs", "start", "seconds": [{"at", "jobs"}]}`: seconds with delayed jobs, earliest first |
+//! | `GET /api/delayed/{unix second}?start=&count=` | `{"at", "size", "start", "jobs": [...]}`, or 400 for a bad second |
 //!
 //! Errors are JSON `{"error": "..."}`: 400 for a bad query parameter, 404
 //! for something that does not exist, 503 when Redis does not answer.
@@ -145,6 +148,8 @@ fn app(client: resque::Client, options: &WebOptions) -> Router {
         .route("/api/workers", get(api::workers))
         .route("/api/failed", get(api::failed))
         .route("/api/failed/{entry}", get(api::failure))
+        .route("/api/delayed", get(api::delayed))
+        .route("/api/delayed/{at}", get(api::delayed_at))
         .fallback(api::not_found)
         .with_state(state)
 }

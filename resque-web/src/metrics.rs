@@ -23,6 +23,7 @@ struct Snapshot {
     working: usize,
     failed_jobs: u64,
     paused: bool,
+    delayed_jobs: u64,
 }
 
 impl Snapshot {
@@ -37,6 +38,7 @@ impl Snapshot {
             workers: workers.len(),
             failed_jobs: c.failed_count()?,
             paused: c.all_workers_paused()?,
+            delayed_jobs: c.delayed_count()?,
         })
     }
 
@@ -74,6 +76,13 @@ impl Snapshot {
             "gauge",
             "1 when all workers are paused (pause-all-workers), else 0.",
             &[(None, u64::from(self.paused))],
+        );
+        metric(
+            &mut out,
+            "resque_delayed_jobs",
+            "gauge",
+            "Delayed jobs waiting for their second (resque-scheduler's delayed queue).",
+            &[(None, self.delayed_jobs)],
         );
         out
     }
@@ -137,10 +146,12 @@ mod tests {
             working: 0,
             failed_jobs: 1,
             paused: true,
+            delayed_jobs: 4,
         };
         let text = s.render();
         assert!(text.contains("# TYPE resque_jobs_processed_total counter\nresque_jobs_processed_total 3\n"));
         assert!(text.contains("resque_queue_length{queue=\"a\\\"q\"} 2\n"));
         assert!(text.contains("resque_workers_paused 1\n"));
+        assert!(text.contains("# TYPE resque_delayed_jobs gauge\nresque_delayed_jobs 4\n"));
     }
 }

@@ -250,3 +250,56 @@ pub(crate) fn failed_page(
     };
     Ok(FailedView { lists, total, default_total, matching, entries, now: c.redis_time()? })
 }
+
+/// A second from a path or a form: a Unix second, or a 400 saying so.
+pub(crate) fn unix_second(raw: &str) -> Result<i64, ApiError> {
+    raw.trim().parse::<i64>().map_err(|_| {
+        ApiError::BadRequest(format!(
+            "{raw:?} is not a second: a delayed job's second is a Unix second, such as 1764633600"
+        ))
+    })
+}
+
+/// A second with delayed jobs and how many.
+#[derive(Serialize)]
+pub(crate) struct DelayedSecond {
+    pub(crate) at: i64,
+    pub(crate) jobs: u64,
+}
+
+/// A page of the seconds that have delayed jobs, earliest first.
+#[derive(Serialize)]
+pub(crate) struct DelayedSeconds {
+    /// How many seconds have delayed jobs.
+    pub(crate) count: u64,
+    /// How many delayed jobs wait, in every second.
+    pub(crate) jobs: u64,
+    pub(crate) start: usize,
+    pub(crate) seconds: Vec<DelayedSecond>,
+}
+
+/// Up to `count` seconds with delayed jobs from position `start`, with
+/// their sizes and the totals.
+pub(crate) fn delayed_seconds(c: &Client, start: usize, count: usize) -> Result<DelayedSeconds, ApiError> {
+    let mut seconds = Vec::new();
+    for at in c.delayed_timestamps(start, count)? {
+        seconds.push(DelayedSecond { at, jobs: c.delayed_size_at(at)? });
+    }
+    Ok(DelayedSeconds { count: c.delayed_timestamp_count()?, jobs: c.delayed_count()?, start, seconds })
+}
+
+/// The delayed jobs due at one second, a page of them.
+#[derive(Serialize)]
+pub(crate) struct DelayedJobs {
+    pub(crate) at: i64,
+    /// How many jobs are due at that second.
+    pub(crate) size: u64,
+    pub(crate) start: usize,
+    /// The delayed items, `queue` included (a JSON string of the text of one that is not JSON).
+    pub(crate) jobs: Vec<Value>,
+}
+
+/// Up to `count` of the jobs due at `at` from position `start`.
+pub(crate) fn delayed_jobs(c: &Client, at: i64, start: usize, count: usize) -> Result<DelayedJobs, ApiError> {
+    Ok(DelayedJobs { at, size: c.delayed_size_at(at)?, start, jobs: c.delayed_at(at, start, count)? })
+}

@@ -2,7 +2,8 @@
 //! chromedriver, against the app served on a real socket and a real Redis.
 //! Loads every tab, retries a failed job by clicking, removes a queue,
 //! prunes a stale worker, watches live polling update Overview and Workers,
-//! checks the XSS payload shows as text, and saves screenshots of Overview and Failed
+//! checks the XSS payload shows as text, queues a delayed second now, and
+//! saves screenshots of Overview, Failed and Delayed
 //! under `target/tmp/screenshots/`.
 //!
 //! Needs Debian's `chromium` and `chromium-driver` (`.ci/run` installs
@@ -115,6 +116,9 @@ fn populate(redis: &TestRedis) {
         .unwrap();
     let _: () = conn.set(keys.stat(stat::PROCESSED), "1234").unwrap();
     let _: () = conn.set(keys.stat(stat::FAILED), "2").unwrap();
+    for (delay, args) in [(90, json!([46, "later"])), (3600, json!([47, "nightly"])), (3600, json!([XSS]))] {
+        client.enqueue_class_at(now + delay, "file_serve", "Archive", &args).unwrap();
+    }
 }
 
 fn save_screenshot(name: &str, png: &[u8]) -> PathBuf {
@@ -170,6 +174,7 @@ async fn the_pages_in_a_real_browser() {
         ("Queues", "Queues"),
         ("Workers", "Workers"),
         ("Stats", "Stats"),
+        ("Delayed", "Delayed"),
         ("Overview", "Overview"),
     ] {
         web.find(Locator::LinkText(tab)).await.unwrap().click().await.unwrap();
@@ -275,6 +280,21 @@ async fn the_pages_in_a_real_browser() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(client.workers().unwrap(), vec![FRESH_WORKER.to_string()]);
+
+    // Delayed: the seconds with their counts; Queue now moves a second's jobs.
+    web.goto(&format!("{base}/delayed")).await.unwrap();
+    let seconds = web.find(Locator::Css("[data-live] table")).await.unwrap().text().await.unwrap();
+    assert!(seconds.contains("(in 1m)"), "{seconds}");
+    assert!(seconds.contains("(in 59m)") || seconds.contains("(in 1h)"), "{seconds}");
+    save_screenshot("delayed", &web.screenshot().await.unwrap());
+    let before = client.size("file_serve").unwrap();
+    web.find(Locator::Css("tbody tr:first-child button.primary")).await.unwrap().click().await.unwrap();
+    let start = Instant::now();
+    while client.size("file_serve").unwrap() != before + 1 {
+        assert!(start.elapsed() < LIMIT, "Queue now did not move the job");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(client.delayed_count().unwrap(), 2);
 
     // Live polling of Workers: a worker that starts shows up without a reload.
     web.goto(&format!("{base}/workers")).await.unwrap();

@@ -7,9 +7,9 @@
 mod common;
 
 use axum::body::Body;
-use axum::http::{header, HeaderMap, Request, StatusCode};
+use axum::http::{header, Request, StatusCode};
 use axum::Router;
-use common::{get, request};
+use common::{csrf_of, get, post, request};
 use redis::Commands;
 use resque::failure::{FailureBackend, RedisFailures};
 use resque::keys::{stat, Keys};
@@ -54,22 +54,6 @@ fn populate(redis: &TestRedis) {
         )
         .unwrap();
     let _: () = conn.set(keys.stat(stat::PROCESSED), "7").unwrap();
-}
-
-async fn post(app: &Router, uri: &str, form: &str) -> (StatusCode, HeaderMap, String) {
-    let req = Request::post(uri)
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .header(header::HOST, "localhost")
-        .body(Body::from(form.to_string()))
-        .unwrap();
-    request(app, req).await
-}
-
-/// The CSRF token the pages' forms carry.
-fn csrf_of(page: &str) -> String {
-    let at = page.find(r#"name="csrf" value=""#).expect("a form with a CSRF token");
-    let rest = &page[at + r#"name="csrf" value=""#.len()..];
-    rest[..rest.find('"').unwrap()].to_string()
 }
 
 #[tokio::test]

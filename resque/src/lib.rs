@@ -58,7 +58,9 @@ mod test_redis;
 pub mod worker;
 mod worker_id;
 
-pub use client::{default_client, set_default_client, Client, DueAt, Info, RedisAddress, WorkerStats};
+pub use client::{
+    default_client, set_default_client, Client, DueAt, Info, QueuedNow, RedisAddress, WorkerStats,
+};
 pub use error::{Error, Result};
 pub use failure::{FailureBackend, LogFailures, MultipleFailures, RedisFailures, RedisMultiQueueFailures};
 pub use inline::{inline, set_inline};

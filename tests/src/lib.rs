@@ -146,6 +146,26 @@ impl TestRedis {
         redis::cmd("KEYS").arg("resque:inflight:*").query(&mut self.conn()).expect("KEYS inflight")
     }
 
+    /// Delays `item` (a delayed item's exact bytes) to the Unix second `at`
+    /// as resque-scheduler's `delayed_push` writes it: `RPUSH delayed:<at>`,
+    /// `SADD timestamps:<item> delayed:<at>`, `ZADD delayed_queue_schedule`.
+    pub fn delay_as_ruby(&self, at: i64, item: &str) {
+        let bucket = format!("delayed:{at}");
+        redis::pipe()
+            .cmd("RPUSH")
+            .arg(format!("resque:{bucket}"))
+            .arg(item)
+            .cmd("SADD")
+            .arg(format!("resque:timestamps:{item}"))
+            .arg(&bucket)
+            .cmd("ZADD")
+            .arg("resque:delayed_queue_schedule")
+            .arg(at)
+            .arg(at)
+            .query::<()>(&mut self.conn())
+            .expect("delayed_push");
+    }
+
     /// A raw connection, to look at keys byte for byte.
     pub fn conn(&self) -> redis::Connection {
         redis::Client::open(self.url()).expect("url").get_connection().expect("connection to test redis")

@@ -20,10 +20,19 @@ pub(super) fn enqueue(client: &Client, args: &EnqueueArgs) -> Result<(), CliErro
     if args.class.trim().is_empty() {
         return Err(CliError::Usage("enqueue needs a job class, e.g. Archive".into()));
     }
-    let value: Value = serde_json::from_str(&args.args).map_err(|e| {
+    let value = json_args(&args.args)?;
+    client.enqueue_class(queue, &args.class, &value)?;
+    out(&format!("enqueued {} {} to queue {queue}\n", args.class, value));
+    Ok(())
+}
+
+/// Job arguments given on the command line: a JSON array whose integers
+/// all fit in 64 bits, or the usage error saying what is wrong.
+pub(super) fn json_args(text: &str) -> Result<Value, CliError> {
+    let value: Value = serde_json::from_str(text).map_err(|e| {
         CliError::Usage(format!(
             "invalid JSON args {:?}: {e}; args must be a JSON array, e.g. {ARGS_EXAMPLE}",
-            args.args
+            text
         ))
     })?;
     if !value.is_array() {
@@ -38,12 +47,12 @@ pub(super) fn enqueue(client: &Client, args: &EnqueueArgs) -> Result<(), CliErro
         return Err(CliError::Usage(format!(
             "args must be a JSON array, e.g. {ARGS_EXAMPLE}, not {kind} ({}); wrap a single argument \
              in [ ]",
-            args.args.trim()
+            text.trim()
         )));
     }
     // Parsed, such an integer would become a rounded float: refuse it
     // rather than push a different number.
-    if let Some(found) = resque::payload::unheld_integer_in_args(&args.args) {
+    if let Some(found) = resque::payload::unheld_integer_in_args(text) {
         return Err(CliError::Usage(format!(
             "argument {}: the integer {} is beyond 64 bits, which resque-cli cannot carry exactly \
              (nor can a Rust job receive it)",
@@ -51,7 +60,5 @@ pub(super) fn enqueue(client: &Client, args: &EnqueueArgs) -> Result<(), CliErro
             found.literal
         )));
     }
-    client.enqueue_class(queue, &args.class, &value)?;
-    out(&format!("enqueued {} {} to queue {queue}\n", args.class, value));
-    Ok(())
+    Ok(value)
 }

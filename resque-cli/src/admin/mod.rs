@@ -4,6 +4,7 @@
 //! objects with snake_case keys, every key always present). Errors come back
 //! as [`CliError`], which `main` prints before exiting non-zero.
 
+mod delayed;
 mod enqueue;
 mod failed;
 mod info;
@@ -25,6 +26,7 @@ pub(crate) fn run(cli: &Cli, command: &Command) -> Result<ExitCode, CliError> {
         Command::Info(flag) => info::info(&client, flag.json)?,
         Command::Workers(flag) => workers::workers(&client, flag.json)?,
         Command::Failed(failed) => failed::failed(&client, &failed.command)?,
+        Command::Delayed(delayed) => delayed::delayed(&client, &delayed.command)?,
         Command::Enqueue(args) => enqueue::enqueue(&client, args)?,
         Command::RemoveQueue(args) => remove::remove_queue(&client, args)?,
         Command::RemoveWorker(args) => remove::remove_worker(&client, args)?,

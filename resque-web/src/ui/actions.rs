@@ -16,7 +16,7 @@ use super::GONE;
 use super::{AppState, Ctx, PageError};
 use crate::api::ApiError;
 use crate::auth::constant_time_eq;
-use crate::read::{blocking, failure_ref};
+use crate::read::{blocking, failure_ref, unix_second};
 
 /// The fields every action form carries.
 #[derive(Deserialize)]
@@ -208,4 +208,40 @@ pub(crate) async fn worker_remove(
     })
     .await?;
     Ok(to(&ctx, "/workers"))
+}
+
+/// Moves every job due at the second to its queue now; an item that is not
+/// a job stays (and is logged by the library).
+pub(crate) async fn delayed_queue_now(
+    ctx: Ctx,
+    Path(at): Path<String>,
+    Verified(form): Verified,
+) -> Result<Response, PageError> {
+    let at = unix_second(&at)?;
+    let done = blocking(ctx.client(), move |c| Ok(c.enqueue_delayed_at_now(at)?)).await?;
+    tracing::info!(
+        at,
+        jobs = done.queued,
+        left = done.unreadable.len(),
+        "queued a second's delayed jobs now"
+    );
+    Ok(back(&ctx, &form, "/delayed"))
+}
+
+/// Cancels every job due at the second.
+pub(crate) async fn delayed_cancel(
+    ctx: Ctx,
+    Path(at): Path<String>,
+    Verified(form): Verified,
+) -> Result<Response, PageError> {
+    let at = unix_second(&at)?;
+    let removed = blocking(ctx.client(), move |c| Ok(c.remove_delayed_at(at)?)).await?;
+    tracing::info!(at, jobs = removed, "cancelled a second's delayed jobs");
+    Ok(back(&ctx, &form, "/delayed"))
+}
+
+pub(crate) async fn delayed_clear(ctx: Ctx, _: Verified) -> Result<Response, PageError> {
+    let removed = blocking(ctx.client(), |c| Ok(c.clear_delayed()?)).await?;
+    tracing::info!(jobs = removed, "cleared every delayed job");
+    Ok(to(&ctx, "/delayed"))
 }

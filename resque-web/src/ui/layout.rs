@@ -21,15 +21,17 @@ pub(crate) enum Tab {
     Queues,
     Workers,
     Stats,
+    Delayed,
 }
 
-const TABS: [(Tab, &str, &str); 6] = [
+const TABS: [(Tab, &str, &str); 7] = [
     (Tab::Overview, "Overview", "/overview"),
     (Tab::Working, "Working", "/working"),
     (Tab::Failed, "Failed", "/failed"),
     (Tab::Queues, "Queues", "/queues"),
     (Tab::Workers, "Workers", "/workers"),
     (Tab::Stats, "Stats", "/stats"),
+    (Tab::Delayed, "Delayed", "/delayed"),
 ];
 
 /// The stylesheet, served at `/assets/app.css`.

@@ -1,5 +1,6 @@
 //! The HTML pages: resque-web's tabs (Overview, Working, Failed, Queues,
-//! Workers, Stats), every state change a POST carrying the CSRF token.
+//! Workers, Stats, and resque-scheduler's Delayed), every state change a
+//! POST carrying the CSRF token.
 
 mod actions;
 pub(crate) mod failed;
@@ -58,6 +59,11 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/workers/prune", post(actions::workers_prune))
         .route("/workers/{id}", get(pages::worker))
         .route("/workers/{id}/remove", post(actions::worker_remove))
+        .route("/delayed", get(pages::delayed))
+        .route("/delayed/clear", post(actions::delayed_clear))
+        .route("/delayed/{at}", get(pages::delayed_at))
+        .route("/delayed/{at}/queue-now", post(actions::delayed_queue_now))
+        .route("/delayed/{at}/cancel", post(actions::delayed_cancel))
         .route("/stats", get(pages::stats))
         .route("/stats/redis", get(pages::stats_redis))
         .route("/stats/keys", get(pages::stats_keys))

@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, dead_code)] // helpers; not every file uses each
 
 use axum::body::Body;
-use axum::http::{HeaderMap, Request, StatusCode};
+use axum::http::{header, HeaderMap, Request, StatusCode};
 use axum::Router;
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
@@ -36,4 +36,21 @@ pub fn ruby_failure(worker: &str, class: &str, queue: &str, args: Value, error: 
         "queue": queue,
     })
     .to_string()
+}
+
+/// A form POST of `form` to `uri`, from the app's own host.
+pub async fn post(app: &Router, uri: &str, form: &str) -> (StatusCode, HeaderMap, String) {
+    let req = Request::post(uri)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::HOST, "localhost")
+        .body(Body::from(form.to_string()))
+        .unwrap();
+    request(app, req).await
+}
+
+/// The CSRF token the pages' forms carry.
+pub fn csrf_of(page: &str) -> String {
+    let at = page.find(r#"name="csrf" value=""#).expect("a form with a CSRF token");
+    let rest = &page[at + r#"name="csrf" value=""#.len()..];
+    rest[..rest.find('"').unwrap()].to_string()
 }

@@ -16,6 +16,10 @@ use crate::job::Job;
 use crate::keys::Keys;
 use crate::payload::{self, DueJob};
 
+mod at_second;
+
+pub use at_second::QueuedNow;
+
 /// A moment a delayed job is due: a [`jiff::Timestamp`], a [`SystemTime`],
 /// or a Unix second. Delayed jobs are due at whole seconds, as
 /// resque-scheduler keeps them: a moment within a second is that second.

@@ -22,14 +22,14 @@ fn entry(queue: &str, class: &str, n: u32, extra: &str) -> String {
     )
 }
 
-struct Out {
-    ok: bool,
-    stdout: String,
-    stderr: String,
+pub(super) struct Out {
+    pub(super) ok: bool,
+    pub(super) stdout: String,
+    pub(super) stderr: String,
 }
 
 /// Runs the CLI (the test worker binary, the same CLI) with `args`.
-fn admin(redis: &TestRedis, args: &[&str]) -> Out {
+pub(super) fn admin(redis: &TestRedis, args: &[&str]) -> Out {
     let out = run(worker(redis).args(args), LIMIT);
     Out {
         ok: out.status.success(),
@@ -39,21 +39,21 @@ fn admin(redis: &TestRedis, args: &[&str]) -> Out {
 }
 
 /// Runs `args`, which must succeed; returns stdout.
-fn ok(redis: &TestRedis, args: &[&str]) -> String {
+pub(super) fn ok(redis: &TestRedis, args: &[&str]) -> String {
     let out = admin(redis, args);
     assert!(out.ok, "{args:?} failed:\n{}{}", out.stdout, out.stderr);
     out.stdout
 }
 
 /// Runs `args`, which must fail; returns stderr.
-fn fails(redis: &TestRedis, args: &[&str]) -> String {
+pub(super) fn fails(redis: &TestRedis, args: &[&str]) -> String {
     let out = admin(redis, args);
     assert!(!out.ok, "{args:?} should fail:\n{}", out.stdout);
     assert!(out.stderr.starts_with("resque-cli: error: "), "{}", out.stderr);
     out.stderr
 }
 
-fn json_of(redis: &TestRedis, args: &[&str]) -> Value {
+pub(super) fn json_of(redis: &TestRedis, args: &[&str]) -> Value {
     let stdout = ok(redis, args);
     serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{args:?}: not JSON ({e}):\n{stdout}"))
 }
@@ -66,7 +66,7 @@ fn rpush(redis: &TestRedis, key: &str, values: &[&str]) {
 }
 
 /// The whitespace-separated cells of the table line that starts with `first`.
-fn row(table: &str, first: &str) -> Vec<String> {
+pub(super) fn row(table: &str, first: &str) -> Vec<String> {
     table
         .lines()
         .find(|l| l.split_whitespace().next() == Some(first))

@@ -6,6 +6,7 @@ mod bytes;
 mod chaos;
 mod cli;
 mod client;
+mod delayed_admin;
 mod deploy;
 mod enqueue;
 mod failure;

@@ -1,6 +1,7 @@
 //! The GET pages: one file per tab (its list and detail views), over
 //! [`crate::read`]'s data; here what several tabs show alike.
 
+mod delayed;
 mod failed;
 mod overview;
 mod queues;
@@ -15,6 +16,7 @@ use super::layout::pagination;
 use super::{encode, time, Ctx};
 use crate::read::PER_PAGE;
 
+pub(crate) use delayed::{delayed, delayed_at};
 pub(crate) use failed::failed;
 pub(crate) use overview::overview;
 pub(crate) use queues::{queue, queues};

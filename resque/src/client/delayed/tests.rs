@@ -1,6 +1,8 @@
 //! Delayed jobs against a real redis-server, each key checked against the
 //! bytes resque-scheduler writes and reads.
 
+mod at_second;
+
 use std::collections::BTreeSet;
 use std::time::Duration;
 
