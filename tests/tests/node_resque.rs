@@ -350,6 +350,38 @@ fn node_scheduled_jobs_run_on_our_worker() {
     assert_eq!(pending, 0);
 }
 
+/// A job we delay (resque-scheduler's item, `class`, `args`, `queue`) is
+/// promoted by node-resque's `Scheduler` as it promotes its own; then our
+/// worker runs it.
+#[test]
+fn our_delayed_jobs_are_promoted_by_nodes_scheduler() {
+    let Setup { redis, dir: _dir, out } = setup!();
+    let client = redis.client();
+    client
+        .enqueue_class_in(std::time::Duration::from_secs(1), "record", "Record", &(&out, "ours delayed"))
+        .unwrap();
+    assert_eq!(client.delayed_count().unwrap(), 1);
+    assert_eq!(client.size("record").unwrap(), 0, "nothing queued before a scheduler runs");
+
+    let moved = node_run(&redis, "resque", &["schedule", "1"]);
+    assert_eq!(moved.len(), 1, "{moved:?}");
+    assert_eq!(moved[0]["job"], json!({"class": "Record", "args": [out, "ours delayed"], "queue": "record"}));
+    let queued = client.peek("record", 0, 10).unwrap();
+    assert_eq!(queued.len(), 1, "{queued:?}");
+    assert_eq!((&queued[0]["class"], &queued[0]["args"]), (&json!("Record"), &json!([out, "ours delayed"])));
+    assert_eq!(client.delayed_count().unwrap(), 0);
+
+    let _worker = Reaped::spawn(
+        worker(&redis)
+            .args(["work", "-i", "0.1", "-q", "record"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    );
+    assert!(eventually(LIMIT, || !lines(&out).is_empty()), "our worker never ran the job node promoted");
+    let done = lines(&out);
+    assert!(done.len() == 1 && done[0].starts_with("ours delayed pid="), "{done:?}");
+}
+
 /// Our dequeue (by class and args, and by class) removes node-enqueued
 /// jobs, whose payloads carry node's extra `queue` member; in a namespace of
 /// their own, which neither side leaks out of.
