@@ -55,6 +55,7 @@ mod signal_mask;
 mod signal_pipe;
 #[cfg(test)]
 mod test_redis;
+mod wake;
 pub mod worker;
 mod worker_id;
 

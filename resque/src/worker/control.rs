@@ -7,7 +7,8 @@ use nix::errno::Errno;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 
 use super::signals::Signals;
-use super::{wake, StopReason, Worker};
+use super::{StopReason, Worker};
+use crate::wake;
 use crate::hooks::WorkerHook;
 
 /// What signals have asked of the worker so far.
