@@ -50,6 +50,7 @@ pub mod procline;
 pub mod queues;
 pub mod registry;
 mod roster;
+pub mod scheduler;
 mod script;
 mod signal_mask;
 mod signal_pipe;
