@@ -75,6 +75,9 @@ pub enum LogFormat {
 pub enum Command {
     /// Run a worker: take jobs from the queues and run each in a forked child.
     Work(WorkArgs),
+    /// Run the scheduler: promote delayed jobs when due and enqueue
+    /// recurring schedules (resque-scheduler's keys); one leads at a time.
+    Scheduler(crate::scheduler::SchedulerArgs),
     /// List the jobs linked into this binary.
     Jobs,
     /// List the queues with how many jobs wait in each.
@@ -326,10 +329,19 @@ pub struct WorkArgs {
         help_heading = "Processes"
     )]
     pub background: bool,
+
+    /// Also run a scheduler, in a child process of this worker: one leads
+    /// among every worker started with this flag (see `scheduler`).
+    #[arg(long, help_heading = "Scheduler")]
+    pub scheduler: bool,
+
+    /// With --scheduler: the schedule YAML it runs.
+    #[arg(long, value_name = "FILE", requires = "scheduler", help_heading = "Scheduler")]
+    pub schedule: Option<PathBuf>,
 }
 
 /// `BACKGROUND`'s rule: any non-empty value means yes (as Ruby's `if ENV['BACKGROUND']`).
-fn non_empty(value: &str) -> Result<bool, std::convert::Infallible> {
+pub(crate) fn non_empty(value: &str) -> Result<bool, std::convert::Infallible> {
     Ok(!value.is_empty())
 }
 

@@ -36,15 +36,16 @@ impl MasterLock {
     /// Takes or renews the lock: whether this scheduler leads now.
     pub(crate) fn hold(&self, client: &Client) -> Result<bool> {
         let ttl_ms = self.ttl.as_millis().max(1) as u64;
-        let held: i64 = client
-            .with_conn(|conn| HOLD.call().key("lock", &self.key).arg("value", &self.value).arg("ttl_ms", ttl_ms).invoke(conn))?;
+        let held: i64 = client.with_conn(|conn| {
+            HOLD.call().key("lock", &self.key).arg("value", &self.value).arg("ttl_ms", ttl_ms).invoke(conn)
+        })?;
         Ok(held == 1)
     }
 
     /// Gives the lock up if it is ours: whether it was.
     pub(crate) fn release(&self, client: &Client) -> Result<bool> {
-        let released: i64 =
-            client.with_conn(|conn| RELEASE.call().key("lock", &self.key).arg("value", &self.value).invoke(conn))?;
+        let released: i64 = client
+            .with_conn(|conn| RELEASE.call().key("lock", &self.key).arg("value", &self.value).invoke(conn))?;
         Ok(released == 1)
     }
 }
@@ -70,11 +71,11 @@ mod tests {
         assert!(ours.value.ends_with(&format!(":{}", std::process::id())), "{}", ours.value);
         assert!(ours.hold(&client).unwrap());
         assert_eq!(r.text(KEY).as_deref(), Some(ours.value.as_str()));
-        let ttl: i64 = r.query(&redis::cmd("PTTL").arg(KEY));
+        let ttl: i64 = r.query(redis::cmd("PTTL").arg(KEY));
         assert!((2000..=3000).contains(&ttl), "{ttl}");
         r.exec(&["PEXPIRE", KEY, "100"]);
         assert!(ours.hold(&client).unwrap(), "renewed");
-        let ttl: i64 = r.query(&redis::cmd("PTTL").arg(KEY));
+        let ttl: i64 = r.query(redis::cmd("PTTL").arg(KEY));
         assert!(ttl > 2000, "{ttl}");
     }
 
@@ -87,7 +88,7 @@ mod tests {
         assert!(!ours.hold(&client).unwrap());
         assert!(!ours.release(&client).unwrap());
         assert_eq!(r.text(KEY).as_deref(), Some("rubyhost:77"));
-        let ttl: i64 = r.query(&redis::cmd("TTL").arg(KEY));
+        let ttl: i64 = r.query(redis::cmd("TTL").arg(KEY));
         assert!(ttl > 170, "Ruby's TTL untouched: {ttl}");
         // Once it is gone, ours takes it, and a second of ours is excluded.
         r.exec(&["DEL", KEY]);

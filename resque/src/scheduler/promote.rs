@@ -62,8 +62,8 @@ fn earliest_due(client: &Client, now_s: i64) -> Result<Option<(String, i64)>> {
 /// The score of the earliest bucket, due or not.
 pub(crate) fn earliest(client: &Client) -> Result<Option<i64>> {
     let key = client.keys().delayed_schedule();
-    let found: Vec<(String, f64)> =
-        client.with_conn(|conn| redis::cmd("ZRANGE").arg(&key).arg(0).arg(0).arg("WITHSCORES").query(conn))?;
+    let found: Vec<(String, f64)> = client
+        .with_conn(|conn| redis::cmd("ZRANGE").arg(&key).arg(0).arg(0).arg("WITHSCORES").query(conn))?;
     Ok(found.into_iter().next().map(|(_, score)| score as i64))
 }
 

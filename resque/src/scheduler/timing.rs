@@ -35,7 +35,8 @@ impl CronTiming {
         let (fields, zone) = match words.len() {
             5 => (words.join(" "), TimeZone::system()),
             6 => {
-                let zone = TimeZone::get(words[5]).map_err(|e| format!("unknown time zone {:?}: {e}", words[5]))?;
+                let zone =
+                    TimeZone::get(words[5]).map_err(|e| format!("unknown time zone {:?}: {e}", words[5]))?;
                 (words[..5].join(" "), zone)
             }
             n => return Err(format!("expected 5 fields and an optional time zone, found {n} words")),
@@ -75,15 +76,24 @@ impl CronTiming {
 }
 
 fn to_naive(civil: DateTime) -> Option<chrono::NaiveDateTime> {
-    let date = chrono::NaiveDate::from_ymd_opt(civil.year().into(), civil.month() as u32, civil.day() as u32)?;
+    let date =
+        chrono::NaiveDate::from_ymd_opt(civil.year().into(), civil.month() as u32, civil.day() as u32)?;
     date.and_hms_opt(civil.hour() as u32, civil.minute() as u32, civil.second() as u32)
 }
 
 fn from_naive(naive: chrono::NaiveDateTime) -> Option<DateTime> {
     use chrono::{Datelike, Timelike};
     let year = i16::try_from(naive.year()).ok()?;
-    DateTime::new(year, naive.month() as i8, naive.day() as i8, naive.hour() as i8, naive.minute() as i8, naive.second() as i8, 0)
-        .ok()
+    DateTime::new(
+        year,
+        naive.month() as i8,
+        naive.day() as i8,
+        naive.hour() as i8,
+        naive.minute() as i8,
+        naive.second() as i8,
+        0,
+    )
+    .ok()
 }
 
 /// Parses an interval as resque-scheduler (rufus) writes them: a number
@@ -133,7 +143,7 @@ pub fn parse_interval(text: &str) -> Result<Duration, String> {
 #[derive(Debug, Clone)]
 pub enum Timing {
     /// At each time a cron expression matches.
-    Cron(CronTiming),
+    Cron(Box<CronTiming>),
     /// Every `interval`, the first run `first_in` after the scheduler
     /// starts (default: one interval), then on the grid of the last run.
     Every {
@@ -164,7 +174,11 @@ impl Timing {
                         // On a whole second, as Ruby records runs.
                         let at = now.checked_add(first).ok()?;
                         let whole = Timestamp::from_second(at.as_second()).ok()?;
-                        Some(if whole < at { whole.checked_add(SignedDuration::from_secs(1)).ok()? } else { whole })
+                        Some(if whole < at {
+                            whole.checked_add(SignedDuration::from_secs(1)).ok()?
+                        } else {
+                            whole
+                        })
                     }
                 }
             }

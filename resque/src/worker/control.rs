@@ -8,8 +8,8 @@ use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 
 use super::signals::Signals;
 use super::{StopReason, Worker};
-use crate::wake;
 use crate::hooks::WorkerHook;
+use crate::wake;
 
 /// What signals have asked of the worker so far.
 #[derive(Debug, Default)]

@@ -13,9 +13,9 @@ const SCHEDULE: &str = "resque:delayed_queue_schedule";
 /// Delays `item` at `ts` as Ruby's resque-scheduler writes it.
 fn delay(r: &mut TestRedis, ts: i64, item: &str) {
     let bucket = format!("resque:delayed:{ts}");
-    r.query::<()>(&redis::cmd("RPUSH").arg(&bucket).arg(item));
-    r.query::<()>(&redis::cmd("SADD").arg(format!("resque:timestamps:{item}")).arg(format!("delayed:{ts}")));
-    r.query::<()>(&redis::cmd("ZADD").arg(SCHEDULE).arg(ts).arg(ts));
+    r.query::<()>(redis::cmd("RPUSH").arg(&bucket).arg(item));
+    r.query::<()>(redis::cmd("SADD").arg(format!("resque:timestamps:{item}")).arg(format!("delayed:{ts}")));
+    r.query::<()>(redis::cmd("ZADD").arg(SCHEDULE).arg(ts).arg(ts));
 }
 
 fn leader(client: &Client) -> MasterLock {
@@ -38,10 +38,10 @@ fn ruby_and_node_items_are_promoted_and_tidied() {
         r.texts("resque:queue:file_serve"),
         [r#"{"class":"Archive","args":[45,"ruby"]}"#, r#"{"class":"Archive","args":[46,"node"]}"#]
     );
-    assert!(r.members("resque:queues").contains(&b"file_serve".to_vec()));
+    assert!(r.members("resque:queues").contains(b"file_serve".as_slice()));
     assert_eq!(r.list("resque:delayed:100"), Vec::<Vec<u8>>::new());
-    assert_eq!(r.query::<i64>(&redis::cmd("EXISTS").arg("resque:delayed:100").arg("resque:delayed:101")), 0);
-    assert_eq!(r.query::<Vec<String>>(&redis::cmd("ZRANGE").arg(SCHEDULE).arg(0).arg(-1)), ["5000"]);
+    assert_eq!(r.query::<i64>(redis::cmd("EXISTS").arg("resque:delayed:100").arg("resque:delayed:101")), 0);
+    assert_eq!(r.query::<Vec<String>>(redis::cmd("ZRANGE").arg(SCHEDULE).arg(0).arg(-1)), ["5000"]);
     assert_eq!(r.members(format!("resque:timestamps:{NODE}")).len(), 0);
     // The item still delayed at 5000 keeps its own member.
     assert_eq!(r.members(format!("resque:timestamps:{RUBY}")), [b"delayed:5000".to_vec()].into());
@@ -86,8 +86,8 @@ fn an_item_without_a_queue_is_moved_aside_as_it_is() {
     assert_eq!(promote_due(&client, &lock, 100).unwrap().moved, 2);
     assert_eq!(r.texts("resque:delayed:unreadable"), [bad]);
     assert_eq!(r.texts("resque:queue:file_serve").len(), 1);
-    assert!(!r.members("resque:queues").contains(&b"".to_vec()));
-    assert_eq!(r.query::<i64>(&redis::cmd("ZCARD").arg(SCHEDULE)), 0);
+    assert!(!r.members("resque:queues").contains(b"".as_slice()));
+    assert_eq!(r.query::<i64>(redis::cmd("ZCARD").arg(SCHEDULE)), 0);
     assert_eq!(r.members(format!("resque:timestamps:{bad}")).len(), 0);
 }
 
@@ -98,7 +98,7 @@ fn an_empty_bucket_left_in_the_schedule_is_tidied() {
     // What Ruby's remove_delayed leaves: the zset member without its list.
     r.exec(&["ZADD", SCHEDULE, "100", "100"]);
     assert_eq!(promote_due(&client, &lock, 100).unwrap().moved, 0);
-    assert_eq!(r.query::<i64>(&redis::cmd("ZCARD").arg(SCHEDULE)), 0);
+    assert_eq!(r.query::<i64>(redis::cmd("ZCARD").arg(SCHEDULE)), 0);
     // Not due yet: left.
     delay(&mut r, 300, RUBY);
     assert_eq!(promote_due(&client, &lock, 299).unwrap().moved, 0);
@@ -123,8 +123,8 @@ fn a_hundred_thousand_items_due_at_once_are_promoted_quickly() {
     assert_eq!(promote_due(&client, &lock, 100).unwrap().moved, n);
     let took = started.elapsed();
     eprintln!("promoted {n} due items in {} ms", took.as_millis());
-    assert_eq!(r.query::<i64>(&redis::cmd("LLEN").arg("resque:queue:bulk")), n as i64);
+    assert_eq!(r.query::<i64>(redis::cmd("LLEN").arg("resque:queue:bulk")), n as i64);
     assert_eq!(r.query::<i64>(&redis::cmd("DBSIZE")), 3, "{:?}", r.keys());
-    let last: String = r.query(&redis::cmd("LINDEX").arg("resque:queue:bulk").arg(-1));
+    let last: String = r.query(redis::cmd("LINDEX").arg("resque:queue:bulk").arg(-1));
     assert_eq!(last, format!(r#"{{"class":"Archive","args":[{},"bulk"]}}"#, n - 1), "in order");
 }

@@ -72,7 +72,7 @@ fn a_missed_slot_is_the_latest_one_after_the_last_run() {
     assert_eq!(every.missed(ts("2026-12-01T10:00:09Z"), last), None);
     assert_eq!(every.missed(ts("2026-12-01T10:00:35Z"), last), Some(ts("2026-12-01T10:00:30Z")));
     assert_eq!(every.missed(ts("2026-12-01T10:00:35Z"), None), None);
-    let daily = Timing::Cron(CronTiming::parse("0 3 * * * UTC").unwrap());
+    let daily = Timing::Cron(Box::new(CronTiming::parse("0 3 * * * UTC").unwrap()));
     let ran = Some(ts("2026-12-01T03:00:00Z"));
     assert_eq!(daily.missed(ts("2026-12-02T02:59:00Z"), ran), None);
     assert_eq!(daily.missed(ts("2026-12-04T09:00:00Z"), ran), Some(ts("2026-12-04T03:00:00Z")));
