@@ -164,3 +164,6 @@ impl std::fmt::Debug for Scheduler {
         f.debug_struct("Scheduler").field("lock", &self.lock).field("leading", &self.leading).finish()
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -2,8 +2,8 @@
 //! slices and each batch moved by one script (`promote.lua`) that checks
 //! the lock and the bucket's head first, so a deposed leader writes
 //! nothing and a scheduler killed at any instant neither loses nor doubles
-//! an item. Batches are pipelined: 100,000 items due at once take a few
-//! round trips.
+//! an item. Batches are streamed (sent as built, replies read after): Redis
+//! runs one while the next is built.
 
 use redis::Value;
 
@@ -16,8 +16,9 @@ use crate::script::{self, Lua};
 
 /// Items moved by one script call.
 pub(crate) const BATCH: usize = 1000;
-/// Batches sent in one pipeline.
-const PIPELINE: usize = 20;
+/// Items read from a bucket at once (its batches streamed); the lock is
+/// renewed between slices.
+const SLICE: isize = 20_000;
 
 /// Moves the head of one due bucket (see `promote.lua`).
 pub(crate) static PROMOTE: Lua = Lua::new(
@@ -42,8 +43,8 @@ pub(crate) struct Promoted {
     pub(crate) deposed: bool,
 }
 
-/// The earliest bucket, its member text and second, when one is due at `now_s`.
-fn earliest_due(client: &Client, now_s: i64) -> Result<Option<(String, i64)>> {
+/// The earliest bucket's member, when one is due at `now_s`.
+fn earliest_due(client: &Client, now_s: i64) -> Result<Option<String>> {
     let key = client.keys().delayed_schedule();
     let found: Vec<(String, f64)> = client.with_conn(|conn| {
         redis::cmd("ZRANGEBYSCORE")
@@ -56,7 +57,7 @@ fn earliest_due(client: &Client, now_s: i64) -> Result<Option<(String, i64)>> {
             .arg(1)
             .query(conn)
     })?;
-    Ok(found.into_iter().next().map(|(member, score)| (member, score as i64)))
+    Ok(found.into_iter().next().map(|(member, _)| member))
 }
 
 /// The score of the earliest bucket, due or not.
@@ -109,30 +110,21 @@ fn batch_command(client: &Client, lock: &MasterLock, member: &str, items: &[Vec<
 /// while the lock stays ours (renewed before each slice).
 pub(crate) fn promote_due(client: &Client, lock: &MasterLock, now_s: i64) -> Result<Promoted> {
     let mut done = Promoted::default();
-    while let Some((member, _ts)) = earliest_due(client, now_s)? {
+    while let Some(member) = earliest_due(client, now_s)? {
         // Renewed per slice: a long backlog outlasts the short TTL.
         if !lock.hold(client)? {
             done.deposed = true;
             return Ok(done);
         }
         let bucket = client.keys().key(&format!("delayed:{member}"));
-        let slice = (BATCH * PIPELINE) as isize;
         let items: Vec<Vec<u8>> =
-            client.with_conn(|conn| redis::cmd("LRANGE").arg(&bucket).arg(0).arg(slice - 1).query(conn))?;
-        // The first batch alone, loading the script if Redis lacks it; the rest pipelined.
+            client.with_conn(|conn| redis::cmd("LRANGE").arg(&bucket).arg(0).arg(SLICE - 1).query(conn))?;
+        // The first batch alone, loading the script if Redis lacks it.
         let mut batches = items.chunks(BATCH);
-        let first = batches.next().unwrap_or(&[]);
-        let first_cmd = batch_command(client, lock, &member, first);
-        let moved: i64 = client.with_conn(|conn| script::run(&PROMOTE, &first_cmd, conn))?;
-        let mut replies = vec![moved];
-        let rest: Vec<redis::Cmd> = batches.map(|b| batch_command(client, lock, &member, b)).collect();
-        if moved >= 0 && !rest.is_empty() {
-            let mut pipe = redis::pipe();
-            for cmd in &rest {
-                pipe.add_command(cmd.clone());
-            }
-            let values: Vec<Value> = client.with_conn(|conn| pipe.query(conn))?;
-            replies.extend(values.iter().map(|v| redis::from_redis_value::<i64>(v.clone()).unwrap_or(-2)));
+        let first = batch_command(client, lock, &member, batches.next().unwrap_or(&[]));
+        let mut replies = vec![client.with_conn(|conn| script::run::<i64>(&PROMOTE, &first, conn))?];
+        if replies[0] >= 0 {
+            replies.extend(stream(client, batches.map(|b| batch_command(client, lock, &member, b)))?);
         }
         for reply in replies {
             match reply {
@@ -146,6 +138,37 @@ pub(crate) fn promote_due(client: &Client, lock: &MasterLock, now_s: i64) -> Res
         }
     }
     Ok(done)
+}
+
+/// Sends each command as soon as it is built, without waiting, then reads
+/// every reply: Redis runs one batch while the next is built. A refused
+/// command (an error reply) counts as a changed head (-2), so the caller
+/// reads the bucket again; every reply is read, keeping the stream whole.
+fn stream(client: &Client, commands: impl Iterator<Item = redis::Cmd>) -> Result<Vec<i64>> {
+    client.with_conn(|conn| {
+        let mut sent = 0;
+        for cmd in commands {
+            conn.send_packed_command(&cmd.get_packed_command())?;
+            sent += 1;
+        }
+        let mut replies = Vec::with_capacity(sent);
+        let mut refused = None;
+        for _ in 0..sent {
+            match conn.recv_response() {
+                Ok(Value::Int(n)) => replies.push(n),
+                Ok(other) => replies.push(if matches!(other, Value::ServerError(_)) { -2 } else { -3 }),
+                Err(e) if crate::error::connection_broken(&e) => return Err(e),
+                Err(e) => {
+                    refused.get_or_insert(e);
+                    replies.push(-2);
+                }
+            }
+        }
+        if let Some(e) = refused {
+            tracing::warn!("a promotion batch was refused, reading the bucket again: {e}");
+        }
+        Ok(replies)
+    })
 }
 
 #[cfg(test)]

@@ -183,3 +183,31 @@ fn a_leader_killed_mid_promotion_loses_and_doubles_nothing() {
     let keys: Vec<String> = redis::cmd("KEYS").arg("resque:timestamps:*").query(&mut conn).unwrap();
     assert!(keys.is_empty(), "{} timestamps sets left", keys.len());
 }
+
+#[test]
+fn work_with_scheduler_runs_a_scheduler_child_that_stops_with_the_worker() {
+    let redis = TestRedis::start();
+    let mut conn = redis.conn();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let mut cmd = worker(&redis);
+    cmd.env("TEST_OUT", &out).args(["work", "-q", "file_serve", "-i", "0.1", "--scheduler"]);
+    let mut w = Reaped::spawn(cmd.stdout(Stdio::null()).stderr(Stdio::null()));
+    assert!(eventually(Duration::from_secs(5), || lock_pid(&mut conn).is_some()), "a scheduler leads");
+    let child = lock_pid(&mut conn).unwrap();
+    assert_ne!(child, w.id());
+    let ppid = std::fs::read_to_string(format!("/proc/{child}/stat")).unwrap();
+    let ppid: u32 = ppid[ppid.rfind(')').unwrap() + 1..].split_whitespace().nth(1).unwrap().parse().unwrap();
+    assert_eq!(ppid, w.id(), "the scheduler is the worker's child");
+    let due = now_ms() / 1000 + 1;
+    delay(&mut conn, due, r#"{"class":"Archive","args":[7,"later"],"queue":"file_serve"}"#);
+    assert!(
+        eventually(Duration::from_secs(5), || std::fs::read_to_string(&out)
+            .is_ok_and(|s| s == "archive 7 later\n")),
+        "the delayed job ran"
+    );
+    kill(Pid::from_raw(w.id() as i32), Signal::SIGQUIT).unwrap();
+    assert!(wait_for_exit(&mut w, Duration::from_secs(15)).is_some_and(|s| s.success()));
+    assert_eq!(conn.get::<_, Option<String>>(LOCK).unwrap(), None, "the scheduler released its lock");
+    assert!(!std::path::Path::new(&format!("/proc/{child}")).exists(), "the scheduler exited and was reaped");
+}
