@@ -37,7 +37,7 @@ use resque::{Client, Registry, Worker, WorkerOptions};
 pub use args::WebArgs;
 pub use args::{
     Cli, Command, EnqueueArgs, FailedArgs, FailedCommand, FailedListArgs, FailedShowArgs, FailureArg,
-    JsonFlag, LogFormat, PruneArgs, RemoveQueueArgs, RemoveWorkerArgs, RetryAllArgs, WorkArgs,
+    JsonFlag, LogFormat, ProcessArgs, PruneArgs, RemoveQueueArgs, RemoveWorkerArgs, RetryAllArgs, WorkArgs,
 };
 pub use scheduler::SchedulerArgs;
 
@@ -216,7 +216,7 @@ fn run_work(cli: &Cli, work: &WorkArgs, args: &[OsString]) -> Result<ExitCode, C
     let cwd = std::env::current_dir()
         .map_err(|source| CliError::Os { what: "reading the current directory", source })?;
     // Absolute, since a daemon changes to `/`.
-    let pidfile = work.pidfile.as_ref().map(|p| cwd.join(p));
+    let pidfile = work.process.pidfile.as_ref().map(|p| cwd.join(p));
     if let Some(path) = &pidfile {
         pidfile::check(path)?;
     }
@@ -226,7 +226,7 @@ fn run_work(cli: &Cli, work: &WorkArgs, args: &[OsString]) -> Result<ExitCode, C
         0 | 1 => None,
         n => Some(supervisor::Plan::new(n, args, &cwd, options.procline_prefix.as_deref())?),
     };
-    let (client, mut ready) = match detach(client, work.background)? {
+    let (client, mut ready) = match detach(client, work.process.background)? {
         Detached::Parent(code) => return Ok(code),
         Detached::Here(client, ready) => (client, ready),
     };

@@ -30,21 +30,9 @@ pub struct SchedulerArgs {
     #[arg(long, value_name = "FILE")]
     pub schedule: Option<PathBuf>,
 
-    /// Write this process's pid here, and remove the file on exit.
-    #[arg(long, env = "PIDFILE", value_name = "PATH", help_heading = "Processes")]
-    pub pidfile: Option<PathBuf>,
-
-    /// Detach from the terminal and run as a daemon (env BACKGROUND, any
-    /// non-empty value).
-    #[arg(
-        long,
-        env = "BACKGROUND",
-        action = clap::ArgAction::SetTrue,
-        value_parser = crate::args::non_empty,
-        default_value = "",
-        help_heading = "Processes"
-    )]
-    pub background: bool,
+    /// --pidfile (PIDFILE) and --background (BACKGROUND), as `work` has them.
+    #[command(flatten)]
+    pub process: crate::ProcessArgs,
 }
 
 /// `scheduler`: reads the schedule, detaches if asked, writes the pidfile,
@@ -59,13 +47,13 @@ pub(crate) fn run(cli: &Cli, args: &SchedulerArgs) -> Result<ExitCode, CliError>
     }
     let cwd = std::env::current_dir()
         .map_err(|source| CliError::Os { what: "reading the current directory", source })?;
-    let pidfile = args.pidfile.as_ref().map(|p| cwd.join(p));
+    let pidfile = args.process.pidfile.as_ref().map(|p| cwd.join(p));
     if let Some(path) = &pidfile {
         crate::pidfile::check(path)?;
     }
     let client = crate::client(cli)?;
     client.ping()?;
-    let (client, mut ready) = match crate::detach(client, args.background)? {
+    let (client, mut ready) = match crate::detach(client, args.process.background)? {
         crate::Detached::Parent(code) => return Ok(code),
         crate::Detached::Here(client, ready) => (client, ready),
     };

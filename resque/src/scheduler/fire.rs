@@ -62,8 +62,6 @@ pub(crate) fn fire(
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
     use super::*;
     use crate::test_redis::*;
 
@@ -74,19 +72,18 @@ mod tests {
         text.parse().unwrap()
     }
 
-    fn leader(client: &Client) -> MasterLock {
-        let lock = MasterLock::new(client, None, Duration::from_secs(3)).unwrap();
-        assert!(lock.hold(client).unwrap());
-        lock
+    /// Fires `name`'s slot at `at` to queue `q` as the holder of `lock`.
+    fn fire_at(client: &Client, lock: &MasterLock, name: &str, at: &str) -> Fired {
+        fire(client, lock, name, ts(at), "q", PAYLOAD).unwrap()
     }
 
     #[test]
     fn a_slot_is_enqueued_once_and_recorded_as_ruby_writes_it() {
         let (mut r, client) = TestRedis::start_with_client();
-        let lock = leader(&client);
+        let lock = super::super::lock::test_leader(&client);
         let mut wake = r.subscribe("resque:wake");
         let slot = ts("2026-12-01T21:21:54Z");
-        assert_eq!(fire(&client, &lock, "tick", slot, "q", PAYLOAD).unwrap(), Fired::Enqueued);
+        assert_eq!(fire_at(&client, &lock, "tick", "2026-12-01T21:21:54Z"), Fired::Enqueued);
         assert_eq!(r.texts("resque:queue:q"), [PAYLOAD]);
         assert!(r.members("resque:queues").contains(b"q".as_slice()));
         let last = r.hash(LAST);
@@ -95,67 +92,44 @@ mod tests {
         assert_eq!(crate::payload::time::parse_any(written), Some(slot));
         assert_eq!(wake.messages(), ["q"]);
         // The same slot again, or an earlier one: nothing.
-        assert_eq!(fire(&client, &lock, "tick", slot, "q", PAYLOAD).unwrap(), Fired::Already);
-        assert_eq!(
-            fire(&client, &lock, "tick", ts("2026-12-01T21:21:00Z"), "q", PAYLOAD).unwrap(),
-            Fired::Already
-        );
+        assert_eq!(fire_at(&client, &lock, "tick", "2026-12-01T21:21:54Z"), Fired::Already);
+        assert_eq!(fire_at(&client, &lock, "tick", "2026-12-01T21:21:00Z"), Fired::Already);
         assert_eq!(r.texts("resque:queue:q").len(), 1);
         // The next slot: enqueued.
-        assert_eq!(
-            fire(&client, &lock, "tick", ts("2026-12-01T21:21:55Z"), "q", PAYLOAD).unwrap(),
-            Fired::Enqueued
-        );
+        assert_eq!(fire_at(&client, &lock, "tick", "2026-12-01T21:21:55Z"), Fired::Enqueued);
         assert_eq!(r.texts("resque:queue:q").len(), 2);
     }
 
     #[test]
     fn a_run_recorded_by_ruby_in_another_offset_counts() {
         let (mut r, client) = TestRedis::start_with_client();
-        let lock = leader(&client);
-        // 21:21:54 UTC as a Ruby scheduler in Berlin writes it.
-        r.exec(&["HSET", LAST, "tick", "2026-12-01 22:21:54 +0100"]);
-        assert_eq!(
-            fire(&client, &lock, "tick", ts("2026-12-01T21:21:54Z"), "q", PAYLOAD).unwrap(),
-            Fired::Already
-        );
-        r.exec(&["HSET", LAST, "tick", "2026-12-01 16:21:54 -0500"]);
-        assert_eq!(
-            fire(&client, &lock, "tick", ts("2026-12-01T21:21:54Z"), "q", PAYLOAD).unwrap(),
-            Fired::Already
-        );
-        assert_eq!(
-            fire(&client, &lock, "tick", ts("2026-12-01T21:21:55Z"), "q", PAYLOAD).unwrap(),
-            Fired::Enqueued
-        );
-        // Unreadable: the slot runs.
-        r.exec(&["HSET", LAST, "other", "yesterday"]);
-        assert_eq!(
-            fire(&client, &lock, "other", ts("2026-12-01T21:21:54Z"), "q", PAYLOAD).unwrap(),
-            Fired::Enqueued
-        );
-        // Dates around leap days and year ends.
-        r.exec(&["HSET", LAST, "leap", "2028-02-29 23:59:59 +0000"]);
-        assert_eq!(
-            fire(&client, &lock, "leap", ts("2028-02-29T23:59:59Z"), "q", PAYLOAD).unwrap(),
-            Fired::Already
-        );
-        assert_eq!(
-            fire(&client, &lock, "leap", ts("2028-03-01T00:00:00Z"), "q", PAYLOAD).unwrap(),
-            Fired::Enqueued
-        );
+        let lock = super::super::lock::test_leader(&client);
+        // (recorded last run, slot, outcome), each on a fresh schedule name.
+        let cases = [
+            // 21:21:54 UTC as a Ruby scheduler in Berlin, and in New York, writes it.
+            ("2026-12-01 22:21:54 +0100", "2026-12-01T21:21:54Z", Fired::Already),
+            ("2026-12-01 16:21:54 -0500", "2026-12-01T21:21:54Z", Fired::Already),
+            ("2026-12-01 22:21:54 +0100", "2026-12-01T21:21:55Z", Fired::Enqueued),
+            // Unreadable: the slot runs.
+            ("yesterday", "2026-12-01T21:21:54Z", Fired::Enqueued),
+            // Around a leap day.
+            ("2028-02-29 23:59:59 +0000", "2028-02-29T23:59:59Z", Fired::Already),
+            ("2028-02-29 23:59:59 +0000", "2028-03-01T00:00:00Z", Fired::Enqueued),
+        ];
+        for (i, (last, slot, outcome)) in cases.into_iter().enumerate() {
+            let name = format!("s{i}");
+            r.exec(&["HSET", LAST, &name, last]);
+            assert_eq!(fire_at(&client, &lock, &name, slot), outcome, "last {last}, slot {slot}");
+        }
     }
 
     #[test]
     fn a_deposed_leader_fires_nothing() {
         let (mut r, client) = TestRedis::start_with_client();
-        let lock = leader(&client);
+        let lock = super::super::lock::test_leader(&client);
         r.exec(&["SET", &lock.key, "rubyhost:7"]);
         let before = r.keys();
-        assert_eq!(
-            fire(&client, &lock, "tick", ts("2026-12-01T21:21:54Z"), "q", PAYLOAD).unwrap(),
-            Fired::Deposed
-        );
+        assert_eq!(fire_at(&client, &lock, "tick", "2026-12-01T21:21:54Z"), Fired::Deposed);
         assert_eq!(r.keys(), before);
     }
 }

@@ -50,6 +50,14 @@ impl MasterLock {
     }
 }
 
+/// A lock taken for this process, for the scripts' tests.
+#[cfg(test)]
+pub(crate) fn test_leader(client: &Client) -> MasterLock {
+    let lock = MasterLock::new(client, None, Duration::from_secs(3)).expect("a lock");
+    assert!(lock.hold(client).expect("the lock script runs"), "the lock is free");
+    lock
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,7 +1,7 @@
 //! `promote.lua` against a real Redis: each branch (not leader, head
 //! changed, moved, unreadable item, tidy) and the two member orders.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use super::*;
 use crate::test_redis::*;
@@ -18,19 +18,19 @@ fn delay(r: &mut TestRedis, ts: i64, item: &str) {
     r.query::<()>(redis::cmd("ZADD").arg(SCHEDULE).arg(ts).arg(ts));
 }
 
-fn leader(client: &Client) -> MasterLock {
-    let lock = MasterLock::new(client, None, Duration::from_secs(3)).unwrap();
-    assert!(lock.hold(client).unwrap());
-    lock
+/// A server, a client, the lock held, and `items` delayed (second, item).
+fn start(items: &[(i64, &str)]) -> (TestRedis, Client, MasterLock) {
+    let (mut r, client) = TestRedis::start_with_client();
+    let lock = super::super::lock::test_leader(&client);
+    for (ts, item) in items {
+        delay(&mut r, *ts, item);
+    }
+    (r, client, lock)
 }
 
 #[test]
 fn ruby_and_node_items_are_promoted_and_tidied() {
-    let (mut r, client) = TestRedis::start_with_client();
-    let lock = leader(&client);
-    delay(&mut r, 100, RUBY);
-    delay(&mut r, 101, NODE);
-    delay(&mut r, 5000, RUBY);
+    let (mut r, client, lock) = start(&[(100, RUBY), (101, NODE), (5000, RUBY)]);
     let mut wake = r.subscribe("resque:wake");
     let done = promote_due(&client, &lock, 200).unwrap();
     assert_eq!(done, Promoted { moved: 2, deposed: false });
@@ -50,9 +50,7 @@ fn ruby_and_node_items_are_promoted_and_tidied() {
 
 #[test]
 fn a_deposed_leader_writes_nothing() {
-    let (mut r, client) = TestRedis::start_with_client();
-    let lock = leader(&client);
-    delay(&mut r, 100, RUBY);
+    let (mut r, client, lock) = start(&[(100, RUBY)]);
     r.exec(&["SET", &lock.key, "otherhost:9"]);
     let before = r.keys();
     assert_eq!(promote_due(&client, &lock, 200).unwrap(), Promoted { moved: 0, deposed: true });
@@ -62,10 +60,7 @@ fn a_deposed_leader_writes_nothing() {
 
 #[test]
 fn a_changed_head_moves_nothing_until_read_again() {
-    let (mut r, client) = TestRedis::start_with_client();
-    let lock = leader(&client);
-    delay(&mut r, 100, RUBY);
-    delay(&mut r, 100, NODE);
+    let (mut r, client, lock) = start(&[(100, RUBY), (100, NODE)]);
     let items = vec![NODE.as_bytes().to_vec()];
     let cmd = batch_command(&client, &lock, "100", &items);
     assert_eq!(script::run::<i64>(&PROMOTE, &cmd, r.conn()).unwrap(), -2);
@@ -78,11 +73,8 @@ fn a_changed_head_moves_nothing_until_read_again() {
 
 #[test]
 fn an_item_without_a_queue_is_moved_aside_as_it_is() {
-    let (mut r, client) = TestRedis::start_with_client();
-    let lock = leader(&client);
     let bad = r#"{"class":"NoQueue","args":[]}"#;
-    delay(&mut r, 100, bad);
-    delay(&mut r, 100, RUBY);
+    let (mut r, client, lock) = start(&[(100, bad), (100, RUBY)]);
     assert_eq!(promote_due(&client, &lock, 100).unwrap().moved, 2);
     assert_eq!(r.texts("resque:delayed:unreadable"), [bad]);
     assert_eq!(r.texts("resque:queue:file_serve").len(), 1);
@@ -93,8 +85,7 @@ fn an_item_without_a_queue_is_moved_aside_as_it_is() {
 
 #[test]
 fn an_empty_bucket_left_in_the_schedule_is_tidied() {
-    let (mut r, client) = TestRedis::start_with_client();
-    let lock = leader(&client);
+    let (mut r, client, lock) = start(&[]);
     // What Ruby's remove_delayed leaves: the zset member without its list.
     r.exec(&["ZADD", SCHEDULE, "100", "100"]);
     assert_eq!(promote_due(&client, &lock, 100).unwrap().moved, 0);
@@ -118,7 +109,7 @@ fn a_hundred_thousand_items_due_at_once_are_promoted_quickly() {
     }
     pipe.cmd("ZADD").arg(SCHEDULE).arg(100).arg(100).ignore();
     pipe.query::<()>(r.conn()).unwrap();
-    let lock = leader(&client);
+    let lock = super::super::lock::test_leader(&client);
     let started = Instant::now();
     assert_eq!(promote_due(&client, &lock, 100).unwrap().moved, n);
     let took = started.elapsed();
