@@ -211,3 +211,21 @@ fn work_with_scheduler_runs_a_scheduler_child_that_stops_with_the_worker() {
     assert_eq!(conn.get::<_, Option<String>>(LOCK).unwrap(), None, "the scheduler released its lock");
     assert!(!std::path::Path::new(&format!("/proc/{child}")).exists(), "the scheduler exited and was reaped");
 }
+
+#[test]
+fn the_scheduler_outlives_redis_going_away_and_promotes_when_it_is_back() {
+    let mut redis = TestRedis::start();
+    let mut s = scheduler(&redis, &[]);
+    assert!(eventually(Duration::from_secs(5), || lock_pid(&mut redis.conn()) == Some(s.id())));
+    redis.stop();
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(s.try_wait().unwrap().is_none(), "the scheduler exited while Redis was away");
+    redis.restart();
+    let mut conn = redis.conn();
+    delay(&mut conn, now_ms() / 1000, r#"{"class":"Archive","args":[8,"back"],"queue":"file_serve"}"#);
+    assert!(
+        eventually(Duration::from_secs(8), || llen(&mut conn, "resque:queue:file_serve") == 1),
+        "promoted once Redis is back"
+    );
+    assert_eq!(lock_pid(&mut conn), Some(s.id()));
+}
