@@ -50,8 +50,9 @@ pub struct SchedulerOptions {
     /// `RESQUE_SCHEDULER_MASTER_LOCK_PREFIX`: placed in the lock's name, to
     /// run several independent schedulers on one namespace.
     pub lock_prefix: Option<String>,
-    /// The lock's TTL, renewed every `check_interval` while this scheduler
-    /// leads: how soon another takes over after this one is killed.
+    /// The lock's TTL, renewed every `check_interval` (at most a third of
+    /// it) while this scheduler leads: how soon another takes over after
+    /// this one is killed.
     pub lock_ttl: Duration,
     /// The longest sleep: how often the lock is renewed (or, by a follower,
     /// tried) and delayed items added without a publish (by Ruby or
@@ -112,7 +113,13 @@ pub struct Scheduler {
 impl Scheduler {
     /// A scheduler on `client`'s namespace; it leads once [`Scheduler::run`]
     /// or [`Scheduler::run_once`] takes the lock.
-    pub fn new(client: Client, options: SchedulerOptions) -> Result<Self> {
+    pub fn new(client: Client, mut options: SchedulerOptions) -> Result<Self> {
+        // Renewed at least three times per TTL, so one slow look does not lose it.
+        if options.check_interval.is_zero() || options.check_interval * 3 > options.lock_ttl {
+            let check = (options.lock_ttl / 3).max(Duration::from_millis(10));
+            tracing::warn!(?check, "check_interval must be under a third of lock_ttl: using {check:?}");
+            options.check_interval = check;
+        }
         let lock = MasterLock::new(&client, options.lock_prefix.as_deref(), options.lock_ttl)?;
         // The queue of a schedule that names none: its job's, when linked here.
         let registry = Registry::linked().ok();

@@ -1,51 +1,59 @@
 -- Promotes the head of one due bucket, checked first: nothing is written
 -- unless the master lock is still ours (-1) and the bucket still starts
 -- with exactly the items given (-2, the caller reads it again).
--- Per item (after the fixed keys: its timestamps:<item> key then the key
--- it goes to; after the fixed arguments: the item, its queue, its payload):
--- SREM timestamps:<item> delayed:<ts>, then SADD queues <q> + RPUSH
--- queue:<q> <payload>, or, for an item no queue can be read from (queue
--- ''), RPUSH of the item as it is to the aside list. Then the items leave
--- the bucket, and an empty bucket is deleted with its zset member. Each
--- queue is published once on the wake channel. Returns how many moved.
+-- After the fixed keys: each distinct queue:<q> of the batch (`queues` of
+-- them), then each item's timestamps:<item>, which names the item. After
+-- the fixed arguments: each distinct queue's name, then per item the index
+-- of its queue (0: no queue could be read from it) and its payload.
+-- Per item: SREM timestamps:<item> delayed:<ts>, then RPUSH of its payload
+-- to its queue, or, for an item without a queue, RPUSH of the item as it
+-- is to the aside list. Each queue gets SADD queues and one PUBLISH on the
+-- wake channel. Then the items leave the bucket, and an empty bucket is
+-- deleted with its zset member. Returns how many moved.
 if redis.call('GET', KEYS[K.lock]) ~= ARGV[A.value] then
   return -1
 end
-local n = tonumber(ARGV[A.count])
+local n, m = tonumber(ARGV[A.count]), tonumber(ARGV[A.queues])
 if n > 0 then
   local head = redis.call('LRANGE', KEYS[K.bucket], 0, n - 1)
   if #head ~= n then
     return -2
   end
+  local prefix = ARGV[A.prefix]
   for i = 1, n do
-    if head[i] ~= ARGV[NA + 3 * i - 2] then
+    if KEYS[NK + m + i] ~= prefix .. head[i] then
       return -2
     end
   end
-  local order, pushes = {}, {}
+  local pushes = {}
   for i = 1, n do
-    redis.call('SREM', KEYS[NK + 2 * i - 1], ARGV[A.member])
-    local queue, target = ARGV[NA + 3 * i - 1], KEYS[NK + 2 * i]
-    local value = ARGV[NA + 3 * i]
-    if queue == '' then
-      value = ARGV[NA + 3 * i - 2]
+    redis.call('SREM', KEYS[NK + m + i], ARGV[A.member])
+    local q = tonumber(ARGV[NA + m + 2 * i - 1])
+    local values = pushes[q]
+    if not values then
+      values = {}
+      pushes[q] = values
     end
-    if not pushes[target] then
-      pushes[target] = {queue = queue, values = {}}
-      order[#order + 1] = target
+    if q == 0 then
+      values[#values + 1] = head[i]
+    else
+      values[#values + 1] = ARGV[NA + m + 2 * i]
     end
-    local values = pushes[target].values
-    values[#values + 1] = value
   end
-  for _, target in ipairs(order) do
-    local push = pushes[target]
-    local values = push.values
-    for from = 1, #values, 1000 do
-      redis.call('RPUSH', target, unpack(values, from, math.min(from + 999, #values)))
-    end
-    if push.queue ~= '' then
-      redis.call('SADD', KEYS[K.queues], push.queue)
-      redis.call('PUBLISH', ARGV[A.channel], push.queue)
+  for q = 0, m do
+    local values = pushes[q]
+    if values then
+      local target = KEYS[K.aside]
+      if q > 0 then
+        target = KEYS[NK + q]
+      end
+      for from = 1, #values, 1000 do
+        redis.call('RPUSH', target, unpack(values, from, math.min(from + 999, #values)))
+      end
+      if q > 0 then
+        redis.call('SADD', KEYS[K.queues], ARGV[NA + q])
+        redis.call('PUBLISH', ARGV[A.channel], ARGV[NA + q])
+      end
     end
   end
   redis.call('LTRIM', KEYS[K.bucket], n, -1)

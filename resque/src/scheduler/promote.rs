@@ -23,8 +23,8 @@ const SLICE: isize = 20_000;
 /// Moves the head of one due bucket (see `promote.lua`).
 pub(crate) static PROMOTE: Lua = Lua::new(
     "scheduler_promote",
-    &["lock", "schedule", "bucket", "queues"],
-    &["value", "ts", "member", "channel", "count"],
+    &["lock", "schedule", "bucket", "queues", "aside"],
+    &["value", "ts", "member", "channel", "prefix", "count", "queues"],
     include_str!("promote.lua"),
 );
 
@@ -73,20 +73,21 @@ fn batch_command(client: &Client, lock: &MasterLock, member: &str, items: &[Vec<
     let keys = client.keys();
     let bucket = keys.key(&format!("delayed:{member}"));
     let unreadable = unreadable_key(keys);
-    let mut call = PROMOTE.call();
-    call.key("lock", &lock.key)
-        .key("schedule", keys.delayed_schedule())
-        .key("bucket", &bucket)
-        .key("queues", keys.queues())
-        .arg("value", &lock.value)
-        .arg("ts", member)
-        .arg("member", format!("delayed:{member}"))
-        .arg("channel", keys.wake_channel())
-        .arg("count", items.len());
+    // Each item's queue index (from 1; 0: none) and payload.
+    let mut queues: Vec<String> = Vec::new();
+    let mut moves: Vec<(usize, String)> = Vec::with_capacity(items.len());
     for item in items {
-        let due = DueJob::from_item(item);
-        let target = match &due {
-            Some(due) => keys.queue(&due.queue),
+        match DueJob::from_item(item) {
+            Some(due) => {
+                let index = match queues.iter().position(|q| *q == due.queue) {
+                    Some(i) => i + 1,
+                    None => {
+                        queues.push(due.queue);
+                        queues.len()
+                    }
+                };
+                moves.push((index, due.payload));
+            }
             None => {
                 tracing::error!(
                     item = %String::from_utf8_lossy(item),
@@ -94,14 +95,28 @@ fn batch_command(client: &Client, lock: &MasterLock, member: &str, items: &[Vec<
                     aside = %unreadable,
                     "a delayed item names no queue (not a JSON object with a string \"queue\"): moved aside, not run"
                 );
-                unreadable.clone()
+                moves.push((0, String::new()));
             }
-        };
-        call.more_keys([keys.timestamps_of(item), target.into_bytes()]);
-        match due {
-            Some(due) => call.more_args([item.clone(), due.queue.into_bytes(), due.payload.into_bytes()]),
-            None => call.more_args([item.clone(), Vec::new(), Vec::new()]),
-        };
+        }
+    }
+    let mut call = PROMOTE.call();
+    call.key("lock", &lock.key)
+        .key("schedule", keys.delayed_schedule())
+        .key("bucket", &bucket)
+        .key("queues", keys.queues())
+        .key("aside", &unreadable)
+        .arg("value", &lock.value)
+        .arg("ts", member)
+        .arg("member", format!("delayed:{member}"))
+        .arg("channel", keys.wake_channel())
+        .arg("prefix", keys.timestamps_of(b""))
+        .arg("count", items.len())
+        .arg("queues", queues.len());
+    call.more_keys(queues.iter().map(|q| keys.queue(q)));
+    call.more_keys(items.iter().map(|item| keys.timestamps_of(item)));
+    call.more_args(queues);
+    for (index, payload) in moves {
+        call.more_args([index.to_string(), payload]);
     }
     call.command()
 }

@@ -15,7 +15,9 @@ const LAST: &str = "resque:delayed:last_enqueued_at";
 
 /// A scheduler whose lock value is `value` (two in one process differ so).
 fn scheduler(client: &Client, value: &str, schedules: Vec<ScheduleEntry>, check: Duration) -> Scheduler {
-    let options = SchedulerOptions { schedules, check_interval: check, ..SchedulerOptions::default() };
+    let lock_ttl = (check * 3).max(Duration::from_secs(3));
+    let options =
+        SchedulerOptions { schedules, check_interval: check, lock_ttl, ..SchedulerOptions::default() };
     let mut s = Scheduler::new(client.clone(), options).unwrap();
     s.lock.value = value.into();
     s

@@ -74,10 +74,14 @@ fn a_changed_head_moves_nothing_until_read_again() {
 #[test]
 fn an_item_without_a_queue_is_moved_aside_as_it_is() {
     let bad = r#"{"class":"NoQueue","args":[]}"#;
-    let (mut r, client, lock) = start(&[(100, bad), (100, RUBY)]);
-    assert_eq!(promote_due(&client, &lock, 100).unwrap().moved, 2);
+    let other = r#"{"class":"B","args":[],"queue":"other"}"#;
+    let (mut r, client, lock) = start(&[(100, bad), (100, RUBY), (100, other), (100, NODE)]);
+    let mut wake = r.subscribe("resque:wake");
+    assert_eq!(promote_due(&client, &lock, 100).unwrap().moved, 4);
     assert_eq!(r.texts("resque:delayed:unreadable"), [bad]);
-    assert_eq!(r.texts("resque:queue:file_serve").len(), 1);
+    assert_eq!(r.texts("resque:queue:file_serve").len(), 2, "each to its own queue, in order");
+    assert_eq!(r.texts("resque:queue:other"), [r#"{"class":"B","args":[]}"#]);
+    assert_eq!(wake.messages(), ["file_serve", "other"], "each queue published once");
     assert!(!r.members("resque:queues").contains(b"".as_slice()));
     assert_eq!(r.query::<i64>(redis::cmd("ZCARD").arg(SCHEDULE)), 0);
     assert_eq!(r.members(format!("resque:timestamps:{bad}")).len(), 0);
