@@ -115,12 +115,12 @@ impl Scheduler {
             return Ok(tick);
         }
         if !was_leading {
-            self.start_plan()?;
+            tick.enqueued = self.start_plan()?;
         } else if self.options.dynamic {
             self.plan.reload_changed(&self.client, self.registry.as_ref())?;
         }
         let fired = self.plan.fire_due(&self.client, &self.lock, Timestamp::now())?;
-        tick.enqueued = fired.enqueued;
+        tick.enqueued += fired.enqueued;
         let promoted = if fired.deposed {
             promote::Promoted { moved: 0, deposed: true }
         } else {
@@ -151,8 +151,9 @@ impl Scheduler {
 
     /// Becomes leader: loads the dynamic schedules (emptying
     /// `schedules_changed`, as Ruby's scheduler does at load) and plans
-    /// every schedule from its last run.
-    fn start_plan(&mut self) -> Result<()> {
+    /// every schedule from its last run. Returns how many missed slots it
+    /// enqueued.
+    fn start_plan(&mut self) -> Result<usize> {
         let dynamic = if self.options.dynamic {
             let key = self.client.keys().schedules_changed();
             self.client.with_conn(|conn| redis::cmd("DEL").arg(&key).query::<()>(conn))?;
@@ -169,6 +170,6 @@ impl Scheduler {
         if fired.deposed {
             self.leading = false;
         }
-        Ok(())
+        Ok(fired.enqueued)
     }
 }

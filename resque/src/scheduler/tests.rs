@@ -105,7 +105,7 @@ fn catch_up_runs_one_missed_slot_after_downtime() {
     let late = entry("late", json!({"every": "60s", "queue": "c", "catch_up": true}));
     let plain = entry("plain", json!({"every": "60s", "queue": "p"}));
     let mut s = scheduler(&client, "host:1", vec![late, plain], Duration::from_millis(100));
-    s.run_once().unwrap();
+    assert_eq!(s.run_once().unwrap().enqueued, 1);
     assert_eq!(r.texts("resque:queue:c"), [r#"{"class":"late","args":[]}"#], "one missed slot, once");
     assert_eq!(r.texts("resque:queue:p").len(), 0, "no catch-up unless asked");
     let recorded = crate::payload::time::parse_any(&r.hash(LAST)["late"]).unwrap();
