@@ -75,6 +75,9 @@ pub enum LogFormat {
 pub enum Command {
     /// Run a worker: take jobs from the queues and run each in a forked child.
     Work(WorkArgs),
+    /// Run the scheduler: promote delayed jobs when due and enqueue
+    /// recurring schedules (resque-scheduler's keys); one leads at a time.
+    Scheduler(crate::scheduler::SchedulerArgs),
     /// List the jobs linked into this binary.
     Jobs,
     /// List the queues with how many jobs wait in each.
@@ -400,7 +403,24 @@ pub struct WorkArgs {
     )]
     pub count: u32,
 
-    /// Write this process's pid here (the supervisor's with --count), and
+    /// --pidfile and --background.
+    #[command(flatten)]
+    pub process: ProcessArgs,
+
+    /// Also run a scheduler, in a child process of this worker: one leads
+    /// among every worker started with this flag (see `scheduler`).
+    #[arg(long, help_heading = "Scheduler")]
+    pub scheduler: bool,
+
+    /// With --scheduler: the schedule YAML it runs.
+    #[arg(long, value_name = "FILE", requires = "scheduler", help_heading = "Scheduler")]
+    pub schedule: Option<PathBuf>,
+}
+
+/// How a long-running command (`work`, `scheduler`) runs as a process.
+#[derive(Debug, Args)]
+pub struct ProcessArgs {
+    /// Write this process's pid here (with `work --count`, the supervisor's), and
     /// remove the file on exit. Refuses to start while it names a running
     /// process.
     #[arg(long, env = "PIDFILE", value_name = "PATH", help_heading = "Processes")]
@@ -475,8 +495,8 @@ mod tests {
         };
         assert_eq!(log_format, LogFormat::Json);
         assert_eq!(work.count, 3);
-        assert!(work.background);
-        assert_eq!(work.pidfile, Some(PathBuf::from("w.pid")));
+        assert!(work.process.background);
+        assert_eq!(work.process.pidfile, Some(PathBuf::from("w.pid")));
         assert!(Cli::try_parse_from(["w", "work", "--count", "0"]).is_err());
         assert!(Cli::try_parse_from(["w", "work", "--log-format", "xml"]).is_err());
     }

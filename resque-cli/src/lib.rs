@@ -19,6 +19,7 @@ mod admin;
 mod args;
 mod daemon;
 mod pidfile;
+mod scheduler;
 mod supervisor;
 mod title;
 
@@ -36,8 +37,9 @@ use resque::{Client, Registry, Worker, WorkerOptions};
 pub use args::WebArgs;
 pub use args::{
     Cli, Command, EnqueueArgs, FailedArgs, FailedCommand, FailedListArgs, FailedShowArgs, FailureArg,
-    JsonFlag, LogFormat, PruneArgs, RemoveQueueArgs, RemoveWorkerArgs, RetryAllArgs, WorkArgs,
+    JsonFlag, LogFormat, ProcessArgs, PruneArgs, RemoveQueueArgs, RemoveWorkerArgs, RetryAllArgs, WorkArgs,
 };
+pub use scheduler::SchedulerArgs;
 
 /// Errors the CLI reports before exiting non-zero.
 #[derive(Debug, thiserror::Error)]
@@ -124,6 +126,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Result<ExitCode, CliErro
     init_logging(cli.verbosity(), cli.log_format);
     match &cli.command {
         Command::Work(work) => run_work(&cli, work, &args),
+        Command::Scheduler(scheduler) => scheduler::run(&cli, scheduler),
         Command::Jobs => {
             let registry = Registry::linked()?;
             for class in registry.classes() {
@@ -213,7 +216,7 @@ fn run_work(cli: &Cli, work: &WorkArgs, args: &[OsString]) -> Result<ExitCode, C
     let cwd = std::env::current_dir()
         .map_err(|source| CliError::Os { what: "reading the current directory", source })?;
     // Absolute, since a daemon changes to `/`.
-    let pidfile = work.pidfile.as_ref().map(|p| cwd.join(p));
+    let pidfile = work.process.pidfile.as_ref().map(|p| cwd.join(p));
     if let Some(path) = &pidfile {
         pidfile::check(path)?;
     }
@@ -223,20 +226,19 @@ fn run_work(cli: &Cli, work: &WorkArgs, args: &[OsString]) -> Result<ExitCode, C
         0 | 1 => None,
         n => Some(supervisor::Plan::new(n, args, &cwd, options.procline_prefix.as_deref())?),
     };
-    let mut ready = None;
-    let client = if work.background {
-        // A fresh connection in the daemon: nothing opened before the forks is reused.
-        let (address, namespace) = (client.address().clone(), client.namespace().to_string());
-        drop(client);
-        match daemon::daemonize()? {
-            daemon::Daemonized::Parent(code) => return Ok(code),
-            daemon::Daemonized::Daemon(r) => ready = Some(r),
-        }
-        Client::with_namespace(address, &namespace)?
-    } else {
-        client
+    let (client, mut ready) = match detach(client, work.process.background)? {
+        Detached::Parent(code) => return Ok(code),
+        Detached::Here(client, ready) => (client, ready),
+    };
+    // Each worker (not a --count supervisor) starts its own scheduler child.
+    let scheduler = match (&plan, work.scheduler) {
+        (None, true) => Some(scheduler::SchedulerChild::spawn(cli, work.schedule.as_deref(), &cwd)?),
+        _ => None,
     };
     let result = work_or_supervise(client, registry, options, pidfile, plan, &mut ready);
+    if let Some(scheduler) = scheduler {
+        scheduler.stop();
+    }
     if let (Err(e), Some(ready)) = (&result, ready.take()) {
         // The starting process prints it: two writers on one stderr would
         // interleave their lines.
@@ -244,6 +246,31 @@ fn run_work(cli: &Cli, work: &WorkArgs, args: &[OsString]) -> Result<ExitCode, C
         return Ok(ExitCode::FAILURE);
     }
     result
+}
+
+/// Where a command goes on after `--background`.
+enum Detached {
+    /// The starting process: exit with this code once the daemon is up.
+    Parent(ExitCode),
+    /// This process (the daemon, or the only one): its client, and the
+    /// daemon's report back to the starting process.
+    Here(Client, Option<daemon::Ready>),
+}
+
+/// Detaches when `background` is set; the daemon gets a fresh connection,
+/// so that nothing opened before the forks is reused.
+fn detach(client: Client, background: bool) -> Result<Detached, CliError> {
+    if !background {
+        return Ok(Detached::Here(client, None));
+    }
+    let (address, namespace) = (client.address().clone(), client.namespace().to_string());
+    drop(client);
+    match daemon::daemonize()? {
+        daemon::Daemonized::Parent(code) => Ok(Detached::Parent(code)),
+        daemon::Daemonized::Daemon(ready) => {
+            Ok(Detached::Here(Client::with_namespace(address, &namespace)?, Some(ready)))
+        }
+    }
 }
 
 fn work_or_supervise(

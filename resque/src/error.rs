@@ -48,6 +48,14 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
+    /// A recurring schedule that cannot be used.
+    #[error("schedule {name}: {reason}")]
+    Schedule {
+        /// The schedule's name.
+        name: String,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// Two jobs registered under one class name.
     #[error("{0}")]
     DuplicateJobs(String),

@@ -30,6 +30,8 @@
 //!   programs that run their own (most use `resque_cli::main()`).
 //! - [`hooks`]: job hooks, plugins and worker hooks.
 //! - [`failure`]: failure backends and the admin operations on failures.
+//! - [`scheduler`]: the scheduler that promotes delayed jobs and runs
+//!   recurring schedules, on resque-scheduler's keys.
 //! - [`inline`](mod@inline): run jobs at enqueue time, for tests.
 //! - [`keys`] and [`payload`]: the Redis key names and JSON shapes, shared
 //!   with Ruby Resque (see `docs/PROTOCOL.md`).
@@ -50,11 +52,13 @@ pub mod procline;
 pub mod queues;
 pub mod registry;
 mod roster;
+pub mod scheduler;
 mod script;
 mod signal_mask;
 mod signal_pipe;
 #[cfg(test)]
 mod test_redis;
+mod wake;
 pub mod worker;
 mod worker_id;
 

@@ -33,7 +33,7 @@ pub(crate) fn run(cli: &Cli, command: &Command) -> Result<ExitCode, CliError> {
         Command::Prune(args) => remove::prune(&client, args)?,
         Command::Pause => pause::pause(&client)?,
         Command::Resume => pause::resume(&client)?,
-        Command::Work(_) | Command::Jobs => return Err(not_admin()),
+        Command::Work(_) | Command::Jobs | Command::Scheduler(_) => return Err(not_admin()),
         #[cfg(feature = "web")]
         Command::Web(_) => return Err(not_admin()),
     }

@@ -130,7 +130,7 @@ impl WorkerId {
 }
 
 /// This machine's hostname, as Ruby's `Socket.gethostname` reads it.
-fn hostname() -> Result<String> {
+pub(crate) fn hostname() -> Result<String> {
     let name =
         nix::unistd::gethostname().map_err(|e| Error::os("reading the hostname", std::io::Error::from(e)))?;
     Ok(name.to_string_lossy().into_owned())

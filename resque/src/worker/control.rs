@@ -7,8 +7,9 @@ use nix::errno::Errno;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 
 use super::signals::Signals;
-use super::{wake, StopReason, Worker};
+use super::{StopReason, Worker};
 use crate::hooks::WorkerHook;
+use crate::wake;
 
 /// What signals have asked of the worker so far.
 #[derive(Debug, Default)]

@@ -11,8 +11,8 @@
 //! loop), `step.rs` + `step.lua` (taking and recording in Redis),
 //! `ahead.rs` (jobs taken ahead, replies read late), `running.rs` (one job),
 //! `child.rs` (the forked child), `control.rs` and `signals.rs` (what
-//! signals ask), `presence.rs` (registered, heartbeat, pruning peers),
-//! `wake.rs` (instant pick-up).
+//! signals ask), `presence.rs` (registered, heartbeat, pruning peers)
+//! and `crate::wake` (instant pick-up, shared with the scheduler).
 
 mod ahead;
 mod child;
@@ -22,7 +22,6 @@ mod presence;
 mod running;
 mod signals;
 mod step;
-mod wake;
 mod work_loop;
 
 use std::collections::VecDeque;
@@ -40,6 +39,7 @@ use crate::procline;
 use crate::registry::Registry;
 pub use crate::roster::{heartbeat_expired, Pruned, Recovered, EXPIRY_INTERVALS};
 use crate::signal_mask;
+use crate::wake;
 use crate::worker_id::WorkerId;
 use ahead::Pending;
 use control::Control;
@@ -200,7 +200,7 @@ impl Worker {
         self.heartbeat()?;
         self.prune();
         self.register()?;
-        self.wake = Some(wake::Wake::new(self.client.clone()));
+        self.wake = Some(wake::Wake::new(self.client.clone(), self.client.keys().wake_channel()));
         tracing::info!(worker = %self.id, "worker started");
         self.run_hooks(WorkerHook::BeforeFirstFork, None);
         let result = self.work_loop();

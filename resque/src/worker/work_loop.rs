@@ -55,7 +55,7 @@ impl Worker {
             }
             if let Some(wake) = self.wake.as_mut() {
                 // Published before this fetch: the fetch will see it.
-                wake.drain();
+                let _ = wake.drain();
             }
             match self.take_jobs() {
                 Ok(Took::Jobs(jobs)) => {

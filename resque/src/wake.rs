@@ -1,12 +1,13 @@
-//! Instant pick-up for an idle worker: a Pub/Sub subscription to the
-//! namespace's wake channel, on which resque-rs publishes a queue's name
-//! whenever it pushes a job. The worker polls the subscription's socket with
-//! its signal pipe, so an idle worker costs Redis nothing until a job comes;
-//! jobs pushed by producers that do not publish (Ruby Resque) are found by
-//! the regular poll every INTERVAL.
+//! Instant wake-ups: a Pub/Sub subscription to one channel, whose socket a
+//! loop polls with its signal pipe. An idle worker subscribes to the wake
+//! channel (resque-rs publishes a queue's name whenever it pushes a job),
+//! the scheduler to `delayed_wake` (the due second of a delayed job just
+//! added), so an idle loop costs Redis nothing until something comes; what
+//! producers that do not publish (Ruby Resque) add is found by the loop's
+//! regular poll.
 //!
 //! The subscription speaks RESP over its own plain socket (TCP or Unix),
-//! so that its file descriptor can be polled; over TLS the worker polls.
+//! so that its file descriptor can be polled; over TLS the loop polls.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -70,13 +71,15 @@ impl Write for Socket {
 /// The wake-up subscription; reconnects lazily after an error.
 pub(crate) struct Wake {
     client: Client,
+    channel: String,
     socket: Option<Socket>,
     last_attempt: Option<Instant>,
 }
 
 impl Wake {
-    pub(crate) fn new(client: Client) -> Self {
-        let mut wake = Wake { client, socket: None, last_attempt: None };
+    /// Subscribes to `channel` (a physical name, namespace included).
+    pub(crate) fn new(client: Client, channel: String) -> Self {
+        let mut wake = Wake { client, channel, socket: None, last_attempt: None };
         wake.ensure();
         wake
     }
@@ -87,24 +90,25 @@ impl Wake {
     }
 
     /// Reads and forgets whatever was published; drops the subscription if
-    /// the server closed it.
-    pub(crate) fn drain(&mut self) {
-        let Some(socket) = self.socket.as_mut() else { return };
+    /// the server closed it. Whether anything was read.
+    pub(crate) fn drain(&mut self) -> bool {
+        let Some(socket) = self.socket.as_mut() else { return false };
         let mut buf = [0u8; 4096];
+        let mut read = false;
         loop {
             match socket.read(&mut buf) {
                 Ok(0) => {
                     tracing::debug!("the wake-up subscription was closed");
                     self.socket = None;
-                    return;
+                    return read;
                 }
-                Ok(_) => continue,
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
+                Ok(_) => read = true,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return read,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(e) => {
                     tracing::debug!("the wake-up subscription failed: {e}");
                     self.socket = None;
-                    return;
+                    return read;
                 }
             }
         }
@@ -141,7 +145,7 @@ impl Wake {
                 Socket::Unix(stream)
             }
             _ => {
-                tracing::debug!("instant wake-up needs a plain connection; over TLS the worker polls");
+                tracing::debug!("instant wake-up needs a plain connection; over TLS the loop polls");
                 return Ok(None);
             }
         };
@@ -158,7 +162,7 @@ impl Wake {
                 return Err(std::io::Error::other(format!("AUTH refused: {}", line.trim())));
             }
         }
-        socket.write_all(&resp(&["SUBSCRIBE", &self.client.keys().wake_channel()]))?;
+        socket.write_all(&resp(&["SUBSCRIBE", &self.channel]))?;
         socket.set_nonblocking(true)?;
         Ok(Some(socket))
     }

@@ -1,0 +1,176 @@
+//! The scheduler: delayed and recurring jobs on resque-scheduler 5.0's keys,
+//! so a Ruby app's delayed jobs and schedules are run by resque-rs and the
+//! reverse (see `docs/PROTOCOL.md`).
+//!
+//! One scheduler leads at a time (`lock.rs`: resque-scheduler's master
+//! lock, with a short TTL renewed often); only the leader promotes due
+//! delayed items (`promote.rs`) and fires recurring schedules (`plan.rs`,
+//! `fire.rs`, `entry.rs`, `timing.rs`), each write fenced by the lock in the
+//! script that does it. The loop (`run.rs`) sleeps until the earliest due
+//! second, wakes when `delayed_wake` announces an earlier one, and looks
+//! again at least every `check_interval`.
+//!
+//! ```no_run
+//! use resque::scheduler::{Scheduler, SchedulerOptions, ScheduleEntry};
+//!
+//! fn main() -> Result<(), resque::Error> {
+//!     let mut options = SchedulerOptions::from_env();
+//!     options.schedules = ScheduleEntry::load_file("config/schedule.yml".as_ref())?;
+//!     let mut scheduler = Scheduler::new(resque::Client::from_env()?, options)?;
+//!     scheduler.run() // until QUIT, TERM or INT; the lock is released
+//! }
+//! ```
+
+mod entry;
+mod fire;
+mod lock;
+mod plan;
+mod promote;
+mod run;
+mod timing;
+
+use std::time::Duration;
+
+use jiff::Timestamp;
+
+pub use entry::ScheduleEntry;
+pub use run::Tick;
+pub use timing::{parse_interval, CronTiming, Timing};
+
+use crate::client::Client;
+use crate::error::Result;
+use crate::registry::Registry;
+use crate::wake::Wake;
+use lock::MasterLock;
+use plan::Plan;
+
+/// How a scheduler runs.
+#[derive(Debug, Clone)]
+pub struct SchedulerOptions {
+    /// `RESQUE_SCHEDULER_MASTER_LOCK_PREFIX`: placed in the lock's name, to
+    /// run several independent schedulers on one namespace.
+    pub lock_prefix: Option<String>,
+    /// The lock's TTL, renewed every `check_interval` (at most a third of
+    /// it) while this scheduler leads: how soon another takes over after
+    /// this one is killed.
+    pub lock_ttl: Duration,
+    /// The longest sleep: how often the lock is renewed (or, by a follower,
+    /// tried) and delayed items added without a publish (by Ruby or
+    /// node-resque) are looked for.
+    pub check_interval: Duration,
+    /// Static schedules (the schedule file).
+    pub schedules: Vec<ScheduleEntry>,
+    /// Whether to run the dynamic schedules of `persistent_schedules`.
+    pub dynamic: bool,
+}
+
+impl Default for SchedulerOptions {
+    /// A 3 s lock renewed every 0.5 s; no static schedule; dynamic ones on.
+    fn default() -> Self {
+        SchedulerOptions {
+            lock_prefix: None,
+            lock_ttl: Duration::from_secs(3),
+            check_interval: Duration::from_millis(500),
+            schedules: Vec::new(),
+            dynamic: true,
+        }
+    }
+}
+
+impl SchedulerOptions {
+    /// The defaults, with `RESQUE_SCHEDULER_MASTER_LOCK_PREFIX` read.
+    pub fn from_env() -> Self {
+        let lock_prefix = std::env::var("RESQUE_SCHEDULER_MASTER_LOCK_PREFIX").ok().filter(|p| !p.is_empty());
+        SchedulerOptions { lock_prefix, ..SchedulerOptions::default() }
+    }
+}
+
+/// A recurring schedule as listed: its config, where it comes from, and
+/// its runs.
+#[derive(Debug, Clone)]
+pub struct Schedule {
+    /// The schedule.
+    pub entry: ScheduleEntry,
+    /// From `persistent_schedules` (else the schedule file).
+    pub dynamic: bool,
+    /// Its next slot.
+    pub next_run: Option<Timestamp>,
+    /// Its last run, as `delayed:last_enqueued_at` records it.
+    pub last_run: Option<String>,
+}
+
+/// A scheduler: see the module docs.
+pub struct Scheduler {
+    client: Client,
+    options: SchedulerOptions,
+    lock: MasterLock,
+    leading: bool,
+    plan: Plan,
+    registry: Option<Registry>,
+    wake: Option<Wake>,
+}
+
+impl Scheduler {
+    /// A scheduler on `client`'s namespace; it leads once [`Scheduler::run`]
+    /// or [`Scheduler::run_once`] takes the lock.
+    pub fn new(client: Client, mut options: SchedulerOptions) -> Result<Self> {
+        // Renewed at least three times per TTL, so one slow look does not lose it.
+        if options.check_interval.is_zero() || options.check_interval * 3 > options.lock_ttl {
+            let check = (options.lock_ttl / 3).max(Duration::from_millis(10));
+            tracing::warn!(?check, "check_interval must be under a third of lock_ttl: using {check:?}");
+            options.check_interval = check;
+        }
+        let lock = MasterLock::new(&client, options.lock_prefix.as_deref(), options.lock_ttl)?;
+        // The queue of a schedule that names none: its job's, when linked here.
+        let registry = Registry::linked().ok();
+        Ok(Scheduler { client, options, lock, leading: false, plan: Plan::default(), registry, wake: None })
+    }
+
+    /// Whether this scheduler led at its last look.
+    pub fn is_leader(&self) -> bool {
+        self.leading
+    }
+
+    /// The master lock's key and this scheduler's value in it.
+    pub fn lock(&self) -> (&str, &str) {
+        (&self.lock.key, &self.lock.value)
+    }
+
+    /// Promotes every delayed item due now, if this scheduler leads (it
+    /// takes the lock when free): how many were moved.
+    pub fn promote_due(&mut self) -> Result<usize> {
+        self.leading = self.lock.hold(&self.client)?;
+        if !self.leading {
+            return Ok(0);
+        }
+        let done = promote::promote_due(&self.client, &self.lock, Timestamp::now().as_second())?;
+        self.leading = !done.deposed;
+        Ok(done.moved)
+    }
+
+    /// Every schedule, static and dynamic, with its next and last run.
+    pub fn schedules(&self) -> Result<Vec<Schedule>> {
+        let last = plan::last_runs(&self.client)?;
+        let dynamic = if self.options.dynamic { plan::dynamic_schedules(&self.client)? } else { Vec::new() };
+        let now = Timestamp::now();
+        Ok(plan::merged(&self.options.schedules, dynamic)
+            .into_iter()
+            .map(|(entry, dynamic)| {
+                let last_run = last.get(&entry.name).cloned();
+                let last_at = last_run.as_deref().and_then(crate::payload::time::parse_any);
+                let next_run =
+                    self.plan.next_of(&entry.name).or_else(|| entry.timing.next_after(now, last_at));
+                Schedule { entry, dynamic, next_run, last_run }
+            })
+            .collect())
+    }
+}
+
+impl std::fmt::Debug for Scheduler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Scheduler").field("lock", &self.lock).field("leading", &self.leading).finish()
+    }
+}
+
+#[cfg(test)]
+mod tests;
