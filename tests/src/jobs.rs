@@ -9,6 +9,13 @@ fn append(path: &str, line: &str) {
     f.write_all(format!("{line}\n").as_bytes()).expect("write output file");
 }
 
+/// A job with a recurring schedule declared on it: once a year, so no test
+/// run fires it; the tests read the schedule the scheduler builds from it.
+#[resque::job(queue = "yearly", cron = "0 0 1 1 * UTC", args = ("new year",))]
+pub fn yearly(line: String) {
+    let _ = line;
+}
+
 /// The example job: records its arguments.
 #[resque::job(queue = "file_serve")]
 pub fn archive(repo_id: u64, branch: String) {

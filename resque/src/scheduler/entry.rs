@@ -13,6 +13,7 @@ use serde_json::Value;
 
 use super::timing::{parse_interval, CronTiming, Timing};
 use crate::error::{Error, Result};
+use crate::registry::Registry;
 
 /// One recurring schedule.
 #[derive(Debug, Clone)]
@@ -93,6 +94,30 @@ impl ScheduleEntry {
         map.iter()
             .map(|(name, config)| ScheduleEntry::from_config(name, config).map_err(|e| e.to_string()))
             .collect()
+    }
+
+    /// The schedules jobs declare with `#[resque::job(cron = "...")]`, each
+    /// named after its class, on the job's queue.
+    pub fn declared(registry: &Registry) -> Result<Vec<Self>> {
+        let mut entries = Vec::new();
+        for class in registry.classes() {
+            let Some(job) = registry.get(class) else { continue };
+            let Some(schedule) = job.schedule else { continue };
+            let bad = |reason: String| Error::Schedule { name: class.to_string(), reason };
+            let cron = CronTiming::parse(schedule.cron).map_err(bad)?;
+            let args = (schedule.args)().map_err(|e| bad(e.to_string()))?;
+            let args: Vec<Value> = serde_json::from_str(&args).map_err(|e| bad(e.to_string()))?;
+            entries.push(ScheduleEntry {
+                name: class.to_string(),
+                timing: Timing::Cron(Box::new(cron)),
+                class: class.to_string(),
+                queue: Some(job.queue.to_string()),
+                args,
+                description: Some(format!("declared on {}", job.location())),
+                catch_up: false,
+            });
+        }
+        Ok(entries)
     }
 
     /// Reads the schedule YAML at `path` (`--schedule FILE`).

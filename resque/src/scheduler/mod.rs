@@ -123,6 +123,14 @@ impl Scheduler {
         let lock = MasterLock::new(&client, options.lock_prefix.as_deref(), options.lock_ttl)?;
         // The queue of a schedule that names none: its job's, when linked here.
         let registry = Registry::linked().ok();
+        // Schedules declared on the linked jobs, unless the file names them too.
+        if let Some(registry) = &registry {
+            for declared in ScheduleEntry::declared(registry)? {
+                if !options.schedules.iter().any(|e| e.name == declared.name) {
+                    options.schedules.push(declared);
+                }
+            }
+        }
         Ok(Scheduler { client, options, lock, leading: false, plan: Plan::default(), registry, wake: None })
     }
 

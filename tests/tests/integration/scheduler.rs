@@ -232,3 +232,20 @@ fn the_scheduler_outlives_redis_going_away_and_promotes_when_it_is_back() {
     );
     assert_eq!(lock_pid(&mut conn), Some(s.id()));
 }
+
+/// A schedule declared with `#[resque::job(cron = ...)]` is one of the
+/// scheduler's static schedules, named after its class, on its queue, with
+/// its typed args, next due as its cron and zone say.
+#[test]
+fn schedules_declared_on_jobs_are_the_schedulers_own() {
+    let redis = TestRedis::start();
+    let scheduler = resque::scheduler::Scheduler::new(redis.client(), Default::default()).unwrap();
+    let schedules = scheduler.schedules().unwrap();
+    let yearly = schedules.iter().find(|s| s.entry.name == "Yearly").expect("the declared schedule");
+    assert!(!yearly.dynamic);
+    assert_eq!(yearly.entry.class, "Yearly");
+    assert_eq!(yearly.entry.queue.as_deref(), Some("yearly"));
+    assert_eq!(yearly.entry.args, [serde_json::json!("new year")]);
+    let next = yearly.next_run.expect("a next run").to_string();
+    assert!(next.ends_with("-01-01T00:00:00Z"), "{next}");
+}
