@@ -1,8 +1,11 @@
 //! `cargo run --release -p resque-bench`: measures, on a private
 //! redis-server, how long an idle worker takes from enqueue to the start of
-//! the job (forking and in-process), and what an idle worker costs Redis.
+//! the job (forking and in-process), what an idle worker costs Redis, and
+//! how soon the scheduler promotes delayed jobs (`scheduler.rs`).
 //!
-//! The binary is also the worker it measures (`resque-bench work ...`), so
+//! The binary is also the worker and the scheduler it measures
+//! (`resque-bench work ...`, `resque-bench scheduler`; `resque-bench
+//! delayed` prints only the scheduler's figures), so
 //! the probe job below is linked in, and nothing else: it links no test
 //! jobs or test hooks, which would run in every measured job.
 //!
@@ -10,6 +13,7 @@
 //! runs, which `build.rs` links first in `.text` (see `hot_order`).
 
 mod hot_order;
+mod scheduler;
 
 use std::path::Path;
 use std::process::{Child, Command, ExitCode, Stdio};
@@ -125,7 +129,14 @@ const SAMPLES: usize = 300;
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
     match args.get(1).map(String::as_str) {
-        Some("work") => return resque_cli::main(),
+        Some("work" | "scheduler") => return resque_cli::main(),
+        Some("delayed") => {
+            // Only the scheduler's figures (the last table of a whole run).
+            let redis = TestRedis::start();
+            println!("resque-rs scheduler benchmark (private redis-server on port {})", redis.port());
+            scheduler::report(&redis);
+            return ExitCode::SUCCESS;
+        }
         Some("hot-order") => {
             let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("hot.order");
             return match hot_order::generate(&out) {
@@ -213,6 +224,7 @@ fn main() -> ExitCode {
         "| idle worker: Redis commands/s | {:.2} | {:.2} |",
         fork.idle_commands_per_sec, inproc.idle_commands_per_sec
     );
+    scheduler::report(&redis);
     ExitCode::SUCCESS
 }
 
