@@ -60,7 +60,7 @@ fn unix_now() -> Duration {
 /// Waits until `queue` holds `n` jobs; how long after the second `due`.
 fn lag_after(redis: &TestRedis, queue: &str, n: u64, due: u64) -> Duration {
     let mut conn = redis.conn();
-    let key = format!("resque:queue:{queue}");
+    let key = redis.client().keys().queue(queue);
     super::wait(|| redis::cmd("LLEN").arg(&key).query::<u64>(&mut conn).unwrap_or(0) >= n);
     unix_now().saturating_sub(Duration::from_secs(due))
 }
@@ -85,21 +85,22 @@ fn promotion_lags(redis: &TestRedis, samples: usize) -> Vec<Duration> {
 /// writes them (in pipelines, so that writing them is not what is timed).
 fn bulk_promotion(redis: &TestRedis, n: usize) -> Duration {
     let mut conn = redis.conn();
+    let keys = redis.client().keys().clone();
     let due = unix_now().as_secs() + 3;
+    let at = due as i64;
     for chunk in (0..n).collect::<Vec<_>>().chunks(10_000) {
         let mut pipe = redis::pipe();
         for i in chunk {
-            let item = format!(r#"{{"class":"Noop","args":[{i}],"queue":"sched_bulk"}}"#);
-            pipe.cmd("RPUSH").arg(format!("resque:delayed:{due}")).arg(&item).ignore();
-            pipe.cmd("SADD").arg(format!("resque:timestamps:{item}")).arg(format!("delayed:{due}")).ignore();
+            let item = resque::payload::encode_delayed("Noop", &(i,), "sched_bulk")
+                .unwrap_or_else(|e| panic!("encoding a delayed item: {e}"));
+            pipe.rpush(keys.delayed_at(at), &item).ignore();
+            pipe.sadd(keys.timestamps_of(item.as_bytes()), resque::keys::Keys::delayed_bucket(at)).ignore();
         }
         if let Err(e) = pipe.query::<()>(&mut conn) {
             panic!("writing delayed items failed: {e}");
         }
     }
-    if let Err(e) =
-        redis::cmd("ZADD").arg("resque:delayed_queue_schedule").arg(due).arg(due).query::<()>(&mut conn)
-    {
+    if let Err(e) = redis::cmd("ZADD").arg(keys.delayed_schedule()).arg(at).arg(at).query::<()>(&mut conn) {
         panic!("ZADD failed: {e}");
     }
     lag_after(redis, "sched_bulk", n as u64, due)

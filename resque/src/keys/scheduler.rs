@@ -25,6 +25,19 @@ impl Keys {
         format!("delayed:{timestamp}")
     }
 
+    /// `delayed:<member>` for a member of `delayed_queue_schedule` as read
+    /// (its text, whatever it holds), with and without the namespace.
+    pub fn delayed_of_member(&self, member: &str) -> (String, String) {
+        let bucket = format!("delayed:{member}");
+        (self.key(&bucket), bucket)
+    }
+
+    /// `delayed:unreadable`: delayed items the scheduler could not read a
+    /// queue from, moved here as they were (added by resque-rs).
+    pub fn delayed_unreadable(&self) -> String {
+        self.key("delayed:unreadable")
+    }
+
     /// `timestamps:<item>`: the `delayed:<unix s>` buckets that exact item
     /// (any bytes) is queued in.
     pub fn timestamps_of(&self, item: &[u8]) -> Vec<u8> {
@@ -95,5 +108,7 @@ mod tests {
         assert_eq!(k.scheduler_master_lock(Some("")), "resque:resque:resque_scheduler_master_lock");
         assert_eq!(Keys::new("app").scheduler_master_lock(None), "app:app:resque_scheduler_master_lock");
         assert_eq!(k.delayed_wake_channel(), "resque:delayed_wake");
+        assert_eq!(k.delayed_of_member("17"), ("resque:delayed:17".to_string(), "delayed:17".to_string()));
+        assert_eq!(k.delayed_unreadable(), "resque:delayed:unreadable");
     }
 }

@@ -10,7 +10,6 @@ use redis::Value;
 use super::lock::MasterLock;
 use crate::client::Client;
 use crate::error::Result;
-use crate::keys::Keys;
 use crate::payload::DueJob;
 use crate::script::{self, Lua};
 
@@ -27,12 +26,6 @@ pub(crate) static PROMOTE: Lua = Lua::new(
     &["value", "ts", "member", "channel", "prefix", "count", "queues"],
     include_str!("promote.lua"),
 );
-
-/// The list an item that names no queue is moved to, as it is:
-/// `delayed:unreadable` (a list of raw items, never read by a scheduler).
-pub(crate) fn unreadable_key(keys: &Keys) -> String {
-    keys.key("delayed:unreadable")
-}
 
 /// What one pass of promotion did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -71,8 +64,8 @@ pub(crate) fn earliest(client: &Client) -> Result<Option<i64>> {
 /// One batch's call: `items` are the bucket's head, in order.
 fn batch_command(client: &Client, lock: &MasterLock, member: &str, items: &[Vec<u8>]) -> redis::Cmd {
     let keys = client.keys();
-    let bucket = keys.key(&format!("delayed:{member}"));
-    let unreadable = unreadable_key(keys);
+    let (bucket, bucket_member) = keys.delayed_of_member(member);
+    let unreadable = keys.delayed_unreadable();
     // Each item's queue index (from 1; 0: none) and payload.
     let mut queues: Vec<String> = Vec::new();
     let mut moves: Vec<(usize, String)> = Vec::with_capacity(items.len());
@@ -107,7 +100,7 @@ fn batch_command(client: &Client, lock: &MasterLock, member: &str, items: &[Vec<
         .key("aside", &unreadable)
         .arg("value", &lock.value)
         .arg("ts", member)
-        .arg("member", format!("delayed:{member}"))
+        .arg("member", bucket_member)
         .arg("channel", keys.wake_channel())
         .arg("prefix", keys.timestamps_of(b""))
         .arg("count", items.len())
@@ -131,7 +124,7 @@ pub(crate) fn promote_due(client: &Client, lock: &MasterLock, now_s: i64) -> Res
             done.deposed = true;
             return Ok(done);
         }
-        let bucket = client.keys().key(&format!("delayed:{member}"));
+        let (bucket, _) = client.keys().delayed_of_member(&member);
         let items: Vec<Vec<u8>> =
             client.with_conn(|conn| redis::cmd("LRANGE").arg(&bucket).arg(0).arg(SLICE - 1).query(conn))?;
         // The first batch alone, loading the script if Redis lacks it.
