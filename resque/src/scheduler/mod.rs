@@ -21,6 +21,7 @@
 //! }
 //! ```
 
+mod dynamic;
 mod entry;
 mod fire;
 mod lock;
@@ -34,6 +35,7 @@ use std::time::Duration;
 use jiff::Timestamp;
 
 pub use entry::ScheduleEntry;
+pub use lock::leader;
 pub use run::Tick;
 pub use timing::{parse_interval, CronTiming, Timing};
 
@@ -123,14 +125,7 @@ impl Scheduler {
         let lock = MasterLock::new(&client, options.lock_prefix.as_deref(), options.lock_ttl)?;
         // The queue of a schedule that names none: its job's, when linked here.
         let registry = Registry::linked().ok();
-        // Schedules declared on the linked jobs, unless the file names them too.
-        if let Some(registry) = &registry {
-            for declared in ScheduleEntry::declared(registry)? {
-                if !options.schedules.iter().any(|e| e.name == declared.name) {
-                    options.schedules.push(declared);
-                }
-            }
-        }
+        options.schedules = with_declared(std::mem::take(&mut options.schedules), registry.as_ref())?;
         Ok(Scheduler { client, options, lock, leading: false, plan: Plan::default(), registry, wake: None })
     }
 
@@ -158,20 +153,55 @@ impl Scheduler {
 
     /// Every schedule, static and dynamic, with its next and last run.
     pub fn schedules(&self) -> Result<Vec<Schedule>> {
-        let last = plan::last_runs(&self.client)?;
-        let dynamic = if self.options.dynamic { plan::dynamic_schedules(&self.client)? } else { Vec::new() };
-        let now = Timestamp::now();
-        Ok(plan::merged(&self.options.schedules, dynamic)
-            .into_iter()
-            .map(|(entry, dynamic)| {
-                let last_run = last.get(&entry.name).cloned();
-                let last_at = last_run.as_deref().and_then(crate::payload::time::parse_any);
-                let next_run =
-                    self.plan.next_of(&entry.name).or_else(|| entry.timing.next_after(now, last_at));
-                Schedule { entry, dynamic, next_run, last_run }
-            })
-            .collect())
+        listed(&self.client, &self.options.schedules, self.options.dynamic, |name| self.plan.next_of(name))
     }
+}
+
+/// The static schedules a program knows: `file`'s (the schedule YAML) and
+/// those declared on the jobs linked into it (`#[resque::job(cron = ...)]`),
+/// unless the file names them too.
+pub fn static_schedules(file: Vec<ScheduleEntry>) -> Result<Vec<ScheduleEntry>> {
+    with_declared(file, Registry::linked().ok().as_ref())
+}
+
+fn with_declared(mut file: Vec<ScheduleEntry>, registry: Option<&Registry>) -> Result<Vec<ScheduleEntry>> {
+    if let Some(registry) = registry {
+        for declared in ScheduleEntry::declared(registry)? {
+            if !file.iter().any(|e| e.name == declared.name) {
+                file.push(declared);
+            }
+        }
+    }
+    Ok(file)
+}
+
+/// Every schedule, the static ones given and the dynamic ones in
+/// `persistent_schedules` (replacing a static one of their name), with
+/// their next run (from `now` and the last run: what a leader plans) and
+/// last run, as resque-web's Schedule tab and `resque-cli schedule list`
+/// show them, without a scheduler running here.
+pub fn schedules(client: &Client, statics: &[ScheduleEntry]) -> Result<Vec<Schedule>> {
+    listed(client, statics, true, |_| None)
+}
+
+fn listed(
+    client: &Client,
+    statics: &[ScheduleEntry],
+    dynamic: bool,
+    planned: impl Fn(&str) -> Option<Timestamp>,
+) -> Result<Vec<Schedule>> {
+    let last = plan::last_runs(client)?;
+    let dynamic = if dynamic { plan::dynamic_schedules(client)? } else { Vec::new() };
+    let now = Timestamp::now();
+    Ok(plan::merged(statics, dynamic)
+        .into_iter()
+        .map(|(entry, dynamic)| {
+            let last_run = last.get(&entry.name).cloned();
+            let last_at = last_run.as_deref().and_then(crate::payload::time::parse_any);
+            let next_run = planned(&entry.name).or_else(|| entry.timing.next_after(now, last_at));
+            Schedule { entry, dynamic, next_run, last_run }
+        })
+        .collect())
 }
 
 impl std::fmt::Debug for Scheduler {
