@@ -37,7 +37,7 @@ use jiff::Timestamp;
 pub use entry::ScheduleEntry;
 pub use lock::leader;
 pub use run::Tick;
-pub use timing::{parse_interval, CronTiming, Timing};
+pub use timing::{format_interval, parse_interval, CronTiming, Timing};
 
 use crate::client::Client;
 use crate::error::Result;
@@ -99,6 +99,50 @@ pub struct Schedule {
     pub next_run: Option<Timestamp>,
     /// Its last run, as `delayed:last_enqueued_at` records it.
     pub last_run: Option<String>,
+}
+
+impl Schedule {
+    /// The queue its job goes to: its own, else that of its job when the
+    /// job is linked into this program.
+    pub fn queue(&self) -> Option<String> {
+        self.entry
+            .queue
+            .clone()
+            .or_else(|| crate::registry::linked(&self.entry.class).map(|j| j.queue.to_string()))
+    }
+}
+
+/// As `resque-cli schedule list --json` and `/api/schedules` show it:
+/// `name`, `class`, `queue` (its job's when it names none and the job is
+/// linked here), `args`, `cron` or `every` (the other `null`), `first_in`,
+/// `description`, `catch_up`, `dynamic`, `next_run` (Ruby's `Time#to_s`)
+/// and `next_run_at` (its Unix second), `last_run` (as recorded).
+impl serde::Serialize for Schedule {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let e = &self.entry;
+        let (cron, every, first_in) = match &e.timing {
+            Timing::Cron(cron) => (Some(cron.as_str().to_string()), None, None),
+            Timing::Every { interval, first_in } => {
+                (None, Some(format_interval(*interval)), first_in.map(format_interval))
+            }
+        };
+        let mut s = serializer.serialize_struct("Schedule", 13)?;
+        s.serialize_field("name", &e.name)?;
+        s.serialize_field("class", &e.class)?;
+        s.serialize_field("queue", &self.queue())?;
+        s.serialize_field("args", &e.args)?;
+        s.serialize_field("cron", &cron)?;
+        s.serialize_field("every", &every)?;
+        s.serialize_field("first_in", &first_in)?;
+        s.serialize_field("description", &e.description)?;
+        s.serialize_field("catch_up", &e.catch_up)?;
+        s.serialize_field("dynamic", &self.dynamic)?;
+        s.serialize_field("next_run", &self.next_run.map(crate::payload::time::started))?;
+        s.serialize_field("next_run_at", &self.next_run.map(|t| t.as_second()))?;
+        s.serialize_field("last_run", &self.last_run)?;
+        s.end()
+    }
 }
 
 /// A scheduler: see the module docs.
@@ -182,6 +226,23 @@ fn with_declared(mut file: Vec<ScheduleEntry>, registry: Option<&Registry>) -> R
 /// show them, without a scheduler running here.
 pub fn schedules(client: &Client, statics: &[ScheduleEntry]) -> Result<Vec<Schedule>> {
     listed(client, statics, true, |_| None)
+}
+
+/// Every schedule and who leads, as `resque-cli schedule list --json` and
+/// `/api/schedules` show them.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ScheduleListing {
+    /// The master lock's value (`<host>:<pid>`), `None` when no scheduler leads.
+    pub leader: Option<String>,
+    /// Every schedule ([`schedules`]).
+    pub schedules: Vec<Schedule>,
+}
+
+/// [`schedules`] and the leader under this environment's lock prefix
+/// (`RESQUE_SCHEDULER_MASTER_LOCK_PREFIX`).
+pub fn listing(client: &Client, statics: &[ScheduleEntry]) -> Result<ScheduleListing> {
+    let leader = leader(client, SchedulerOptions::from_env().lock_prefix.as_deref())?;
+    Ok(ScheduleListing { leader, schedules: schedules(client, statics)? })
 }
 
 fn listed(
