@@ -89,7 +89,7 @@ fn enqueue_now(client: &Client, arg: &ScheduleNameArg) -> Result<(), CliError> {
 }
 
 fn set(client: &Client, args: &ScheduleSetArgs) -> Result<(), CliError> {
-    let config: Value = serde_json::from_str(&args.config).map_err(|e| {
+    let config: Value = serde_json::from_str(&args.config_json).map_err(|e| {
         CliError::Usage(format!(
             "the config of {} is not JSON ({e}): give an object such as \
              '{{\"every\":\"30s\",\"class\":\"Archive\",\"queue\":\"file_serve\",\"args\":[44]}}'",

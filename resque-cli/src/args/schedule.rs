@@ -59,5 +59,5 @@ pub struct ScheduleSetArgs {
     /// Its config, a JSON object such as
     /// '{"every":"30s","class":"Archive","queue":"file_serve","args":[44]}'.
     #[arg(value_name = "JSON")]
-    pub config: String,
+    pub config_json: String,
 }
