@@ -271,7 +271,7 @@ pub(crate) async fn schedule_enqueue_now(
 pub(crate) async fn schedule_remove(
     ctx: Ctx,
     Path(name): Path<String>,
-    Verified(form): Verified,
+    _: Verified,
 ) -> Result<Response, PageError> {
     let removed = blocking(ctx.client(), move |c| {
         let removed = c.remove_schedule(&name)?;
@@ -285,5 +285,5 @@ pub(crate) async fn schedule_remove(
         )
         .into());
     }
-    Ok(back(&ctx, &form, "/schedule"))
+    Ok(to(&ctx, "/schedule"))
 }
