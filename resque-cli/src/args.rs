@@ -5,6 +5,12 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use resque::failure::FailureRef;
 
+mod delayed;
+mod schedule;
+
+pub use delayed::{DelayedArgs, DelayedCancelArgs, DelayedCommand, DelayedListArgs, DelayedShowArgs};
+pub use schedule::{ScheduleArgs, ScheduleCommand, ScheduleListArgs, ScheduleNameArg, ScheduleSetArgs};
+
 /// Resque workers and tools, compatible with Ruby Resque's Redis layout.
 #[derive(Debug, Parser)]
 #[command(name = "resque-cli", version, about, propagate_version = true)]
@@ -91,6 +97,9 @@ pub enum Command {
     Failed(FailedArgs),
     /// Inspect, queue now and cancel delayed jobs (resque-scheduler's keys).
     Delayed(DelayedArgs),
+    /// List recurring schedules, enqueue one now, set or remove a dynamic
+    /// one (resque-scheduler's `persistent_schedules`).
+    Schedule(ScheduleArgs),
     /// Push a job by class name and JSON args, as any producer would.
     Enqueue(EnqueueArgs),
     /// Delete a queue and every job waiting in it.
@@ -104,9 +113,9 @@ pub enum Command {
     /// Pause every worker, Ruby's included (sets `pause-all-workers`).
     Pause,
     /// Serve the monitoring app: resque-web's pages (Overview, Working,
-    /// Failed, Queues, Workers, Stats, Delayed), `/metrics` for Prometheus
-    /// and a JSON API (`/api/info`, `/api/queues`, `/api/workers`,
-    /// `/api/failed`, `/api/delayed`).
+    /// Failed, Queues, Workers, Stats, Delayed, Schedule), `/metrics` for
+    /// Prometheus and a JSON API (`/api/info`, `/api/queues`,
+    /// `/api/workers`, `/api/failed`, `/api/delayed`, `/api/schedules`).
     #[cfg(feature = "web")]
     Web(WebArgs),
     /// Let paused workers go on (deletes `pause-all-workers`).
@@ -193,95 +202,6 @@ pub struct RetryAllArgs {
     /// it again retries nothing twice.
     #[arg(long)]
     pub not_retried: bool,
-}
-
-/// `delayed`'s subcommands.
-#[derive(Debug, Args)]
-pub struct DelayedArgs {
-    /// What to do with the delayed jobs.
-    #[command(subcommand)]
-    pub command: DelayedCommand,
-}
-
-/// What `delayed` does. A second (`TS`) is a Unix second, or a time as
-/// `delayed list` shows it (`2026-12-02 03:00:00 +0000`, or ISO 8601).
-#[derive(Debug, Subcommand)]
-pub enum DelayedCommand {
-    /// List the seconds that have delayed jobs, earliest first, with how many.
-    List(DelayedListArgs),
-    /// Show the jobs due at one second.
-    Show(DelayedShowArgs),
-    /// Push every job due at one second to its queue now.
-    QueueNow(SecondArg),
-    /// Cancel the jobs due at one second (TS), or every delayed instance of
-    /// one job (--class and --args, as `enqueue` names it).
-    Cancel(DelayedCancelArgs),
-    /// Remove every delayed job.
-    Clear,
-}
-
-/// `delayed list`'s flags.
-#[derive(Debug, Args)]
-pub struct DelayedListArgs {
-    /// Position of the first second to list (from 0, earliest first).
-    #[arg(long, default_value_t = 0, value_name = "N")]
-    pub start: usize,
-    /// How many seconds to list.
-    #[arg(long, default_value_t = 50, value_name = "N")]
-    pub count: usize,
-    /// Print JSON for scripts instead of a table.
-    #[arg(long)]
-    pub json: bool,
-}
-
-/// `delayed show`'s arguments.
-#[derive(Debug, Args)]
-pub struct DelayedShowArgs {
-    /// The second.
-    #[arg(value_name = "TS", value_parser = unix_second, allow_negative_numbers = true)]
-    pub at: i64,
-    /// Print JSON for scripts instead of a table.
-    #[arg(long)]
-    pub json: bool,
-}
-
-/// One second with delayed jobs.
-#[derive(Debug, Args)]
-pub struct SecondArg {
-    /// The second.
-    #[arg(value_name = "TS", value_parser = unix_second, allow_negative_numbers = true)]
-    pub at: i64,
-}
-
-/// `delayed cancel`'s arguments: a second, or one job.
-#[derive(Debug, Args)]
-#[command(group = clap::ArgGroup::new("what").required(true).args(["at", "class"]))]
-pub struct DelayedCancelArgs {
-    /// Cancel every job due at this second.
-    #[arg(value_name = "TS", value_parser = unix_second, allow_negative_numbers = true)]
-    pub at: Option<i64>,
-    /// Cancel every delayed instance of a job of this class...
-    #[arg(long, value_name = "CLASS", conflicts_with = "at", requires = "args")]
-    pub class: Option<String>,
-    /// ...with exactly these arguments (a JSON array, such as '[44,"masterbrew"]')...
-    #[arg(long, value_name = "JSON_ARGS", allow_hyphen_values = true, requires = "class")]
-    pub args: Option<String>,
-    /// ...on this queue (default: the class's queue when the job is linked
-    /// into this binary).
-    #[arg(short = 'q', long, value_name = "QUEUE", requires = "class")]
-    pub queue: Option<String>,
-}
-
-/// A second: a Unix second, or a time in a format Resque writes.
-fn unix_second(text: &str) -> Result<i64, String> {
-    if let Ok(at) = text.trim().parse::<i64>() {
-        return Ok(at);
-    }
-    resque::payload::time::parse_any(text).map(|ts| ts.as_second()).ok_or_else(|| {
-        format!(
-            "{text:?} is not a second: give a Unix second (1764633600) or a time (2025-12-02 00:00:00 +0000)"
-        )
-    })
 }
 
 /// `enqueue`'s arguments.
@@ -465,6 +385,11 @@ pub struct WebArgs {
     /// this many seconds old: Ruby's prune interval, five heartbeats.
     #[arg(long, value_name = "SECONDS", default_value_t = resque_web::DEFAULT_STALE_AFTER.as_secs(), value_parser = clap::value_parser!(u64).range(1..))]
     pub stale_after: u64,
+
+    /// A schedule YAML whose static schedules the Schedule tab lists too
+    /// (besides the dynamic ones and those declared on linked jobs).
+    #[arg(long, value_name = "FILE")]
+    pub schedule: Option<PathBuf>,
 }
 
 #[cfg(test)]
@@ -532,6 +457,10 @@ mod tests {
             &["w", "delayed", "cancel", "1764633600"],
             &["w", "delayed", "cancel", "--class", "Archive", "--args", "[44]", "-q", "file_serve"],
             &["w", "delayed", "clear"],
+            &["w", "schedule", "list", "--json", "--schedule", "s.yml"],
+            &["w", "schedule", "enqueue-now", "nightly"],
+            &["w", "schedule", "set", "dyn", r#"{"every":"1h","class":"A"}"#],
+            &["w", "schedule", "remove", "dyn"],
             &["w", "remove-queue", "q"],
             &["w", "remove-worker", "h:1:q"],
             &["w", "prune", "--heartbeat-interval", "5"],
@@ -547,6 +476,8 @@ mod tests {
             &["w", "delayed", "cancel", "1764633600", "--class", "Archive", "--args", "[]"],
             &["w", "delayed", "cancel", "--class", "Archive"],
             &["w", "delayed", "cancel", "--args", "[]"],
+            &["w", "schedule", "set", "dyn"],
+            &["w", "schedule", "remove"],
         ] {
             assert!(Cli::try_parse_from(bad).is_err(), "{bad:?}");
         }

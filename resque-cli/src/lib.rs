@@ -155,6 +155,7 @@ fn run_web(cli: &Cli, web: &WebArgs) -> Result<ExitCode, CliError> {
             _ => return Err(CliError::Usage("invalid --auth: expected user:password".into())),
         },
     };
+    let schedules = web.schedule.as_deref().map(resque::scheduler::ScheduleEntry::load_file).transpose()?;
     let client = client(cli)?;
     client.ping()?;
     let addr = std::net::SocketAddr::new(web.host, web.port);
@@ -169,6 +170,9 @@ fn run_web(cli: &Cli, web: &WebArgs) -> Result<ExitCode, CliError> {
     let mut options = resque_web::WebOptions::new().with_stale_after(Duration::from_secs(web.stale_after));
     if let Some((user, password)) = auth {
         options = options.with_auth(user, password);
+    }
+    if let Some(schedules) = schedules {
+        options = options.with_schedules(schedules);
     }
     runtime.block_on(resque_web::serve_with(client, addr, options))?;
     Ok(ExitCode::SUCCESS)

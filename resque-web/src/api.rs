@@ -187,6 +187,14 @@ pub(crate) async fn delayed_at(
     blocking(client, move |c| read::delayed_jobs(c, at, start, count)).await.map(Json)
 }
 
+/// `/api/schedules`: every schedule with its next and last run, and who leads.
+pub(crate) async fn schedules(
+    State(state): State<crate::ui::AppState>,
+) -> Result<Json<resque::scheduler::ScheduleListing>, ApiError> {
+    let statics = state.schedules.clone();
+    blocking(state.client, move |c| read::schedules(c, &statics)).await.map(Json)
+}
+
 pub(crate) async fn not_found() -> ApiError {
     ApiError::NotFound("no such page".into())
 }

@@ -19,11 +19,12 @@
 //! | `GET /queues`, `GET /queues/{name}?start=` | queues with sizes; one queue's jobs, 20 a page; remove the queue |
 //! | `GET /workers`, `GET /workers/{id}` | workers grouped by host, stale ones flagged and prunable (live); one worker's details |
 //! | `GET /delayed?class=&start=`, `GET /delayed/{unix second}?start=` | seconds with delayed jobs and how many, 20 a page (live), or the delayed jobs of a class; one second's jobs; queue a second's jobs now, cancel them, clear every delayed job |
+//! | `GET /schedule` | every recurring schedule (static: the schedule file's and those declared on the linked jobs; dynamic: `persistent_schedules`) with its next and last run, and which scheduler leads (live); enqueue one now, remove a dynamic one |
 //! | `GET /stats`, `/stats/redis`, `/stats/keys`, `/stats/keys/{key}`, `/stats.txt` | `Resque.info`, Redis `INFO`, the namespace's keys, one key's contents, resque-web's text stats |
 //!
 //! | route | what |
 //! | --- | --- |
-//! | `GET /metrics` | Prometheus text format: `resque_jobs_processed_total`, `resque_jobs_failed_total`, `resque_queue_length{queue}`, `resque_workers`, `resque_workers_working`, `resque_failed_jobs`, `resque_workers_paused`, `resque_delayed_jobs` |
+//! | `GET /metrics` | Prometheus text format: `resque_jobs_processed_total`, `resque_jobs_failed_total`, `resque_queue_length{queue}`, `resque_workers`, `resque_workers_working`, `resque_failed_jobs`, `resque_workers_paused`, `resque_delayed_jobs`, `resque_scheduler_leader` (1 when a scheduler holds the master lock, with its `leader="host:pid"`) |
 //! | `GET /api/info` | `Resque.info`'s counts and `paused` |
 //! | `GET /api/queues` | `[{"name", "size"}]` |
 //! | `GET /api/queues/{name}?start=&count=` | `{"name", "size", "start", "jobs": [...]}` (count: default 20, at most 1000) |
@@ -32,6 +33,7 @@
 //! | `GET /api/failed/{id or index}` | `{"index", ...entry, "id"}`, or 404 |
 //! | `GET /api/delayed?start=&count=` | `{"count", "jobs", "start", "seconds": [{"at", "jobs"}]}`: seconds with delayed jobs, earliest first |
 //! | `GET /api/delayed/{unix second}?start=&count=` | `{"at", "size", "start", "jobs": [...]}`, or 400 for a bad second |
+//! | `GET /api/schedules` | `{"leader", "schedules": [{"name", "class", "queue", "args", "cron", "every", "first_in", "description", "catch_up", "dynamic", "next_run", "next_run_at", "last_run"}]}` |
 //!
 //! Errors are JSON `{"error": "..."}`: 400 for a bad query parameter, 404
 //! for something that does not exist, 503 when Redis does not answer.
@@ -65,11 +67,14 @@ pub struct WebOptions {
     /// How old a heartbeat makes a worker stale (and prunable from the
     /// Workers page); [`DEFAULT_STALE_AFTER`] unless set.
     pub stale_after: Duration,
+    /// Static schedules (a schedule file's) the Schedule tab lists, besides
+    /// the dynamic ones in Redis and those declared on the linked jobs.
+    pub schedules: Vec<resque::scheduler::ScheduleEntry>,
 }
 
 impl Default for WebOptions {
     fn default() -> Self {
-        WebOptions { auth: None, stale_after: DEFAULT_STALE_AFTER }
+        WebOptions { auth: None, stale_after: DEFAULT_STALE_AFTER, schedules: Vec::new() }
     }
 }
 
@@ -82,6 +87,12 @@ impl WebOptions {
     /// Calls a worker stale once its heartbeat is older than `after`.
     pub fn with_stale_after(mut self, after: Duration) -> Self {
         self.stale_after = after;
+        self
+    }
+
+    /// Lists these static schedules (a schedule file's) on the Schedule tab.
+    pub fn with_schedules(mut self, schedules: Vec<resque::scheduler::ScheduleEntry>) -> Self {
+        self.schedules = schedules;
         self
     }
 
@@ -98,6 +109,7 @@ impl std::fmt::Debug for WebOptions {
         f.debug_struct("WebOptions")
             .field("auth", &self.auth.as_ref().map(|(user, _)| user))
             .field("stale_after", &self.stale_after)
+            .field("schedules", &self.schedules.len())
             .finish()
     }
 }
@@ -139,7 +151,16 @@ pub fn router(client: resque::Client) -> Router {
 }
 
 fn app(client: resque::Client, options: &WebOptions) -> Router {
-    let state = ui::AppState { client, csrf: csrf_token(), stale_after: options.stale_after };
+    let schedules = resque::scheduler::static_schedules(options.schedules.clone()).unwrap_or_else(|e| {
+        tracing::error!("the jobs' declared schedules cannot be read, not listed: {e}");
+        options.schedules.clone()
+    });
+    let state = ui::AppState {
+        client,
+        csrf: csrf_token(),
+        stale_after: options.stale_after,
+        schedules: Arc::new(schedules),
+    };
     ui::routes()
         .route("/metrics", get(metrics::metrics))
         .route("/api/info", get(api::info))
@@ -150,6 +171,7 @@ fn app(client: resque::Client, options: &WebOptions) -> Router {
         .route("/api/failed/{entry}", get(api::failure))
         .route("/api/delayed", get(api::delayed))
         .route("/api/delayed/{at}", get(api::delayed_at))
+        .route("/api/schedules", get(api::schedules))
         .fallback(api::not_found)
         .with_state(state)
 }

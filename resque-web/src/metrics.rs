@@ -24,6 +24,8 @@ struct Snapshot {
     failed_jobs: u64,
     paused: bool,
     delayed_jobs: u64,
+    /// The scheduler master lock's value, when a scheduler holds it.
+    leader: Option<String>,
 }
 
 impl Snapshot {
@@ -39,6 +41,7 @@ impl Snapshot {
             failed_jobs: c.failed_count()?,
             paused: c.all_workers_paused()?,
             delayed_jobs: c.delayed_count()?,
+            leader: crate::read::scheduler_leader(c)?,
         })
     }
 
@@ -84,6 +87,14 @@ impl Snapshot {
             "Delayed jobs waiting for their second (resque-scheduler's delayed queue).",
             &[(None, self.delayed_jobs)],
         );
+        metric_labelled(
+            &mut out,
+            "resque_scheduler_leader",
+            "gauge",
+            "1 when a scheduler holds the master lock (label leader: its host:pid), else 0.",
+            "leader",
+            &[(self.leader.as_deref(), u64::from(self.leader.is_some()))],
+        );
         out
     }
 }
@@ -91,13 +102,25 @@ impl Snapshot {
 /// Appends one metric family; a sample with `Some(queue)` carries the
 /// `queue` label.
 fn metric(out: &mut String, name: &str, kind: &str, help: &str, samples: &[(Option<&str>, u64)]) {
+    metric_labelled(out, name, kind, help, "queue", samples);
+}
+
+/// Appends one metric family; a sample with `Some(value)` carries the label `label`.
+fn metric_labelled(
+    out: &mut String,
+    name: &str,
+    kind: &str,
+    help: &str,
+    label: &str,
+    samples: &[(Option<&str>, u64)],
+) {
     // Writing to a String cannot fail.
     let _ = writeln!(out, "# HELP {name} {help}");
     let _ = writeln!(out, "# TYPE {name} {kind}");
-    for (queue, value) in samples {
-        match queue {
-            Some(q) => {
-                let _ = writeln!(out, "{name}{{queue=\"{}\"}} {value}", escape_label(q));
+    for (labelled, value) in samples {
+        match labelled {
+            Some(l) => {
+                let _ = writeln!(out, "{name}{{{label}=\"{}\"}} {value}", escape_label(l));
             }
             None => {
                 let _ = writeln!(out, "{name} {value}");
@@ -147,11 +170,17 @@ mod tests {
             failed_jobs: 1,
             paused: true,
             delayed_jobs: 4,
+            leader: Some("web1:42".into()),
         };
         let text = s.render();
         assert!(text.contains("# TYPE resque_jobs_processed_total counter\nresque_jobs_processed_total 3\n"));
         assert!(text.contains("resque_queue_length{queue=\"a\\\"q\"} 2\n"));
         assert!(text.contains("resque_workers_paused 1\n"));
         assert!(text.contains("# TYPE resque_delayed_jobs gauge\nresque_delayed_jobs 4\n"));
+        assert!(text.contains(
+            "# TYPE resque_scheduler_leader gauge\nresque_scheduler_leader{leader=\"web1:42\"} 1\n"
+        ));
+        let none = Snapshot { leader: None, ..s }.render();
+        assert!(none.contains("\nresque_scheduler_leader 0\n"), "{none}");
     }
 }

@@ -303,3 +303,30 @@ pub(crate) struct DelayedJobs {
 pub(crate) fn delayed_jobs(c: &Client, at: i64, start: usize, count: usize) -> Result<DelayedJobs, ApiError> {
     Ok(DelayedJobs { at, size: c.delayed_size_at(at)?, start, jobs: c.delayed_at(at, start, count)? })
 }
+
+/// Every schedule, `statics` and the dynamic ones, with who leads.
+pub(crate) fn schedules(
+    c: &Client,
+    statics: &[resque::scheduler::ScheduleEntry],
+) -> Result<resque::scheduler::ScheduleListing, ApiError> {
+    Ok(resque::scheduler::listing(c, statics)?)
+}
+
+/// The schedule named `name`, or a 404.
+pub(crate) fn schedule(
+    c: &Client,
+    statics: &[resque::scheduler::ScheduleEntry],
+    name: &str,
+) -> Result<resque::scheduler::Schedule, ApiError> {
+    resque::scheduler::schedules(c, statics)?
+        .into_iter()
+        .find(|s| s.entry.name == name)
+        .ok_or_else(|| ApiError::NotFound(format!("no schedule named {name:?}")))
+}
+
+/// Who leads: the scheduler master lock's value under this environment's
+/// prefix.
+pub(crate) fn scheduler_leader(c: &Client) -> Result<Option<String>, ApiError> {
+    let prefix = resque::scheduler::SchedulerOptions::from_env().lock_prefix;
+    Ok(resque::scheduler::leader(c, prefix.as_deref())?)
+}

@@ -260,12 +260,14 @@ async fn metrics() {
         "resque_workers_paused 0",
         "# TYPE resque_delayed_jobs gauge",
         "resque_delayed_jobs 0",
+        "# TYPE resque_scheduler_leader gauge",
+        "resque_scheduler_leader 0",
     ] {
         assert!(lines.contains(&expected), "missing {expected:?} in\n{body}");
     }
     // Every sample follows its family's HELP and TYPE lines.
-    assert_eq!(lines.iter().filter(|l| l.starts_with("# HELP ")).count(), 8);
-    assert_eq!(lines.iter().filter(|l| l.starts_with("# TYPE ")).count(), 8);
+    assert_eq!(lines.iter().filter(|l| l.starts_with("# HELP ")).count(), 9);
+    assert_eq!(lines.iter().filter(|l| l.starts_with("# TYPE ")).count(), 9);
     assert!(body.ends_with('\n'));
 
     redis.client().pause_all_workers().unwrap();

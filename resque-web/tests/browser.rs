@@ -3,7 +3,8 @@
 //! Loads every tab, retries a failed job by clicking, removes a queue,
 //! prunes a stale worker, watches live polling update Overview and Workers,
 //! checks the XSS payload shows as text, queues a delayed second now, and
-//! saves screenshots of Overview, Failed and Delayed
+//! enqueues a schedule now, and saves screenshots of Overview, Failed,
+//! Delayed and Schedule
 //! under `target/tmp/screenshots/`.
 //!
 //! Needs Debian's `chromium` and `chromium-driver` (`.ci/run` installs
@@ -119,6 +120,10 @@ fn populate(redis: &TestRedis) {
     for (delay, args) in [(90, json!([46, "later"])), (3600, json!([47, "nightly"])), (3600, json!([XSS]))] {
         client.enqueue_class_at(now + delay, "file_serve", "Archive", &args).unwrap();
     }
+    client
+        .set_schedule("digest", &json!({"every": "1h", "class": "Mailer", "queue": "digests", "args": [XSS]}))
+        .unwrap();
+    let _: () = conn.set(keys.scheduler_master_lock(None), "sched1:77").unwrap();
 }
 
 fn save_screenshot(name: &str, png: &[u8]) -> PathBuf {
@@ -175,6 +180,7 @@ async fn the_pages_in_a_real_browser() {
         ("Workers", "Workers"),
         ("Stats", "Stats"),
         ("Delayed", "Delayed"),
+        ("Schedule", "Schedule"),
         ("Overview", "Overview"),
     ] {
         web.find(Locator::LinkText(tab)).await.unwrap().click().await.unwrap();
@@ -295,6 +301,28 @@ async fn the_pages_in_a_real_browser() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(client.delayed_count().unwrap(), 2);
+
+    // Schedule: every schedule with its next run and the leader; Enqueue now
+    // runs the dynamic one once.
+    web.goto(&format!("{base}/schedule")).await.unwrap();
+    let listed = web.find(Locator::Css("[data-live]")).await.unwrap().text().await.unwrap();
+    assert!(
+        listed.contains("sched1:77") && listed.contains("every 1h") && listed.contains("(in 1h)"),
+        "{listed}"
+    );
+    assert!(listed.contains(XSS), "the args shown as text: {listed}");
+    save_screenshot("schedule", &web.screenshot().await.unwrap());
+    web.find(Locator::Css(r#"tr[data-schedule="digest"] button.primary"#))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let start = Instant::now();
+    while client.size("digests").unwrap() != 1 {
+        assert!(start.elapsed() < LIMIT, "Enqueue now did not enqueue the job");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 
     // Live polling of Workers: a worker that starts shows up without a reload.
     web.goto(&format!("{base}/workers")).await.unwrap();

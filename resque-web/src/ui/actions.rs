@@ -245,3 +245,45 @@ pub(crate) async fn delayed_clear(ctx: Ctx, _: Verified) -> Result<Response, Pag
     tracing::info!(jobs = removed, "cleared every delayed job");
     Ok(to(&ctx, "/delayed"))
 }
+
+/// Enqueues a schedule's job once now (Ruby's `enqueue_from_config`): its
+/// next run stays when it was.
+pub(crate) async fn schedule_enqueue_now(
+    ctx: Ctx,
+    Path(name): Path<String>,
+    Verified(form): Verified,
+) -> Result<Response, PageError> {
+    let statics = ctx.state.schedules.clone();
+    blocking(ctx.client(), move |c| {
+        let found = crate::read::schedule(c, &statics, &name)?;
+        let queue = found.entry.enqueue_now(c).map_err(|e| match e {
+            resque::Error::Schedule { .. } => ApiError::BadRequest(e.to_string()),
+            e => e.into(),
+        })?;
+        tracing::info!(schedule = name, queue, "enqueued a schedule's job now");
+        Ok(())
+    })
+    .await?;
+    Ok(back(&ctx, &form, "/schedule"))
+}
+
+/// Removes a dynamic schedule (a static one is not in Redis: 404).
+pub(crate) async fn schedule_remove(
+    ctx: Ctx,
+    Path(name): Path<String>,
+    _: Verified,
+) -> Result<Response, PageError> {
+    let removed = blocking(ctx.client(), move |c| {
+        let removed = c.remove_schedule(&name)?;
+        tracing::info!(schedule = name, removed, "removed a dynamic schedule");
+        Ok(removed)
+    })
+    .await?;
+    if !removed {
+        return Err(ApiError::NotFound(
+            "no dynamic schedule of this name: it was removed already, or is static".into(),
+        )
+        .into());
+    }
+    Ok(to(&ctx, "/schedule"))
+}

@@ -22,9 +22,10 @@ pub(crate) enum Tab {
     Workers,
     Stats,
     Delayed,
+    Schedule,
 }
 
-const TABS: [(Tab, &str, &str); 7] = [
+const TABS: [(Tab, &str, &str); 8] = [
     (Tab::Overview, "Overview", "/overview"),
     (Tab::Working, "Working", "/working"),
     (Tab::Failed, "Failed", "/failed"),
@@ -32,6 +33,7 @@ const TABS: [(Tab, &str, &str); 7] = [
     (Tab::Workers, "Workers", "/workers"),
     (Tab::Stats, "Stats", "/stats"),
     (Tab::Delayed, "Delayed", "/delayed"),
+    (Tab::Schedule, "Schedule", "/schedule"),
 ];
 
 /// The stylesheet, served at `/assets/app.css`.

@@ -1,5 +1,5 @@
 //! The HTML pages: resque-web's tabs (Overview, Working, Failed, Queues,
-//! Workers, Stats, and resque-scheduler's Delayed), every state change a
+//! Workers, Stats, and resque-scheduler's Delayed and Schedule), every state change a
 //! POST carrying the CSRF token.
 
 mod actions;
@@ -31,6 +31,9 @@ pub(crate) struct AppState {
     pub(crate) client: Client,
     pub(crate) csrf: std::sync::Arc<str>,
     pub(crate) stale_after: Duration,
+    /// The static schedules the Schedule tab lists (a schedule file's and
+    /// those declared on the linked jobs).
+    pub(crate) schedules: std::sync::Arc<Vec<resque::scheduler::ScheduleEntry>>,
 }
 
 impl FromRef<AppState> for Client {
@@ -64,6 +67,9 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/delayed/{at}", get(pages::delayed_at))
         .route("/delayed/{at}/queue-now", post(actions::delayed_queue_now))
         .route("/delayed/{at}/cancel", post(actions::delayed_cancel))
+        .route("/schedule", get(pages::schedule))
+        .route("/schedule/{name}/enqueue-now", post(actions::schedule_enqueue_now))
+        .route("/schedule/{name}/remove", post(actions::schedule_remove))
         .route("/stats", get(pages::stats))
         .route("/stats/redis", get(pages::stats_redis))
         .route("/stats/keys", get(pages::stats_keys))

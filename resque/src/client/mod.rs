@@ -122,7 +122,7 @@ impl fmt::Debug for Client {
 
 /// A payload as JSON, or, when it is not JSON, as a JSON string of its text
 /// (see [`payload::escape_bytes`]).
-fn parse_or_text(raw: Vec<u8>) -> Value {
+pub(crate) fn parse_or_text(raw: Vec<u8>) -> Value {
     serde_json::from_slice(&raw).unwrap_or_else(|_| Value::String(payload::into_text(raw)))
 }
 

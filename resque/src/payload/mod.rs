@@ -20,7 +20,7 @@ pub(crate) use failure_id::identity_bytes;
 pub use failure_id::FailureId;
 pub use job::{encode_args, encode_job, EncodeError, JobPayload};
 pub use new_failure::{FailedPayload, NewFailure, PAYLOAD_BASE64, QUEUE_BASE64};
-pub(crate) use numbers::{holds_exactly, integers_beyond_floats};
+pub(crate) use numbers::{holds_exactly, integers_beyond_floats, to_ruby_json};
 pub use numbers::{ruby_float, unheld_integer, unheld_integer_in_args, UnheldInteger};
 pub use raw_failure::RawFailure;
 pub use text::{escape_bytes, from_json_bytes, into_text};

@@ -120,6 +120,30 @@ impl ScheduleEntry {
         Ok(entries)
     }
 
+    /// The queue this schedule enqueues to: its own, else that of its job
+    /// when `registry` links the class.
+    pub fn queue_in(&self, registry: Option<&Registry>) -> Option<String> {
+        self.queue.clone().or_else(|| registry?.get(&self.class).map(|j| j.queue.to_string()))
+    }
+
+    /// Enqueues this schedule's job once, now (Ruby's
+    /// `Resque::Scheduler.enqueue_from_config`, as resque-web's "Queue
+    /// now"): `delayed:last_enqueued_at` is left alone, so the next run
+    /// stays when it was. Returns the queue. A schedule naming no queue
+    /// takes its job's, when the job is linked into this program.
+    pub fn enqueue_now(&self, client: &crate::client::Client) -> Result<String> {
+        let registry = Registry::linked().ok();
+        let queue = self.queue_in(registry.as_ref()).ok_or_else(|| Error::Schedule {
+            name: self.name.clone(),
+            reason: format!(
+                "it names no queue, and this program links no job {} to take one from",
+                self.class
+            ),
+        })?;
+        client.enqueue_class(&queue, &self.class, &self.args)?;
+        Ok(queue)
+    }
+
     /// Reads the schedule YAML at `path` (`--schedule FILE`).
     pub fn load_file(path: &Path) -> Result<Vec<Self>> {
         let config = |reason: String| Error::Config { path: path.to_path_buf(), reason };

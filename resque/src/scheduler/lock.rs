@@ -50,6 +50,15 @@ impl MasterLock {
     }
 }
 
+/// Who leads: the value of the master lock under `prefix` (`<host>:<pid>`
+/// of the scheduler holding it, resque-rs's or Ruby's), or `None` when no
+/// scheduler leads.
+pub fn leader(client: &Client, prefix: Option<&str>) -> Result<Option<String>> {
+    let key = client.keys().scheduler_master_lock(prefix);
+    let raw: Option<Vec<u8>> = client.with_conn(|conn| redis::cmd("GET").arg(&key).query(conn))?;
+    Ok(raw.map(crate::payload::into_text))
+}
+
 /// A lock taken for this process, for the scripts' tests.
 #[cfg(test)]
 pub(crate) fn test_leader(client: &Client) -> MasterLock {
@@ -113,6 +122,15 @@ mod tests {
         assert_eq!(r.text(KEY).as_deref(), Some("host:1"));
         assert!(ours.release(&client).unwrap());
         assert_eq!(r.text(KEY), None);
+    }
+
+    #[test]
+    fn the_leader_is_the_lock_s_value() {
+        let (mut r, client) = TestRedis::start_with_client();
+        assert_eq!(leader(&client, None).unwrap(), None);
+        r.exec(&["SET", KEY, "rubyhost:77"]);
+        assert_eq!(leader(&client, None).unwrap().as_deref(), Some("rubyhost:77"));
+        assert_eq!(leader(&client, Some("p")).unwrap(), None);
     }
 
     #[test]

@@ -21,6 +21,7 @@
 //! }
 //! ```
 
+mod dynamic;
 mod entry;
 mod fire;
 mod lock;
@@ -34,8 +35,9 @@ use std::time::Duration;
 use jiff::Timestamp;
 
 pub use entry::ScheduleEntry;
+pub use lock::leader;
 pub use run::Tick;
-pub use timing::{parse_interval, CronTiming, Timing};
+pub use timing::{format_interval, parse_interval, CronTiming, Timing};
 
 use crate::client::Client;
 use crate::error::Result;
@@ -99,6 +101,50 @@ pub struct Schedule {
     pub last_run: Option<String>,
 }
 
+impl Schedule {
+    /// The queue its job goes to: its own, else that of its job when the
+    /// job is linked into this program.
+    pub fn queue(&self) -> Option<String> {
+        self.entry
+            .queue
+            .clone()
+            .or_else(|| crate::registry::linked(&self.entry.class).map(|j| j.queue.to_string()))
+    }
+}
+
+/// As `resque-cli schedule list --json` and `/api/schedules` show it:
+/// `name`, `class`, `queue` (its job's when it names none and the job is
+/// linked here), `args`, `cron` or `every` (the other `null`), `first_in`,
+/// `description`, `catch_up`, `dynamic`, `next_run` (Ruby's `Time#to_s`)
+/// and `next_run_at` (its Unix second), `last_run` (as recorded).
+impl serde::Serialize for Schedule {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let e = &self.entry;
+        let (cron, every, first_in) = match &e.timing {
+            Timing::Cron(cron) => (Some(cron.as_str().to_string()), None, None),
+            Timing::Every { interval, first_in } => {
+                (None, Some(format_interval(*interval)), first_in.map(format_interval))
+            }
+        };
+        let mut s = serializer.serialize_struct("Schedule", 13)?;
+        s.serialize_field("name", &e.name)?;
+        s.serialize_field("class", &e.class)?;
+        s.serialize_field("queue", &self.queue())?;
+        s.serialize_field("args", &e.args)?;
+        s.serialize_field("cron", &cron)?;
+        s.serialize_field("every", &every)?;
+        s.serialize_field("first_in", &first_in)?;
+        s.serialize_field("description", &e.description)?;
+        s.serialize_field("catch_up", &e.catch_up)?;
+        s.serialize_field("dynamic", &self.dynamic)?;
+        s.serialize_field("next_run", &self.next_run.map(crate::payload::time::started))?;
+        s.serialize_field("next_run_at", &self.next_run.map(|t| t.as_second()))?;
+        s.serialize_field("last_run", &self.last_run)?;
+        s.end()
+    }
+}
+
 /// A scheduler: see the module docs.
 pub struct Scheduler {
     client: Client,
@@ -123,14 +169,7 @@ impl Scheduler {
         let lock = MasterLock::new(&client, options.lock_prefix.as_deref(), options.lock_ttl)?;
         // The queue of a schedule that names none: its job's, when linked here.
         let registry = Registry::linked().ok();
-        // Schedules declared on the linked jobs, unless the file names them too.
-        if let Some(registry) = &registry {
-            for declared in ScheduleEntry::declared(registry)? {
-                if !options.schedules.iter().any(|e| e.name == declared.name) {
-                    options.schedules.push(declared);
-                }
-            }
-        }
+        options.schedules = with_declared(std::mem::take(&mut options.schedules), registry.as_ref())?;
         Ok(Scheduler { client, options, lock, leading: false, plan: Plan::default(), registry, wake: None })
     }
 
@@ -158,20 +197,72 @@ impl Scheduler {
 
     /// Every schedule, static and dynamic, with its next and last run.
     pub fn schedules(&self) -> Result<Vec<Schedule>> {
-        let last = plan::last_runs(&self.client)?;
-        let dynamic = if self.options.dynamic { plan::dynamic_schedules(&self.client)? } else { Vec::new() };
-        let now = Timestamp::now();
-        Ok(plan::merged(&self.options.schedules, dynamic)
-            .into_iter()
-            .map(|(entry, dynamic)| {
-                let last_run = last.get(&entry.name).cloned();
-                let last_at = last_run.as_deref().and_then(crate::payload::time::parse_any);
-                let next_run =
-                    self.plan.next_of(&entry.name).or_else(|| entry.timing.next_after(now, last_at));
-                Schedule { entry, dynamic, next_run, last_run }
-            })
-            .collect())
+        listed(&self.client, &self.options.schedules, self.options.dynamic, |name| self.plan.next_of(name))
     }
+}
+
+/// The static schedules a program knows: `file`'s (the schedule YAML) and
+/// those declared on the jobs linked into it (`#[resque::job(cron = ...)]`),
+/// unless the file names them too.
+pub fn static_schedules(file: Vec<ScheduleEntry>) -> Result<Vec<ScheduleEntry>> {
+    with_declared(file, Registry::linked().ok().as_ref())
+}
+
+fn with_declared(mut file: Vec<ScheduleEntry>, registry: Option<&Registry>) -> Result<Vec<ScheduleEntry>> {
+    if let Some(registry) = registry {
+        for declared in ScheduleEntry::declared(registry)? {
+            if !file.iter().any(|e| e.name == declared.name) {
+                file.push(declared);
+            }
+        }
+    }
+    Ok(file)
+}
+
+/// Every schedule, the static ones given and the dynamic ones in
+/// `persistent_schedules` (replacing a static one of their name), with
+/// their next run (from `now` and the last run: what a leader plans) and
+/// last run, as resque-web's Schedule tab and `resque-cli schedule list`
+/// show them, without a scheduler running here.
+pub fn schedules(client: &Client, statics: &[ScheduleEntry]) -> Result<Vec<Schedule>> {
+    listed(client, statics, true, |_| None)
+}
+
+/// Every schedule and who leads, as `resque-cli schedule list --json` and
+/// `/api/schedules` show them.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ScheduleListing {
+    /// The master lock's value (`<host>:<pid>`), `None` when no scheduler leads.
+    pub leader: Option<String>,
+    /// Every schedule ([`schedules`]).
+    pub schedules: Vec<Schedule>,
+}
+
+/// [`schedules`] and the leader under this environment's lock prefix
+/// (`RESQUE_SCHEDULER_MASTER_LOCK_PREFIX`).
+pub fn listing(client: &Client, statics: &[ScheduleEntry]) -> Result<ScheduleListing> {
+    let leader = leader(client, SchedulerOptions::from_env().lock_prefix.as_deref())?;
+    Ok(ScheduleListing { leader, schedules: schedules(client, statics)? })
+}
+
+fn listed(
+    client: &Client,
+    statics: &[ScheduleEntry],
+    dynamic: bool,
+    planned: impl Fn(&str) -> Option<Timestamp>,
+) -> Result<Vec<Schedule>> {
+    let last = plan::last_runs(client)?;
+    let dynamic = if dynamic { plan::dynamic_schedules(client)? } else { Vec::new() };
+    let now = Timestamp::now();
+    Ok(plan::merged(statics, dynamic)
+        .into_iter()
+        .map(|(entry, dynamic)| {
+            let last_run = last.get(&entry.name).cloned();
+            let last_at = last_run.as_deref().and_then(crate::payload::time::parse_any);
+            let next_run = planned(&entry.name).or_else(|| entry.timing.next_after(now, last_at));
+            Schedule { entry, dynamic, next_run, last_run }
+        })
+        .collect())
 }
 
 impl std::fmt::Debug for Scheduler {

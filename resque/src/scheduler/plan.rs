@@ -88,8 +88,7 @@ pub(crate) fn merged(statics: &[ScheduleEntry], dynamic: Vec<ScheduleEntry>) -> 
 
 /// The queue and payload `entry` enqueues.
 fn job_of(entry: &ScheduleEntry, registry: Option<&Registry>) -> Option<(String, String)> {
-    let queue = entry.queue.clone().or_else(|| registry?.get(&entry.class).map(|j| j.queue.to_string()));
-    let Some(queue) = queue else {
+    let Some(queue) = entry.queue_in(registry) else {
         tracing::error!(
             schedule = entry.name,
             class = entry.class,

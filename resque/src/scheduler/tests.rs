@@ -149,3 +149,26 @@ fn dynamic_schedules_are_loaded_and_reloaded_when_changed() {
     assert_eq!(names(&s), [("nightly".to_string(), false)]);
     assert!(!r.keys().contains("resque:schedules_changed"));
 }
+
+#[test]
+fn schedules_are_listed_and_enqueued_now_without_a_running_scheduler() {
+    let (mut r, client) = TestRedis::start_with_client();
+    let statics = vec![entry("nightly", json!({"cron": "0 3 * * *", "class": "N", "queue": "reports"}))];
+    client.set_schedule("dyn", &json!({"every": "1h", "class": "D", "queue": "q", "args": [1]})).unwrap();
+    r.exec(&["HSET", LAST, "dyn", "2026-12-01 21:21:54 +0000"]);
+    let listed = schedules(&client, &statics).unwrap();
+    let names: Vec<(&str, bool)> = listed.iter().map(|s| (s.entry.name.as_str(), s.dynamic)).collect();
+    assert_eq!(names, [("nightly", false), ("dyn", true)]);
+    let dynamic = &listed[1];
+    assert_eq!(dynamic.last_run.as_deref(), Some("2026-12-01 21:21:54 +0000"));
+    let next = dynamic.next_run.unwrap();
+    assert!(next > Timestamp::now() && next.as_second() % 3600 == 1_764_624_114 % 3600, "{next}");
+    assert!(listed[0].next_run.is_some() && listed[0].last_run.is_none());
+    // Enqueue now: the job, once, and the last run untouched.
+    assert_eq!(dynamic.entry.enqueue_now(&client).unwrap(), "q");
+    assert_eq!(r.texts("resque:queue:q"), [r#"{"class":"D","args":[1]}"#]);
+    assert_eq!(r.hash(LAST)["dyn"], "2026-12-01 21:21:54 +0000");
+    let nowhere = entry("nowhere", json!({"every": "1h", "class": "Unlinked"}));
+    let e = nowhere.enqueue_now(&client).unwrap_err().to_string();
+    assert!(e.contains("nowhere") && e.contains("names no queue"), "{e}");
+}

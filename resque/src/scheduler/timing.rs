@@ -139,6 +139,31 @@ pub fn parse_interval(text: &str) -> Result<Duration, String> {
     Ok(total)
 }
 
+/// An interval as resque-scheduler writes one: `30s`, `5m`, `1h30m`,
+/// `2d`, `500ms` (the largest units first).
+///
+/// ```
+/// use std::time::Duration;
+/// use resque::scheduler::format_interval;
+/// assert_eq!(format_interval(Duration::from_secs(5400)), "1h30m");
+/// assert_eq!(format_interval(Duration::from_millis(1500)), "1s500ms");
+/// ```
+pub fn format_interval(interval: Duration) -> String {
+    let mut out = String::new();
+    let mut secs = interval.as_secs();
+    for (unit, size) in [("d", 86_400), ("h", 3600), ("m", 60), ("s", 1)] {
+        if secs >= size {
+            out.push_str(&format!("{}{unit}", secs / size));
+            secs %= size;
+        }
+    }
+    let ms = interval.subsec_millis();
+    if ms > 0 || out.is_empty() {
+        out.push_str(&format!("{ms}ms"));
+    }
+    out
+}
+
 /// When a schedule runs.
 #[derive(Debug, Clone)]
 pub enum Timing {
@@ -152,6 +177,19 @@ pub enum Timing {
         /// Before the first run, when nothing ran yet.
         first_in: Option<Duration>,
     },
+}
+
+impl std::fmt::Display for Timing {
+    /// `cron 0 3 * * * Europe/Berlin`, `every 30s`, `every 30s (first in 5s)`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Timing::Cron(cron) => write!(f, "cron {}", cron.as_str()),
+            Timing::Every { interval, first_in: None } => write!(f, "every {}", format_interval(*interval)),
+            Timing::Every { interval, first_in: Some(first) } => {
+                write!(f, "every {} (first in {})", format_interval(*interval), format_interval(*first))
+            }
+        }
+    }
 }
 
 impl Timing {

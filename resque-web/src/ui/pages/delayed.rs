@@ -17,7 +17,7 @@ const FOUND_LIMIT: usize = 100;
 
 /// A second as the pages show it: the time (Ruby's `Time#to_s`, as workers'
 /// start times), how far ahead or behind it is, and the Unix second.
-fn second(now: i64, at: i64) -> Markup {
+pub(super) fn second(now: i64, at: i64) -> Markup {
     match jiff::Timestamp::from_second(at) {
         Ok(ts) => html! {
             span title=(format!("Unix second {at}")) { (resque::payload::time::started(ts)) }
