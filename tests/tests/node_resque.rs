@@ -169,6 +169,13 @@ fn worker(redis: &TestRedis) -> Command {
     command(env!("CARGO_BIN_EXE_test-worker"), redis)
 }
 
+/// Our worker on the `record` queue, quiet, polling every 0.1 s.
+fn record_worker(redis: &TestRedis) -> Reaped {
+    Reaped::spawn(
+        worker(redis).args(["work", "-i", "0.1", "-q", "record"]).stdout(Stdio::null()).stderr(Stdio::null()),
+    )
+}
+
 fn path_str(p: &Path) -> &str {
     p.to_str().unwrap()
 }
@@ -336,12 +343,7 @@ fn node_scheduled_jobs_run_on_our_worker() {
     assert_eq!(redis.client().peek("record", 0, 10).unwrap(), [job], "the scheduler queued it");
     assert!(lines(&out).is_empty(), "nothing ran it before our worker: {:?}", lines(&out));
 
-    let _worker = Reaped::spawn(
-        worker(&redis)
-            .args(["work", "-i", "0.1", "-q", "record"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null()),
-    );
+    let _worker = record_worker(&redis);
     assert!(eventually(LIMIT, || !lines(&out).is_empty()), "our worker never ran the promoted job");
     let done = lines(&out);
     assert_eq!(done.len(), 1, "{done:?}");
@@ -371,12 +373,7 @@ fn our_delayed_jobs_are_promoted_by_nodes_scheduler() {
     assert_eq!((&queued[0]["class"], &queued[0]["args"]), (&json!("Record"), &json!([out, "ours delayed"])));
     assert_eq!(client.delayed_count().unwrap(), 0);
 
-    let _worker = Reaped::spawn(
-        worker(&redis)
-            .args(["work", "-i", "0.1", "-q", "record"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null()),
-    );
+    let _worker = record_worker(&redis);
     assert!(eventually(LIMIT, || !lines(&out).is_empty()), "our worker never ran the job node promoted");
     let done = lines(&out);
     assert!(done.len() == 1 && done[0].starts_with("ours delayed pid="), "{done:?}");
