@@ -281,10 +281,9 @@ pub(crate) struct DelayedSeconds {
 /// Up to `count` seconds with delayed jobs from position `start`, with
 /// their sizes and the totals.
 pub(crate) fn delayed_seconds(c: &Client, start: usize, count: usize) -> Result<DelayedSeconds, ApiError> {
-    let mut seconds = Vec::new();
-    for at in c.delayed_timestamps(start, count)? {
-        seconds.push(DelayedSecond { at, jobs: c.delayed_size_at(at)? });
-    }
+    let ats = c.delayed_timestamps(start, count)?;
+    let sizes = c.delayed_sizes(&ats)?;
+    let seconds = ats.into_iter().zip(sizes).map(|(at, jobs)| DelayedSecond { at, jobs }).collect();
     Ok(DelayedSeconds { count: c.delayed_timestamp_count()?, jobs: c.delayed_count()?, start, seconds })
 }
 

@@ -93,10 +93,10 @@ pub(super) fn delayed(client: &Client, command: &DelayedCommand) -> Result<(), C
 }
 
 fn list(client: &Client, args: &DelayedListArgs) -> Result<(), CliError> {
-    let mut rows = Vec::new();
-    for at in client.delayed_timestamps(args.start, args.count)? {
-        rows.push(SecondRow { at, time: time_of(at), jobs: client.delayed_size_at(at)? });
-    }
+    let ats = client.delayed_timestamps(args.start, args.count)?;
+    let sizes = client.delayed_sizes(&ats)?;
+    let rows: Vec<SecondRow> =
+        ats.into_iter().zip(sizes).map(|(at, jobs)| SecondRow { at, time: time_of(at), jobs }).collect();
     if args.json {
         return out_json(&rows);
     }

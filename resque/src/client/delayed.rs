@@ -143,15 +143,20 @@ impl Client {
     /// `count_all_scheduled_jobs`).
     pub fn delayed_count(&self) -> Result<u64> {
         let seconds = self.delayed_timestamps(0, usize::MAX)?;
+        Ok(self.delayed_sizes(&seconds)?.into_iter().sum())
+    }
+
+    /// How many delayed jobs are due at each of `seconds`, in one round
+    /// trip (a pipeline of `LLEN delayed:<s>`).
+    pub fn delayed_sizes(&self, seconds: &[i64]) -> Result<Vec<u64>> {
         if seconds.is_empty() {
-            return Ok(0);
+            return Ok(Vec::new());
         }
         let mut sizes = redis::pipe();
-        for at in &seconds {
+        for at in seconds {
             sizes.llen(self.keys().delayed_at(*at));
         }
-        let sizes: Vec<u64> = self.with_conn(|c| sizes.query(c))?;
-        Ok(sizes.into_iter().sum())
+        self.with_conn(|c| sizes.query(c))
     }
 
     /// How many seconds have delayed jobs (Ruby's `delayed_queue_schedule_size`).

@@ -77,6 +77,8 @@ fn counts_and_pages_read_what_ruby_wrote() {
     assert_eq!(client.delayed_timestamps(1, 10).unwrap(), [AT + 5]);
     assert_eq!(client.delayed_timestamps(0, 0).unwrap(), Vec::<i64>::new());
     assert_eq!(client.delayed_size_at(AT).unwrap(), 2);
+    assert_eq!(client.delayed_sizes(&[AT, AT + 5, AT + 1]).unwrap(), [2, 1, 0]);
+    assert_eq!(client.delayed_sizes(&[]).unwrap(), Vec::<u64>::new());
     let at = client.delayed_at(AT, 1, 5).unwrap();
     assert_eq!(at, [serde_json::json!({"class": "Mailer", "args": ["hi"], "queue": "mail"})]);
     assert_eq!(client.scheduled_at("file_serve", "Archive", &(44, "masterbrew")).unwrap(), [AT, AT + 5]);
