@@ -367,6 +367,7 @@ fn generate(args: &JobArgs, job: &JobFn<'_>, params: &[Param<'_>]) -> TokenStrea
                 timeout: #ident::TIMEOUT,
                 hooks: <#ident::Args as ::resque::__private::Job>::HOOKS,
                 schedule: #schedule,
+                retry: ::core::option::Option::None,
             };
         };
 

@@ -86,6 +86,21 @@ pub trait Plugin {
     }
     /// After the job failed, however it failed.
     fn on_failure(_failure: &JobFailure, _job: &JobContext<'_>) {}
+    /// A retry policy for the jobs the plugin is attached to (resque-retry's
+    /// `extend Resque::Plugins::Retry`): the job's own `retry(...)` wins,
+    /// then the first plugin listed that has one.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use resque::retry::RetryPolicy;
+    ///
+    /// /// Three retries, a minute apart.
+    /// pub struct Patient;
+    /// impl resque::hooks::Plugin for Patient {
+    ///     const RETRY: Option<RetryPolicy> = Some(RetryPolicy::new().limit(3).delay(Duration::from_secs(60)));
+    /// }
+    /// ```
+    const RETRY: Option<crate::retry::RetryPolicy> = None;
 }
 
 /// Every job hook of one job, combined in order (per-job hooks, then each

@@ -51,6 +51,7 @@ mod perform;
 pub mod procline;
 pub mod queues;
 pub mod registry;
+pub mod retry;
 mod roster;
 pub mod scheduler;
 mod script;

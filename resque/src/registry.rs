@@ -40,6 +40,8 @@ pub struct JobEntry {
     pub hooks: crate::hooks::JobHooks,
     /// Its recurring schedule (`cron = "..."`), if it declares one.
     pub schedule: Option<JobSchedule>,
+    /// Its retry policy (`retry(...)`, or a plugin's), if it has one.
+    pub retry: Option<crate::retry::RetryPolicy>,
 }
 
 /// A recurring schedule declared on a job with `#[resque::job(cron = "...",
@@ -201,6 +203,7 @@ mod tests {
         timeout: None,
         hooks: crate::hooks::JobHooks::NONE,
         schedule: None,
+        retry: None,
     };
     static B: JobEntry = JobEntry {
         class: "Archive",
@@ -214,6 +217,7 @@ mod tests {
         timeout: None,
         hooks: crate::hooks::JobHooks::NONE,
         schedule: None,
+        retry: None,
     };
 
     #[test]

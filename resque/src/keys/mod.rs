@@ -4,6 +4,7 @@
 //! Ruby Resque writes them. See `docs/PROTOCOL.md` for the type and value of
 //! each key.
 
+mod retry;
 mod scheduler;
 
 /// The namespace used when none is configured.
@@ -281,6 +282,9 @@ pub mod stat {
     pub const PROCESSED: &str = "processed";
     /// Jobs failed.
     pub const FAILED: &str = "failed";
+    /// Failed runs that were retried rather than recorded as failed (added
+    /// by resque-rs).
+    pub const RETRIED: &str = "retried";
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ mod job;
 mod new_failure;
 mod numbers;
 mod raw_failure;
+mod retry_identifier;
 mod text;
 mod worker;
 
@@ -23,6 +24,7 @@ pub use new_failure::{FailedPayload, NewFailure, PAYLOAD_BASE64, QUEUE_BASE64};
 pub(crate) use numbers::{holds_exactly, integers_beyond_floats, to_ruby_json};
 pub use numbers::{ruby_float, unheld_integer, unheld_integer_in_args, UnheldInteger};
 pub use raw_failure::RawFailure;
+pub use retry_identifier::{retry_identifier, ruby_join};
 pub use text::{escape_bytes, from_json_bytes, into_text};
 pub use worker::{InflightEntry, ProcessingRecord, WorkingOn};
 
