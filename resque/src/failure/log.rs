@@ -21,6 +21,7 @@ use super::FailureBackend;
 ///     worker: "web1:4211:file_serve",
 ///     queue: "file_serve",
 ///     raw_queue: None,
+///     attempts: None,
 /// })
 /// .unwrap();
 /// assert_eq!(log.count().unwrap(), 0);

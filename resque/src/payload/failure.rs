@@ -33,6 +33,9 @@ pub struct Failure {
     /// When it was retried, if it was.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retried_at: Option<String>,
+    /// How many times the job ran before a retry policy gave up on it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attempts: Option<u64>,
     /// The entry's identity, derived from the bytes it was read from (see
     /// [`FailureId`]). Set by [`Failure::from_bytes`] and
     /// [`Failure::parse_lossy`], which every reader in this crate uses; a
@@ -84,6 +87,7 @@ impl Failure {
             worker: None,
             queue: None,
             retried_at: None,
+            attempts: None,
             id,
         }
     }

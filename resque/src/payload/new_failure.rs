@@ -91,6 +91,10 @@ pub struct NewFailure<'a> {
     /// that a retry pushes the job back to that queue. `None`: `queue` is
     /// the name.
     pub raw_queue: Option<&'a [u8]>,
+    /// How many times the job ran, when a retry policy gave up on it
+    /// (written as `attempts`, added by resque-rs; readers that do not know
+    /// it ignore it).
+    pub attempts: Option<u32>,
 }
 
 /// The failure entry member that holds a payload that is not UTF-8.
@@ -120,7 +124,9 @@ impl Serialize for NewFailure<'_> {
         };
         let raw_queue = self.queue_not_utf8();
         let mut map = serializer
-            .serialize_map(Some(7 + usize::from(bytes.is_some()) + usize::from(raw_queue.is_some())))?;
+            .serialize_map(Some(
+            7 + usize::from(bytes.is_some()) + usize::from(raw_queue.is_some()) + usize::from(self.attempts.is_some()),
+        ))?;
         map.serialize_entry("failed_at", &self.failed_at)?;
         map.serialize_entry("payload", &self.payload)?;
         map.serialize_entry("exception", self.exception)?;
@@ -128,6 +134,9 @@ impl Serialize for NewFailure<'_> {
         map.serialize_entry("backtrace", self.backtrace)?;
         map.serialize_entry("worker", self.worker)?;
         map.serialize_entry("queue", self.queue)?;
+        if let Some(attempts) = self.attempts {
+            map.serialize_entry("attempts", &attempts)?;
+        }
         if let Some(bytes) = bytes {
             use base64::Engine;
             map.serialize_entry(PAYLOAD_BASE64, &base64::engine::general_purpose::STANDARD.encode(bytes))?;

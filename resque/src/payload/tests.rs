@@ -18,6 +18,7 @@ fn failure_entry_members_in_ruby_order() {
         worker: "h:1:q",
         queue: "q",
         raw_queue: None,
+        attempts: None,
     };
     assert_eq!(
         entry.to_json(),
@@ -88,6 +89,7 @@ fn unparsable_payload_is_kept_as_text() {
         worker: "w",
         queue: "q",
         raw_queue: None,
+        attempts: None,
     };
     let back: Failure = serde_json::from_str(&entry.to_json()).unwrap();
     assert_eq!(back.payload, Value::String("{nope".into()));
@@ -105,6 +107,7 @@ fn a_queue_name_that_is_not_utf8_is_written_as_text_and_base64_last() {
         worker: "h:1:*",
         queue,
         raw_queue,
+        attempts: None,
     };
     // base64 of b"bad\xff" is "YmFk/w=="; of b"\xe9" "6Q==".
     assert_eq!(

@@ -232,6 +232,7 @@ fn dead_job_failure(record: &[u8], worker: &[u8], why: Removal) -> Option<(Strin
         worker: &worker,
         queue: &working.queue,
         raw_queue: None,
+        attempts: None,
     }
     .to_json();
     Some((working.queue, entry))
@@ -333,6 +334,7 @@ mod tests {
             worker: None,
             queue: None,
             retried_at: None,
+            attempts: None,
             id: payload::FailureId::of(b""),
         };
         assert!(is_unregister_failure(&failure("Resque::DirtyExit", "Job still being processed")));

@@ -300,6 +300,7 @@ fn poison_failure(entry: &InflightEntry, owner: &str) -> String {
         worker: owner,
         queue: &queue,
         raw_queue: Some(&entry.queue),
+        attempts: None,
     }
     .to_json()
 }

@@ -127,6 +127,7 @@ impl Worker {
             worker: &self.id,
             queue: &taken.queue,
             raw_queue: taken.raw_queue.as_deref(),
+            attempts: None,
         }
         .to_json();
         log_failure(&self.options.failure_backends, &self.id, &entry);

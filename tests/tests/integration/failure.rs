@@ -71,6 +71,7 @@ fn new_failure<'a>(payload: &'a RawValue, queue: &'a str) -> NewFailure<'a> {
         worker: "web1:4213:*",
         queue,
         raw_queue: None,
+        attempts: None,
     }
 }
 
