@@ -26,6 +26,7 @@
 
 mod attempt;
 mod decide;
+mod finish;
 
 use std::time::Duration;
 
@@ -35,6 +36,7 @@ use crate::job_failure::JobFailure;
 
 pub use attempt::current_attempt;
 pub(crate) use attempt::{set_current_attempt, Attempt};
+pub(crate) use finish::{decide as decide_finish, RetryFinish, Then};
 
 /// What a policy decided for a failed run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,13 +84,16 @@ impl ExceptionMatch {
     pub fn matches(&self, exception: &str) -> bool {
         match self {
             ExceptionMatch::Name(name) => {
-                exception == *name
-                    || exception.strip_suffix(name).is_some_and(|head| head.ends_with("::"))
+                exception == *name || exception.strip_suffix(name).is_some_and(|head| head.ends_with("::"))
             }
             ExceptionMatch::Type(name) => exception == name(),
         }
     }
 }
+
+/// A function naming a job's attempt counter from its args (resque-retry's
+/// `retry_identifier`); `None` leaves the identifier part out.
+pub type Identifier = fn(&[Value]) -> Option<String>;
 
 /// A job's retry policy. Built in a `const` (the macro builds one from
 /// `retry(...)`; a plugin names one as its [`crate::hooks::Plugin::RETRY`]):
@@ -110,7 +115,7 @@ pub struct RetryPolicy {
     never_on: &'static [ExceptionMatch],
     custom: Option<fn(&JobFailure, u32) -> RetryDecision>,
     expire_key_after: Duration,
-    identifier: Option<fn(&[Value]) -> Option<String>>,
+    identifier: Option<Identifier>,
 }
 
 /// How long a counter outlives the delay of its next retry unless a policy
@@ -210,7 +215,7 @@ impl RetryPolicy {
     /// Names the counter with `identifier(args)` instead of the SHA-1 of
     /// the joined args (resque-retry's `retry_identifier` override);
     /// `None` leaves the identifier part out.
-    pub const fn identifier(mut self, identifier: fn(&[Value]) -> Option<String>) -> Self {
+    pub const fn identifier(mut self, identifier: Identifier) -> Self {
         self.identifier = Some(identifier);
         self
     }
@@ -236,11 +241,5 @@ impl RetryPolicy {
             Some(identifier) => identifier(args),
             None => crate::payload::retry_identifier(args),
         }
-    }
-
-    /// The expiry to give a counter before run `attempt` (1 for the
-    /// first): the delay that would follow it, plus `expire_key_after`.
-    pub(crate) fn counter_ttl(&self, attempt: u32) -> Duration {
-        decide::base_delay(self.backoff, attempt.saturating_sub(1)) + self.expire_key_after
     }
 }

@@ -71,8 +71,13 @@ impl Worker {
             start_first: true,
             queues: &queues,
         };
-        let command =
-            step::step_command(&self.client, &self.step_keys, &step, &self.options.failure_backends);
+        let command = step::step_command(
+            &self.client,
+            &self.step_keys,
+            &step,
+            &self.options.failure_backends,
+            self.options.failed_max,
+        );
         step::step(&self.client, &command, &queues).inspect_err(|_| self.ran = ran)
     }
 
@@ -97,8 +102,13 @@ impl Worker {
         let ran = self.ran.take();
         let step =
             Step { finish: ran.as_ref(), start: Some(&next), take, start_first: false, queues: &queues };
-        let command =
-            step::step_command(&self.client, &self.step_keys, &step, &self.options.failure_backends);
+        let command = step::step_command(
+            &self.client,
+            &self.step_keys,
+            &step,
+            &self.options.failure_backends,
+            self.options.failed_max,
+        );
         match step::send_step(&self.client, &command) {
             Ok(sent) => self.outstanding.push_back(Pending { sent, ran, take, queues }),
             Err(e) => {
@@ -177,8 +187,13 @@ impl Worker {
     pub(super) fn record(&mut self, ran: Ran) {
         let step =
             Step { finish: Some(&ran), start: None, take: 0, start_first: false, queues: &Queues::NONE };
-        let command =
-            step::step_command(&self.client, &self.step_keys, &step, &self.options.failure_backends);
+        let command = step::step_command(
+            &self.client,
+            &self.step_keys,
+            &step,
+            &self.options.failure_backends,
+            self.options.failed_max,
+        );
         let mut backoff = Duration::from_millis(100);
         loop {
             match step::step(&self.client, &command, &Queues::NONE) {

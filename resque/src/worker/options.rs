@@ -32,6 +32,16 @@ pub struct WorkerOptions {
     /// Where failures are recorded (Ruby's failure backends; several at once
     /// is Ruby's `Multiple`). Default: the `failed` list.
     pub failure_backends: Vec<FailureDestination>,
+    /// Record the failure of every run of a job with a retry policy in the
+    /// failed lists, retried or not (Ruby's default without
+    /// `MultipleWithRetrySuppression`). Default: only the run it gives up
+    /// on; a retried run's failure is kept at its `failure-resque-retry:`
+    /// key while the retry waits.
+    pub record_retried_failures: bool,
+    /// Keep at most this many entries in each failed list the worker
+    /// writes, the oldest trimmed (as Sidekiq caps its dead set). Default:
+    /// no cap.
+    pub failed_max: Option<u64>,
 }
 
 impl WorkerOptions {
@@ -56,6 +66,8 @@ impl WorkerOptions {
             graceful_term: false,
             procline_prefix: None,
             failure_backends: vec![FailureDestination::Redis],
+            record_retried_failures: false,
+            failed_max: None,
         }
     }
 }

@@ -16,6 +16,7 @@ use crate::job::JobFailure;
 use crate::payload::{self, exception, FailedPayload, JobPayload, NewFailure};
 use crate::perform;
 use crate::procline;
+use crate::retry::{self, Attempt, RetryFinish, Then};
 use crate::roster;
 
 impl Worker {
@@ -29,17 +30,23 @@ impl Worker {
             if self.options.fork_per_job { std::mem::take(&mut self.outstanding) } else { VecDeque::new() };
         let mut answered = Vec::new();
         let mut receive = || answered.extend(pending.drain(..).map(|p| p.receive(&client)));
-        let failure = self.run_job(&taken, &mut receive);
+        let (failure, retry) = self.run_job(&taken, &mut receive);
         receive();
-        self.ran = Some(Ran { taken, failure });
+        self.ran = Some(Ran { taken, failure, retry });
         for a in answered {
             self.absorb(a);
         }
     }
 
-    /// Runs a job, forked or in process; returns its failure entry if it
-    /// failed. `child_started` is called once a forked child runs.
-    pub(super) fn run_job(&mut self, taken: &Taken, child_started: &mut dyn FnMut()) -> Option<String> {
+    /// Runs a job, forked or in process; returns its failure entry for the
+    /// failed lists if it failed and is not retried, and, for a job with a
+    /// retry policy, what its finishing step does about the retry.
+    /// `child_started` is called once a forked child runs.
+    pub(super) fn run_job(
+        &mut self,
+        taken: &Taken,
+        child_started: &mut dyn FnMut(),
+    ) -> (Option<String>, Option<RetryFinish>) {
         let started = Instant::now();
         let text = match std::str::from_utf8(&taken.raw) {
             Ok(text) => text,
@@ -54,7 +61,7 @@ impl Worker {
                     ),
                 );
                 tracing::error!(queue = taken.queue, "{}", failure.error);
-                return Some(self.failure_entry(taken, &failure));
+                return (Some(self.failure_entry(taken, &failure, None)), None);
             }
         };
         let payload = match JobPayload::parse(text) {
@@ -70,7 +77,7 @@ impl Worker {
                     )
                 });
                 tracing::error!(queue = taken.queue, "{}", failure.error);
-                return Some(self.failure_entry(taken, &failure));
+                return (Some(self.failure_entry(taken, &failure, None)), None);
             }
         };
         let title = procline::title(&format!(
@@ -79,13 +86,41 @@ impl Worker {
             Timestamp::now().as_second(),
             payload.class
         ));
-        let result = match self.registry.get(&payload.class) {
+        let entry = self.registry.get(&payload.class);
+        let policy = entry.and_then(|e| e.retry).filter(|_| !crate::inline::inline());
+        let attempt = policy.as_ref().and_then(|policy| {
+            Attempt::begin(&self.client, &payload.class, policy, &payload.args)
+                .map_err(|e| {
+                    tracing::warn!(
+                        class = payload.class,
+                        "could not count the attempt, so it will not be retried: {e}"
+                    )
+                })
+                .ok()
+        });
+        let exhausted = match (&policy, &attempt) {
+            (Some(policy), Some(attempt)) => {
+                policy.retry_limit().is_some_and(|limit| attempt.number > limit.saturating_add(1))
+            }
+            _ => false,
+        };
+        retry::set_current_attempt(attempt.as_ref().map_or(1, |a| a.number));
+        let result = match entry {
             None => Err(JobFailure::new(
                 exception::UNKNOWN_CLASS,
                 format!(
                     "no job is registered for class {:?} in this worker (it runs: {})",
                     payload.class,
                     self.registry.classes().collect::<Vec<_>>().join(", ")
+                ),
+            )),
+            Some(_) if exhausted => Err(JobFailure::new(
+                exception::DIRTY_EXIT,
+                format!(
+                    "not run again: this is attempt {} and its retry policy allows {} runs; \
+                     the runs before it did not finish (their worker died)",
+                    attempt.as_ref().map_or(0, |a| a.number),
+                    policy.and_then(|p| p.retry_limit()).map_or(0, |l| u64::from(l) + 1)
                 ),
             )),
             Some(entry) => match entry.check_integers(text) {
@@ -100,6 +135,7 @@ impl Worker {
                 }
             },
         };
+        retry::set_current_attempt(1);
         match &result {
             Err(f) => {
                 tracing::warn!(worker = %self.id, queue = taken.queue, class = payload.class, "job failed: {f}")
@@ -112,12 +148,35 @@ impl Worker {
                 "job done"
             ),
         }
-        result.err().map(|f| self.failure_entry(taken, &f))
+        let failure = result.err();
+        let entry =
+            failure.as_ref().map(|f| self.failure_entry(taken, f, attempt.as_ref().map(|a| a.number)));
+        let (Some(policy), Some(attempt)) = (policy, attempt) else { return (entry, None) };
+        let number = attempt.number;
+        let decided = retry::decide_finish(
+            &policy,
+            attempt,
+            failure.as_ref().zip(entry.as_deref()),
+            &taken.raw,
+            &taken.queue,
+            self.options.record_retried_failures,
+        );
+        match &decided.finish.then {
+            Then::Now => tracing::info!(class = payload.class, attempt = number, "retrying the job now"),
+            Then::Later { at, .. } => {
+                tracing::info!(class = payload.class, attempt = number, at, "retrying the job later")
+            }
+            Then::Clear if failure.is_some() => {
+                tracing::warn!(class = payload.class, attempts = number, "giving up on the job")
+            }
+            Then::Clear => {}
+        }
+        (entry.filter(|_| decided.record), Some(decided.finish))
     }
 
     /// A failure entry's JSON, with the payload as it was (as text when it
     /// is not JSON); logged when a failure backend is the log.
-    pub(super) fn failure_entry(&self, taken: &Taken, failure: &JobFailure) -> String {
+    pub(super) fn failure_entry(&self, taken: &Taken, failure: &JobFailure, attempts: Option<u32>) -> String {
         let entry = NewFailure {
             failed_at: payload::time::failed_at(Timestamp::now()),
             payload: FailedPayload::of(&taken.raw),
@@ -127,7 +186,7 @@ impl Worker {
             worker: &self.id,
             queue: &taken.queue,
             raw_queue: taken.raw_queue.as_deref(),
-            attempts: None,
+            attempts,
         }
         .to_json();
         log_failure(&self.options.failure_backends, &self.id, &entry);

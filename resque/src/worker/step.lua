@@ -2,11 +2,20 @@
 -- 1. Finish the job that ran, once: its in-flight entry removed first.
 local finished = 0
 local lists = tonumber(ARGV[A.lists])
+local retry_at = NK + lists
+if ARGV[A.failed_queue] ~= '' then retry_at = retry_at + 1 end
+local mode = ARGV[A.retry]
+local retry_keys = ({[''] = 0, clear = 2, now = 4, later = 5})[mode]
 if ARGV[A.entry] ~= '' and redis.call('LREM', KEYS[K.inflight], 1, ARGV[A.entry]) == 1 then
   finished = 1
   if ARGV[A.failure] ~= '' then
     if ARGV[A.failed_queue] ~= '' then redis.call('SADD', KEYS[NK + lists + 1], ARGV[A.failed_queue]) end
-    for i = NK + 1, NK + lists do redis.call('RPUSH', KEYS[i], ARGV[A.failure]) end
+    for i = NK + 1, NK + lists do
+      redis.call('RPUSH', KEYS[i], ARGV[A.failure])
+      if ARGV[A.failed_max] ~= '' then redis.call('LTRIM', KEYS[i], -tonumber(ARGV[A.failed_max]), -1) end
+    end
+  end
+  if ARGV[A.failure] ~= '' or mode == 'now' or mode == 'later' then
     redis.call('INCRBY', KEYS[K.failed], 1)
     redis.call('INCRBY', KEYS[K.worker_failed], 1)
   end
@@ -14,6 +23,25 @@ if ARGV[A.entry] ~= '' and redis.call('LREM', KEYS[K.inflight], 1, ARGV[A.entry]
   redis.call('INCRBY', KEYS[K.worker_processed], 1)
   if redis.call('EXISTS', KEYS[K.recoveries]) == 1 then
     redis.call('HDEL', KEYS[K.recoveries], redis.sha1hex(ARGV[A.payload]))
+  end
+  -- The retry part (retry/finish.rs): counter, kept failure, then where the retry goes.
+  if mode == 'clear' then
+    redis.call('DEL', KEYS[retry_at + 1], KEYS[retry_at + 2])
+  elseif mode ~= '' then
+    redis.call('EXPIRE', KEYS[retry_at + 1], ARGV[A.retry_ttl])
+    if mode == 'now' then
+      redis.call('RPUSH', KEYS[retry_at + 3], ARGV[A.payload])
+      redis.call('SADD', KEYS[retry_at + 4], ARGV[A.retry_member])
+    else
+      redis.call('RPUSH', KEYS[retry_at + 3], ARGV[A.retry_item])
+      redis.call('SADD', KEYS[retry_at + 4], ARGV[A.retry_member])
+      redis.call('ZADD', KEYS[retry_at + 5], ARGV[A.retry_due], ARGV[A.retry_due])
+    end
+    if ARGV[A.kept] ~= '' then
+      redis.call('SET', KEYS[retry_at + 2], ARGV[A.kept], 'EX', ARGV[A.kept_ttl])
+    end
+    redis.call('INCRBY', KEYS[K.retried], 1)
+    redis.call('PUBLISH', ARGV[A.retry_wake], ARGV[A.retry_wake_message])
   end
 end
 -- 2. The record of the job that starts now, or none after a finish.
@@ -29,8 +57,7 @@ local paused = redis.call('GET', KEYS[K.pause_all])
 if paused and string.lower(string.match(paused, '^[%z\t\n\v\f\r ]*(.-)[%z\t\n\v\f\r ]*$')) == 'true' then
   return {finished, 0}
 end
-local first = NK + lists + 1
-if ARGV[A.failed_queue] ~= '' then first = first + 1 end
+local first = retry_at + retry_keys + 1
 local queues = #KEYS - first + 1
 for i = first, #KEYS do
   local payload = redis.call('LPOP', KEYS[i])

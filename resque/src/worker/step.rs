@@ -12,6 +12,7 @@ use crate::error::Result;
 use crate::failure::{FailureDestination, FailureTargets};
 use crate::keys::stat;
 use crate::payload::{self, ProcessingRecord};
+use crate::retry::{RetryFinish, Then};
 use crate::script::{self, Lua};
 
 /// One step of a worker, in one script (`step.lua`): records the outcome of
@@ -23,7 +24,11 @@ use crate::script::{self, Lua};
 ///    it is already gone (a retry after a reply lost to a dropped
 ///    connection). Then the failure entry (in every failure list the
 ///    worker's backends name) and counters when it failed, the processed
-///    counters, and `HDEL recoveries`.
+///    counters, and `HDEL recoveries`; then, for a job with a retry policy,
+///    its retry part (`retry`: `clear`, `now` or `later`, see
+///    `retry/finish.rs`): a retried run is counted as failed, its entry is
+///    kept at its `failure-resque-retry:` key rather than in the lists, and
+///    `stat:retried` counts it.
 /// 2. `SET worker:<id>` to `record`, the record of an already taken job that
 ///    starts now, or, after a finish, `DEL worker:<id>` when `record` is ''.
 /// 3. Take, when `take` > 0: unless `pause-all-workers` pauses (Ruby's
@@ -34,7 +39,10 @@ use crate::script::{self, Lua};
 ///    job that starts now and gets its `SET worker:<id>` in this step.
 ///
 /// After the fixed keys: the failure lists (`lists` of them), then
-/// `failed_queues` when `failed_queue` (its member) is not '', then each
+/// `failed_queues` when `failed_queue` (its member) is not '', then the
+/// retry part's keys (none, 2 for `clear`, 4 for `now`, 5 for `later`:
+/// counter, kept failure, then `queue:<q>` and `queues`, or `delayed:<s>`,
+/// `timestamps:<item>` and `delayed_queue_schedule`), then each
 /// `queue:<q>`. After the fixed arguments: each q's exact name, then for
 /// each q its name as text for the record ('' when it is q itself, a UTF-8
 /// name).
@@ -53,8 +61,28 @@ pub(crate) static STEP: Lua = Lua::new(
         "processed",
         "worker_processed",
         "recoveries",
+        "retried",
     ],
-    &["entry", "failure", "payload", "lists", "failed_queue", "record", "take", "run_at"],
+    &[
+        "entry",
+        "failure",
+        "payload",
+        "lists",
+        "failed_queue",
+        "record",
+        "take",
+        "run_at",
+        "retry",
+        "retry_ttl",
+        "retry_item",
+        "retry_member",
+        "retry_due",
+        "kept",
+        "kept_ttl",
+        "retry_wake",
+        "retry_wake_message",
+        "failed_max",
+    ],
     include_str!("step.lua"),
 );
 
@@ -83,7 +111,10 @@ impl Taken {
 #[derive(Debug)]
 pub(crate) struct Ran {
     pub(crate) taken: Taken,
+    /// The failure entry for the failed lists.
     pub(crate) failure: Option<String>,
+    /// The retry part, for a job with a retry policy.
+    pub(crate) retry: Option<RetryFinish>,
 }
 
 /// What a step does (see [`STEP`]).
@@ -161,7 +192,7 @@ impl Queues {
 }
 
 /// The fixed keys of every step (see [`STEP`]), spelled once per worker.
-pub(crate) struct StepKeys([(&'static str, String); 8]);
+pub(crate) struct StepKeys([(&'static str, String); 9]);
 
 impl StepKeys {
     pub(crate) fn new(client: &Client, worker_id: &str) -> Self {
@@ -175,6 +206,7 @@ impl StepKeys {
             ("processed", keys.stat(stat::PROCESSED)),
             ("worker_processed", keys.worker_stat(stat::PROCESSED, worker_id)),
             ("recoveries", keys.recoveries()),
+            ("retried", keys.stat(stat::RETRIED)),
         ])
     }
 }
@@ -185,6 +217,7 @@ pub(crate) fn step_command(
     step_keys: &StepKeys,
     step: &Step<'_>,
     destinations: &[FailureDestination],
+    failed_max: Option<u64>,
 ) -> redis::Cmd {
     let keys = client.keys();
     let targets = match step.finish.filter(|ran| ran.failure.is_some()) {
@@ -197,7 +230,11 @@ pub(crate) fn step_command(
     for (name, key) in &step_keys.0 {
         call.key(name, key);
     }
-    call.more_keys(targets.keys()).more_keys(&queues.keys);
+    let retry = step.finish.and_then(|ran| Some((ran.retry.as_ref()?, ran.taken.queue_bytes())));
+    let retry_keys = retry.map(|(r, queue)| r.keys(keys, queue)).unwrap_or_default();
+    call.more_keys(targets.keys()).more_keys(&retry_keys).more_keys(&queues.keys);
+    retry_args(&mut call, keys, retry);
+    call.arg("failed_max", failed_max.map(|n| n.max(1).to_string()).unwrap_or_default());
     let record = step.start.and_then(|taken| {
         let payload: &RawValue = serde_json::from_slice(&taken.raw).ok()?;
         let run_at = payload::time::run_at(Timestamp::now());
@@ -229,6 +266,43 @@ pub(crate) fn step_command(
             .map(|(name, raw)| if raw.is_some() { name.as_str() } else { "" }),
     );
     call.command()
+}
+
+/// The step's arguments for the retry part (see [`STEP`]), all '' without one.
+fn retry_args(call: &mut script::Call, keys: &crate::keys::Keys, retry: Option<(&RetryFinish, &[u8])>) {
+    let (mut ttl, mut item, mut member, mut due, mut wake, mut message) =
+        (String::new(), &b""[..], Vec::new(), String::new(), String::new(), Vec::new());
+    let (kept, kept_ttl) = match retry.and_then(|(r, _)| r.kept.as_ref()) {
+        Some((entry, ttl)) => (entry.as_str(), ttl.to_string()),
+        None => ("", String::new()),
+    };
+    if let Some((retry, queue)) = retry {
+        ttl = retry.counter_ttl.to_string();
+        match &retry.then {
+            Then::Clear => {}
+            Then::Now => {
+                member = queue.to_vec();
+                wake = keys.wake_channel();
+                message = queue.to_vec();
+            }
+            Then::Later { at, item: delayed } => {
+                item = delayed.as_bytes();
+                member = crate::keys::Keys::delayed_bucket(*at).into_bytes();
+                due = at.to_string();
+                wake = keys.delayed_wake_channel();
+                message = due.clone().into_bytes();
+            }
+        }
+    }
+    call.arg("retry", retry.map_or("", |(r, _)| r.mode()))
+        .arg("retry_ttl", ttl)
+        .arg("retry_item", item)
+        .arg("retry_member", member)
+        .arg("retry_due", due)
+        .arg("kept", kept)
+        .arg("kept_ttl", kept_ttl)
+        .arg("retry_wake", wake)
+        .arg("retry_wake_message", message);
 }
 
 /// Runs a step and waits for its reply.

@@ -1,6 +1,7 @@
 //! `step.lua` against a real Redis, through [`step_command`]: the finish
 //! and the record of the job that starts (the take is in `take.rs`).
 
+mod retry;
 mod take;
 
 use std::collections::BTreeSet;
@@ -21,7 +22,7 @@ fn taken(queue: &str, payload: &str) -> Taken {
 
 /// A job that ran, its entry in `INFLIGHT`.
 fn in_flight(r: &mut TestRedis, queue: &str, payload: &str, failure: Option<&str>) -> Ran {
-    let ran = Ran { taken: taken(queue, payload), failure: failure.map(str::to_string) };
+    let ran = Ran { taken: taken(queue, payload), failure: failure.map(str::to_string), retry: None };
     r.query::<()>(redis::cmd("RPUSH").arg(INFLIGHT).arg(&ran.taken.entry));
     ran
 }
@@ -37,7 +38,7 @@ fn a_step<'a>(
 
 /// Runs `step` as the worker `ID` does, returning the script's reply.
 fn run(r: &mut TestRedis, client: &Client, step: &Step<'_>, destinations: &[FailureDestination]) -> Value {
-    let command = step_command(client, &StepKeys::new(client, ID), step, destinations);
+    let command = step_command(client, &StepKeys::new(client, ID), step, destinations, None);
     script::run(&STEP, &command, r.conn()).expect("the step runs")
 }
 
@@ -60,7 +61,7 @@ fn a_finish_whose_entry_is_gone_counts_nothing() {
     r.exec(&["RPUSH", INFLIGHT, &other]);
     r.exec(&["HSET", RECOVERIES, &sha1_hex(P1), "2"]);
     r.exec(&["SET", WORKER, "a record"]);
-    let ran = Ran { taken: taken("q", P1), failure: Some(FAILURE.into()) };
+    let ran = Ran { taken: taken("q", P1), failure: Some(FAILURE.into()), retry: None };
     let reply = run(&mut r, &client, &a_step(Some(&ran), None, 0, &Queues::NONE), &[Redis, RedisMultiQueue]);
     assert_eq!(reply, Value::Array(vec![int(0)]));
     assert_eq!(r.texts(INFLIGHT), [other]);
@@ -73,7 +74,7 @@ fn a_finish_whose_entry_is_gone_counts_nothing() {
 #[test]
 fn a_finish_counts_processed_and_forgets_its_recoveries() {
     let (mut r, client) = TestRedis::start_with_client();
-    let ran = Ran { taken: taken("q", P1), failure: None };
+    let ran = Ran { taken: taken("q", P1), failure: None, retry: None };
     let other = inflight_entry("q", P2);
     r.exec(&["RPUSH", INFLIGHT, &other, std::str::from_utf8(&ran.taken.entry).unwrap(), &other]);
     r.exec(&["HSET", RECOVERIES, &sha1_hex(P1), "2", &sha1_hex(P2), "1"]);
@@ -144,7 +145,7 @@ fn a_failure_goes_to_two_lists_and_names_the_queue_list() {
 #[test]
 fn a_job_that_starts_gets_its_record_after_the_finish() {
     let (mut r, client) = TestRedis::start_with_client();
-    let ran = Ran { taken: taken("q", P1), failure: None };
+    let ran = Ran { taken: taken("q", P1), failure: None, retry: None };
     let next = taken("q", P2);
     r.query::<()>(redis::cmd("RPUSH").arg(INFLIGHT).arg(&ran.taken.entry).arg(&next.entry));
     r.exec(&["SET", WORKER, "the record of the job that ran"]);

@@ -109,7 +109,7 @@ fn a_batch_is_taken_from_one_queue_in_order() {
     assert_eq!(reply, Value::Array(expected));
     assert_eq!(r.texts("resque:queue:q"), ["p4", "p5"]);
     // The step took the jobs as the worker reads them.
-    let command = step_command(&client, &StepKeys::new(&client, ID), &taking(&q, 3, false), &[Redis]);
+    let command = step_command(&client, &StepKeys::new(&client, ID), &taking(&q, 3, false), &[Redis], None);
     let Ok(Took::Jobs(jobs)) = step(&client, &command, &q) else { panic!("jobs taken") };
     let raws: Vec<&[u8]> = jobs.iter().map(|j| j.raw.as_slice()).collect();
     assert_eq!(raws, [b"p4".as_slice(), b"p5"]);
