@@ -307,6 +307,16 @@ pub struct WorkArgs {
     #[arg(long, env = "FAILURE_BACKEND", default_value = "redis", value_name = "BACKENDS")]
     pub failure_backend: String,
 
+    /// Keep at most N entries in each failed list, the oldest trimmed.
+    #[arg(long, env = "RESQUE_FAILED_MAX", value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub failed_max: Option<u64>,
+
+    /// Record every failed run of a job with a retry policy in the failed
+    /// lists, retried or not (Ruby's default without resque-retry's
+    /// MultipleWithRetrySuppression); by default only the run it gives up on.
+    #[arg(long, env = "RESQUE_RECORD_RETRIED_FAILURES", value_parser = clap::builder::FalseyValueParser::new())]
+    pub record_retried_failures: bool,
+
     /// Text before `resque-<version>` in process titles, to tell apps apart in `ps`.
     #[arg(long, env = "RESQUE_PROCLINE_PREFIX", value_name = "TEXT")]
     pub procline_prefix: Option<String>,

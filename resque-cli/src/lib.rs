@@ -323,6 +323,8 @@ impl WorkArgs {
         options.graceful_term = self.graceful_term;
         options.procline_prefix = self.procline_prefix.clone().filter(|p| !p.is_empty());
         options.failure_backends = self.failure_backends()?;
+        options.failed_max = self.failed_max;
+        options.record_retried_failures = self.record_retried_failures;
         Ok(options)
     }
 

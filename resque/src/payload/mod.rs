@@ -24,7 +24,7 @@ pub use new_failure::{FailedPayload, NewFailure, PAYLOAD_BASE64, QUEUE_BASE64};
 pub(crate) use numbers::{holds_exactly, integers_beyond_floats, to_ruby_json};
 pub use numbers::{ruby_float, unheld_integer, unheld_integer_in_args, UnheldInteger};
 pub use raw_failure::RawFailure;
-pub use retry_identifier::{retry_identifier, ruby_join};
+pub use retry_identifier::{retry_identifier, retry_identifier_ruby34, ruby34_join, ruby_join};
 pub use text::{escape_bytes, from_json_bytes, into_text};
 pub use worker::{InflightEntry, ProcessingRecord, WorkingOn};
 

@@ -6,11 +6,13 @@
 //! strings as they are, integers in decimal, floats as `Float#to_s`
 //! (`1.0`, `1.0e+20`), `true`/`false`, `nil` as the empty string, nested
 //! arrays flattened into the same join, and a hash as `Hash#inspect`. The
-//! hash spelling changed in Ruby 3.4 (`{"a" => 1}`, before it `{"a"=>1}`):
-//! resque-rs writes Ruby 3.4's, the spelling of every Ruby released since;
-//! a job whose args hold hashes and shares counters with workers on an
-//! older Ruby names its own identifier (`retry(identifier = ...)`), as a
-//! Ruby job overrides `retry_identifier`.
+//! hash spelling changed in Ruby 3.4 (`{"a" => 1}`; Ruby 3.3 and before
+//! `{"a"=>1}`): resque-rs spells it as Ruby 3.1 to 3.3 do, the Rubies
+//! Resque 3.0 estates run; a job whose args hold hashes and that shares
+//! counters with workers on Ruby 3.4 or later names the other identifier
+//! (`retry(identifier = resque::payload::retry_identifier_ruby34)`), as a
+//! Ruby job overrides `retry_identifier`. Args without hashes are spelled
+//! the same by every Ruby.
 
 use serde_json::Value;
 
@@ -23,38 +25,59 @@ use super::ruby_float;
 /// use resque::payload::ruby_join;
 /// assert_eq!(ruby_join(&[json!(44), json!("masterbrew")]), "44-masterbrew");
 /// assert_eq!(ruby_join(&[json!(1.0), json!(null), json!([2, [3]])]), "1.0--2-3");
-/// assert_eq!(ruby_join(&[json!({"a": 1})]), r#"{"a" => 1}"#);
+/// assert_eq!(ruby_join(&[json!({"a": 1})]), r#"{"a"=>1}"#);
 /// ```
 pub fn ruby_join(args: &[Value]) -> String {
     let mut out = String::new();
-    join_into(args, &mut out);
+    join_into(args, HashArrow::Ruby33, &mut out);
     out
 }
 
-fn join_into(items: &[Value], out: &mut String) {
+/// [`ruby_join`] as Ruby 3.4 and later spell a hash (`{"a" => 1}`).
+///
+/// ```
+/// use serde_json::json;
+/// assert_eq!(resque::payload::ruby34_join(&[json!({"a": 1})]), r#"{"a" => 1}"#);
+/// ```
+pub fn ruby34_join(args: &[Value]) -> String {
+    let mut out = String::new();
+    join_into(args, HashArrow::Ruby34, &mut out);
+    out
+}
+
+/// How `Hash#inspect` separates a key from its value.
+#[derive(Debug, Clone, Copy)]
+enum HashArrow {
+    /// `=>` (Ruby 3.3 and before).
+    Ruby33,
+    /// ` => ` (Ruby 3.4 and later).
+    Ruby34,
+}
+
+fn join_into(items: &[Value], arrow: HashArrow, out: &mut String) {
     for (i, item) in items.iter().enumerate() {
         if i > 0 {
             out.push('-');
         }
         match item {
-            Value::Array(inner) => join_into(inner, out),
-            other => to_s(other, out),
+            Value::Array(inner) => join_into(inner, arrow, out),
+            other => to_s(other, arrow, out),
         }
     }
 }
 
 /// `Object#to_s` of a decoded JSON value that is not an array.
-fn to_s(value: &Value, out: &mut String) {
+fn to_s(value: &Value, arrow: HashArrow, out: &mut String) {
     match value {
         Value::Null => {}
         Value::String(s) => out.push_str(s),
-        other => inspect(other, out),
+        other => inspect(other, arrow, out),
     }
 }
 
 /// `Object#inspect`: how a value is spelled inside a hash or an array that
 /// is inspected.
-fn inspect(value: &Value, out: &mut String) {
+fn inspect(value: &Value, arrow: HashArrow, out: &mut String) {
     match value {
         Value::Null => out.push_str("nil"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
@@ -71,7 +94,7 @@ fn inspect(value: &Value, out: &mut String) {
                 if i > 0 {
                     out.push_str(", ");
                 }
-                inspect(item, out);
+                inspect(item, arrow, out);
             }
             out.push(']');
         }
@@ -82,8 +105,11 @@ fn inspect(value: &Value, out: &mut String) {
                     out.push_str(", ");
                 }
                 inspect_str(name, out);
-                out.push_str(" => ");
-                inspect(item, out);
+                out.push_str(match arrow {
+                    HashArrow::Ruby33 => "=>",
+                    HashArrow::Ruby34 => " => ",
+                });
+                inspect(item, arrow, out);
             }
             out.push('}');
         }
@@ -126,7 +152,23 @@ fn inspect_str(s: &str, out: &mut String) {
 /// assert_eq!(resque::payload::retry_identifier(&[]), None);
 /// ```
 pub fn retry_identifier(args: &[Value]) -> Option<String> {
-    let joined = ruby_join(args);
+    sha1_of(ruby_join(args))
+}
+
+/// [`retry_identifier`] of the join as Ruby 3.4 and later spell it (only
+/// args holding a hash differ).
+///
+/// ```
+/// use serde_json::json;
+/// use resque::payload::{retry_identifier, retry_identifier_ruby34};
+/// assert_eq!(retry_identifier_ruby34(&[json!(7)]), retry_identifier(&[json!(7)]));
+/// assert_ne!(retry_identifier_ruby34(&[json!({"a": 1})]), retry_identifier(&[json!({"a": 1})]));
+/// ```
+pub fn retry_identifier_ruby34(args: &[Value]) -> Option<String> {
+    sha1_of(ruby34_join(args))
+}
+
+fn sha1_of(joined: String) -> Option<String> {
     if joined.is_empty() {
         None
     } else {
@@ -158,13 +200,13 @@ mod tests {
             (json!([true, false]), "true-false"),
             // nested arrays are flattened into the same join; [] joins to ""
             (json!([1, [2, [3, "x"]], [], 4]), "1-2-3-x--4"),
-            // a hash is Hash#inspect (Ruby 3.4: " => "), strings inside inspected
-            (json!([{"a": 1, "b": [null, "x\n"]}]), "{\"a\" => 1, \"b\" => [nil, \"x\\n\"]}"),
+            // a hash is Hash#inspect (Ruby 3.1-3.3: "=>"), strings inside inspected
+            (json!([{"a": 1, "b": [null, "x\n"]}]), "{\"a\"=>1, \"b\"=>[nil, \"x\\n\"]}"),
             (json!([{}]), "{}"),
             // String#inspect escapes quotes, backslashes and "#{"
-            (json!([{"q": "say \"hi\" \\ #{x} #y"}]), "{\"q\" => \"say \\\"hi\\\" \\\\ \\#{x} #y\"}"),
+            (json!([{"q": "say \"hi\" \\ #{x} #y"}]), "{\"q\"=>\"say \\\"hi\\\" \\\\ \\#{x} #y\"}"),
             // control characters inside an inspected string; non-ASCII as is
-            (json!([{"c": "\u{1b}\u{1}é"}]), "{\"c\" => \"\\e\\u0001é\"}"),
+            (json!([{"c": "\u{1b}\u{1}é"}]), "{\"c\"=>\"\\e\\u0001é\"}"),
             // a string outside a hash is never inspected
             (json!(["a\"b", "é"]), "a\"b-é"),
             // large integers in decimal, negative too
@@ -177,6 +219,8 @@ mod tests {
             let args = args.as_array().cloned().unwrap_or_default();
             assert_eq!(ruby_join(&args), *joined, "{args:?}");
         }
+        // Ruby 3.4's Hash#inspect: " => " between key and value
+        assert_eq!(ruby34_join(&[json!({"a": 1, "b": {"c": null}})]), "{\"a\" => 1, \"b\" => {\"c\" => nil}}");
     }
 
     #[test]
@@ -185,6 +229,11 @@ mod tests {
         assert_eq!(
             retry_identifier(&[json!(44), json!("masterbrew")]).as_deref(),
             Some("1315dd4143fb7d7abe77328729da673b8bfa3313")
+        );
+        // [1.5, nil, "x"].join('-') is "1.5--x" (the shared contract's example).
+        assert_eq!(
+            retry_identifier(&[json!(1.5), json!(null), json!("x")]).as_deref(),
+            Some("f57cb1fe194993b81abe7ff6a53d27375247075d")
         );
         // SHA-1("7") and SHA-1("1.0--2"), written out.
         assert_eq!(
