@@ -51,6 +51,7 @@ mod perform;
 pub mod procline;
 pub mod queues;
 pub mod registry;
+mod retries;
 pub mod retry;
 mod roster;
 pub mod scheduler;

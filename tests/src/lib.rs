@@ -2,6 +2,7 @@
 //! test, the jobs the test worker binary runs, and process helpers.
 
 pub mod jobs;
+pub mod retry_jobs;
 
 use std::io::Read;
 use std::net::TcpListener;

@@ -220,7 +220,10 @@ mod tests {
             assert_eq!(ruby_join(&args), *joined, "{args:?}");
         }
         // Ruby 3.4's Hash#inspect: " => " between key and value
-        assert_eq!(ruby34_join(&[json!({"a": 1, "b": {"c": null}})]), "{\"a\" => 1, \"b\" => {\"c\" => nil}}");
+        assert_eq!(
+            ruby34_join(&[json!({"a": 1, "b": {"c": null}})]),
+            "{\"a\" => 1, \"b\" => {\"c\" => nil}}"
+        );
     }
 
     #[test]

@@ -34,8 +34,24 @@ impl RetryPolicy {
     }
 }
 
+impl RetryPolicy {
+    /// The longest delay the policy declares before a retry (what a counter
+    /// must outlive until its retry runs; the finishing step sets the
+    /// expiry again from the delay it chose).
+    pub(crate) fn longest_delay(&self) -> Duration {
+        match self.backoff {
+            Backoff::Fixed(delay) => delay,
+            Backoff::Steps(delays) => delays.iter().max().copied().unwrap_or_default(),
+            Backoff::Exponential => {
+                let count = self.limit.unwrap_or(25).saturating_sub(1);
+                base_delay(Backoff::Exponential, count) + Duration::from_secs(10 * (u64::from(count) + 1))
+            }
+        }
+    }
+}
+
 /// The delay before retry `count + 1`, without its random parts.
-pub(super) fn base_delay(backoff: Backoff, count: u32) -> Duration {
+fn base_delay(backoff: Backoff, count: u32) -> Duration {
     match backoff {
         Backoff::Fixed(delay) => delay,
         Backoff::Steps(delays) => delays.get(count as usize).or(delays.last()).copied().unwrap_or_default(),

@@ -24,19 +24,14 @@
 //! `SETNX -1` then `INCR` before each run, deleted when the job succeeds or
 //! gives up, and given an expiry so that a counter never outlives its job.
 
-mod attempt;
 mod decide;
-mod finish;
 
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use serde_json::Value;
 
 use crate::job_failure::JobFailure;
-
-pub use attempt::current_attempt;
-pub(crate) use attempt::{set_current_attempt, Attempt};
-pub(crate) use finish::{decide as decide_finish, RetryFinish, Then};
 
 /// What a policy decided for a failed run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -230,6 +225,11 @@ impl RetryPolicy {
         }
     }
 
+    /// How long the attempt counter outlives the delay of the next retry.
+    pub const fn counter_expiry(&self) -> Duration {
+        self.expire_key_after
+    }
+
     /// The delays, as declared.
     pub const fn backoff_kind(&self) -> Backoff {
         self.backoff
@@ -242,4 +242,29 @@ impl RetryPolicy {
             None => crate::payload::retry_identifier(args),
         }
     }
+}
+
+static CURRENT: AtomicU32 = AtomicU32::new(1);
+
+/// The number of the run in progress, 1 for the first: a job with a retry
+/// policy reads which attempt it is (2 on its first retry); 1 for any job
+/// without one, and outside a worker.
+///
+/// ```
+/// #[resque::job(queue = "web_hooks", retry(limit = 3))]
+/// fn deliver(url: String) -> Result<(), String> {
+///     if resque::retry::current_attempt() > 1 {
+///         println!("retrying {url}");
+///     }
+///     Ok(())
+/// }
+/// # fn main() { assert_eq!(resque::retry::current_attempt(), 1); }
+/// ```
+pub fn current_attempt() -> u32 {
+    CURRENT.load(Ordering::Relaxed)
+}
+
+/// Sets what [`current_attempt`] says (the worker, before a run).
+pub(crate) fn set_current_attempt(attempt: u32) {
+    CURRENT.store(attempt.max(1), Ordering::Relaxed);
 }

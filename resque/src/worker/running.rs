@@ -16,7 +16,8 @@ use crate::job::JobFailure;
 use crate::payload::{self, exception, FailedPayload, JobPayload, NewFailure};
 use crate::perform;
 use crate::procline;
-use crate::retry::{self, Attempt, RetryFinish, Then};
+use crate::retries::{self, Attempt, RetryFinish, Then};
+use crate::retry;
 use crate::roster;
 
 impl Worker {
@@ -153,7 +154,7 @@ impl Worker {
             failure.as_ref().map(|f| self.failure_entry(taken, f, attempt.as_ref().map(|a| a.number)));
         let (Some(policy), Some(attempt)) = (policy, attempt) else { return (entry, None) };
         let number = attempt.number;
-        let decided = retry::decide_finish(
+        let decided = retries::decide(
             &policy,
             attempt,
             failure.as_ref().zip(entry.as_deref()),

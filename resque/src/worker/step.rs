@@ -12,7 +12,7 @@ use crate::error::Result;
 use crate::failure::{FailureDestination, FailureTargets};
 use crate::keys::stat;
 use crate::payload::{self, ProcessingRecord};
-use crate::retry::{RetryFinish, Then};
+use crate::retries::{RetryFinish, Then};
 use crate::script::{self, Lua};
 
 /// One step of a worker, in one script (`step.lua`): records the outcome of

@@ -3,7 +3,7 @@
 //! when the finish is repeated, and the failed lists capped.
 
 use super::*;
-use crate::retry::{Attempt, RetryFinish, Then};
+use crate::retries::{Attempt, RetryFinish, Then};
 
 const COUNTER: &str = "resque:resque-retry:A:x";
 const KEPT: &str = "resque:failure-resque-retry:A:x";

@@ -1,40 +1,11 @@
 //! Counting attempts: resque-retry's `before_perform_retry` (`SETNX -1`,
-//! `INCR`, `EXPIRE` on the job's counter), and the attempt number a running
-//! job reads.
-
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::Duration;
+//! `INCR`, `EXPIRE` on the job's counter).
 
 use serde_json::Value;
 
-use super::{Backoff, RetryPolicy};
 use crate::client::Client;
 use crate::error::Result;
-
-static CURRENT: AtomicU32 = AtomicU32::new(1);
-
-/// The number of the run in progress, 1 for the first: a job with a retry
-/// policy reads which attempt it is (2 on its first retry); 1 for any job
-/// without one, and outside a worker.
-///
-/// ```
-/// #[resque::job(queue = "web_hooks", retry(limit = 3))]
-/// fn deliver(url: String) -> Result<(), String> {
-///     if resque::retry::current_attempt() > 1 {
-///         println!("retrying {url}");
-///     }
-///     Ok(())
-/// }
-/// # fn main() { assert_eq!(resque::retry::current_attempt(), 1); }
-/// ```
-pub fn current_attempt() -> u32 {
-    CURRENT.load(Ordering::Relaxed)
-}
-
-/// Sets what [`current_attempt`] says (the worker, before a run).
-pub(crate) fn set_current_attempt(attempt: u32) {
-    CURRENT.store(attempt.max(1), Ordering::Relaxed);
-}
+use crate::retry::RetryPolicy;
 
 /// A run of a job with a retry policy: its attempt number and its keys.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,7 +31,7 @@ impl Attempt {
         let keys = client.keys();
         let counter = keys.retry_counter(class, identifier.as_deref());
         let failure_key = keys.retry_failure(class, identifier.as_deref());
-        let ttl = longest_delay(policy) + policy.expire_key_after;
+        let ttl = policy.longest_delay() + policy.counter_expiry();
         let (count,): (i64,) = client.with_conn(|c| {
             redis::pipe()
                 .atomic()
@@ -79,26 +50,12 @@ impl Attempt {
     }
 }
 
-/// The longest delay a policy declares before a retry (what the counter
-/// must outlive until the retry runs); the step refreshes the expiry with
-/// the delay it chose.
-fn longest_delay(policy: &RetryPolicy) -> Duration {
-    match policy.backoff {
-        Backoff::Fixed(delay) => delay,
-        Backoff::Steps(delays) => delays.iter().max().copied().unwrap_or_default(),
-        Backoff::Exponential => {
-            let count = policy.limit.unwrap_or(25).saturating_sub(1);
-            super::decide::base_delay(Backoff::Exponential, count)
-                + Duration::from_secs(10 * (u64::from(count) + 1))
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::test_redis::TestRedis;
     use serde_json::json;
+    use std::time::Duration;
 
     #[test]
     fn runs_are_counted_at_resque_retrys_key_with_an_expiry() {

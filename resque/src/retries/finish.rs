@@ -16,10 +16,11 @@
 
 use std::time::{Duration, SystemTime};
 
-use super::{Attempt, RetryDecision, RetryPolicy};
+use super::Attempt;
 use crate::client::DueAt;
 use crate::keys::Keys;
 use crate::payload;
+use crate::retry::{RetryDecision, RetryPolicy};
 
 /// What the finishing step does about a retry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,7 +73,7 @@ pub(crate) fn decide(
         RetryDecision::GiveUp => return Decided { finish: clear(attempt), record: true },
         RetryDecision::Retry(delay) => delay,
     };
-    let counter_ttl = (delay + policy.expire_key_after).as_secs().max(1);
+    let counter_ttl = (delay + policy.counter_expiry()).as_secs().max(1);
     let item = if delay.is_zero() { None } else { delayed_item(raw, queue) };
     let then = match item {
         None => Then::Now,
