@@ -18,6 +18,8 @@ mod duration;
 mod expand;
 mod hook;
 mod job_hooks;
+mod retry;
+mod retry_gen;
 mod schedule;
 mod valid;
 

@@ -115,6 +115,7 @@ pub mod __private {
     pub use crate::job::{decode_args, IntoJobResult, Job, JobFailure};
     pub use crate::payload::{encode_args, EncodeError};
     pub use crate::registry::{JobEntry, JobSchedule, JOBS};
+    pub use crate::retry::{ExceptionMatch, RetryDecision, RetryPolicy};
     pub use linkme;
     pub use serde;
     pub use serde_json;
