@@ -20,6 +20,7 @@ mod hook;
 mod job_hooks;
 mod retry;
 mod retry_gen;
+mod retry_values;
 mod schedule;
 mod valid;
 

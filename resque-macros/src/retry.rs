@@ -6,10 +6,10 @@ use proc_macro2::Span;
 use syn::parse::Parser as _;
 use syn::punctuated::Punctuated;
 use syn::spanned::Spanned as _;
-use syn::{Expr, ExprLit, ExprPath, Lit, LitStr, Meta, Path, Token};
+use syn::{LitStr, Meta, Path, Token};
 
-use crate::duration::{self, DurationError};
 use crate::job_hooks;
+use crate::retry_values::{as_in, backoff, duration_value, exceptions, function, jitter, limit};
 use crate::valid::Errors;
 
 /// The keys `retry(...)` accepts, in the order the docs list them.
@@ -194,164 +194,142 @@ impl RetryArgs {
     }
 }
 
-/// How to write `key`, for messages.
-fn as_in(key: &str) -> &'static str {
-    match key {
-        "limit" => "as in `limit = 5`",
-        "delay" => "as in `delay = \"30s\"` (or \"0s\", \"500ms\", \"5m\", \"1h30m\")",
-        "expire_key_after" => "as in `expire_key_after = \"1h\"`",
-        "backoff" => "as in `backoff = [\"0s\", \"1m\", \"10m\", \"1h\"]`",
-        "jitter" => "as in `jitter = 0.2`",
-        "on" => "as in `on = [\"Net::ReadTimeout\", std::io::Error]`",
-        "never_on" => "as in `never_on = [\"ArgumentError\", serde_json::Error]`",
-        "retry_with" => {
-            "as in `retry_with = my_policy`, with \
-             `fn my_policy(failure: &JobFailure, attempt: u32) -> RetryDecision`"
-        }
-        _ => "as in `identifier = by_user`, with `fn by_user(args: &[Value]) -> Option<String>`",
-    }
-}
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use proc_macro2::TokenStream;
+    use quote::quote;
 
-/// `limit = 5`.
-fn limit(value: Expr, errors: &mut Errors) -> Option<u32> {
-    match value {
-        Expr::Lit(ExprLit { lit: Lit::Int(int), .. }) if matches!(int.suffix(), "" | "u32") => {
-            match int.base10_parse::<u32>() {
-                Ok(limit) => Some(limit),
-                Err(_) => {
-                    errors.spanned(
-                        &int,
-                        format_args!(
-                            "retry limit {} is too large: it must fit in a u32; write `forever` for no limit",
-                            int.base10_digits()
-                        ),
-                    );
-                    None
-                }
-            }
-        }
-        other => {
-            errors.spanned(
-                other,
-                "retry limit must be a non-negative integer, as in `limit = 5`; write `forever` for no limit",
-            );
-            None
+    /// `retry(...)` read, or every error.
+    pub(crate) fn parse(tokens: TokenStream) -> Result<RetryArgs, Vec<String>> {
+        let meta: Meta = syn::parse2(tokens).unwrap_or_else(|e| panic!("not a meta: {e}"));
+        let mut errors = Errors::default();
+        let args = RetryArgs::parse(meta, &mut errors);
+        match errors.finish() {
+            Ok(()) => Ok(args),
+            Err(error) => Err(error.into_iter().map(|e| e.to_string()).collect()),
         }
     }
-}
 
-/// `jitter = 0.2`.
-fn jitter(value: Expr, errors: &mut Errors) -> Option<f64> {
-    let number = match &value {
-        Expr::Lit(ExprLit { lit: Lit::Float(float), .. }) if matches!(float.suffix(), "" | "f64") => {
-            float.base10_parse::<f64>().ok()
-        }
-        Expr::Lit(ExprLit { lit: Lit::Int(int), .. }) if int.suffix().is_empty() => {
-            int.base10_parse::<f64>().ok()
-        }
-        _ => None,
-    };
-    match number {
-        Some(jitter) if (0.0..=1.0).contains(&jitter) => Some(jitter),
-        _ => {
-            errors.spanned(
-                value,
-                "retry jitter must be a number from 0 to 1, as in `jitter = 0.2` (each delay is \
-                 multiplied by a random factor in 1 ± jitter)",
-            );
-            None
-        }
+    fn errors(tokens: TokenStream) -> Vec<String> {
+        parse(tokens).err().unwrap_or_else(|| panic!("no error"))
     }
-}
 
-/// `delay = "30s"`, `expire_key_after = "1h"` or an element of `backoff`.
-fn duration_value(key: &str, what: &str, value: Expr, errors: &mut Errors) -> Option<u64> {
-    let Expr::Lit(ExprLit { lit: Lit::Str(lit), .. }) = value else {
-        errors.spanned(value, format_args!("`{key}` takes a duration in quotes, {}", as_in(key)));
-        return None;
-    };
-    let text = lit.value();
-    match duration::parse_millis(&text) {
-        Ok(millis) => Some(millis),
-        Err(DurationError::Zero) => Some(0),
-        Err(DurationError::Empty) => {
-            errors.spanned(
-                lit,
-                format_args!(
-                    "{what} cannot be empty: give a duration such as {}, or \"0s\" for none",
-                    duration::EXAMPLES
-                ),
-            );
-            None
-        }
-        Err(error) => {
-            errors.spanned(lit, duration::Message { what, text: &text, error: &error });
-            None
-        }
-    }
-}
-
-/// `backoff = ["0s", "1m", "10m"]`.
-fn backoff(value: Expr, errors: &mut Errors) -> Option<Vec<u64>> {
-    let Expr::Array(array) = value else {
-        errors.spanned(value, format_args!("`backoff` takes a list of durations, {}", as_in("backoff")));
-        return None;
-    };
-    if array.elems.is_empty() {
-        errors.spanned(
-            &array,
-            format_args!("`backoff = []` is empty: list the delay before each retry, {}", as_in("backoff")),
+    #[test]
+    fn every_form() {
+        let args = parse(quote!(retry(limit = 5, delay = "1m30s", jitter = 0.25, expire_key_after = "0s")))
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(
+            (args.limit, args.delay, args.jitter, args.expire_key_after),
+            (Some(5), Some(90_000), Some(0.25), Some(0))
         );
-        return None;
+        let args = parse(quote!(retry(
+            backoff = ["0s", "1m"],
+            never_on = ["ArgumentError", std::io::Error],
+            forever
+        )))
+        .unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(args.backoff, Some(vec![0, 60_000]));
+        assert!(args.forever && args.limit.is_none());
+        assert!(
+            matches!(&args.never_on[..], [Exception::Name(name), Exception::Type(_)] if name.value() == "ArgumentError")
+        );
+        let args = parse(quote!(retry(exponential, jitter = 1, on = [Timeout], identifier = by_user)))
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        assert!(args.exponential && args.identifier.is_some() && args.on.len() == 1);
+        assert_eq!(args.jitter, Some(1.0));
+        let args = parse(quote!(retry(retry_with = policies::later))).unwrap_or_else(|e| panic!("{e:?}"));
+        assert!(args.retry_with.is_some());
+        // resque-retry's defaults.
+        assert!(parse(quote!(retry)).is_ok_and(|args| args.keys.is_empty()));
+        assert!(parse(quote!(retry())).is_ok_and(|args| args.keys.is_empty()));
     }
-    let delays: Vec<Option<u64>> = array
-        .elems
-        .into_iter()
-        .map(|elem| duration_value("backoff", "backoff delay", elem, errors))
-        .collect();
-    delays.into_iter().collect()
-}
 
-/// `on = [...]` or `never_on = [...]`: names in quotes or error types.
-fn exceptions(key: &str, value: Expr, errors: &mut Errors) -> Vec<Exception> {
-    let Expr::Array(array) = value else {
-        errors.spanned(value, format_args!("`{key}` takes a list of exceptions in brackets, {}", as_in(key)));
-        return Vec::new();
-    };
-    if array.elems.is_empty() {
-        errors.spanned(
-            &array,
-            format_args!("`{key} = []` is empty: list exception names or error types, {}", as_in(key)),
+    #[test]
+    fn bad_values() {
+        let limit =
+            "retry limit must be a non-negative integer, as in `limit = 5`; write `forever` for no limit";
+        for bad in [quote!(limit = "x"), quote!(limit = -1), quote!(limit = 1.5), quote!(limit = 5i64)] {
+            assert_eq!(errors(quote!(retry(#bad))), [limit], "{bad}");
+        }
+        assert_eq!(
+            errors(quote!(retry(limit = 4294967296))),
+            ["retry limit 4294967296 is too large: it must fit in a u32; write `forever` for no limit"]
+        );
+        let jitter = "retry jitter must be a number from 0 to 1, as in `jitter = 0.2` (each delay is \
+                      multiplied by a random factor in 1 ± jitter)";
+        for bad in [quote!(jitter = 2.0), quote!(jitter = -0.1), quote!(jitter = "0.2"), quote!(jitter = 2)] {
+            assert_eq!(errors(quote!(retry(#bad))), [jitter], "{bad}");
+        }
+        assert_eq!(
+            errors(quote!(retry(delay = "30x", backoff = [], expire_key_after = 5))),
+            [
+                "invalid retry delay \"30x\": unknown unit `x` (the units are `ms`, `s`, `m` and `h`); \
+                 expected a duration such as \"500ms\", \"30s\", \"5m\" or \"1h30m\"",
+                "`backoff = []` is empty: list the delay before each retry, as in \
+                 `backoff = [\"0s\", \"1m\", \"10m\", \"1h\"]`",
+                "`expire_key_after` takes a duration in quotes, as in `expire_key_after = \"1h\"`",
+                "`backoff` cannot be used with `delay` in `retry(...)`: `delay` waits the same time \
+                 before every retry, `backoff` lists one delay per retry; keep one",
+            ]
+        );
+        assert_eq!(
+            errors(quote!(retry(
+                backoff = ["1s", ""],
+                on = [],
+                never_on = [3],
+                retry_with = "f",
+                forever = true
+            ))),
+            [
+                "backoff delay cannot be empty: give a duration such as \"500ms\", \"30s\", \"5m\" or \
+                 \"1h30m\", or \"0s\" for none",
+                "`on = []` is empty: list exception names or error types, as in \
+                 `on = [\"Net::ReadTimeout\", std::io::Error]`",
+                "each element of `never_on` is an exception name in quotes, as in \"Net::ReadTimeout\", \
+                 or an error type, as in `std::io::Error`",
+                "`retry_with` takes a function name, as in `retry_with = my_policy`, with \
+                 `fn my_policy(failure: &JobFailure, attempt: u32) -> RetryDecision`",
+                "`forever` is a flag: write it alone, as in `retry(forever)`",
+                "`never_on` cannot be used with `on` in `retry(...)`: like resque-retry, a policy lists \
+                 either the exceptions to retry or the ones never to retry; keep one",
+                "`forever` cannot be used with `retry_with`: the `retry_with` function alone decides \
+                 whether and when to retry; remove `forever` or `retry_with`",
+                "`backoff` cannot be used with `retry_with`: the `retry_with` function alone decides \
+                 whether and when to retry; remove `backoff` or `retry_with`",
+                "`on` cannot be used with `retry_with`: the `retry_with` function alone decides \
+                 whether and when to retry; remove `on` or `retry_with`",
+                "`never_on` cannot be used with `retry_with`: the `retry_with` function alone decides \
+                 whether and when to retry; remove `never_on` or `retry_with`",
+            ]
         );
     }
-    let mut list = Vec::new();
-    for elem in array.elems {
-        match elem {
-            Expr::Lit(ExprLit { lit: Lit::Str(name), .. }) if !name.value().trim().is_empty() => {
-                list.push(Exception::Name(name));
-            }
-            Expr::Path(ExprPath { attrs, qself: None, path }) if attrs.is_empty() => {
-                list.push(Exception::Type(path));
-            }
-            other => errors.spanned(
-                other,
-                format_args!(
-                    "each element of `{key}` is an exception name in quotes, as in \
-                     \"Net::ReadTimeout\", or an error type, as in `std::io::Error`"
-                ),
-            ),
-        }
-    }
-    list
-}
 
-/// `retry_with = my_policy` or `identifier = by_user`.
-fn function(key: &str, value: Expr, errors: &mut Errors) -> Option<Path> {
-    match value {
-        Expr::Path(ExprPath { attrs, qself: None, path }) if attrs.is_empty() => Some(path),
-        other => {
-            errors.spanned(other, format_args!("`{key}` takes a function name, {}", as_in(key)));
-            None
-        }
+    #[test]
+    fn keys() {
+        let accepted = "accepted keys: `limit`, `forever`, `delay`, `backoff`, `exponential`, `jitter`, \
+                        `on`, `never_on`, `retry_with`, `expire_key_after`, `identifier`";
+        assert_eq!(
+            errors(quote!(retry(limits = 3, colour = "red", limit = 1, limit = 2, delay))),
+            [
+                format!("unknown key `limits` in `retry(...)`; did you mean `limit`? {accepted}"),
+                format!("unknown key `colour` in `retry(...)`; {accepted}"),
+                "duplicate key `limit` in `retry(...)`: it is already given".to_owned(),
+                "expected `delay = ...`, as in `delay = \"30s\"` (or \"0s\", \"500ms\", \"5m\", \"1h30m\")"
+                    .to_owned(),
+            ]
+        );
+        assert_eq!(
+            errors(quote!(retry = 3)),
+            ["`retry` takes its keys in parentheses, as in `retry(limit = 5, delay = \"30s\")`"]
+        );
+        assert_eq!(
+            errors(quote!(retry(exponential, forever, limit = 2, delay = "1s"))),
+            [
+                "`limit` cannot be used with `forever` in `retry(...)`: `forever` means no limit; keep one",
+                "`delay` cannot be used with `exponential` in `retry(...)`: `exponential` computes every \
+                 delay; keep one",
+            ]
+        );
     }
 }

@@ -165,3 +165,90 @@ fn millis(millis: u64) -> TokenStream {
     let millis = Literal::u64_suffixed(millis);
     quote!(::core::time::Duration::from_millis(#millis))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use quote::quote;
+
+    fn text(tokens: TokenStream) -> String {
+        tokens.to_string().replace(' ', "")
+    }
+
+    fn generated(tokens: TokenStream, plugins: &[Path]) -> String {
+        let retry = crate::retry::tests::parse(tokens).unwrap_or_else(|e| panic!("{e:?}"));
+        text(retry_const(Some(&retry), plugins))
+    }
+
+    #[test]
+    fn the_builder_calls_follow_the_keys() {
+        let p = "::resque::__private::";
+        assert_eq!(
+            generated(quote!(retry(limit = 5, delay = "30s")), &[]),
+            format!(
+                "constRETRY:::core::option::Option<{p}RetryPolicy>=::core::option::Option::Some({{\
+                 {p}RetryPolicy::new().delay(::core::time::Duration::from_millis(30000u64)).limit(5u32)}});"
+            )
+        );
+        // The limit comes after `backoff`, which sets one of its own.
+        let backoff = generated(quote!(retry(limit = 2, backoff = ["0s", "1m"], jitter = 0.5)), &[]);
+        assert!(
+            backoff.contains(
+                "const__RESQUE_BACKOFF:&[::core::time::Duration]=&[::core::time::Duration::from_millis(0u64),\
+                 ::core::time::Duration::from_millis(60000u64)];"
+            ),
+            "{backoff}"
+        );
+        assert!(backoff.contains(".backoff(__RESQUE_BACKOFF).limit(2u32).jitter(0.5f64)"), "{backoff}");
+        let lists = generated(quote!(retry(exponential, forever, on = ["Timeout", std::io::Error])), &[]);
+        assert!(
+            lists.contains(&format!(
+                "const__RESQUE_ON:&[{p}ExceptionMatch]=&[{p}ExceptionMatch::Name(\"Timeout\"),\
+                 {p}ExceptionMatch::Type(::core::any::type_name::<std::io::Error>)];"
+            )),
+            "{lists}"
+        );
+        assert!(lists.contains(".exponential().forever().on(__RESQUE_ON)"), "{lists}");
+        // Functions are bound to constants of their exact type.
+        let custom =
+            generated(quote!(retry(retry_with = later, identifier = by_user, expire_key_after = "1h")), &[]);
+        assert!(
+            custom.contains(&format!(
+                "const__RESQUE_RETRY_WITH:fn(&{p}JobFailure,u32)->{p}RetryDecision=later;"
+            )),
+            "{custom}"
+        );
+        assert!(
+            custom.contains(&format!(
+                "const__RESQUE_IDENTIFIER:fn(&[{p}Value])->::core::option::Option<::std::string::String>=by_user;"
+            )),
+            "{custom}"
+        );
+        assert!(
+            custom.contains(
+                ".retry_with(__RESQUE_RETRY_WITH).expire_key_after(::core::time::Duration::from_millis(\
+                 3600000u64)).identifier(__RESQUE_IDENTIFIER)"
+            ),
+            "{custom}"
+        );
+    }
+
+    #[test]
+    fn plugins_give_a_policy_unless_the_job_has_one() {
+        let plugins: Vec<Path> = vec![syn::parse_quote!(A), syn::parse_quote!(b::C)];
+        let own = generated(quote!(retry(limit = 1)), &plugins);
+        assert!(!own.contains("Plugin"), "{own}");
+        let some = "::core::option::Option::Some(__resque_policy)";
+        assert_eq!(
+            text(retry_const(None, &plugins)),
+            format!(
+                "constRETRY:::core::option::Option<::resque::__private::RetryPolicy>=\
+                 match<Aas::resque::__private::Plugin>::RETRY{{{some}=>{some},::core::option::Option::None=>\
+                 match<b::Cas::resque::__private::Plugin>::RETRY{{{some}=>{some},\
+                 ::core::option::Option::None=>::core::option::Option::None,}},}};"
+            )
+        );
+        assert!(retry_const(None, &[]).is_empty());
+        assert!(retry_doc(None, &plugins, "Archive").contains("(`A`, `b::C`)"));
+    }
+}
