@@ -250,5 +250,9 @@ mod tests {
         );
         assert!(retry_const(None, &[]).is_empty());
         assert!(retry_doc(None, &plugins, "Archive").contains("(`A`, `b::C`)"));
+        let retry = crate::retry::tests::parse(quote!(retry(limit = 5, on = [std::io::Error, "X"])));
+        let doc = retry_doc(retry.ok().as_ref(), &[], "Archive");
+        assert!(doc.contains("from `retry(limit = 5, on = [std::io::Error, \"X\"])`"), "{doc}");
+        assert!(retry_doc(None, &[], "Archive").starts_with("`None`: a failed `Archive` job is not retried"));
     }
 }
