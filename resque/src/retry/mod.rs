@@ -82,7 +82,8 @@ impl ExceptionMatch {
     pub fn matches(&self, exception: &str) -> bool {
         match self {
             ExceptionMatch::Name(name) => {
-                exception == *name || exception.strip_suffix(name).is_some_and(|head| head.ends_with("::"))
+                exception == *name
+                    || exception.strip_suffix(name).is_some_and(|head| head.ends_with("::"))
             }
             ExceptionMatch::Type(name) => exception == name(),
         }
