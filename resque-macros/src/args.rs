@@ -1,6 +1,7 @@
 //! The attribute's arguments: `queue = "..."` (required), `class = "..."`,
 //! `timeout = "..."`, a recurring schedule (`cron`, `args`: read by
-//! `schedule.rs`), and the hooks and plugins (read by `job_hooks.rs`).
+//! `schedule.rs`), a retry policy (`retry(...)`: read by `retry.rs`), and
+//! the hooks and plugins (read by `job_hooks.rs`).
 
 use proc_macro2::{Span, TokenStream};
 use syn::parse::Parser as _;
@@ -9,11 +10,12 @@ use syn::{Expr, ExprLit, Lit, LitStr, Meta, Token};
 
 use crate::duration;
 use crate::job_hooks::{self, JobHooks, Kind};
+use crate::retry::RetryArgs;
 use crate::schedule::{self, JobSchedule};
 use crate::valid::Errors;
 
 /// The keys `#[resque::job(...)]` accepts besides the hooks, for messages.
-const ACCEPTED: &str = "accepted keys: `queue`, `class`, `timeout`, `cron`, `args`";
+const ACCEPTED: &str = "accepted keys: `queue`, `class`, `timeout`, `cron`, `args`, `retry`";
 
 /// `#[resque::job(queue = "file_serve", class = "Archive", timeout = "5m")]`.
 pub(crate) struct JobArgs {
@@ -27,6 +29,8 @@ pub(crate) struct JobArgs {
     pub(crate) hooks: JobHooks,
     /// A recurring schedule, when `cron` is given.
     pub(crate) schedule: JobSchedule,
+    /// The job's own retry policy, when `retry` is given.
+    pub(crate) retry: Option<RetryArgs>,
 }
 
 /// A `timeout = "1m30s"`, read at compile time.
@@ -53,6 +57,7 @@ impl JobArgs {
         );
         let mut schedule = JobSchedule::default();
         let mut hooks = JobHooks::default();
+        let mut retry = None;
         for meta in metas {
             let Some(meta) = hooks.set(meta, errors) else { continue };
             let path = meta.path();
@@ -62,6 +67,12 @@ impl JobArgs {
                 class.set(meta, errors);
             } else if path.is_ident("timeout") {
                 timeout.set(meta, errors);
+            } else if path.is_ident("retry") {
+                if retry.is_some() {
+                    errors.spanned(path, "duplicate key `retry`: it is already given");
+                } else {
+                    retry = Some(RetryArgs::parse(meta, errors));
+                }
             } else if path.is_ident("cron") {
                 cron.set(meta, errors);
             } else if path.is_ident("args") {
@@ -73,7 +84,7 @@ impl JobArgs {
                 }
             } else {
                 let name = quote::ToTokens::to_token_stream(path).to_string().replace(' ', "");
-                let keys = ["queue", "class", "timeout", "cron", "args", "plugins"]
+                let keys = ["queue", "class", "timeout", "cron", "args", "retry", "plugins"]
                     .into_iter()
                     .chain(Kind::ALL.map(Kind::name));
                 let hint = job_hooks::did_you_mean(&name, keys)
@@ -93,7 +104,14 @@ impl JobArgs {
             );
         }
         schedule.cron = cron.value;
-        Some(JobArgs { queue: queue.value?, class: class.value, timeout: timeout.value, hooks, schedule })
+        Some(JobArgs {
+            queue: queue.value?,
+            class: class.value,
+            timeout: timeout.value,
+            hooks,
+            schedule,
+            retry,
+        })
     }
 }
 
@@ -111,7 +129,7 @@ fn timeout_value(_: &str, lit: &LitStr) -> Result<Timeout, String> {
     let text = lit.value();
     match duration::parse_millis(&text) {
         Ok(millis) => Ok(Timeout { lit: lit.clone(), millis }),
-        Err(error) => Err(duration::Message { text: &text, error: &error }.to_string()),
+        Err(error) => Err(duration::Message { what: "timeout", text: &text, error: &error }.to_string()),
     }
 }
 
@@ -224,7 +242,7 @@ mod tests {
             [
                 "`queue` takes a string literal, as in `queue = \"file_serve\"`",
                 "duplicate key `queue`: it is already given",
-                "unknown key `colour`; accepted keys: `queue`, `class`, `timeout`, `cron`, `args`, `before_enqueue`, \
+                "unknown key `colour`; accepted keys: `queue`, `class`, `timeout`, `cron`, `args`, `retry`, `before_enqueue`, \
                  `after_enqueue`, `before_dequeue`, `after_dequeue`, `before_perform`, `after_perform`, \
                  `around_perform`, `on_failure`, `plugins`",
                 "`class` cannot be empty",

@@ -1,5 +1,6 @@
-//! The `timeout = "..."` value: a duration such as `"30s"` or `"1h30m"`,
-//! read at compile time into milliseconds.
+//! Durations in the attribute (`timeout = "..."`, and `delay`, `backoff`
+//! and `expire_key_after` in `retry(...)`): a duration such as `"30s"` or
+//! `"1h30m"`, read at compile time into milliseconds.
 
 use std::fmt;
 
@@ -72,15 +73,19 @@ pub(crate) fn parse_millis(text: &str) -> Result<u64, DurationError> {
     Ok(total)
 }
 
-/// The compile error for a timeout's `text`, which failed with `error`.
+/// The compile error for a duration's `text`, which failed with `error`.
+/// `Empty` and `Zero` are worded for `timeout`, the one key that refuses
+/// them; the other keys word their own.
 pub(crate) struct Message<'a> {
+    /// What the duration is, as in "invalid {what} \"30x\"": `timeout`.
+    pub(crate) what: &'a str,
     pub(crate) text: &'a str,
     pub(crate) error: &'a DurationError,
 }
 
 impl fmt::Display for Message<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let text = self.text.escape_default();
+        let (what, text) = (self.what, self.text.escape_default());
         match self.error {
             DurationError::Zero => {
                 return f.write_str(
@@ -95,25 +100,25 @@ impl fmt::Display for Message<'_> {
                 );
             }
             DurationError::MissingNumber(unit) => {
-                write!(f, "invalid timeout \"{text}\": `{unit}` needs a number before it")?;
+                write!(f, "invalid {what} \"{text}\": `{unit}` needs a number before it")?;
             }
             DurationError::MissingUnit(number) => write!(
                 f,
-                "invalid timeout \"{text}\": `{number}` needs a unit after it (`ms`, `s`, `m` or `h`)"
+                "invalid {what} \"{text}\": `{number}` needs a unit after it (`ms`, `s`, `m` or `h`)"
             )?,
             DurationError::UnknownUnit(unit) => write!(
                 f,
-                "invalid timeout \"{text}\": unknown unit `{unit}` (the units are `ms`, `s`, `m` and `h`)"
+                "invalid {what} \"{text}\": unknown unit `{unit}` (the units are `ms`, `s`, `m` and `h`)"
             )?,
             DurationError::Unexpected(c) if c.is_whitespace() => {
-                write!(f, "invalid timeout \"{text}\": write it without spaces")?;
+                write!(f, "invalid {what} \"{text}\": write it without spaces")?;
             }
             DurationError::Unexpected(c) => write!(
                 f,
-                "invalid timeout \"{text}\": unexpected `{}`; write whole numbers, as in \"1500ms\"",
+                "invalid {what} \"{text}\": unexpected `{}`; write whole numbers, as in \"1500ms\"",
                 c.escape_default()
             )?,
-            DurationError::Overflow => write!(f, "invalid timeout \"{text}\": too large")?,
+            DurationError::Overflow => write!(f, "invalid {what} \"{text}\": too large")?,
         }
         write!(f, "; expected a duration such as {EXAMPLES}")
     }
@@ -176,7 +181,7 @@ mod tests {
     }
 
     fn message(text: &str) -> String {
-        Message { text, error: &parse_millis(text).unwrap_err() }.to_string()
+        Message { what: "timeout", text, error: &parse_millis(text).unwrap_err() }.to_string()
     }
 
     #[test]

@@ -9,6 +9,7 @@ use syn::{Item, ReturnType};
 use crate::args::JobArgs;
 use crate::ast::{JobFn, Param};
 use crate::client_fns::ClientFns;
+use crate::retry_gen;
 use crate::valid::Errors;
 
 /// The function followed by its job module, or every error found.
@@ -190,6 +191,8 @@ fn generate(args: &JobArgs, job: &JobFn<'_>, params: &[Param<'_>]) -> TokenStrea
     );
 
     let (hook_fns, hooks_const) = args.hooks.generate();
+    let retry_const = retry_gen::retry_const(args.retry.as_ref(), &args.hooks.plugins);
+    let retry_doc = retry_gen::retry_doc(args.retry.as_ref(), &args.hooks.plugins, &class);
     let schedule = args.schedule.generate(&quote!(#ident::Args), params);
     let param_names: Vec<String> = params.iter().map(|param| param.ident.unraw_string()).collect();
     let field_tokens: Vec<TokenStream> = fields.iter().map(|field| quote!(#field)).collect();
@@ -223,6 +226,10 @@ fn generate(args: &JobArgs, job: &JobFn<'_>, params: &[Param<'_>]) -> TokenStrea
 
             #[doc = #timeout_doc]
             pub const TIMEOUT: ::core::option::Option<::core::time::Duration> = #timeout;
+
+            #[doc = #retry_doc]
+            pub const RETRY: ::core::option::Option<::resque::__private::RetryPolicy> =
+                <Args as ::resque::__private::Job>::RETRY;
 
             #[doc = #args_doc]
             #[allow(missing_debug_implementations)]
@@ -337,6 +344,7 @@ fn generate(args: &JobArgs, job: &JobFn<'_>, params: &[Param<'_>]) -> TokenStrea
                 const CLASS: &'static str = #ident::CLASS;
                 const QUEUE: &'static str = #ident::QUEUE;
                 #hooks_const
+                #retry_const
             }
 
             #hook_fns
@@ -367,7 +375,7 @@ fn generate(args: &JobArgs, job: &JobFn<'_>, params: &[Param<'_>]) -> TokenStrea
                 timeout: #ident::TIMEOUT,
                 hooks: <#ident::Args as ::resque::__private::Job>::HOOKS,
                 schedule: #schedule,
-                retry: ::core::option::Option::None,
+                retry: #ident::RETRY,
             };
         };
 

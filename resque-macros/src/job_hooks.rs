@@ -140,7 +140,7 @@ pub(crate) struct JobHooks {
     own: [Option<Path>; 8],
     seen: [bool; 8],
     /// The plugins, in order.
-    plugins: Vec<Path>,
+    pub(crate) plugins: Vec<Path>,
     plugins_seen: bool,
 }
 

@@ -4,9 +4,10 @@
 //! `resque::__private`).
 //!
 //! `#[resque::job]` follows the usual three steps: parse the attribute
-//! (`args.rs`, with `duration.rs` for `timeout` and `job_hooks.rs` for hooks
-//! and plugins) and the function (`ast.rs`), check them (`valid.rs`), then
-//! generate the job's module (`expand.rs`). `#[resque::hook]` (`hook.rs`)
+//! (`args.rs`, with `duration.rs` for durations, `job_hooks.rs` for hooks
+//! and plugins, `retry.rs` and `retry_values.rs` for `retry(...)`) and the
+//! function (`ast.rs`), check them (`valid.rs`), then generate the job's
+//! module (`expand.rs`, with `retry_gen.rs` for the retry policy). `#[resque::hook]` (`hook.rs`)
 //! registers a worker hook. Every error is reported at once, on the token
 //! that caused it, and the function is always emitted unchanged so that one
 //! mistake does not cascade into "cannot find function".
@@ -18,6 +19,9 @@ mod duration;
 mod expand;
 mod hook;
 mod job_hooks;
+mod retry;
+mod retry_gen;
+mod retry_values;
 mod schedule;
 mod valid;
 
@@ -59,8 +63,22 @@ use proc_macro::TokenStream;
 /// A hook with the wrong signature, or a plugin type that is not a
 /// `Plugin`, is a compile error on its name.
 ///
+/// Retries (resque-retry's, see `resque::retry`): `retry` alone is one retry
+/// at once; `retry(...)` takes `limit = 5` (retries after the first run),
+/// `forever`, `delay = "30s"`, `backoff = ["0s", "1m", "10m"]` (the limit
+/// becomes its length unless `limit` is given), `exponential` (Sidekiq's
+/// curve, 25 retries), `jitter = 0.2` (0 to 1), `on = [...]` or
+/// `never_on = [...]` (exception names in quotes or error types),
+/// `retry_with = decide` (`fn(&JobFailure, u32) -> RetryDecision`, alone
+/// with `expire_key_after` and `identifier`), `expire_key_after = "1h"`,
+/// `identifier = by_user` (`fn(&[Value]) -> Option<String>`). Without
+/// `retry`, the policy is the first of the plugins' `Plugin::RETRY` that is
+/// `Some`. Bad values and keys that contradict each other are compile
+/// errors on the key.
+///
 /// Next to the function, which stays as written, this generates a module
 /// named after it (`archive::CLASS`, `archive::QUEUE`, `archive::TIMEOUT`,
+/// `archive::RETRY`,
 /// `archive::Args`, `archive::enqueue`, `archive::enqueue_to`), registers
 /// the job with the worker's registry, and adds `async_archive(...)` as a
 /// shorthand for `archive::enqueue(...)`. See the `resque` crate's

@@ -53,7 +53,7 @@ pub(crate) const UNSUPPORTED_RETURN: &str =
 
 /// Names the generated module defines in the value namespace, which a
 /// parameter of the same name would turn into a constant pattern.
-const RESERVED_PARAMS: &[&str] = &["CLASS", "QUEUE", "TIMEOUT"];
+const RESERVED_PARAMS: &[&str] = &["CLASS", "QUEUE", "TIMEOUT", "RETRY"];
 
 impl<'a> JobFn<'a> {
     /// The job's parameters, once every check passed: each a plain name with

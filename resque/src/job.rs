@@ -28,6 +28,10 @@ pub trait Job: Serialize + DeserializeOwned {
     const QUEUE: &'static str;
     /// Its hooks and plugins.
     const HOOKS: crate::hooks::JobHooks = crate::hooks::JobHooks::NONE;
+    /// Its retry policy: its own `retry(...)`, else the first of its
+    /// plugins' [`Plugin::RETRY`](crate::hooks::Plugin::RETRY) that is
+    /// `Some`, else `None` (a failure is not retried).
+    const RETRY: Option<crate::retry::RetryPolicy> = None;
 }
 
 /// Decodes a payload's positional args into a job's `Args`; `params` are

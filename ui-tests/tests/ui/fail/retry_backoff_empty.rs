@@ -1,0 +1,6 @@
+#[resque::job(queue = "q", retry(backoff = []))]
+fn deliver() {}
+
+fn main() {
+    deliver();
+}

@@ -1,0 +1,6 @@
+#[resque::job(queue = "q", retry(limit = "x"))]
+fn deliver() {}
+
+fn main() {
+    deliver();
+}
