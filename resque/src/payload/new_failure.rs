@@ -123,9 +123,10 @@ impl Serialize for NewFailure<'_> {
             _ => None,
         };
         let raw_queue = self.queue_not_utf8();
-        let mut map = serializer
-            .serialize_map(Some(
-            7 + usize::from(bytes.is_some()) + usize::from(raw_queue.is_some()) + usize::from(self.attempts.is_some()),
+        let mut map = serializer.serialize_map(Some(
+            7 + usize::from(bytes.is_some())
+                + usize::from(raw_queue.is_some())
+                + usize::from(self.attempts.is_some()),
         ))?;
         map.serialize_entry("failed_at", &self.failed_at)?;
         map.serialize_entry("payload", &self.payload)?;

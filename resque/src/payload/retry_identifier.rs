@@ -168,7 +168,10 @@ mod tests {
             // a string outside a hash is never inspected
             (json!(["a\"b", "é"]), "a\"b-é"),
             // large integers in decimal, negative too
-            (json!([18446744073709551615u64, -9223372036854775808i64]), "18446744073709551615--9223372036854775808"),
+            (
+                json!([18446744073709551615u64, -9223372036854775808i64]),
+                "18446744073709551615--9223372036854775808",
+            ),
         ];
         for (args, joined) in table {
             let args = args.as_array().cloned().unwrap_or_default();
@@ -184,7 +187,10 @@ mod tests {
             Some("1315dd4143fb7d7abe77328729da673b8bfa3313")
         );
         // SHA-1("7") and SHA-1("1.0--2"), written out.
-        assert_eq!(retry_identifier(&[json!(7)]).as_deref(), Some("902ba3cda1883801594b6e1b452790cc53948fda"));
+        assert_eq!(
+            retry_identifier(&[json!(7)]).as_deref(),
+            Some("902ba3cda1883801594b6e1b452790cc53948fda")
+        );
         assert_eq!(retry_identifier(&[json!(1.0), json!(null), json!(2)]), sha("1.0--2"));
         // args.join('-').empty? => nil: no identifier
         assert_eq!(retry_identifier(&[]), None);

@@ -50,7 +50,12 @@ pub(crate) struct Attempt {
 impl Attempt {
     /// Counts a run that starts now: `SET counter -1 NX`, `INCR`, `EXPIRE`
     /// in one transaction, as resque-retry's `before_perform_retry` does.
-    pub(crate) fn begin(client: &Client, class: &str, policy: &RetryPolicy, args: &[Value]) -> Result<Attempt> {
+    pub(crate) fn begin(
+        client: &Client,
+        class: &str,
+        policy: &RetryPolicy,
+        args: &[Value],
+    ) -> Result<Attempt> {
         let identifier = policy.identifier_of(args);
         let keys = client.keys();
         let counter = keys.retry_counter(class, identifier.as_deref());
@@ -83,7 +88,8 @@ fn longest_delay(policy: &RetryPolicy) -> Duration {
         Backoff::Steps(delays) => delays.iter().max().copied().unwrap_or_default(),
         Backoff::Exponential => {
             let count = policy.limit.unwrap_or(25).saturating_sub(1);
-            super::decide::base_delay(Backoff::Exponential, count) + Duration::from_secs(10 * (u64::from(count) + 1))
+            super::decide::base_delay(Backoff::Exponential, count)
+                + Duration::from_secs(10 * (u64::from(count) + 1))
         }
     }
 }
@@ -97,13 +103,18 @@ mod tests {
     #[test]
     fn runs_are_counted_at_resque_retrys_key_with_an_expiry() {
         let (mut redis, client) = TestRedis::start_with_client();
-        let policy =
-            RetryPolicy::new().limit(3).delay(Duration::from_secs(30)).expire_key_after(Duration::from_secs(60));
+        let policy = RetryPolicy::new()
+            .limit(3)
+            .delay(Duration::from_secs(30))
+            .expire_key_after(Duration::from_secs(60));
         let args = [json!(44), json!("masterbrew")];
         let first = Attempt::begin(&client, "Archive", &policy, &args).unwrap();
         assert_eq!(first.number, 1);
         assert_eq!(first.counter, "resque:resque-retry:Archive:1315dd4143fb7d7abe77328729da673b8bfa3313");
-        assert_eq!(first.failure_key, "resque:failure-resque-retry:Archive:1315dd4143fb7d7abe77328729da673b8bfa3313");
+        assert_eq!(
+            first.failure_key,
+            "resque:failure-resque-retry:Archive:1315dd4143fb7d7abe77328729da673b8bfa3313"
+        );
         // Ruby's counter: -1 set, then INCR: 0 on the first run
         assert_eq!(redis.text(&first.counter).as_deref(), Some("0"));
         let ttl: i64 = redis.query(redis::cmd("TTL").arg(&first.counter));

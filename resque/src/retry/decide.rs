@@ -38,9 +38,7 @@ impl RetryPolicy {
 pub(super) fn base_delay(backoff: Backoff, count: u32) -> Duration {
     match backoff {
         Backoff::Fixed(delay) => delay,
-        Backoff::Steps(delays) => {
-            delays.get(count as usize).or(delays.last()).copied().unwrap_or_default()
-        }
+        Backoff::Steps(delays) => delays.get(count as usize).or(delays.last()).copied().unwrap_or_default(),
         // Sidekiq: (count ** 4) + 15 + (rand(10) * (count + 1))
         Backoff::Exponential => Duration::from_secs(u64::from(count).saturating_pow(4).saturating_add(15)),
     }
@@ -69,7 +67,9 @@ fn jittered(delay: Duration, jitter: f64) -> Duration {
 /// spread retries, no cryptography.
 fn random() -> u64 {
     let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    hasher.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos());
+    hasher.write_u128(
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos(),
+    );
     hasher.finish()
 }
 
@@ -120,7 +120,9 @@ mod tests {
         let f = failure("E");
         for (attempt, base) in [(1u32, 15u64), (2, 16), (3, 31), (5, 271), (25, 331_791)] {
             let count = u64::from(attempt - 1);
-            let RetryDecision::Retry(delay) = policy.decide(&f, attempt) else { panic!("gave up at {attempt}") };
+            let RetryDecision::Retry(delay) = policy.decide(&f, attempt) else {
+                panic!("gave up at {attempt}")
+            };
             let extra = delay.as_secs() - base;
             assert!(extra <= 9 * (count + 1) && extra % (count + 1) == 0, "attempt {attempt}: {delay:?}");
         }

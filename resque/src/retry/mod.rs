@@ -26,6 +26,7 @@
 
 mod attempt;
 mod decide;
+mod pending;
 
 use std::time::Duration;
 
@@ -35,6 +36,7 @@ use crate::job_failure::JobFailure;
 
 pub use attempt::current_attempt;
 pub(crate) use attempt::{set_current_attempt, Attempt};
+pub use pending::{PendingRetry, RetryCancelled, RETRY_CANCELLED};
 
 /// What a policy decided for a failed run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,8 +84,7 @@ impl ExceptionMatch {
     pub fn matches(&self, exception: &str) -> bool {
         match self {
             ExceptionMatch::Name(name) => {
-                exception == *name
-                    || exception.strip_suffix(name).is_some_and(|head| head.ends_with("::"))
+                exception == *name || exception.strip_suffix(name).is_some_and(|head| head.ends_with("::"))
             }
             ExceptionMatch::Type(name) => exception == name(),
         }
