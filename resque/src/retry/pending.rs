@@ -116,6 +116,9 @@ struct Kept {
     counter: Option<i64>,
 }
 
+/// A kept failure's bytes and its counter's, as `GET` answers (`None`: no key).
+type KeptValues = (Option<Vec<u8>>, Option<Vec<u8>>);
+
 /// What a kept failure and a delayed item are matched by.
 type MatchKey = (String, String, String);
 
@@ -270,7 +273,7 @@ impl Client {
         for (failure_key, counter_key) in &pairs {
             pipe.get(failure_key).get(counter_key);
         }
-        let values: Vec<(Option<Vec<u8>>, Option<Vec<u8>>)> = self.with_conn(|c| pipe.query(c))?;
+        let values: Vec<KeptValues> = self.with_conn(|c| pipe.query(c))?;
         let mut kept = Vec::new();
         for ((failure_key, counter_key), (raw, counter)) in pairs.into_iter().zip(values) {
             // Expired between the scan and the read.

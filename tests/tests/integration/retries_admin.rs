@@ -77,7 +77,10 @@ fn list_shows_each_waiting_retry() {
     assert!(table.ends_with("2 of 2 waiting retries shown\n"), "{table}");
     let paged = json_of(&redis, &["retries", "list", "--start", "1", "--json"]);
     assert_eq!((paged[0]["index"].clone(), paged[0]["class"].clone()), (json!(1), json!("Mailer")));
-    assert_eq!(ok(&redis, &["retries", "list", "--start", "5"]), "no retries from position 5: 2 retries waiting\n");
+    assert_eq!(
+        ok(&redis, &["retries", "list", "--start", "5"]),
+        "no retries from position 5: 2 retries waiting\n"
+    );
 }
 
 #[test]
