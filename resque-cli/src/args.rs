@@ -6,9 +6,11 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use resque::failure::FailureRef;
 
 mod delayed;
+mod retries;
 mod schedule;
 
 pub use delayed::{DelayedArgs, DelayedCancelArgs, DelayedCommand, DelayedListArgs, DelayedShowArgs};
+pub use retries::{RetriesArgs, RetriesCommand, RetriesListArgs, RetrySelector};
 pub use schedule::{ScheduleArgs, ScheduleCommand, ScheduleListArgs, ScheduleNameArg, ScheduleSetArgs};
 
 /// Resque workers and tools, compatible with Ruby Resque's Redis layout.
@@ -97,6 +99,9 @@ pub enum Command {
     Failed(FailedArgs),
     /// Inspect, queue now and cancel delayed jobs (resque-scheduler's keys).
     Delayed(DelayedArgs),
+    /// List the failed jobs waiting to be retried (resque-retry's keys), run
+    /// one now or cancel it.
+    Retries(RetriesArgs),
     /// List recurring schedules, enqueue one now, set or remove a dynamic
     /// one (resque-scheduler's `persistent_schedules`).
     Schedule(ScheduleArgs),
@@ -113,9 +118,10 @@ pub enum Command {
     /// Pause every worker, Ruby's included (sets `pause-all-workers`).
     Pause,
     /// Serve the monitoring app: resque-web's pages (Overview, Working,
-    /// Failed, Queues, Workers, Stats, Delayed, Schedule), `/metrics` for
+    /// Failed, Queues, Workers, Stats, Delayed, Retries, Schedule), `/metrics` for
     /// Prometheus and a JSON API (`/api/info`, `/api/queues`,
-    /// `/api/workers`, `/api/failed`, `/api/delayed`, `/api/schedules`).
+    /// `/api/workers`, `/api/failed`, `/api/delayed`, `/api/retries`,
+    /// `/api/schedules`).
     #[cfg(feature = "web")]
     Web(WebArgs),
     /// Let paused workers go on (deletes `pause-all-workers`).

@@ -198,3 +198,12 @@ pub(crate) async fn schedules(
 pub(crate) async fn not_found() -> ApiError {
     ApiError::NotFound("no such page".into())
 }
+
+/// `/api/retries`: the retries waiting for their second, earliest first.
+pub(crate) async fn retries(
+    State(client): State<Client>,
+    query: QueryResult,
+) -> Result<Json<read::Retries>, ApiError> {
+    let (start, count) = paging(&query_params(query)?)?;
+    blocking(client, move |c| read::retries(c, start, count)).await.map(Json)
+}

@@ -6,7 +6,8 @@
 //! resque-web and node-resque see in the same Redis.
 //!
 //! The pages are resque-web's tabs: Overview, Working, Failed, Queues,
-//! Workers and Stats. Unlike resque-web, every state change (retry, remove,
+//! Workers and Stats, with resque-scheduler's Delayed and Schedule and
+//! resque-retry's Retries. Unlike resque-web, every state change (retry, remove,
 //! clear, remove a queue, prune workers) is a POST carrying a per-process
 //! CSRF token, every value from Redis is HTML-escaped, and pages forbid
 //! inline script (Content-Security-Policy).
@@ -19,12 +20,13 @@
 //! | `GET /queues`, `GET /queues/{name}?start=` | queues with sizes; one queue's jobs, 20 a page; remove the queue |
 //! | `GET /workers`, `GET /workers/{id}` | workers grouped by host, stale ones flagged and prunable (live); one worker's details |
 //! | `GET /delayed?class=&start=`, `GET /delayed/{unix second}?start=` | seconds with delayed jobs and how many, 20 a page (live), or the delayed jobs of a class; one second's jobs; queue a second's jobs now, cancel them, clear every delayed job |
+//! | `GET /retries?start=` | the failed runs whose retry waits for its second (resque-retry's keys, by a resque-rs worker or Ruby), 20 a page (live): class, queue, arguments, attempt n of the runs allowed (n alone when the job is not linked here), next run, last error; retry one now (`POST /retries/{id}/now`) or cancel it, its last failure moving to `failed` (`POST /retries/{id}/cancel`) |
 //! | `GET /schedule` | every recurring schedule (static: the schedule file's and those declared on the linked jobs; dynamic: `persistent_schedules`) with its next and last run, and which scheduler leads (live); enqueue one now, remove a dynamic one |
 //! | `GET /stats`, `/stats/redis`, `/stats/keys`, `/stats/keys/{key}`, `/stats.txt` | `Resque.info`, Redis `INFO`, the namespace's keys, one key's contents, resque-web's text stats |
 //!
 //! | route | what |
 //! | --- | --- |
-//! | `GET /metrics` | Prometheus text format: `resque_jobs_processed_total`, `resque_jobs_failed_total`, `resque_queue_length{queue}`, `resque_workers`, `resque_workers_working`, `resque_failed_jobs`, `resque_workers_paused`, `resque_delayed_jobs`, `resque_scheduler_leader` (1 when a scheduler holds the master lock, with its `leader="host:pid"`) |
+//! | `GET /metrics` | Prometheus text format: `resque_jobs_processed_total`, `resque_jobs_failed_total`, `resque_jobs_retried_total` (`stat:retried`), `resque_queue_length{queue}`, `resque_workers`, `resque_workers_working`, `resque_failed_jobs`, `resque_workers_paused`, `resque_delayed_jobs`, `resque_scheduler_leader` (1 when a scheduler holds the master lock, with its `leader="host:pid"`) |
 //! | `GET /api/info` | `Resque.info`'s counts and `paused` |
 //! | `GET /api/queues` | `[{"name", "size"}]` |
 //! | `GET /api/queues/{name}?start=&count=` | `{"name", "size", "start", "jobs": [...]}` (count: default 20, at most 1000) |
@@ -33,6 +35,7 @@
 //! | `GET /api/failed/{id or index}` | `{"index", ...entry, "id"}`, or 404 |
 //! | `GET /api/delayed?start=&count=` | `{"count", "jobs", "start", "seconds": [{"at", "jobs"}]}`: seconds with delayed jobs, earliest first |
 //! | `GET /api/delayed/{unix second}?start=&count=` | `{"at", "size", "start", "jobs": [...]}`, or 400 for a bad second |
+//! | `GET /api/retries?start=&count=` | `{"count", "start", "retries": [{"id", "at", "queue", "class", "args", "attempt", "retry_limit", "max_attempts", "last_error", "failure", "failure_key", "counter_key"}]}`: waiting retries, earliest first |
 //! | `GET /api/schedules` | `{"leader", "schedules": [{"name", "class", "queue", "args", "cron", "every", "first_in", "description", "catch_up", "dynamic", "next_run", "next_run_at", "last_run"}]}` |
 //!
 //! Errors are JSON `{"error": "..."}`: 400 for a bad query parameter, 404
@@ -172,6 +175,7 @@ fn app(client: resque::Client, options: &WebOptions) -> Router {
         .route("/api/delayed", get(api::delayed))
         .route("/api/delayed/{at}", get(api::delayed_at))
         .route("/api/schedules", get(api::schedules))
+        .route("/api/retries", get(api::retries))
         .fallback(api::not_found)
         .with_state(state)
 }

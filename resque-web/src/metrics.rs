@@ -18,6 +18,8 @@ const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 struct Snapshot {
     processed: u64,
     failed: u64,
+    /// Failed runs retried rather than recorded as failed (`stat:retried`).
+    retried: u64,
     queues: Vec<(String, u64)>,
     workers: usize,
     working: usize,
@@ -35,6 +37,7 @@ impl Snapshot {
         Ok(Snapshot {
             processed: c.stat(stat::PROCESSED)?,
             failed: c.stat(stat::FAILED)?,
+            retried: c.stat(stat::RETRIED)?,
             queues,
             working: working.len(),
             workers: workers.len(),
@@ -55,6 +58,13 @@ impl Snapshot {
             &[(None, self.processed)],
         );
         metric(&mut out, "resque_jobs_failed_total", "counter", "Jobs that failed.", &[(None, self.failed)]);
+        metric(
+            &mut out,
+            "resque_jobs_retried_total",
+            "counter",
+            "Failed runs a retry policy retried rather than recorded as failed.",
+            &[(None, self.retried)],
+        );
         let lengths: Vec<(Option<&str>, u64)> =
             self.queues.iter().map(|(q, n)| (Some(q.as_str()), *n)).collect();
         metric(&mut out, "resque_queue_length", "gauge", "Jobs waiting in a queue.", &lengths);
@@ -164,6 +174,7 @@ mod tests {
         let s = Snapshot {
             processed: 3,
             failed: 1,
+            retried: 5,
             queues: vec![("a\"q".into(), 2)],
             workers: 1,
             working: 0,
@@ -176,6 +187,7 @@ mod tests {
         assert!(text.contains("# TYPE resque_jobs_processed_total counter\nresque_jobs_processed_total 3\n"));
         assert!(text.contains("resque_queue_length{queue=\"a\\\"q\"} 2\n"));
         assert!(text.contains("resque_workers_paused 1\n"));
+        assert!(text.contains("# TYPE resque_jobs_retried_total counter\nresque_jobs_retried_total 5\n"));
         assert!(text.contains("# TYPE resque_delayed_jobs gauge\nresque_delayed_jobs 4\n"));
         assert!(text.contains(
             "# TYPE resque_scheduler_leader gauge\nresque_scheduler_leader{leader=\"web1:42\"} 1\n"

@@ -329,3 +329,50 @@ pub(crate) fn scheduler_leader(c: &Client) -> Result<Option<String>, ApiError> {
     let prefix = resque::scheduler::SchedulerOptions::from_env().lock_prefix;
     Ok(resque::scheduler::leader(c, prefix.as_deref())?)
 }
+
+/// A waiting retry as the Retries tab and `/api/retries` show it.
+#[derive(Serialize)]
+pub(crate) struct RetryRow {
+    /// The id its actions name (see [`resque::PendingRetry::id`]).
+    pub(crate) id: String,
+    #[serde(flatten)]
+    pub(crate) retry: resque::PendingRetry,
+    /// How many runs its policy allows in all, when known.
+    pub(crate) max_attempts: Option<u64>,
+    /// `exception: error` of the run that is retried, when known.
+    pub(crate) last_error: Option<String>,
+}
+
+/// A page of the waiting retries, earliest first.
+#[derive(Serialize)]
+pub(crate) struct Retries {
+    /// How many retries wait.
+    pub(crate) count: u64,
+    pub(crate) start: usize,
+    pub(crate) retries: Vec<RetryRow>,
+}
+
+/// Up to `count` waiting retries from position `start`.
+pub(crate) fn retries(c: &Client, start: usize, count: usize) -> Result<Retries, ApiError> {
+    let all = c.pending_retries()?;
+    let total = all.len() as u64;
+    let retries = all
+        .into_iter()
+        .skip(start)
+        .take(count)
+        .map(|retry| RetryRow {
+            id: retry.id(),
+            max_attempts: retry.max_attempts(),
+            last_error: retry.last_error(),
+            retry,
+        })
+        .collect();
+    Ok(Retries { count: total, start, retries })
+}
+
+/// The waiting retry with this id, or a 404.
+pub(crate) fn pending_retry(c: &Client, id: &str) -> Result<resque::PendingRetry, ApiError> {
+    c.find_pending_retry(id)?.ok_or_else(|| {
+        ApiError::NotFound(format!("no waiting retry with id {id:?}: it ran, or was queued or cancelled"))
+    })
+}

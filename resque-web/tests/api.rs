@@ -247,6 +247,8 @@ async fn metrics() {
         "resque_jobs_processed_total 7",
         "# TYPE resque_jobs_failed_total counter",
         "resque_jobs_failed_total 1",
+        "# TYPE resque_jobs_retried_total counter",
+        "resque_jobs_retried_total 0",
         "# TYPE resque_queue_length gauge",
         "resque_queue_length{queue=\"file_serve\"} 2",
         "resque_queue_length{queue=\"we\\\"ird\"} 1",
@@ -266,8 +268,8 @@ async fn metrics() {
         assert!(lines.contains(&expected), "missing {expected:?} in\n{body}");
     }
     // Every sample follows its family's HELP and TYPE lines.
-    assert_eq!(lines.iter().filter(|l| l.starts_with("# HELP ")).count(), 9);
-    assert_eq!(lines.iter().filter(|l| l.starts_with("# TYPE ")).count(), 9);
+    assert_eq!(lines.iter().filter(|l| l.starts_with("# HELP ")).count(), 10);
+    assert_eq!(lines.iter().filter(|l| l.starts_with("# TYPE ")).count(), 10);
     assert!(body.ends_with('\n'));
 
     redis.client().pause_all_workers().unwrap();

@@ -3,8 +3,8 @@
 //! Loads every tab, retries a failed job by clicking, removes a queue,
 //! prunes a stale worker, watches live polling update Overview and Workers,
 //! checks the XSS payload shows as text, queues a delayed second now, and
-//! enqueues a schedule now, and saves screenshots of Overview, Failed,
-//! Delayed and Schedule
+//! enqueues a schedule now, runs a waiting retry now, and saves screenshots
+//! of Overview, Failed, Delayed, Schedule and Retries
 //! under `target/tmp/screenshots/`.
 //!
 //! Needs Debian's `chromium` and `chromium-driver` (`.ci/run` installs
@@ -124,6 +124,19 @@ fn populate(redis: &TestRedis) {
         .set_schedule("digest", &json!({"every": "1h", "class": "Mailer", "queue": "digests", "args": [XSS]}))
         .unwrap();
     let _: () = conn.set(keys.scheduler_master_lock(None), "sched1:77").unwrap();
+}
+
+/// Doomed [9, XSS] waiting at `at` after its second run, as Ruby's
+/// resque-retry leaves it: the delayed item, the counter (1) and the kept
+/// failure.
+fn waiting_retry(redis: &TestRedis, at: i64) {
+    let args = json!([9, XSS]);
+    let id = resque::payload::retry_identifier(args.as_array().unwrap()).unwrap();
+    redis.delay_as_ruby(at, &resque::payload::encode_delayed("Doomed", &args, "rq").unwrap());
+    let mut conn = redis.conn();
+    let _: () = conn.set(format!("resque:resque-retry:Doomed:{id}"), "1").unwrap();
+    let kept = common::ruby_failure("web1:4211:rq", "Doomed", "rq", args, "boom");
+    let _: () = conn.set_ex(format!("resque:failure-resque-retry:Doomed:{id}"), kept, 1200).unwrap();
 }
 
 fn save_screenshot(name: &str, png: &[u8]) -> PathBuf {
@@ -321,6 +334,22 @@ async fn the_pages_in_a_real_browser() {
     let start = Instant::now();
     while client.size("digests").unwrap() != 1 {
         assert!(start.elapsed() < LIMIT, "Enqueue now did not enqueue the job");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // Retries: a retry Ruby's resque-retry left waiting, with its attempt,
+    // next run and last error; Retry now queues it.
+    waiting_retry(&redis, client.redis_time().unwrap() + 600);
+    web.goto(&format!("{base}/retries")).await.unwrap();
+    let listed = web.find(Locator::Css("[data-live] table")).await.unwrap().text().await.unwrap();
+    for shown in ["Doomed", "rq", "(in 10m)", "RuntimeError: boom", XSS] {
+        assert!(listed.contains(shown), "{shown} not in {listed}");
+    }
+    save_screenshot("retries", &web.screenshot().await.unwrap());
+    web.find(Locator::Css("tbody tr:first-child button.primary")).await.unwrap().click().await.unwrap();
+    let start = Instant::now();
+    while client.size("rq").unwrap() != 1 {
+        assert!(start.elapsed() < LIMIT, "Retry now did not queue the retry");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 

@@ -72,6 +72,7 @@ pub use failure::{FailureBackend, LogFailures, MultipleFailures, RedisFailures, 
 pub use inline::{inline, set_inline};
 pub use job::{Job, JobFailure};
 pub use registry::{JobEntry, JobSchedule, Registry};
+pub use retries::{PendingRetry, RetryCancelled};
 pub use signal_pipe::SignalPipe;
 pub use worker::{FailureDestination, Worker, WorkerOptions};
 pub use worker_id::WorkerId;

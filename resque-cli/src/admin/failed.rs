@@ -26,6 +26,8 @@ struct FailureRow {
     exception: Option<String>,
     error: Option<String>,
     retried_at: Option<String>,
+    /// How many times the job ran before a retry policy gave up on it.
+    attempts: Option<u64>,
     backtrace: Vec<String>,
     payload: Value,
 }
@@ -42,6 +44,7 @@ impl FailureRow {
             exception: f.exception,
             error: f.error,
             retried_at: f.retried_at,
+            attempts: f.attempts,
             backtrace: f.backtrace.unwrap_or_default(),
             payload: f.payload,
         }
@@ -168,10 +171,12 @@ fn failed_list(failures: &RedisFailures, args: &FailedListArgs) -> Result<(), Cl
         });
         return Ok(());
     }
+    // The attempts column only when an entry on the page has them (a retry policy gave up on it).
+    let attempts = rows.iter().any(|r| r.attempts.is_some());
     let cells: Vec<Vec<String>> = rows
         .iter()
         .map(|r| {
-            vec![
+            let mut cells = vec![
                 r.index.to_string(),
                 r.id.clone(),
                 or_dash(r.failed_at.as_deref()),
@@ -179,12 +184,20 @@ fn failed_list(failures: &RedisFailures, args: &FailedListArgs) -> Result<(), Cl
                 or_dash(r.queue.as_deref()),
                 or_dash(r.exception.as_deref()),
                 (if r.retried_at.is_some() { "yes" } else { "no" }).to_string(),
-                one_line(r.error.as_deref().unwrap_or("-"), ERROR_WIDTH),
-            ]
+            ];
+            if attempts {
+                cells.push(r.attempts.map_or_else(|| "-".to_string(), |n| n.to_string()));
+            }
+            cells.push(one_line(r.error.as_deref().unwrap_or("-"), ERROR_WIDTH));
+            cells
         })
         .collect();
-    let mut text =
-        table(&["index", "id", "failed_at", "class", "queue", "exception", "retried", "error"], &cells);
+    let mut headers = vec!["index", "id", "failed_at", "class", "queue", "exception", "retried"];
+    if attempts {
+        headers.push("attempts");
+    }
+    headers.push("error");
+    let mut text = table(&headers, &cells);
     let (first, last) = (rows.first().map_or(0, |r| r.index), rows.last().map_or(0, |r| r.index));
     text.push_str(&format!("{} of {} shown ({first} to {last})\n", rows.len(), plural(total, "failure")));
     out(&text);
@@ -209,6 +222,9 @@ fn failed_show(failures: &RedisFailures, args: &FailedShowArgs) -> Result<(), Cl
     ];
     if let Some(at) = &row.retried_at {
         fields.push(vec!["retried_at:".to_string(), at.clone()]);
+    }
+    if let Some(n) = row.attempts {
+        fields.push(vec!["attempts:".to_string(), n.to_string()]);
     }
     // A table without its header row.
     let table = table(&["", ""], &fields);

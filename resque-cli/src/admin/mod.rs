@@ -12,6 +12,7 @@ mod output;
 mod pause;
 mod queues;
 mod remove;
+mod retries;
 mod schedule;
 mod workers;
 
@@ -28,6 +29,7 @@ pub(crate) fn run(cli: &Cli, command: &Command) -> Result<ExitCode, CliError> {
         Command::Workers(flag) => workers::workers(&client, flag.json)?,
         Command::Failed(failed) => failed::failed(&client, &failed.command)?,
         Command::Delayed(delayed) => delayed::delayed(&client, &delayed.command)?,
+        Command::Retries(retries) => retries::retries(&client, &retries.command)?,
         Command::Schedule(schedule) => schedule::schedule(&client, &schedule.command)?,
         Command::Enqueue(args) => enqueue::enqueue(&client, args)?,
         Command::RemoveQueue(args) => remove::remove_queue(&client, args)?,

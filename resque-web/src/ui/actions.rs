@@ -287,3 +287,33 @@ pub(crate) async fn schedule_remove(
     }
     Ok(to(&ctx, "/schedule"))
 }
+
+/// Queues a waiting retry now (the one the page showed, by its id).
+pub(crate) async fn retry_now(
+    ctx: Ctx,
+    Path(id): Path<String>,
+    Verified(form): Verified,
+) -> Result<Response, PageError> {
+    let moved = blocking(ctx.client(), move |c| {
+        let retry = crate::read::pending_retry(c, &id)?;
+        Ok(c.retry_now(&retry)?)
+    })
+    .await?;
+    tracing::info!(moved, "queued a retry now");
+    Ok(back(&ctx, &form, "/retries"))
+}
+
+/// Cancels a waiting retry: its last failure moves to `failed`.
+pub(crate) async fn retry_cancel(
+    ctx: Ctx,
+    Path(id): Path<String>,
+    Verified(form): Verified,
+) -> Result<Response, PageError> {
+    let outcome = blocking(ctx.client(), move |c| {
+        let retry = crate::read::pending_retry(c, &id)?;
+        Ok(c.cancel_retry(&retry)?)
+    })
+    .await?;
+    tracing::info!(?outcome, "cancelled a retry");
+    Ok(back(&ctx, &form, "/retries"))
+}

@@ -22,10 +22,11 @@ pub(crate) enum Tab {
     Workers,
     Stats,
     Delayed,
+    Retries,
     Schedule,
 }
 
-const TABS: [(Tab, &str, &str); 8] = [
+const TABS: [(Tab, &str, &str); 9] = [
     (Tab::Overview, "Overview", "/overview"),
     (Tab::Working, "Working", "/working"),
     (Tab::Failed, "Failed", "/failed"),
@@ -33,6 +34,7 @@ const TABS: [(Tab, &str, &str); 8] = [
     (Tab::Workers, "Workers", "/workers"),
     (Tab::Stats, "Stats", "/stats"),
     (Tab::Delayed, "Delayed", "/delayed"),
+    (Tab::Retries, "Retries", "/retries"),
     (Tab::Schedule, "Schedule", "/schedule"),
 ];
 

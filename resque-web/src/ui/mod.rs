@@ -1,5 +1,6 @@
 //! The HTML pages: resque-web's tabs (Overview, Working, Failed, Queues,
-//! Workers, Stats, and resque-scheduler's Delayed and Schedule), every state change a
+//! Workers, Stats, resque-scheduler's Delayed and Schedule, and resque-retry's
+//! Retries), every state change a
 //! POST carrying the CSRF token.
 
 mod actions;
@@ -67,6 +68,9 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/delayed/{at}", get(pages::delayed_at))
         .route("/delayed/{at}/queue-now", post(actions::delayed_queue_now))
         .route("/delayed/{at}/cancel", post(actions::delayed_cancel))
+        .route("/retries", get(pages::retries))
+        .route("/retries/{id}/now", post(actions::retry_now))
+        .route("/retries/{id}/cancel", post(actions::retry_cancel))
         .route("/schedule", get(pages::schedule))
         .route("/schedule/{name}/enqueue-now", post(actions::schedule_enqueue_now))
         .route("/schedule/{name}/remove", post(actions::schedule_remove))

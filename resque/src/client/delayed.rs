@@ -19,6 +19,7 @@ use crate::payload::{self, DueJob};
 mod at_second;
 
 pub use at_second::QueuedNow;
+pub(crate) use at_second::QUEUE_NOW;
 
 /// A moment a delayed job is due: a [`jiff::Timestamp`], a [`SystemTime`],
 /// or a Unix second. Delayed jobs are due at whole seconds, as

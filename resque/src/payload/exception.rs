@@ -16,3 +16,5 @@ pub const PANIC: &str = "Panic";
 pub const HOOK: &str = "Resque::HookError";
 /// The job ran past its time limit and was stopped.
 pub const JOB_TIMEOUT: &str = "Resque::JobTimeout";
+/// An admin cancelled a waiting retry whose kept failure had expired.
+pub const RETRY_CANCELLED: &str = "Resque::RetryCancelled";

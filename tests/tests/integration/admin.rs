@@ -249,6 +249,7 @@ fn failed_list_and_show() {
             "exception": "Errno::ENOENT",
             "error": "No such file or directory",
             "retried_at": null,
+            "attempts": null,
             "backtrace": ["..."],
             "payload": { "class": "Archive", "args": [44, "masterbrew"] },
         })

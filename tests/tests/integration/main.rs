@@ -16,6 +16,7 @@ mod numbers;
 mod orphans;
 mod process;
 mod prune;
+mod retries_admin;
 mod retry;
 mod schedule_admin;
 mod scheduler;

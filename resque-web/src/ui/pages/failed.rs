@@ -119,6 +119,9 @@ fn failure_entry(ctx: &Ctx, now: i64, index: usize, f: &Failure, list_field: &[(
             div.head {
                 span.exception { (f.exception.as_deref().unwrap_or("(no exception)")) }
                 span.mono { (class_of(&f.payload)) }
+                @if let Some(n) = f.attempts {
+                    span.badge.attempts title="A retry policy gave up on this job after this many runs" { "gave up after " (n) (if n == 1 { " attempt" } else { " attempts" }) }
+                }
                 @if let Some(retried) = &f.retried_at {
                     span.badge.retried title=(retried) { "retried " (when(now, retried)) }
                 }
@@ -134,6 +137,7 @@ fn failure_entry(ctx: &Ctx, now: i64, index: usize, f: &Failure, list_field: &[(
                 dt { "Worker" } dd { @if let Some(w) = &f.worker { (worker_link(ctx, w)) } @else { "?" } }
                 dt { "Failed" } dd { @if let Some(at) = &f.failed_at { (when(now, at)) " · " span.muted { (at) } } @else { "?" } }
                 dt { "Arguments" } dd.args { (args_line(&f.payload)) }
+                @if let Some(n) = f.attempts { dt { "Attempts" } dd { (n) } }
             }
             details { summary { "Payload" } pre { (pretty(&f.payload)) } }
             @if !backtrace.is_empty() {
