@@ -42,7 +42,10 @@ impl Worker {
     /// Runs a job, forked or in process; returns its failure entry for the
     /// failed lists if it failed and is not retried, and, for a job with a
     /// retry policy, what its finishing step does about the retry.
-    /// `child_started` is called once a forked child runs.
+    /// `child_started` reads the replies to steps sent ahead: it is called
+    /// once a forked child runs, or earlier, before the attempt of a job
+    /// with a retry policy is counted (a command of its own on the
+    /// connection those replies are due on).
     pub(super) fn run_job(
         &mut self,
         taken: &Taken,
@@ -90,6 +93,7 @@ impl Worker {
         let entry = self.registry.get(&payload.class);
         let policy = entry.and_then(|e| e.retry).filter(|_| !crate::inline::inline());
         let attempt = policy.as_ref().and_then(|policy| {
+            child_started();
             Attempt::begin(&self.client, &payload.class, policy, &payload.args)
                 .map_err(|e| {
                     tracing::warn!(

@@ -176,11 +176,12 @@ fn a_crash_and_a_timeout_are_retried() {
     assert_eq!(get(&redis, "resque:stat:retried").as_deref(), Some("2"));
 }
 
-/// Starts a worker of the `retry` queue in its own process group.
+/// Starts a worker of the `retry` queue in its own process group, beating
+/// every second (it prunes dead workers, and recovers their jobs, as often).
 fn start_worker(redis: &TestRedis, out: &std::path::Path) -> Reaped {
     let mut cmd = worker(redis);
     cmd.env("TEST_OUT", out)
-        .args(["work", "-i", "0.1", "-q", "retry"])
+        .args(["work", "-i", "0.1", "-q", "retry", "--heartbeat-interval", "1"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .process_group(0);
