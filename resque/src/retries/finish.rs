@@ -77,13 +77,26 @@ pub(crate) fn decide(
     let item = if delay.is_zero() { None } else { delayed_item(raw, queue) };
     let then = match item {
         None => Then::Now,
-        Some(item) => Then::Later { at: (SystemTime::now() + delay).unix_second(), item },
+        Some(item) => Then::Later { at: due_second(SystemTime::now() + delay), item },
     };
     let kept = match then {
         Then::Later { .. } => Some((entry.to_string(), kept_for(delay))),
         _ => None,
     };
     Decided { finish: RetryFinish { attempt, then, counter_ttl, kept }, record: record_every_failure }
+}
+
+/// The first whole second at or after `moment`: a retry never runs before
+/// its delay has passed (Ruby's `enqueue_in` truncates, so a retry "1 s
+/// later" may run a few milliseconds later).
+fn due_second(moment: SystemTime) -> i64 {
+    let second = moment.unix_second();
+    let whole = std::time::UNIX_EPOCH + Duration::from_secs(u64::try_from(second).unwrap_or_default());
+    if moment > whole {
+        second + 1
+    } else {
+        second
+    }
 }
 
 /// MultipleWithRetrySuppression's `SETEX failure_key, 2*retry_delay`.
@@ -168,6 +181,14 @@ mod tests {
     }
 
     #[test]
+    fn a_retry_is_due_no_sooner_than_its_delay() {
+        let at = |secs, nanos| due_second(std::time::UNIX_EPOCH + Duration::new(secs, nanos));
+        assert_eq!(at(100, 0), 100);
+        assert_eq!(at(100, 1), 101);
+        assert_eq!(at(100, 999_999_999), 101);
+    }
+
+    #[test]
     fn decisions_become_the_steps_retry_part() {
         let policy = RetryPolicy::new()
             .limit(2)
@@ -184,7 +205,7 @@ mod tests {
         let Then::Later { at, item } = &later.finish.then else { panic!("{:?}", later.finish.then) };
         assert_eq!(item, r#"{"class":"Doomed","args":[9],"queue":"rq"}"#);
         let now = SystemTime::now().unix_second();
-        assert!((now + 4..=now + 5).contains(at), "{at} vs {now}");
+        assert!((now + 5..=now + 6).contains(at), "{at} vs {now}");
         assert_eq!(later.finish.mode(), "later");
         // every failure recorded, on request
         assert!(decide(&policy, attempt(1), Some((&f, "{}")), raw, "rq", true).record);
