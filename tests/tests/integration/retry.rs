@@ -236,3 +236,30 @@ fn runs_cut_short_by_dead_workers_count_as_attempts() {
     let keys: Vec<String> = redis.conn().keys("resque:*resque-retry*").expect("KEYS");
     assert!(keys.is_empty(), "{keys:?}");
 }
+
+#[test]
+fn every_failure_is_recorded_on_request_and_failed_lists_are_capped() {
+    let redis = TestRedis::start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = scratch(&dir, "out");
+    enqueue(&redis, "Flaky", serde_json::json!(["r", 2]));
+    let mut cmd = worker(&redis);
+    cmd.env("TEST_OUT", &out);
+    drain(cmd, "retry", &["--record-retried-failures"]);
+    assert_eq!(attempts(&out, "flaky", "r"), [1, 2, 3]);
+    let failures = redis.failures();
+    // Ruby's default without MultipleWithRetrySuppression: each failed run has its entry
+    assert_eq!(failures.len(), 2, "{failures:?}");
+    assert_eq!(
+        (&failures[0]["attempts"], &failures[1]["attempts"]),
+        (&serde_json::json!(1), &serde_json::json!(2))
+    );
+
+    for i in 0..5 {
+        redis.client().enqueue_class("failing", "Test::Fail", &(format!("m{i}"),)).expect("enqueue");
+    }
+    drain(worker(&redis), "failing", &["--failed-max", "3"]);
+    let failures = redis.failures();
+    let errors: Vec<&str> = failures.iter().map(|f| f["error"].as_str().unwrap_or_default()).collect();
+    assert_eq!(errors, ["failed on purpose: m2", "failed on purpose: m3", "failed on purpose: m4"]);
+}
