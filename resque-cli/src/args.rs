@@ -166,6 +166,21 @@ pub enum FailedCommand {
     ClearRetried,
 }
 
+/// A page of a list that is read earliest first (`delayed list`,
+/// `retries list`).
+#[derive(Debug, Args)]
+pub struct PageArgs {
+    /// Position of the first one to list (from 0, earliest first).
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub start: usize,
+    /// How many to list.
+    #[arg(long, default_value_t = 50, value_name = "N")]
+    pub count: usize,
+    /// Print JSON for scripts instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
 /// `failed list`'s flags.
 #[derive(Debug, Args)]
 pub struct FailedListArgs {

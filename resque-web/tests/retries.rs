@@ -79,7 +79,10 @@ async fn the_tab_lists_waiting_retries_with_attempt_next_run_and_error() {
     assert!(doomed < mailer, "earliest first");
     // Runs so far: counter + 1, of limit + 1 for Doomed (linked here through
     // the test jobs, retry(limit = 2)); Mailer is not linked: no limit.
-    assert!(page.contains(r#"title="Runs so far, of the runs its retry policy allows">2 of 3</td>"#), "{page}");
+    assert!(
+        page.contains(r#"title="Runs so far, of the runs its retry policy allows">2 of 3</td>"#),
+        "{page}"
+    );
     assert!(page.contains(r#"title="Runs so far, of the runs its retry policy allows">1</td>"#), "{page}");
     assert!(page.contains("RuntimeError: boom"), "{page}");
     assert!(page.contains(&format!(r#"title="Unix second {AT}""#)), "{page}");
@@ -109,10 +112,7 @@ async fn the_api_gives_each_retry() {
         (&r["at"], &r["queue"], &r["class"], &r["args"]),
         (&json!(AT), &json!("rq"), &json!("Doomed"), &json!([9]))
     );
-    assert_eq!(
-        (&r["attempt"], &r["retry_limit"], &r["max_attempts"]),
-        (&json!(2), &json!(2), &json!(3))
-    );
+    assert_eq!((&r["attempt"], &r["retry_limit"], &r["max_attempts"]), (&json!(2), &json!(2), &json!(3)));
     assert_eq!(r["last_error"], "RuntimeError: boom");
     assert_eq!(r["failure"]["worker"], "web1:4211:rq");
     assert_eq!(r["counter_key"], format!("resque:resque-retry:Doomed:{ID9}"));

@@ -28,19 +28,8 @@ pub enum DelayedCommand {
     Clear,
 }
 
-/// `delayed list`'s flags.
-#[derive(Debug, Args)]
-pub struct DelayedListArgs {
-    /// Position of the first second to list (from 0, earliest first).
-    #[arg(long, default_value_t = 0, value_name = "N")]
-    pub start: usize,
-    /// How many seconds to list.
-    #[arg(long, default_value_t = 50, value_name = "N")]
-    pub count: usize,
-    /// Print JSON for scripts instead of a table.
-    #[arg(long)]
-    pub json: bool,
-}
+/// `delayed list`'s flags: a page, earliest first.
+pub type DelayedListArgs = super::PageArgs;
 
 /// `delayed show`'s arguments.
 #[derive(Debug, Args)]

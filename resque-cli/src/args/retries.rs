@@ -26,19 +26,8 @@ pub enum RetriesCommand {
     Cancel(RetrySelector),
 }
 
-/// `retries list`'s flags.
-#[derive(Debug, Args)]
-pub struct RetriesListArgs {
-    /// Position of the first retry to list (from 0, earliest first).
-    #[arg(long, default_value_t = 0, value_name = "N")]
-    pub start: usize,
-    /// How many retries to list.
-    #[arg(long, default_value_t = 50, value_name = "N")]
-    pub count: usize,
-    /// Print JSON for scripts instead of a table.
-    #[arg(long)]
-    pub json: bool,
-}
+/// `retries list`'s flags: a page, earliest first.
+pub type RetriesListArgs = super::PageArgs;
 
 /// Which waiting retries: one (its index or id, as `retries list` shows),
 /// every one of a class, or all.

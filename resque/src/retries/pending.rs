@@ -149,17 +149,12 @@ impl Client {
         let mut found = Vec::new();
         let mut start = 0;
         loop {
-            let seconds = self.delayed_timestamps(start, PAGE)?;
-            if seconds.is_empty() {
+            let page = self.delayed_page(start, PAGE)?;
+            if page.is_empty() {
                 break;
             }
-            start += seconds.len();
-            let mut pipe = redis::pipe();
-            for at in &seconds {
-                pipe.lrange(self.keys().delayed_at(*at), 0, -1);
-            }
-            let buckets: Vec<Vec<Vec<u8>>> = self.with_conn(|c| pipe.query(c))?;
-            for (at, items) in seconds.into_iter().zip(buckets) {
+            start += page.len();
+            for (at, items) in page {
                 for item in items {
                     if let Some(kept) = matching(&by_job, &item) {
                         found.push(pending(at, item, kept));

@@ -71,13 +71,7 @@ impl Worker {
             start_first: true,
             queues: &queues,
         };
-        let command = step::step_command(
-            &self.client,
-            &self.step_keys,
-            &step,
-            &self.options.failure_backends,
-            self.options.failed_max,
-        );
+        let command = self.step_command(&step);
         step::step(&self.client, &command, &queues).inspect_err(|_| self.ran = ran)
     }
 
@@ -102,13 +96,7 @@ impl Worker {
         let ran = self.ran.take();
         let step =
             Step { finish: ran.as_ref(), start: Some(&next), take, start_first: false, queues: &queues };
-        let command = step::step_command(
-            &self.client,
-            &self.step_keys,
-            &step,
-            &self.options.failure_backends,
-            self.options.failed_max,
-        );
+        let command = self.step_command(&step);
         match step::send_step(&self.client, &command) {
             Ok(sent) => self.outstanding.push_back(Pending { sent, ran, take, queues }),
             Err(e) => {
@@ -187,13 +175,7 @@ impl Worker {
     pub(super) fn record(&mut self, ran: Ran) {
         let step =
             Step { finish: Some(&ran), start: None, take: 0, start_first: false, queues: &Queues::NONE };
-        let command = step::step_command(
-            &self.client,
-            &self.step_keys,
-            &step,
-            &self.options.failure_backends,
-            self.options.failed_max,
-        );
+        let command = self.step_command(&step);
         let mut backoff = Duration::from_millis(100);
         loop {
             match step::step(&self.client, &command, &Queues::NONE) {
@@ -209,5 +191,18 @@ impl Worker {
                 }
             }
         }
+    }
+}
+
+impl Worker {
+    /// The command of a step of this worker (see [`step::step_command`]).
+    fn step_command(&self, step: &Step<'_>) -> redis::Cmd {
+        step::step_command(
+            &self.client,
+            &self.step_keys,
+            step,
+            &self.options.failure_backends,
+            self.options.failed_max,
+        )
     }
 }

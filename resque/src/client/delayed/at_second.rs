@@ -98,6 +98,22 @@ impl Client {
         })
     }
 
+    /// The delayed items of `count` seconds from position `start` of
+    /// `delayed_queue_schedule`, earliest first: each second with its items'
+    /// bytes, in one round trip for the items.
+    pub(crate) fn delayed_page(&self, start: usize, count: usize) -> Result<Vec<(i64, Vec<Vec<u8>>)>> {
+        let seconds = self.delayed_timestamps(start, count)?;
+        if seconds.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut pipe = redis::pipe();
+        for at in &seconds {
+            pipe.lrange(self.keys().delayed_at(*at), 0, -1);
+        }
+        let buckets: Vec<Vec<Vec<u8>>> = self.with_conn(|c| pipe.query(c))?;
+        Ok(seconds.into_iter().zip(buckets).collect())
+    }
+
     /// Up to `limit` delayed jobs of `class` (every class with `None`),
     /// earliest first, each with the second it is due at (Ruby's
     /// `find_delayed_selection`). An item that is not JSON comes back as a
@@ -106,17 +122,12 @@ impl Client {
         let mut found = Vec::new();
         let mut start = 0;
         while found.len() < limit {
-            let seconds = self.delayed_timestamps(start, FIND_PAGE)?;
-            if seconds.is_empty() {
+            let page = self.delayed_page(start, FIND_PAGE)?;
+            if page.is_empty() {
                 break;
             }
-            start += seconds.len();
-            let mut pipe = redis::pipe();
-            for at in &seconds {
-                pipe.lrange(self.keys().delayed_at(*at), 0, -1);
-            }
-            let buckets: Vec<Vec<Vec<u8>>> = self.with_conn(|c| pipe.query(c))?;
-            for (at, items) in seconds.into_iter().zip(buckets) {
+            start += page.len();
+            for (at, items) in page {
                 let matching = items.into_iter().map(parse_or_text).filter(|job| match class {
                     Some(class) => job.get("class").and_then(Value::as_str) == Some(class),
                     None => true,
