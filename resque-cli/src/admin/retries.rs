@@ -168,10 +168,11 @@ fn cancel(client: &Client, which: &RetrySelector) -> Result<(), CliError> {
             RetryCancelled::Gone => {}
         }
     }
-    let mut text = format!(
-        "cancelled {}: their last failures moved to the failed list\n",
-        plural(kept + expired, "retry")
-    );
+    let mut text = match kept + expired {
+        0 => "no retry cancelled: none was waiting\n".to_string(),
+        1 => "cancelled 1 retry: its last failure moved to the failed list\n".to_string(),
+        n => format!("cancelled {n} retries: their last failures moved to the failed list\n"),
+    };
     if expired > 0 {
         text.push_str(&format!(
             "{} had no kept failure left (expired): a failure entry saying the retry was cancelled stands for each\n",

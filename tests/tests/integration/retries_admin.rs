@@ -116,7 +116,7 @@ fn cancel_moves_the_last_failure_to_the_failed_list() {
     populate(&redis);
     let id = json_of(&redis, &["retries", "list", "--json"])[1]["id"].as_str().unwrap().to_string();
     let out = ok(&redis, &["retries", "cancel", &id]);
-    assert_eq!(out, "cancelled 1 retry: their last failures moved to the failed list\n");
+    assert_eq!(out, "cancelled 1 retry: its last failure moved to the failed list\n");
     assert_eq!(redis.lrange("resque:failed"), [kept("Mailer", json!(["hi"]), "smtp down")]);
     let left: Vec<String> = redis.conn().keys("resque:*Mailer*").unwrap();
     assert_eq!(left, Vec::<String>::new());
@@ -124,10 +124,7 @@ fn cancel_moves_the_last_failure_to_the_failed_list() {
 
     // The failure Doomed kept expired: an entry says the retry was cancelled.
     let () = redis.conn().del(format!("resque:failure-resque-retry:Doomed:{ID9}")).unwrap();
-    assert_eq!(
-        ok(&redis, &["retries", "cancel", "--all"]),
-        "cancelled 0 retries: their last failures moved to the failed list\n"
-    );
+    assert_eq!(ok(&redis, &["retries", "cancel", "--all"]), "no retry cancelled: none was waiting\n");
     let () = redis
         .conn()
         .set_ex(format!("resque:failure-resque-retry:Doomed:{ID9}"), kept("Doomed", json!([9]), "boom"), 120)
