@@ -91,7 +91,11 @@ impl Worker {
             payload.class
         ));
         let entry = self.registry.get(&payload.class);
-        let policy = entry.and_then(|e| e.retry).filter(|_| !crate::inline::inline());
+        // A payload the job cannot hold (an integer beyond 64 bits) fails the
+        // same way on every run: not retried.
+        let policy = entry
+            .and_then(|e| e.retry.filter(|_| e.check_integers(text).is_ok()))
+            .filter(|_| !crate::inline::inline());
         let attempt = policy.as_ref().and_then(|policy| {
             child_started();
             Attempt::begin(&self.client, &payload.class, policy, &payload.args)

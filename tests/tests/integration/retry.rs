@@ -263,3 +263,20 @@ fn every_failure_is_recorded_on_request_and_failed_lists_are_capped() {
     let errors: Vec<&str> = failures.iter().map(|f| f["error"].as_str().unwrap_or_default()).collect();
     assert_eq!(errors, ["failed on purpose: m2", "failed on purpose: m3", "failed on purpose: m4"]);
 }
+
+#[test]
+fn a_payload_the_job_cannot_hold_is_failed_once_not_retried() {
+    let redis = TestRedis::start();
+    // 2**70 fits no u32: the same ArgumentError on every run, so no retry.
+    let _: () = redis
+        .conn()
+        .rpush("resque:queue:retry", r#"{"class":"Flaky","args":["big",1180591620717411303424]}"#)
+        .expect("RPUSH");
+    drain(worker(&redis), "retry", &[]);
+    let failures = redis.failures();
+    assert_eq!(failures.len(), 1, "{failures:?}");
+    assert_eq!(failures[0]["exception"], "ArgumentError");
+    let keys: Vec<String> = redis.conn().keys("resque:*resque-retry*").expect("KEYS");
+    assert!(keys.is_empty(), "{keys:?}");
+    assert_eq!(get(&redis, "resque:stat:retried"), None);
+}
