@@ -298,3 +298,13 @@ pub fn ratio(ratio: f64) {
         append(&path, &format!("ratio {ratio:?}"));
     }
 }
+
+/// Appends `start <line> <pid> <parent pid>` (a forked child's parent is
+/// its worker), sleeps, appends `done <line>`.
+#[resque::job(queue = "long")]
+pub fn long_on(path: String, millis: u64, line: String) {
+    let parent = nix::unistd::getppid().as_raw();
+    append(&path, &format!("start {line} {} {parent}", std::process::id()));
+    std::thread::sleep(std::time::Duration::from_millis(millis));
+    append(&path, &format!("done {line}"));
+}

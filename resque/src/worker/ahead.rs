@@ -3,6 +3,7 @@
 //! in the worker's in-flight list, and outcomes whose reply was lost are
 //! recorded again.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -37,6 +38,19 @@ pub(super) struct Answered {
     reply: Result<Took>,
 }
 
+impl Answered {
+    /// The jobs the step took, taken out of its answer (to hand back).
+    pub(super) fn take_jobs(&mut self) -> Vec<Taken> {
+        match std::mem::replace(&mut self.reply, Ok(Took::Empty)) {
+            Ok(Took::Jobs(jobs)) => jobs,
+            other => {
+                self.reply = other;
+                Vec::new()
+            }
+        }
+    }
+}
+
 /// How many steps a `--no-fork` worker sends ahead of their replies.
 const WINDOW: usize = 8;
 
@@ -45,12 +59,20 @@ const WINDOW: usize = 8;
 /// the head of their queue if it stops or pauses first.
 pub(super) const IN_PROCESS_BATCH: usize = 16;
 
+/// A job that runs this long is long: a worker takes no job ahead after
+/// it, and a forking worker running it hands back the jobs it took ahead,
+/// so that none waits behind it while another worker is idle.
+pub(super) const LONG_JOB: Duration = Duration::from_millis(10);
+
 impl Worker {
-    /// How many jobs a step takes: a forking worker keeps one job ahead, so
-    /// that the step that starts a job also takes the next; a `--no-fork`
-    /// worker takes [`IN_PROCESS_BATCH`].
+    /// How many jobs a step takes ahead: none after a long job (or before
+    /// the first); else a forking worker keeps one job ahead, so that the
+    /// step that starts a job also takes the next, and a `--no-fork` worker
+    /// takes [`IN_PROCESS_BATCH`].
     pub(super) fn batch(&self) -> usize {
-        if self.options.fork_per_job {
+        if !self.short_jobs {
+            0
+        } else if self.options.fork_per_job {
             1
         } else {
             IN_PROCESS_BATCH
@@ -110,6 +132,27 @@ impl Worker {
             while self.outstanding.len() > WINDOW {
                 self.receive_one();
             }
+        }
+    }
+
+    /// Puts the jobs taken ahead back at the head of their queues, for
+    /// another worker to take while this one runs a long job (see
+    /// [`LONG_JOB`]); kept when Redis does not answer (they run here later).
+    pub(super) fn hand_back(client: &Client, id: &str, ahead: &mut VecDeque<Taken>) {
+        if ahead.is_empty() {
+            return;
+        }
+        let entries = ahead.iter().map(|t| t.entry.as_slice());
+        match roster::return_entries(client, id, entries) {
+            Ok(returned) => {
+                tracing::debug!(
+                    worker = id,
+                    returned = returned.requeued,
+                    "handed back the jobs taken ahead"
+                );
+                ahead.clear();
+            }
+            Err(e) => tracing::debug!(worker = id, "cannot hand back the jobs taken ahead: {e}"),
         }
     }
 

@@ -141,6 +141,8 @@ pub(crate) struct Supervision<'a> {
     pub(crate) signals: &'a Signals,
     /// Called once the child runs, before waiting for it.
     pub(crate) started: &'a mut dyn FnMut(),
+    /// Called once, when the child has run this long.
+    pub(crate) running_long: Option<(Duration, &'a mut dyn FnMut())>,
     /// Called at every wake-up: what to do with the child.
     pub(crate) on_wake: &'a mut dyn FnMut() -> ChildAction,
     /// Called every `tick_every` (the heartbeat).
@@ -248,8 +250,9 @@ impl From<&JobFailure> for ChildReport {
 }
 
 fn wait_for_child(child: Pid, report: OwnedFd, sup: Supervision<'_>) -> Result<ChildOutcome> {
-    let Supervision { signals, on_wake, tick, tick_every, policy, timeout, .. } = sup;
+    let Supervision { signals, on_wake, tick, tick_every, policy, timeout, running_long, .. } = sup;
     let started = Instant::now();
+    let mut running_long = running_long.map(|(after, call)| (started + after, call));
     let mut watch = Watch {
         child,
         policy,
@@ -280,7 +283,15 @@ fn wait_for_child(child: Pid, report: OwnedFd, sup: Supervision<'_>) -> Result<C
             tick();
             next_tick = now + tick_every;
         }
-        let due = watch.next_due().map_or(next_tick, |d| d.min(next_tick));
+        if running_long.as_ref().is_some_and(|(at, _)| now >= *at) {
+            if let Some((_, call)) = running_long.take() {
+                call();
+            }
+        }
+        let mut due = watch.next_due().map_or(next_tick, |d| d.min(next_tick));
+        if let Some((at, _)) = &running_long {
+            due = due.min(*at);
+        }
         let wait = due.saturating_duration_since(now).min(Duration::from_secs(1));
         let wait = PollTimeout::try_from(wait).unwrap_or(PollTimeout::MAX);
         let mut fds = vec![PollFd::new(signals.fd(), PollFlags::POLLIN)];

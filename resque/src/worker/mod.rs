@@ -77,6 +77,9 @@ pub struct Worker {
     static_queues: Option<Arc<Queues>>,
     /// Jobs taken ahead (in `inflight:<id>`, not started), in queue order.
     ready: VecDeque<Taken>,
+    /// The last job ran shorter than [`ahead::LONG_JOB`]: taking jobs ahead
+    /// pays (and keeps no job waiting long behind another).
+    short_jobs: bool,
     /// The job that ran last, its outcome not recorded yet: the next step
     /// records it.
     ran: Option<Ran>,
@@ -143,6 +146,7 @@ impl Worker {
             fetch_failed: false,
             static_queues,
             ready: VecDeque::new(),
+            short_jobs: false,
             ran: None,
             unconfirmed: Vec::new(),
             outstanding: VecDeque::new(),

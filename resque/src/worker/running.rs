@@ -2,11 +2,13 @@
 //! or in process, and its outcome turned into a failure entry when it
 //! failed.
 
+use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
 
+use super::ahead::LONG_JOB;
 use super::child::{self, ChildAction, StopPolicy, Supervision};
 use super::step::{Ran, Taken};
 use super::{presence::note_beat, run_worker_hooks, Worker};
@@ -20,6 +22,17 @@ use crate::retries::{self, Attempt, RetryFinish, Then};
 use crate::retry;
 use crate::roster;
 
+/// What the worker does while a job runs, besides watching it.
+pub(super) struct WhileRunning<'a> {
+    /// Reads the replies to steps sent ahead: called once a forked child
+    /// runs, or before the attempt of a job with a retry policy is counted
+    /// (a command of its own on the connection those replies are due on).
+    pub(super) replies_due: &'a mut dyn FnMut(),
+    /// Called once a forked child has run for [`LONG_JOB`]: hands back the
+    /// jobs taken ahead.
+    pub(super) running_long: &'a mut dyn FnMut(),
+}
+
 impl Worker {
     /// Runs one job and keeps its outcome for the next step to record.
     /// Never fails: a bad payload or a failing job becomes a failure entry.
@@ -27,14 +40,31 @@ impl Worker {
     /// child runs.
     pub(super) fn process(&mut self, taken: Taken) {
         let client = self.client.clone();
-        let mut pending =
-            if self.options.fork_per_job { std::mem::take(&mut self.outstanding) } else { VecDeque::new() };
-        let mut answered = Vec::new();
-        let mut receive = || answered.extend(pending.drain(..).map(|p| p.receive(&client)));
-        let (failure, retry) = self.run_job(&taken, &mut receive);
+        let id = self.id.clone();
+        let forking = self.options.fork_per_job;
+        let pending =
+            RefCell::new(if forking { std::mem::take(&mut self.outstanding) } else { VecDeque::new() });
+        let answered = RefCell::new(Vec::new());
+        let mut ahead = if forking { std::mem::take(&mut self.ready) } else { VecDeque::new() };
+        let receive =
+            || answered.borrow_mut().extend(pending.borrow_mut().drain(..).map(|p| p.receive(&client)));
+        let mut while_running = WhileRunning {
+            replies_due: &mut || receive(),
+            running_long: &mut || {
+                receive();
+                for a in answered.borrow_mut().iter_mut() {
+                    ahead.extend(a.take_jobs());
+                }
+                Worker::hand_back(&client, &id, &mut ahead);
+            },
+        };
+        let started = Instant::now();
+        let (failure, retry) = self.run_job(&taken, &mut while_running);
+        self.short_jobs = started.elapsed() < LONG_JOB;
         receive();
         self.ran = Some(Ran { taken, failure, retry });
-        for a in answered {
+        self.ready.extend(ahead);
+        for a in answered.into_inner() {
             self.absorb(a);
         }
     }
@@ -42,14 +72,10 @@ impl Worker {
     /// Runs a job, forked or in process; returns its failure entry for the
     /// failed lists if it failed and is not retried, and, for a job with a
     /// retry policy, what its finishing step does about the retry.
-    /// `child_started` reads the replies to steps sent ahead: it is called
-    /// once a forked child runs, or earlier, before the attempt of a job
-    /// with a retry policy is counted (a command of its own on the
-    /// connection those replies are due on).
     pub(super) fn run_job(
         &mut self,
         taken: &Taken,
-        child_started: &mut dyn FnMut(),
+        while_running: &mut WhileRunning<'_>,
     ) -> (Option<String>, Option<RetryFinish>) {
         let started = Instant::now();
         let text = match std::str::from_utf8(&taken.raw) {
@@ -97,7 +123,7 @@ impl Worker {
             .and_then(|e| e.retry.filter(|_| e.check_integers(text).is_ok()))
             .filter(|_| !crate::inline::inline());
         let attempt = policy.as_ref().and_then(|policy| {
-            child_started();
+            (while_running.replies_due)();
             Attempt::begin(&self.client, &payload.class, policy, &payload.args)
                 .map_err(|e| {
                     tracing::warn!(
@@ -136,7 +162,7 @@ impl Worker {
                 Err(failure) => Err(failure),
                 Ok(()) if self.options.fork_per_job => {
                     let timeout = entry.timeout.or(self.options.job_timeout);
-                    self.run_in_child(entry, &taken.queue, payload.args, &title, timeout, child_started)
+                    self.run_in_child(entry, &taken.queue, payload.args, &title, timeout, while_running)
                 }
                 Ok(()) => {
                     procline::set_title(&title);
@@ -209,7 +235,7 @@ impl Worker {
         args: Vec<serde_json::Value>,
         title: &str,
         timeout: Option<Duration>,
-        started: &mut dyn FnMut(),
+        while_running: &mut WhileRunning<'_>,
     ) -> Result<(), JobFailure> {
         let ctx_args = if entry.hooks.any || !self.hooks.is_empty() { args.clone() } else { Vec::new() };
         let ctx = JobContext { class: entry.class, queue, args: &ctx_args };
@@ -244,7 +270,8 @@ impl Worker {
             &after_fork,
             Supervision {
                 signals,
-                started,
+                started: while_running.replies_due,
+                running_long: Some((LONG_JOB, &mut *while_running.running_long)),
                 on_wake: &mut on_wake,
                 tick: &mut tick,
                 tick_every: options.heartbeat_interval,

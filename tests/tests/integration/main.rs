@@ -2,6 +2,7 @@
 //! worker binary run as a child process.
 
 mod admin;
+mod ahead;
 mod bytes;
 mod chaos;
 mod cli;
