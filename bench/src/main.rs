@@ -7,12 +7,10 @@
 //! (`resque-bench work ...`, `resque-bench scheduler`; `resque-bench
 //! delayed` prints only the scheduler's figures), so
 //! the probe job below is linked in, and nothing else: it links no test
-//! jobs or test hooks, which would run in every measured job.
-//!
-//! `resque-bench hot-order` remakes `hot.order`, the functions a worker
-//! runs, which `build.rs` links first in `.text` (see `hot_order`).
+//! jobs or test hooks, which would run in every measured job. It is built
+//! and linked as a user's worker binary is (`cargo build --release`, no
+//! build script, no linker flags), so its figures are a user's.
 
-mod hot_order;
 mod scheduler;
 
 use std::path::Path;
@@ -137,19 +135,6 @@ fn main() -> ExitCode {
             scheduler::report(&redis);
             return ExitCode::SUCCESS;
         }
-        Some("hot-order") => {
-            let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("hot.order");
-            return match hot_order::generate(&out) {
-                Ok(n) => {
-                    println!("wrote {n} functions to {}; build again to link with them", out.display());
-                    ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("resque-bench hot-order: {e}");
-                    ExitCode::FAILURE
-                }
-            };
-        }
         _ => {}
     }
     let redis = TestRedis::start();
@@ -166,18 +151,7 @@ fn main() -> ExitCode {
     println!("| one by one (`noop::enqueue_to`) | {single:.0}{} |", ratio(single));
     println!("| bulk (`noop::enqueue_many_to`) | {bulk:.0}{} |\n", ratio(bulk));
 
-    let layout = env!("RESQUE_BENCH_LINK");
-    let listed = if !layout.starts_with("hot.order") {
-        String::new()
-    } else {
-        match hot_order::coverage() {
-            Some((found, listed)) => {
-                format!(" ({found} of the {listed} listed functions are in this binary)")
-            }
-            None => " (nm not found: cannot tell how many listed functions this binary has)".into(),
-        }
-    };
-    println!("worker binary layout: {layout}{listed}\n");
+    println!("worker binary: this crate's release build, linked the default way, as a user's worker is\n");
     println!("each row: the median of {RUNS} workers' rates, the slowest start and the highest peak\n");
     println!("| worker, no-op jobs | jobs/s | start to ready | worker peak RSS |");
     println!("| --- | --- | --- | --- |");
