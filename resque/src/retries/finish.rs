@@ -77,7 +77,10 @@ pub(crate) fn decide(
     let item = if delay.is_zero() { None } else { delayed_item(raw, queue) };
     let then = match item {
         None => Then::Now,
-        Some(item) => Then::Later { at: due_second(SystemTime::now() + delay), item },
+        Some(item) => {
+            let now = SystemTime::now();
+            Then::Later { at: due_second(now, now + delay), item }
+        }
     };
     let kept = match then {
         Then::Later { .. } => Some((entry.to_string(), kept_for(delay))),
@@ -86,17 +89,16 @@ pub(crate) fn decide(
     Decided { finish: RetryFinish { attempt, then, counter_ttl, kept }, record: record_every_failure }
 }
 
-/// The first whole second at or after `moment`: a retry never runs before
-/// its delay has passed (Ruby's `enqueue_in` truncates, so a retry "1 s
-/// later" may run a few milliseconds later).
-fn due_second(moment: SystemTime) -> i64 {
-    let second = moment.unix_second();
-    let whole = std::time::UNIX_EPOCH + Duration::from_secs(u64::try_from(second).unwrap_or_default());
-    if moment > whole {
-        second + 1
-    } else {
-        second
-    }
+/// The whole second nearest to `moment`, and later than the second `now`
+/// is in: delayed jobs are due at whole seconds (resque-scheduler's
+/// layout), so a retry runs within half a second of its delay (Ruby's
+/// `enqueue_in` truncates: up to a second early), and never in the second
+/// that failed.
+fn due_second(now: SystemTime, moment: SystemTime) -> i64 {
+    let whole = moment.unix_second();
+    let past_half =
+        moment.duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_millis() >= 500).unwrap_or(false);
+    (whole + i64::from(past_half)).max(now.unix_second() + 1)
 }
 
 /// MultipleWithRetrySuppression's `SETEX failure_key, 2*retry_delay`.
@@ -181,11 +183,14 @@ mod tests {
     }
 
     #[test]
-    fn a_retry_is_due_no_sooner_than_its_delay() {
-        let at = |secs, nanos| due_second(std::time::UNIX_EPOCH + Duration::new(secs, nanos));
-        assert_eq!(at(100, 0), 100);
-        assert_eq!(at(100, 1), 101);
-        assert_eq!(at(100, 999_999_999), 101);
+    fn a_retry_is_due_at_the_second_nearest_its_delay() {
+        let t = |secs: u64, millis: u32| std::time::UNIX_EPOCH + Duration::new(secs, millis * 1_000_000);
+        // failed at 99.003 with a delay of 1 s: due at 100 (997 ms later)
+        assert_eq!(due_second(t(99, 3), t(100, 3)), 100);
+        // failed at 99.909: due at 101 (1,091 ms later), not at 100 (91 ms)
+        assert_eq!(due_second(t(99, 909), t(100, 909)), 101);
+        // a delay under a second is never due in the second that failed
+        assert_eq!(due_second(t(99, 100), t(99, 400)), 100);
     }
 
     #[test]
@@ -205,7 +210,7 @@ mod tests {
         let Then::Later { at, item } = &later.finish.then else { panic!("{:?}", later.finish.then) };
         assert_eq!(item, r#"{"class":"Doomed","args":[9],"queue":"rq"}"#);
         let now = SystemTime::now().unix_second();
-        assert!((now + 5..=now + 6).contains(at), "{at} vs {now}");
+        assert!((now + 4..=now + 6).contains(at), "{at} vs {now}");
         assert_eq!(later.finish.mode(), "later");
         // every failure recorded, on request
         assert!(decide(&policy, attempt(1), Some((&f, "{}")), raw, "rq", true).record);

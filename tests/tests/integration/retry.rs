@@ -115,8 +115,8 @@ fn a_doomed_job_waits_its_delays_then_gives_up_with_one_failure_entry() {
         assert_eq!(runs.iter().map(|r| r.0).collect::<Vec<_>>(), [1, 2, 3], "{mode:?}");
         for pair in runs.windows(2) {
             let (before, after) = (pair[0].1, pair[1].1);
-            // due at the first whole second at or after the failed run's end + 1 s
-            assert!(after >= before + 1000, "{mode:?}: retried {} ms after the run before", after - before);
+            // due at the whole second nearest to the failed run's end + 1 s
+            assert!(after >= before + 500, "{mode:?}: retried {} ms after the run before", after - before);
             assert!(after - before < 3500, "{mode:?}: retried {} ms after the run before", after - before);
         }
         let failure = &redis.failures()[0];
