@@ -175,6 +175,11 @@ impl Worker {
     /// Takes in the answer to a step sent before a job started.
     pub(super) fn absorb(&mut self, answered: Answered) {
         match answered.reply {
+            Ok(Took::Jobs(jobs)) if !self.handed_back.is_empty() => {
+                let mut jobs = VecDeque::from(jobs);
+                super::watchdog::drop_returned(&mut jobs, &mut self.handed_back, |t| &t.entry);
+                self.ready.extend(jobs);
+            }
             Ok(Took::Jobs(jobs)) => self.ready.extend(jobs),
             Ok(Took::Empty | Took::Paused) => {}
             Err(e) => {

@@ -2,15 +2,17 @@
 //! unregister. One Redis step per job records the job that ran, the job that
 //! starts and takes the next ones (see `step.rs` and `docs/PROTOCOL.md`).
 //!
-//! The parent process stays single-threaded and runs no async runtime, so
-//! that `fork` is safe; each job runs in a child that ends with `_exit` and
+//! A forking worker's process stays single-threaded and runs no async
+//! runtime, so that `fork` is safe (a `--no-fork` worker, which never
+//! forks, has one more thread: its watchdog); each job runs in a child that ends with `_exit` and
 //! reports a failure to the parent over a pipe. The parent records every
 //! outcome in Redis exactly as Ruby Resque does (see `docs/PROTOCOL.md`).
 //!
 //! Where each part is: `options.rs` (how it runs), `work_loop.rs` (the
 //! loop), `step.rs` + `step.lua` (taking and recording in Redis),
 //! `ahead.rs` (jobs taken ahead, replies read late), `running.rs` (one job),
-//! `child.rs` (the forked child), `control.rs` and `signals.rs` (what
+//! `child.rs` (the forked child), `watchdog.rs` (a `--no-fork` worker's
+//! hand-back of jobs taken ahead of a long one), `control.rs` and `signals.rs` (what
 //! signals ask), `presence.rs` (registered, heartbeat, pruning peers)
 //! and `crate::wake` (instant pick-up, shared with the scheduler).
 
@@ -22,6 +24,7 @@ mod presence;
 mod running;
 mod signals;
 mod step;
+mod watchdog;
 mod work_loop;
 
 use std::collections::VecDeque;
@@ -80,6 +83,12 @@ pub struct Worker {
     /// The last job ran shorter than [`ahead::LONG_JOB`]: taking jobs ahead
     /// pays (and keeps no job waiting long behind another).
     short_jobs: bool,
+    /// A `--no-fork` worker's watchdog, which hands back the jobs taken
+    /// ahead of a long job (see `watchdog.rs`).
+    watchdog: Option<watchdog::Watchdog>,
+    /// In-flight entries the watchdog handed back that are in replies not
+    /// read yet: dropped from them when they are.
+    handed_back: Vec<Vec<u8>>,
     /// The job that ran last, its outcome not recorded yet: the next step
     /// records it.
     ran: Option<Ran>,
@@ -147,6 +156,8 @@ impl Worker {
             static_queues,
             ready: VecDeque::new(),
             short_jobs: false,
+            watchdog: None,
+            handed_back: Vec::new(),
             ran: None,
             unconfirmed: Vec::new(),
             outstanding: VecDeque::new(),
@@ -205,6 +216,9 @@ impl Worker {
         self.prune();
         self.register()?;
         self.wake = Some(wake::Wake::new(self.client.clone(), self.client.keys().wake_channel()));
+        if !self.options.fork_per_job {
+            self.watchdog = watchdog::Watchdog::start(&self.client, &self.id);
+        }
         tracing::info!(worker = %self.id, "worker started");
         self.run_hooks(WorkerHook::BeforeFirstFork, None);
         let result = self.work_loop();

@@ -11,6 +11,7 @@ use jiff::Timestamp;
 use super::ahead::LONG_JOB;
 use super::child::{self, ChildAction, StopPolicy, Supervision};
 use super::step::{Ran, Taken};
+use super::watchdog;
 use super::{presence::note_beat, run_worker_hooks, Worker};
 use crate::failure::log_failure;
 use crate::hooks::{JobContext, WorkerHook};
@@ -59,8 +60,16 @@ impl Worker {
             },
         };
         let started = Instant::now();
+        if let Some(watchdog) = &self.watchdog {
+            watchdog.arm(self.ready.len());
+        }
         let (failure, retry) = self.run_job(&taken, &mut while_running);
         self.short_jobs = started.elapsed() < LONG_JOB;
+        if let Some(watchdog) = &self.watchdog {
+            let mut returned = watchdog.disarm();
+            watchdog::drop_returned(&mut self.ready, &mut returned, |t| &t.entry);
+            self.handed_back.extend(returned);
+        }
         receive();
         self.ran = Some(Ran { taken, failure, retry });
         self.ready.extend(ahead);

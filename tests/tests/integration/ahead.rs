@@ -1,7 +1,7 @@
 //! Taking jobs ahead never keeps a job waiting behind a long one while
 //! another worker is idle: 4 long jobs pushed at once to 4 idle workers run
-//! on 4 workers, forking and `--no-fork`, and a forking worker that took a
-//! job ahead of a long one (after short jobs) hands it back.
+//! on 4 workers, and a worker that took jobs ahead of a long one (after
+//! short jobs) hands them back; forking and `--no-fork`.
 
 use std::collections::BTreeSet;
 use std::process::Stdio;
@@ -67,36 +67,65 @@ fn four_long_jobs_run_on_four_idle_workers() {
 }
 
 #[test]
-fn a_forking_worker_hands_back_what_it_took_ahead_of_a_long_job() {
+fn a_worker_hands_back_what_it_took_ahead_of_a_long_job() {
+    for mode in [&[][..], &["--no-fork"][..]] {
+        hands_back(mode);
+    }
+}
+
+fn hands_back(mode: &[&str]) {
     let redis = TestRedis::start();
     let dir = tempfile::tempdir().expect("tempdir");
     let out = scratch(&dir, "out");
-    let busy = start(&redis, &[]);
+    let busy = start(&redis, mode);
     assert!(eventually(Duration::from_secs(10), || redis.workers().len() == 1));
-    // short jobs, so that it takes one ahead; then a long one with another behind it
+    // short jobs, so that it takes jobs ahead; then a long one with others behind it, in one push
     push_long(&redis, &out, 5, 0, "short");
     assert!(eventually(Duration::from_secs(10), || lines(&out)
         .iter()
         .filter(|l| l.starts_with("done short"))
         .count()
         == 5));
-    push_long(&redis, &out, 1, 3000, "long");
-    push_long(&redis, &out, 1, 0, "behind");
-    assert!(eventually(Duration::from_secs(5), || lines(&out).iter().any(|l| l.starts_with("start long"))));
-    // the job behind waits in its queue, not in the busy worker's in-flight list
+    let payloads: Vec<String> = [(3000, "long0"), (0, "behind0"), (0, "behind1")]
+        .iter()
+        .map(|(ms, line)| {
+            serde_json::json!({"class": "LongOn", "args": [out.to_str().unwrap_or_default(), ms, line]})
+                .to_string()
+        })
+        .collect();
+    let _: () = redis.conn().rpush("resque:queue:long", payloads).expect("RPUSH");
+    assert!(
+        eventually(Duration::from_secs(5), || lines(&out).iter().any(|l| l.starts_with("start long0"))),
+        "{mode:?}"
+    );
+    // the jobs behind wait in their queue, in order, not in the busy worker's in-flight list
     assert!(
         eventually(Duration::from_secs(2), || {
             let queued: Vec<String> = redis.conn().lrange("resque:queue:long", 0, -1).unwrap_or_default();
-            queued.iter().any(|p| p.contains("behind0"))
+            queued.len() == 2 && queued[0].contains("behind0") && queued[1].contains("behind1")
         }),
-        "the job behind the long one was not handed back"
+        "{mode:?}: the jobs behind the long one were not handed back"
     );
-    let idle = start(&redis, &[]);
+    let idle = start(&redis, mode);
     let pids: BTreeSet<u32> = [busy.0.id(), idle.0.id()].into_iter().collect();
-    assert!(eventually(Duration::from_secs(5), || lines(&out).iter().any(|l| l == "done behind0")));
-    assert!(!lines(&out).iter().any(|l| l == "done long0"), "the job behind waited for the long one");
+    assert!(
+        eventually(Duration::from_secs(5), || ["done behind0", "done behind1"]
+            .iter()
+            .all(|d| lines(&out).iter().any(|l| l == d))),
+        "{mode:?}: {:?}",
+        lines(&out)
+    );
+    assert!(
+        !lines(&out).iter().any(|l| l == "done long0"),
+        "{mode:?}: the jobs behind waited for the long one"
+    );
     let starts: Vec<String> = lines(&out).into_iter().filter(|l| l.starts_with("start ")).collect();
-    let behind = starts.iter().position(|l| l.starts_with("start behind0"));
-    let worker_of_behind = behind.and_then(|i| ran_on(&out, &pids).get(i).copied());
-    assert_eq!(worker_of_behind, Some(idle.0.id()), "{:?}", lines(&out));
+    let on = ran_on(&out, &pids);
+    for behind in ["start behind0", "start behind1"] {
+        let i = starts.iter().position(|l| l.starts_with(behind));
+        assert_eq!(i.and_then(|i| on.get(i).copied()), Some(idle.0.id()), "{mode:?}: {:?}", lines(&out));
+    }
+    assert!(eventually(Duration::from_secs(5), || lines(&out).iter().any(|l| l == "done long0")));
+    // each job ran once
+    assert_eq!(starts.len(), 8, "{mode:?}: {starts:?}");
 }
