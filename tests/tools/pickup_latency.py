@@ -7,7 +7,7 @@ interval, pushes N `Stamp` jobs spaced apart with a bare RPUSH, and prints
 p50/p99/max of push time -> job start time. Not part of the test suite.
 
     cargo build -p resque-tests --bin test-worker
-    python3 tests/tools/pickup_latency.py target/debug/test-worker [N] [gap_ms]
+    python3 tests/tools/pickup_latency.py target/debug/test-worker [N] [gap_ms] [worker args...]
 """
 import os, socket, subprocess, sys, tempfile, time
 
@@ -41,7 +41,7 @@ def main():
             except OSError:
                 time.sleep(0.02)
         env = {"PATH": os.environ["PATH"], "RESQUE_REDIS": "redis://127.0.0.1:%d/0" % port}
-        w = subprocess.Popen([worker, "work", "-q", "stamp"], env=env, stderr=subprocess.DEVNULL)
+        w = subprocess.Popen([worker, "work", "-q", "stamp"] + sys.argv[4:], env=env, stderr=subprocess.DEVNULL)
         time.sleep(2)  # registered and idle
         for _ in range(n):
             pushed = time.time_ns() // 1000

@@ -27,8 +27,7 @@ pub(crate) const MAX_LISTS: usize = 16;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 const FIRST_RETRY: Duration = Duration::from_millis(250);
 const MAX_RETRY: Duration = Duration::from_secs(5);
-/// The shortest wait sent: a loop with a shorter interval polls often
-/// enough by itself.
+/// The shortest wait sent (whole seconds suit `BRPOPLPUSH` too).
 const MIN_TIMEOUT: Duration = Duration::from_secs(1);
 /// Wake-ups in a row that found no job before the waits rest for one
 /// timeout (a list that never empties, taken by others, cannot spin a loop).

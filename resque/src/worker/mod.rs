@@ -104,6 +104,11 @@ impl std::fmt::Debug for Worker {
 
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
+/// The shortest a wait on a list lasts before it is sent again (unless a
+/// longer interval): it only bounds how long a silently dead connection
+/// goes unnoticed, as the interval's poll finds jobs meanwhile anyway.
+const LIST_WAIT: Duration = Duration::from_secs(30);
+
 /// Runs the hooks for `event`, in order; a panicking hook is logged and skipped.
 fn run_worker_hooks(
     hooks: &[(WorkerHook, WorkerHookFn)],
@@ -132,7 +137,7 @@ impl Worker {
         let step_keys = step::StepKeys::new(&client, &id);
         let static_names = (!options.queues.is_dynamic()).then(|| options.queues.resolve_bytes(&[]));
         let static_queues = static_names.clone().map(|names| Arc::new(Queues::new(&client, names)));
-        let lists = wake::ListWaits::new(client.clone(), options.interval);
+        let lists = wake::ListWaits::new(client.clone(), options.interval.max(LIST_WAIT));
         let mut worker = Worker {
             client,
             registry,
