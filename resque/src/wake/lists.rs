@@ -315,7 +315,7 @@ mod tests {
         waits.arm();
         // The shortest timeout is one second: it passes once, then the wait is sent again.
         assert!(!woke(&mut waits, Duration::from_millis(1500)));
-        let blocked: String = redis.query(&redis::cmd("INFO").arg("clients"));
+        let blocked: String = redis.query(redis::cmd("INFO").arg("clients"));
         assert!(blocked.contains("blocked_clients:1"), "{blocked}");
         redis.exec(&["RPUSH", KEY, "job"]);
         assert!(woke(&mut waits, Duration::from_secs(2)));

@@ -19,7 +19,13 @@ const LIMIT: Duration = Duration::from_secs(60);
 const AT_ONCE: Duration = Duration::from_secs(2);
 
 fn idle_worker(redis: &TestRedis, args: &[&str]) -> Reaped {
-    let child = Reaped::spawn(worker(redis).args(args).stdout(Stdio::null()).stderr(Stdio::null()));
+    idle_worker_at(redis, &redis.url(), args)
+}
+
+fn idle_worker_at(redis: &TestRedis, url: &str, args: &[&str]) -> Reaped {
+    let mut cmd = worker(redis);
+    cmd.env("RESQUE_REDIS", url).args(args).stdout(Stdio::null()).stderr(Stdio::null());
+    let child = Reaped::spawn(&mut cmd);
     let pid = child.id();
     assert!(eventually(LIMIT, || cmdline(pid).contains("Waiting for")), "the worker went idle");
     // Past the first wait's setup: the lists are being waited on.
@@ -64,7 +70,6 @@ fn an_idle_worker_takes_a_bare_rpush_at_once() {
     stop(child);
 }
 
-
 #[test]
 fn a_wildcard_worker_waits_on_the_queues_it_resolved() {
     let redis = TestRedis::start();
@@ -74,6 +79,30 @@ fn a_wildcard_worker_waits_on_the_queues_it_resolved() {
     let child = idle_worker(&redis, &["work", "-i", "30", "-q", "*"]);
     bare_push(&redis, "record", &record(&out, "star"));
     assert!(eventually(AT_ONCE, || lines(&out).len() == 1), "taken within {AT_ONCE:?}");
+    stop(child);
+}
+
+#[test]
+fn a_worker_on_another_database_waits_on_that_database_s_lists() {
+    let redis = TestRedis::start();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let url = redis.url().replace("/0", "/3");
+    let child = idle_worker_at(&redis, &url, &["work", "-i", "30", "-q", "record"]);
+    let mut db3 = redis::Client::open(url.as_str()).unwrap().get_connection().unwrap();
+    let _: () = db3.rpush("resque:queue:record", record(&out, "db3")).unwrap();
+    assert!(eventually(AT_ONCE, || lines(&out).len() == 1), "taken within {AT_ONCE:?}");
+    stop(child);
+}
+
+#[test]
+fn over_tls_an_idle_worker_still_takes_a_bare_push_by_its_poll() {
+    let redis = TestRedis::start_tls();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let child = idle_worker(&redis, &["work", "-i", "0.2", "-q", "record"]);
+    bare_push(&redis, "record", &record(&out, "tls"));
+    assert!(eventually(Duration::from_secs(10), || lines(&out).len() == 1), "taken by the poll");
     stop(child);
 }
 
@@ -90,7 +119,10 @@ fn bare_pushes_to_two_queues_are_taken_in_priority_order() {
         pipe.rpush(format!("resque:queue:{q}"), record(&out, q)).ignore();
     }
     let _: () = pipe.query(&mut redis.conn()).unwrap();
-    assert!(eventually(Duration::from_secs(10), || lines(&out).len() == 4), "all four taken long before the interval");
+    assert!(
+        eventually(Duration::from_secs(10), || lines(&out).len() == 4),
+        "all four taken long before the interval"
+    );
     assert_eq!(first_words(&out), ["high", "high", "low", "low"]);
     stop(child);
 }
