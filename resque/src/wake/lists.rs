@@ -49,7 +49,7 @@ pub(crate) struct ListWaits {
     waits: Vec<ListWait>,
     /// The server has no `BLMOVE`: send `BRPOPLPUSH`.
     legacy: bool,
-    /// The connection cannot be polled (TLS): never wait.
+    /// The connection cannot be polled (TLS settings of its own): never wait.
     unsupported: bool,
     /// No connection before this (after a failure).
     next_attempt: Option<Instant>,
@@ -116,7 +116,9 @@ impl ListWaits {
                 match socket::open(self.client.connection_info(), true, CONNECT_TIMEOUT) {
                     Ok(Some(s)) => wait.socket = Some(s),
                     Ok(None) => {
-                        tracing::debug!("waiting on lists needs a plain connection; over TLS the loop polls");
+                        tracing::debug!(
+                            "no waits on lists for a connection with TLS settings of its own; the loop polls"
+                        );
                         self.unsupported = true;
                         self.waits.clear();
                         return None;

@@ -7,13 +7,13 @@
 //! producer pushes (Ruby Resque, node-resque, a bare `RPUSH`) wakes it too.
 //! An idle loop costs Redis about one command per queue per interval.
 //!
-//! These sockets speak RESP themselves (`socket`, `reply`), over plain TCP
-//! or Unix sockets, so that their file descriptors can be polled; over TLS
-//! the loops poll Redis instead.
+//! These sockets speak RESP themselves (`socket`, `reply`), over TCP, TLS
+//! (`tls`) or Unix sockets, so that their file descriptors can be polled.
 
 mod lists;
 mod reply;
 mod socket;
+mod tls;
 
 use std::io::{Read, Write};
 use std::os::fd::BorrowedFd;
@@ -87,7 +87,9 @@ impl Wake {
 
     fn subscribe(&self) -> std::io::Result<Option<Socket>> {
         let Some(mut socket) = socket::open(self.client.connection_info(), false, TIMEOUT)? else {
-            tracing::debug!("instant wake-up needs a plain connection; over TLS the loop polls");
+            tracing::debug!(
+                "no instant wake-up for a connection with TLS settings of its own; the loop polls"
+            );
             return Ok(None);
         };
         socket.write_all(&socket::resp(&[b"SUBSCRIBE", self.channel.as_bytes()]))?;

@@ -1,7 +1,7 @@
 //! A plain socket to the server (TCP or Unix) whose file descriptor a loop
 //! can poll: opened, authenticated and pointed at the client's database
-//! here, then read without blocking. Over TLS there is none (the loops
-//! poll Redis instead).
+//! here, then read without blocking; over TLS too (see `tls`), unless
+//! the connection has TLS settings of its own (then the loops poll).
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -11,9 +11,12 @@ use std::time::Duration;
 
 use redis::{ConnectionAddr, ConnectionInfo};
 
+use super::tls::{self, TlsStream};
+
 pub(super) enum Socket {
     Tcp(TcpStream),
     Unix(UnixStream),
+    Tls(Box<TlsStream>),
 }
 
 impl Socket {
@@ -21,6 +24,7 @@ impl Socket {
         match self {
             Socket::Tcp(s) => s.as_fd(),
             Socket::Unix(s) => s.as_fd(),
+            Socket::Tls(s) => s.sock.as_fd(),
         }
     }
 
@@ -28,6 +32,7 @@ impl Socket {
         match self {
             Socket::Tcp(s) => s.set_nonblocking(yes),
             Socket::Unix(s) => s.set_nonblocking(yes),
+            Socket::Tls(s) => s.sock.set_nonblocking(yes),
         }
     }
 }
@@ -37,6 +42,7 @@ impl Read for Socket {
         match self {
             Socket::Tcp(s) => s.read(buf),
             Socket::Unix(s) => s.read(buf),
+            Socket::Tls(s) => s.read(buf),
         }
     }
 }
@@ -46,6 +52,7 @@ impl Write for Socket {
         match self {
             Socket::Tcp(s) => s.write(buf),
             Socket::Unix(s) => s.write(buf),
+            Socket::Tls(s) => s.write(buf),
         }
     }
 
@@ -53,27 +60,24 @@ impl Write for Socket {
         match self {
             Socket::Tcp(s) => s.flush(),
             Socket::Unix(s) => s.flush(),
+            Socket::Tls(s) => s.flush(),
         }
     }
 }
 
 /// Connects to the server `info` names and authenticates; with `select`,
 /// also selects its database (a Pub/Sub channel has none; a list does).
-/// The socket is left nonblocking. `None` over TLS.
+/// The socket is left nonblocking. `None` for a connection with TLS
+/// settings of its own.
 pub(super) fn open(
     info: &ConnectionInfo,
     select: bool,
     timeout: Duration,
 ) -> std::io::Result<Option<Socket>> {
     let mut socket = match info.addr() {
-        ConnectionAddr::Tcp(host, port) => {
-            let addr = std::net::ToSocketAddrs::to_socket_addrs(&(host.as_str(), *port))?
-                .next()
-                .ok_or_else(|| std::io::Error::other(format!("{host} has no address")))?;
-            let stream = TcpStream::connect_timeout(&addr, timeout)?;
-            stream.set_read_timeout(Some(timeout))?;
-            stream.set_nodelay(true)?;
-            Socket::Tcp(stream)
+        ConnectionAddr::Tcp(host, port) => Socket::Tcp(tcp(host, *port, timeout)?),
+        ConnectionAddr::TcpTls { host, port, insecure, tls_params: None } => {
+            Socket::Tls(Box::new(tls::wrap(tcp(host, *port, timeout)?, host, *insecure)?))
         }
         ConnectionAddr::Unix(path) => {
             let stream = UnixStream::connect(path)?;
@@ -95,6 +99,17 @@ pub(super) fn open(
     }
     socket.set_nonblocking(true)?;
     Ok(Some(socket))
+}
+
+fn tcp(host: &str, port: u16, timeout: Duration) -> std::io::Result<TcpStream> {
+    let addr = std::net::ToSocketAddrs::to_socket_addrs(&(host, port))?
+        .next()
+        .ok_or_else(|| std::io::Error::other(format!("{host} has no address")))?;
+    let stream = TcpStream::connect_timeout(&addr, timeout)?;
+    stream.set_read_timeout(Some(timeout))?;
+    stream.set_write_timeout(Some(timeout))?;
+    stream.set_nodelay(true)?;
+    Ok(stream)
 }
 
 /// Sends a command and reads its one-line reply, which must be `+...`.

@@ -96,13 +96,19 @@ fn a_worker_on_another_database_waits_on_that_database_s_lists() {
 }
 
 #[test]
-fn over_tls_an_idle_worker_still_takes_a_bare_push_by_its_poll() {
+fn over_tls_an_idle_worker_takes_bare_and_published_pushes_at_once() {
     let redis = TestRedis::start_tls();
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
-    let child = idle_worker(&redis, &["work", "-i", "0.2", "-q", "record"]);
-    bare_push(&redis, "record", &record(&out, "tls"));
-    assert!(eventually(Duration::from_secs(10), || lines(&out).len() == 1), "taken by the poll");
+    let child = idle_worker(&redis, &["work", "-i", "30", "-q", "record"]);
+    bare_push(&redis, "record", &record(&out, "bare"));
+    assert!(eventually(AT_ONCE, || lines(&out).len() == 1), "a bare push, taken within {AT_ONCE:?}");
+    let pid = child.id();
+    assert!(eventually(LIMIT, || cmdline(pid).contains("Waiting for")), "idle again");
+    std::thread::sleep(Duration::from_millis(200));
+    let client = resque::Client::new(&redis.url()).unwrap();
+    resque_tests::jobs::record::enqueue_to(&client, out.to_str().unwrap(), "published").unwrap();
+    assert!(eventually(AT_ONCE, || lines(&out).len() == 2), "a published push, taken within {AT_ONCE:?}");
     stop(child);
 }
 
