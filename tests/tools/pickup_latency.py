@@ -8,6 +8,9 @@ p50/p99/max of push time -> job start time. Not part of the test suite.
 
     cargo build -p resque-tests --bin test-worker
     python3 tests/tools/pickup_latency.py target/debug/test-worker [N] [gap_ms] [worker args...]
+
+With PUBLISH=1 in the environment each push also publishes on `wake`, as
+resque-rs's own pushes do, for comparison.
 """
 import os, socket, subprocess, sys, tempfile, time
 
@@ -46,8 +49,15 @@ def main():
         for _ in range(n):
             pushed = time.time_ns() // 1000
             job = '{"class":"Stamp","args":["%s",%d]}' % (out, pushed)
-            conn.sendall(resp("RPUSH", "resque:queue:stamp", job))
-            conn.recv(64)
+            if os.environ.get("PUBLISH"):
+                # As resque-rs pushes: the push and a wake-up message, one round trip.
+                conn.sendall(resp("RPUSH", "resque:queue:stamp", job) + resp("PUBLISH", "resque:wake", "stamp"))
+                got = b""
+                while got.count(b"\r\n") < 2:
+                    got += conn.recv(64)
+            else:
+                conn.sendall(resp("RPUSH", "resque:queue:stamp", job))
+                conn.recv(64)
             time.sleep(gap)
         deadline = time.time() + 30
         lats = []

@@ -71,6 +71,20 @@ fn an_idle_worker_takes_a_bare_rpush_at_once() {
 }
 
 #[test]
+fn without_blmove_the_wait_is_brpoplpush() {
+    // As Redis before 6.2 answers: BLMOVE is an unknown command.
+    let redis = TestRedis::start_with(&["--rename-command", "BLMOVE", "BLMOVE_RENAMED"]);
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let child = idle_worker(&redis, &["work", "-i", "30", "-q", "record"]);
+    bare_push(&redis, "record", &record(&out, "old redis"));
+    assert!(eventually(AT_ONCE, || lines(&out).len() == 1), "taken within {AT_ONCE:?}");
+    let stats: String = redis::cmd("INFO").arg("commandstats").query(&mut redis.conn()).unwrap();
+    assert!(stats.contains("cmdstat_brpoplpush:"), "{stats}");
+    stop(child);
+}
+
+#[test]
 fn a_wildcard_worker_waits_on_the_queues_it_resolved() {
     let redis = TestRedis::start();
     let dir = tempfile::tempdir().unwrap();
