@@ -29,9 +29,12 @@ const FIRST_RETRY: Duration = Duration::from_millis(250);
 const MAX_RETRY: Duration = Duration::from_secs(5);
 /// The shortest wait sent (whole seconds suit `BRPOPLPUSH` too).
 const MIN_TIMEOUT: Duration = Duration::from_secs(1);
-/// Wake-ups in a row that found no job before the waits rest for one
-/// timeout (a list that never empties, taken by others, cannot spin a loop).
-const FRUITLESS: u32 = 8;
+/// Wake-ups in a row that found no job before the waits rest for [`REST`]:
+/// a list that stayed non-empty without the loop taking from it would wake
+/// it at once, again and again. Idle workers woken together by one push,
+/// only one of which takes the job, rarely lose this many in a row.
+const FRUITLESS: u32 = 64;
+const REST: Duration = Duration::from_secs(5);
 
 struct ListWait {
     key: Vec<u8>,
@@ -102,7 +105,7 @@ impl ListWaits {
         }
         if let Some(since) = self.resting {
             match since.elapsed() {
-                e if e < self.timeout => return Some(self.timeout - e),
+                e if e < REST => return Some(REST - e),
                 _ => self.resting = None,
             }
         }
@@ -176,7 +179,7 @@ impl ListWaits {
     }
 
     /// After a wake-up by a list: whether the loop then found a job. Too
-    /// many fruitless ones in a row rest the waits for one timeout.
+    /// many fruitless ones in a row rest the waits for a while.
     pub(crate) fn found(&mut self, job: bool) {
         if job {
             self.fruitless = 0;
@@ -307,6 +310,28 @@ mod tests {
         assert!(woke(&mut waits, Duration::from_secs(2)), "a non-empty list wakes at once");
         assert_eq!(redis.list(KEY), entries);
         assert_eq!(dump(&mut redis), before, "the list is byte-identical after a rotation");
+    }
+
+    #[test]
+    fn waits_that_keep_finding_nothing_rest() {
+        let (_redis, client) = TestRedis::start_with_client();
+        let mut waits = ListWaits::new(client, Duration::from_secs(5));
+        waits.watch(vec![KEY.as_bytes().to_vec()]);
+        for _ in 1..super::FRUITLESS {
+            waits.found(false);
+        }
+        waits.found(true);
+        waits.found(false);
+        assert_eq!(waits.arm(), None, "a job found in between: still waiting");
+        assert_eq!(waits.fds().len(), 1);
+        let mut rested = ListWaits::new(waits.client.clone(), Duration::from_secs(5));
+        rested.watch(vec![KEY.as_bytes().to_vec()]);
+        for _ in 0..super::FRUITLESS {
+            rested.found(false);
+        }
+        let retry = rested.arm().expect("resting");
+        assert!(retry > Duration::from_secs(4), "{retry:?}");
+        assert!(rested.fds().is_empty(), "nothing sent while resting");
     }
 
     #[test]
