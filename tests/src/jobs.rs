@@ -109,6 +109,17 @@ pub fn append_id(path: String, id: u64) {
     append(&path, &id.to_string());
 }
 
+/// Appends when it was pushed (`pushed`, unix microseconds, written by the
+/// producer) and when it started, for measuring pick-up latency.
+#[resque::job(queue = "stamp", class = "Stamp")]
+pub fn stamp(path: String, pushed: u64) {
+    let started = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_micros())
+        .unwrap_or_default();
+    append(&path, &format!("{pushed} {started}"));
+}
+
 /// Sleeps past its own time limit.
 #[resque::job(queue = "slow", timeout = "500ms")]
 pub fn overrun(millis: u64) {

@@ -9,7 +9,6 @@ use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use super::signals::Signals;
 use super::{StopReason, Worker};
 use crate::hooks::WorkerHook;
-use crate::wake;
 
 /// What signals have asked of the worker so far.
 #[derive(Debug, Default)]
@@ -88,20 +87,13 @@ impl Worker {
         self.control.read(&self.signals, &self.id)
     }
 
-    /// Waits up to `interval` for a job: wakes at once when one is
-    /// published on the wake channel, or for a signal.
-    pub(super) fn idle(&mut self, interval: Duration) {
-        if let Some(wake) = self.wake.as_mut() {
-            wake.ensure();
-        }
-        self.wait(interval, true);
-    }
-
     /// Sleeps up to `duration`, waking at once for a signal.
     pub(super) fn sleep(&mut self, duration: Duration) {
         self.wait(duration, false);
     }
 
+    /// Waits up to `duration` for a signal and, `until_published`, for a
+    /// job (see `idle.rs`).
     pub(super) fn wait(&mut self, duration: Duration, until_published: bool) {
         let deadline = Instant::now() + duration;
         let paused = self.control.paused;
@@ -116,8 +108,11 @@ impl Worker {
             }
             self.heartbeat_if_due();
             let left = (deadline - now).min(self.options.heartbeat_interval);
-            let wake = self.wake.as_ref().filter(|_| until_published).and_then(wake::Wake::fd);
-            if self.wait_for_signal(left, wake) {
+            let woke = match until_published {
+                true => self.wait_for_job(left),
+                false => self.wait_for_signal(left, None),
+            };
+            if woke {
                 return;
             }
         }

@@ -12,13 +12,16 @@
 //! loop), `step.rs` + `step.lua` (taking and recording in Redis),
 //! `ahead.rs` (jobs taken ahead, replies read late), `running.rs` (one job),
 //! `child.rs` (the forked child), `watchdog.rs` (a `--no-fork` worker's
-//! hand-back of jobs taken ahead of a long one), `control.rs` and `signals.rs` (what
-//! signals ask), `presence.rs` (registered, heartbeat, pruning peers)
-//! and `crate::wake` (instant pick-up, shared with the scheduler).
+//! hand-back of jobs taken ahead of a long one), `control.rs` and
+//! `signals.rs` (what signals ask), `presence.rs` (registered, heartbeat,
+//! pruning peers), `idle.rs` (waiting for a job) and `crate::wake` (instant
+//! pick-up: the wake channel, shared with the scheduler, and waits on the
+//! lists).
 
 mod ahead;
 mod child;
 mod control;
+mod idle;
 mod options;
 mod presence;
 mod running;
@@ -67,6 +70,10 @@ pub struct Worker {
     beats_resumed: Option<Instant>,
     /// The wake-up subscription, while working.
     wake: Option<wake::Wake>,
+    /// Blocking waits on the queues' lists, while idle.
+    lists: wake::ListWaits,
+    /// The last wait was ended by a list that had a job.
+    woken_by_list: bool,
     /// Worker hooks: those registered with `#[resque::hook]`, then
     /// [`Worker::add_hook`]'s.
     hooks: Vec<(WorkerHook, WorkerHookFn)>,
@@ -110,6 +117,11 @@ impl std::fmt::Debug for Worker {
 
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
+/// The shortest a wait on a list lasts before it is sent again (unless a
+/// longer interval): it only bounds how long a silently dead connection
+/// goes unnoticed, as the interval's poll finds jobs meanwhile anyway.
+const LIST_WAIT: Duration = Duration::from_secs(30);
+
 /// Runs the hooks for `event`, in order; a panicking hook is logged and skipped.
 fn run_worker_hooks(
     hooks: &[(WorkerHook, WorkerHookFn)],
@@ -136,9 +148,10 @@ impl Worker {
         let id = worker_id.to_string();
         let control = Control { graceful_term: options.graceful_term, ..Control::default() };
         let step_keys = step::StepKeys::new(&client, &id);
-        let static_queues = (!options.queues.is_dynamic())
-            .then(|| Arc::new(Queues::new(&client, options.queues.resolve_bytes(&[]))));
-        Ok(Worker {
+        let static_names = (!options.queues.is_dynamic()).then(|| options.queues.resolve_bytes(&[]));
+        let static_queues = static_names.clone().map(|names| Arc::new(Queues::new(&client, names)));
+        let lists = wake::ListWaits::new(client.clone(), options.interval.max(LIST_WAIT));
+        let mut worker = Worker {
             client,
             registry,
             options,
@@ -150,6 +163,8 @@ impl Worker {
             last_heartbeat: None,
             beats_resumed: None,
             wake: None,
+            lists,
+            woken_by_list: false,
             hooks: crate::hooks::WORKER_HOOKS.iter().map(|h| (h.event, h.hook)).collect(),
             spells: (false, false, false),
             fetch_failed: false,
@@ -162,7 +177,11 @@ impl Worker {
             unconfirmed: Vec::new(),
             outstanding: VecDeque::new(),
             step_keys,
-        })
+        };
+        if let Some(names) = static_names {
+            worker.watch_lists(&names);
+        }
+        Ok(worker)
     }
 
     /// The worker id: `<hostname>:<pid>:<queues as given>`.

@@ -53,11 +53,11 @@ impl Worker {
                 self.start_next(next);
                 continue;
             }
-            if let Some(wake) = self.wake.as_mut() {
-                // Published before this fetch: the fetch will see it.
-                let _ = wake.drain();
-            }
-            match self.take_jobs() {
+            // Published or pushed before this fetch: the fetch will see it.
+            self.forget_wake_ups();
+            let took = self.take_jobs();
+            self.woken_for(matches!(took, Ok(Took::Jobs(_))));
+            match took {
                 Ok(Took::Jobs(jobs)) => {
                     backoff = Duration::ZERO;
                     self.pause_spell(false);
@@ -97,11 +97,13 @@ impl Worker {
     }
 
     /// The queues to take from, resolved, in priority order.
-    pub(super) fn queues(&self) -> Result<Arc<Queues>> {
+    /// An idle worker waits on the lists of the queues resolved last.
+    pub(super) fn queues(&mut self) -> Result<Arc<Queues>> {
         match &self.static_queues {
             Some(queues) => Ok(queues.clone()),
             None => {
                 let names = self.options.queues.resolve_bytes(&self.client.workable_queues()?);
+                self.watch_lists(&names);
                 Ok(Arc::new(Queues::new(&self.client, names)))
             }
         }

@@ -15,6 +15,7 @@ mod hooks;
 mod lifecycle;
 mod numbers;
 mod orphans;
+mod pickup;
 mod process;
 mod prune;
 mod retries_admin;
