@@ -319,3 +319,15 @@ pub fn long_on(path: String, millis: u64, line: String) {
     std::thread::sleep(std::time::Duration::from_millis(millis));
     append(&path, &format!("done {line}"));
 }
+
+/// On its first run (no file at `marker`), creates `marker` and stops its
+/// own process with SIGSTOP, as a debugger or a stalled machine would; on
+/// later runs appends `stopped before` to `path`.
+#[resque::job(queue = "slow")]
+pub fn stop_once(path: String, marker: String) {
+    if std::fs::OpenOptions::new().write(true).create_new(true).open(&marker).is_ok() {
+        let _ = nix::sys::signal::raise(nix::sys::signal::Signal::SIGSTOP);
+    } else {
+        append(&path, "stopped before");
+    }
+}
