@@ -11,6 +11,7 @@
 //! and linked as a user's worker binary is (`cargo build --release`, no
 //! build script, no linker flags), so its figures are a user's.
 
+mod head_of_line;
 mod scheduler;
 
 use std::path::Path;
@@ -189,15 +190,20 @@ fn main() -> ExitCode {
     println!("{SAMPLES} samples each; the worker is idle (INTERVAL 5) before every enqueue\n");
     println!("| measure | fork per job | in-process |");
     println!("| --- | --- | --- |");
-    let fork = idle_latency(&redis, &[]);
-    let inproc = idle_latency(&redis, &["--no-fork"]);
+    let fork = idle_latency(&redis, &[], false);
+    let inproc = idle_latency(&redis, &["--no-fork"], false);
+    let raw_fork = idle_latency(&redis, &[], true);
+    let raw_inproc = idle_latency(&redis, &["--no-fork"], true);
     let ms = |d: Duration| format!("{:.3} ms", d.as_secs_f64() * 1e3);
     println!("| enqueue-to-start latency p50 | {} | {} |", ms(fork.p50), ms(inproc.p50));
     println!("| enqueue-to-start latency p99 | {} | {} |", ms(fork.p99), ms(inproc.p99));
+    println!("| raw RPUSH-to-start latency p50 | {} | {} |", ms(raw_fork.p50), ms(raw_inproc.p50));
+    println!("| raw RPUSH-to-start latency p99 | {} | {} |", ms(raw_fork.p99), ms(raw_inproc.p99));
     println!(
         "| idle worker: Redis commands/s | {:.2} | {:.2} |",
         fork.idle_commands_per_sec, inproc.idle_commands_per_sec
     );
+    head_of_line::report(&redis);
     scheduler::report(&redis);
     ExitCode::SUCCESS
 }
@@ -354,10 +360,12 @@ struct Latency {
     idle_commands_per_sec: f64,
 }
 
-fn idle_latency(redis: &TestRedis, extra: &[&str]) -> Latency {
+/// `raw`: pushed with a bare `RPUSH`, as Ruby, node-resque or `redis-cli`
+/// push (no wake-up message), else with resque-rs's enqueue.
+fn idle_latency(redis: &TestRedis, extra: &[&str], raw: bool) -> Latency {
     let dir = std::env::temp_dir().join(format!("resque-bench-{}", std::process::id()));
     let _ = std::fs::create_dir_all(&dir);
-    let out = dir.join(format!("latency{}", extra.join("")));
+    let out = dir.join(format!("latency{}{raw}", extra.join("")));
     let _ = std::fs::remove_file(&out);
     let client = redis.client();
     let mut worker = spawn_worker(redis, "latency", "5", extra);
@@ -372,7 +380,18 @@ fn idle_latency(redis: &TestRedis, extra: &[&str]) -> Latency {
     let path = out.to_string_lossy().into_owned();
     for i in 0..SAMPLES {
         std::thread::sleep(Duration::from_millis(20));
-        if let Err(e) = latency_probe::enqueue_to(&client, now_ns(), path.as_str()) {
+        if raw {
+            let payload = format!(
+                r#"{{"class":"LatencyProbe","args":[{},"{}"]}}"#,
+                now_ns(),
+                path.replace('"', "\\\"")
+            );
+            let _: () = redis::cmd("RPUSH")
+                .arg("resque:queue:latency")
+                .arg(payload)
+                .query(&mut redis.conn())
+                .unwrap_or(());
+        } else if let Err(e) = latency_probe::enqueue_to(&client, now_ns(), path.as_str()) {
             panic!("enqueue failed: {e}");
         }
         wait(|| count_lines(&out) > i);
