@@ -12,6 +12,7 @@
 //! build script, no linker flags), so its figures are a user's.
 
 mod head_of_line;
+mod node;
 mod scheduler;
 
 use std::path::Path;
@@ -153,6 +154,16 @@ fn main() -> ExitCode {
     println!("| bulk (`noop::enqueue_many_to`) | {bulk:.0}{} |\n", ratio(bulk));
 
     println!("worker binary: this crate's release build, linked the default way, as a user's worker is\n");
+    let node_rate = node::throughput(&redis, 20_000);
+    match &node_rate {
+        Ok(rate) => println!(
+            "node-resque 9's worker (tests/node) on 20,000 no-op jobs: {rate:.0} jobs/s{}\n",
+            ratio(*rate)
+        ),
+        Err(why) => println!("node-resque not measured: {why}\n"),
+    }
+    let vs_node =
+        |rate: f64| node_rate.as_ref().map(|n| format!(", {:.2}x node-resque", rate / n)).unwrap_or_default();
     println!("each row: the median of {RUNS} workers' rates, the slowest start and the highest peak\n");
     println!("| worker, no-op jobs | jobs/s | start to ready | worker peak RSS |");
     println!("| --- | --- | --- | --- |");
@@ -166,9 +177,10 @@ fn main() -> ExitCode {
         let run = median_of(RUNS, || throughput(&redis, extra, backlog, 20_000));
         parts.push((label, run.parts));
         println!(
-            "| {label} | {:.0}{} | {:.1} ms | {:.1} MB |",
+            "| {label} | {:.0}{}{} | {:.1} ms | {:.1} MB |",
             run.jobs_per_sec,
             ratio(run.jobs_per_sec),
+            vs_node(run.jobs_per_sec),
             run.ready.as_secs_f64() * 1e3,
             run.peak_rss_kb as f64 / 1024.0
         );

@@ -47,9 +47,11 @@ async function queue() {
 
 // The jobs a node worker knows. `Archive` and `Record` answer to the Rust test
 // jobs' class names; `Test::Fail` throws, as its Rust namesake fails;
-// `Sleep` waits its argument's milliseconds.
+// `Sleep` waits its argument's milliseconds; `Noop` does nothing.
 const jobs = {
   Archive: { perform: async (...args) => args },
+  // The benchmark's no-op job (bench/src/node.rs).
+  Noop: { perform: async () => null },
   Record: { perform: async (...args) => args },
   Sleep: { perform: (millis) => new Promise((resolve) => setTimeout(resolve, millis)) },
   "Test::Fail": {
