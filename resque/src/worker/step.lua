@@ -22,7 +22,7 @@ if ARGV[A.entry] ~= '' and redis.call('LREM', KEYS[K.inflight], 1, ARGV[A.entry]
   redis.call('INCRBY', KEYS[K.processed], 1)
   redis.call('INCRBY', KEYS[K.worker_processed], 1)
   if redis.call('EXISTS', KEYS[K.recoveries]) == 1 then
-    redis.call('HDEL', KEYS[K.recoveries], redis.sha1hex(ARGV[A.payload]))
+    redis.call('HDEL', KEYS[K.recoveries], ARGV[A.payload_sha1])
   end
   -- The retry part (retry/finish.rs): counter, kept failure, then where the retry goes.
   if mode == 'clear' then

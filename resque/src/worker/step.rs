@@ -24,9 +24,11 @@ use crate::script::{self, Lua};
 ///    it is already gone (a retry after a reply lost to a dropped
 ///    connection). Then the failure entry (in every failure list the
 ///    worker's backends name) and counters when it failed, the processed
-///    counters, and `HDEL recoveries`; then, for a job with a retry policy,
+///    counters, and `HDEL recoveries` of `payload_sha1` (the payload's
+///    SHA-1, in lowercase hex); then, for a job with a retry policy,
 ///    its retry part (`retry`: `clear`, `now` or `later`, see
-///    `retry/finish.rs`): a retried run is counted as failed, its entry is
+///    `retry/finish.rs`; `payload`, the payload's exact bytes, is sent
+///    for `now` only, which pushes it back to its queue): a retried run is counted as failed, its entry is
 ///    kept at its `failure-resque-retry:` key rather than in the lists, and
 ///    `stat:retried` counts it.
 /// 2. `SET worker:<id>` to `record`, the record of an already taken job that
@@ -67,6 +69,7 @@ pub(crate) static STEP: Lua = Lua::new(
         "entry",
         "failure",
         "payload",
+        "payload_sha1",
         "lists",
         "failed_queue",
         "record",
@@ -246,11 +249,17 @@ pub(crate) fn step_command(
         String::new()
     };
     match step.finish {
-        Some(ran) => call
-            .arg("entry", ran.taken.entry.as_slice())
-            .arg("failure", ran.failure.as_deref().unwrap_or(""))
-            .arg("payload", ran.taken.raw.as_slice()),
-        None => call.arg("entry", "").arg("failure", "").arg("payload", ""),
+        Some(ran) => {
+            // The payload itself goes back only for a retry `now`, which
+            // pushes it to its queue again: `HDEL recoveries` needs only its
+            // SHA-1, and a large payload is not sent twice.
+            let retried_now = ran.retry.as_ref().is_some_and(|r| matches!(r.then, Then::Now));
+            call.arg("entry", ran.taken.entry.as_slice())
+                .arg("failure", ran.failure.as_deref().unwrap_or(""))
+                .arg("payload", if retried_now { ran.taken.raw.as_slice() } else { b"" })
+                .arg("payload_sha1", crate::keys::Keys::recovery_field(&ran.taken.raw))
+        }
+        None => call.arg("entry", "").arg("failure", "").arg("payload", "").arg("payload_sha1", ""),
     };
     call.arg("lists", lists)
         .arg("failed_queue", member)

@@ -192,3 +192,40 @@ fn a_step_of_nothing_changes_nothing() {
     assert_eq!(r.keys(), keys(&[WORKER]));
     assert_eq!(r.get(WORKER), Some(b"a record".to_vec()));
 }
+
+/// How often `needle` occurs in `haystack`.
+fn occurrences(haystack: &[u8], needle: &[u8]) -> usize {
+    haystack.windows(needle.len()).filter(|w| *w == needle).count()
+}
+
+#[test]
+fn a_finish_sends_the_payload_only_inside_its_entry() {
+    let (_r, client) = TestRedis::start_with_client();
+    let payload = r#"{"class":"A","args":["a-rather-distinctive-argument"]}"#;
+    let ran = Ran { taken: taken("q", payload), failure: None, retry: None };
+    let command = step_command(
+        &client,
+        &StepKeys::new(&client, ID),
+        &a_step(Some(&ran), None, 0, &Queues::NONE),
+        &[],
+        None,
+    );
+    let packed = command.get_packed_command();
+    // Once, in the in-flight entry to remove; the SHA-1 stands for it elsewhere.
+    assert_eq!(occurrences(&packed, b"a-rather-distinctive-argument"), 1);
+    assert_eq!(occurrences(&packed, sha1_hex(payload).as_bytes()), 1);
+}
+
+#[test]
+fn a_finish_forgets_the_recoveries_of_a_payload_that_is_not_utf8() {
+    let (mut r, client) = TestRedis::start_with_client();
+    let raw = b"{\"class\":\"A\",\"args\":[\"\xff\xfe\"]}".to_vec();
+    let entry = b"an entry for bytes".to_vec();
+    r.query::<()>(redis::cmd("RPUSH").arg(INFLIGHT).arg(&entry));
+    r.query::<()>(redis::cmd("HSET").arg(RECOVERIES).arg(sha1_hex(&raw)).arg(1).arg(sha1_hex(P2)).arg(3));
+    let taken = Taken { queue: "q".into(), raw_queue: None, raw, entry };
+    let ran = Ran { taken, failure: None, retry: None };
+    let reply = run(&mut r, &client, &a_step(Some(&ran), None, 0, &Queues::NONE), &[Redis]);
+    assert_eq!(reply, Value::Array(vec![int(1)]));
+    assert_eq!(r.hash(RECOVERIES), fields(&[(&sha1_hex(P2), "3")]));
+}

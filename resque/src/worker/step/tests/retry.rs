@@ -77,6 +77,29 @@ fn a_retry_now_pushes_the_payload_back_to_its_queue() {
 }
 
 #[test]
+fn a_retry_now_pushes_the_exact_bytes_back() {
+    let (mut r, client) = TestRedis::start_with_client();
+    let raw = b"{\"class\":\"A\",\"args\":[\"\xff\x00\\u00e9\"]}".to_vec();
+    let entry = b"an entry for bytes".to_vec();
+    r.query::<()>(redis::cmd("RPUSH").arg(INFLIGHT).arg(&entry));
+    let taken = Taken { queue: "q".into(), raw_queue: None, raw: raw.clone(), entry };
+    let ran = Ran { taken, failure: None, retry: Some(finish(Then::Now, None)) };
+    let command = step_command(
+        &client,
+        &StepKeys::new(&client, ID),
+        &a_step(Some(&ran), None, 0, &Queues::NONE),
+        &[],
+        None,
+    );
+    // Sent once for the entry's removal (here not the payload) and once for the push.
+    let packed = command.get_packed_command();
+    assert_eq!(packed.windows(raw.len()).filter(|w| *w == raw.as_slice()).count(), 1);
+    let _: Value = script::run(&STEP, &command, r.conn()).expect("the step runs");
+    assert_eq!(r.list("resque:queue:q"), [raw]);
+    assert!(r.list(INFLIGHT).is_empty());
+}
+
+#[test]
 fn giving_up_records_the_failure_and_clears_the_counter() {
     let (mut r, client) = TestRedis::start_with_client();
     r.exec(&["SET", KEPT, "an earlier failure"]);
