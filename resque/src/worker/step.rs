@@ -254,9 +254,9 @@ pub(crate) fn step_command(
             // pushes it to its queue again: `HDEL recoveries` needs only its
             // SHA-1, and a large payload is not sent twice.
             let retried_now = ran.retry.as_ref().is_some_and(|r| matches!(r.then, Then::Now));
-            call.arg("entry", ran.taken.entry.as_slice())
-                .arg("failure", ran.failure.as_deref().unwrap_or(""))
-                .arg("payload", if retried_now { ran.taken.raw.as_slice() } else { b"" })
+            call.arg_bytes("entry", &ran.taken.entry)
+                .arg_bytes("failure", ran.failure.as_deref().unwrap_or("").as_bytes())
+                .arg_bytes("payload", if retried_now { &ran.taken.raw } else { b"" })
                 .arg("payload_sha1", crate::keys::Keys::recovery_field(&ran.taken.raw))
         }
         None => call.arg("entry", "").arg("failure", "").arg("payload", "").arg("payload_sha1", ""),
@@ -278,7 +278,11 @@ pub(crate) fn step_command(
 }
 
 /// The step's arguments for the retry part (see [`STEP`]), all '' without one.
-fn retry_args(call: &mut script::Call, keys: &crate::keys::Keys, retry: Option<(&RetryFinish, &[u8])>) {
+fn retry_args<'a>(
+    call: &mut script::Call<'a>,
+    keys: &crate::keys::Keys,
+    retry: Option<(&'a RetryFinish, &'a [u8])>,
+) {
     let (mut ttl, mut item, mut member, mut due, mut wake, mut message) =
         (String::new(), &b""[..], Vec::new(), String::new(), String::new(), Vec::new());
     let (kept, kept_ttl) = match retry.and_then(|(r, _)| r.kept.as_ref()) {
@@ -305,10 +309,10 @@ fn retry_args(call: &mut script::Call, keys: &crate::keys::Keys, retry: Option<(
     }
     call.arg("retry", retry.map_or("", |(r, _)| r.mode()))
         .arg("retry_ttl", ttl)
-        .arg("retry_item", item)
+        .arg_bytes("retry_item", item)
         .arg("retry_member", member)
         .arg("retry_due", due)
-        .arg("kept", kept)
+        .arg_bytes("kept", kept.as_bytes())
         .arg("kept_ttl", kept_ttl)
         .arg("retry_wake", wake)
         .arg("retry_wake_message", message);
@@ -337,8 +341,18 @@ pub(crate) fn recv_step(client: &Client, sent: SentStep, queues: &Queues) -> Res
     took(client, reply, queues)
 }
 
+/// From a reply of this many bytes of jobs, the connection's read buffer is
+/// let go (see [`Client::release_read_buffer`]).
+const LARGE_REPLY: usize = 1 << 20;
+
 fn took(client: &Client, reply: redis::Value, queues: &Queues) -> Result<Took> {
-    parse_took(reply, queues).map_err(|e| client.error(e))
+    let took = parse_took(reply, queues).map_err(|e| client.error(e))?;
+    if let Took::Jobs(jobs) = &took {
+        if jobs.iter().map(|j| j.raw.len() + j.entry.len()).sum::<usize>() >= LARGE_REPLY {
+            client.release_read_buffer();
+        }
+    }
+    Ok(took)
 }
 
 /// A step's reply (see [`STEP`]) as the jobs it took from `queues`.
