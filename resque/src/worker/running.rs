@@ -33,7 +33,7 @@ impl Worker {
         let mut receive = || answered.extend(pending.drain(..).map(|p| p.receive(&client)));
         let (failure, retry) = self.run_job(&taken, &mut receive);
         receive();
-        self.ran = Some(Ran { taken, failure, retry });
+        self.ran = Some(Ran::new(taken, failure, retry));
         for a in answered {
             self.absorb(a);
         }

@@ -73,7 +73,8 @@ for i = first, #KEYS do
       if n == 0 and ARGV[A.run_at] ~= '' and pcall(cjson.decode, payload) then
         redis.call('SET', KEYS[K.worker], '{"queue":' .. cjson.encode(label) .. ',"run_at":"' .. ARGV[A.run_at] .. '","payload":' .. payload .. '}')
       end
-      reply[#reply + 1] = payload
+      -- A large payload is in the reply once, inside its entry (the worker reads it from there).
+      if #payload >= 65536 then reply[#reply + 1] = '' else reply[#reply + 1] = payload end
       reply[#reply + 1] = entry
       n = n + 1
       if n >= take then break end

@@ -51,7 +51,8 @@ use crate::script::{self, Lua};
 ///
 /// Returns {finished (0 or 1)} when nothing was taken, {finished, 0} when
 /// paused, else {finished, queue index from 1, payload, entry, payload,
-/// entry...}.
+/// entry...}, where a payload of 64 kB or more is '' and read from its
+/// entry (so that a large payload is not in the reply twice).
 pub(crate) static STEP: Lua = Lua::new(
     "step",
     &[
@@ -113,11 +114,27 @@ impl Taken {
 /// A job that ran, with its failure entry if it failed: what a step records.
 #[derive(Debug)]
 pub(crate) struct Ran {
+    /// The job, its payload let go unless a retry `now` pushes it back
+    /// (its finish needs only `payload_sha1` otherwise).
     pub(crate) taken: Taken,
+    /// The payload's `recoveries` field (see `Keys::recovery_field`).
+    pub(crate) payload_sha1: String,
     /// The failure entry for the failed lists.
     pub(crate) failure: Option<String>,
     /// The retry part, for a job with a retry policy.
     pub(crate) retry: Option<RetryFinish>,
+}
+
+impl Ran {
+    /// The outcome of `taken`, for its finishing step (repeated as it is
+    /// while Redis cannot be reached).
+    pub(crate) fn new(mut taken: Taken, failure: Option<String>, retry: Option<RetryFinish>) -> Self {
+        let payload_sha1 = crate::keys::Keys::recovery_field(&taken.raw);
+        if !retry.as_ref().is_some_and(RetryFinish::pushes_now) {
+            taken.raw = Vec::new();
+        }
+        Ran { taken, payload_sha1, failure, retry }
+    }
 }
 
 /// What a step does (see [`STEP`]).
@@ -253,11 +270,11 @@ pub(crate) fn step_command(
             // The payload itself goes back only for a retry `now`, which
             // pushes it to its queue again: `HDEL recoveries` needs only its
             // SHA-1, and a large payload is not sent twice.
-            let retried_now = ran.retry.as_ref().is_some_and(|r| matches!(r.then, Then::Now));
+            let retried_now = ran.retry.as_ref().is_some_and(RetryFinish::pushes_now);
             call.arg_bytes("entry", &ran.taken.entry)
                 .arg_bytes("failure", ran.failure.as_deref().unwrap_or("").as_bytes())
                 .arg_bytes("payload", if retried_now { &ran.taken.raw } else { b"" })
-                .arg("payload_sha1", crate::keys::Keys::recovery_field(&ran.taken.raw))
+                .arg_bytes("payload_sha1", ran.payload_sha1.as_bytes())
         }
         None => call.arg("entry", "").arg("failure", "").arg("payload", "").arg("payload_sha1", ""),
     };
@@ -368,12 +385,18 @@ fn parse_took(reply: redis::Value, queues: &Queues) -> redis::RedisResult<Took> 
     let raw_queue = queues.raw.get(index - 1).and_then(Option::as_ref);
     let mut jobs = Vec::with_capacity(reply.len() / 2);
     while let (Some(raw), Some(entry)) = (reply.next(), reply.next()) {
-        jobs.push(Taken {
-            queue: queue.clone(),
-            raw_queue: raw_queue.cloned(),
-            raw: redis::from_redis_value(raw)?,
-            entry: redis::from_redis_value(entry)?,
-        });
+        let entry: Vec<u8> = redis::from_redis_value(entry)?;
+        let mut raw: Vec<u8> = redis::from_redis_value(raw)?;
+        if raw.is_empty() {
+            raw = payload::inflight_payload(&entry).map_err(|e| {
+                redis::RedisError::from((
+                    redis::ErrorKind::UnexpectedReturnType,
+                    "an in-flight entry the step returned is not JSON",
+                    e.to_string(),
+                ))
+            })?;
+        }
+        jobs.push(Taken { queue: queue.clone(), raw_queue: raw_queue.cloned(), raw, entry });
     }
     Ok(if jobs.is_empty() { Took::Empty } else { Took::Jobs(jobs) })
 }

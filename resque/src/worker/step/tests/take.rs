@@ -237,3 +237,22 @@ fn a_large_job_keeps_the_connection_while_replies_are_due() {
     assert_eq!(small[0].raw, P2.as_bytes());
     assert_eq!(connection_id(&client), before);
 }
+
+#[test]
+fn a_large_payload_comes_back_once_inside_its_entry_byte_for_byte() {
+    let (mut r, client) = TestRedis::start_with_client();
+    let mut large = b"{\"class\":\"A\",\"args\":[\"/\\\"\x00\x01\x7f\xff\xfe\tcaf\xc3\xa9".to_vec();
+    large.resize(64 * 1024, b'x');
+    large.extend_from_slice(b"\"]}");
+    let q = queues(&client, &["q"]);
+    r.query::<()>(redis::cmd("RPUSH").arg("resque:queue:q").arg(&large).arg(&large));
+    let reply = run(&mut r, &client, &taking(&q, 1, false), &[Redis]);
+    let Value::Array(items) = reply else { panic!("{reply:?}") };
+    assert_eq!(items.get(2), Some(&bulk("")), "no payload beside the entry");
+    let Some(Value::BulkString(entry)) = items.get(3) else { panic!("{items:?}") };
+    assert_eq!(InflightEntry::parse(entry).expect("an entry").payload, large);
+    let command = step_command(&client, &StepKeys::new(&client, ID), &taking(&q, 1, false), &[], None);
+    let Ok(Took::Jobs(jobs)) = step(&client, &command, &q) else { panic!("the job is taken") };
+    assert_eq!(jobs[0].raw, large);
+    assert_eq!(InflightEntry::parse(&jobs[0].entry).expect("an entry").payload, large);
+}
