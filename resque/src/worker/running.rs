@@ -13,12 +13,27 @@ use super::{presence::note_beat, run_worker_hooks, Worker};
 use crate::failure::log_failure;
 use crate::hooks::{JobContext, WorkerHook};
 use crate::job::JobFailure;
+use crate::keys::Keys;
 use crate::payload::{self, exception, FailedPayload, JobPayload, NewFailure};
 use crate::perform;
 use crate::procline;
 use crate::retries::{self, Attempt, RetryFinish, Then};
 use crate::retry;
 use crate::roster;
+
+/// From this size on, a payload is let go while its job runs (see
+/// [`Worker::run_job`]).
+const RELEASED_FROM: usize = 64 * 1024;
+
+/// Reads a payload let go while its job ran back from its in-flight entry.
+fn restore_payload(taken: &mut Taken) {
+    match payload::inflight_payload(&taken.entry) {
+        Ok(raw) => taken.raw = raw,
+        Err(e) => {
+            tracing::error!(queue = taken.queue, "cannot read the payload back from its in-flight entry: {e}")
+        }
+    }
+}
 
 impl Worker {
     /// Runs one job and keeps its outcome for the next step to record.
@@ -31,9 +46,11 @@ impl Worker {
             if self.options.fork_per_job { std::mem::take(&mut self.outstanding) } else { VecDeque::new() };
         let mut answered = Vec::new();
         let mut receive = || answered.extend(pending.drain(..).map(|p| p.receive(&client)));
-        let (failure, retry) = self.run_job(&taken, &mut receive);
+        let mut taken = taken;
+        let payload_sha1 = Keys::recovery_field(&taken.raw);
+        let (failure, retry) = self.run_job(&mut taken, &mut receive);
         receive();
-        self.ran = Some(Ran::new(taken, failure, retry));
+        self.ran = Some(Ran::with_sha1(taken, payload_sha1, failure, retry));
         for a in answered {
             self.absorb(a);
         }
@@ -48,7 +65,7 @@ impl Worker {
     /// connection those replies are due on).
     pub(super) fn run_job(
         &mut self,
-        taken: &Taken,
+        taken: &mut Taken,
         child_started: &mut dyn FnMut(),
     ) -> (Option<String>, Option<RetryFinish>) {
         let started = Instant::now();
@@ -114,7 +131,15 @@ impl Worker {
             _ => false,
         };
         retry::set_current_attempt(attempt.as_ref().map_or(1, |a| a.number));
-        let result = match entry {
+        let integers = entry.map(|e| e.check_integers(text));
+        // A large payload, parsed, is not needed while the job runs (nor in
+        // a forked child) unless a retry policy decides on it afterwards:
+        // it is read again from the in-flight entry if the job fails.
+        let released = policy.is_none() && taken.raw.len() >= RELEASED_FROM;
+        if released {
+            taken.raw = Vec::new();
+        }
+        let result = match entry.zip(integers) {
             None => Err(JobFailure::new(
                 exception::UNKNOWN_CLASS,
                 format!(
@@ -132,7 +157,7 @@ impl Worker {
                     policy.and_then(|p| p.retry_limit()).map_or(0, |l| u64::from(l) + 1)
                 ),
             )),
-            Some(entry) => match entry.check_integers(text) {
+            Some((entry, integers)) => match integers {
                 Err(failure) => Err(failure),
                 Ok(()) if self.options.fork_per_job => {
                     let timeout = entry.timeout.or(self.options.job_timeout);
@@ -158,6 +183,9 @@ impl Worker {
             ),
         }
         let failure = result.err();
+        if released && failure.is_some() {
+            restore_payload(taken);
+        }
         let entry =
             failure.as_ref().map(|f| self.failure_entry(taken, f, attempt.as_ref().map(|a| a.number)));
         let (Some(policy), Some(attempt)) = (policy, attempt) else { return (entry, None) };

@@ -128,8 +128,20 @@ pub(crate) struct Ran {
 impl Ran {
     /// The outcome of `taken`, for its finishing step (repeated as it is
     /// while Redis cannot be reached).
-    pub(crate) fn new(mut taken: Taken, failure: Option<String>, retry: Option<RetryFinish>) -> Self {
+    #[cfg(test)]
+    pub(crate) fn new(taken: Taken, failure: Option<String>, retry: Option<RetryFinish>) -> Self {
         let payload_sha1 = crate::keys::Keys::recovery_field(&taken.raw);
+        Ran::with_sha1(taken, payload_sha1, failure, retry)
+    }
+
+    /// [`Ran::new`] with the payload's SHA-1 computed before the job ran
+    /// (while its payload was at hand).
+    pub(crate) fn with_sha1(
+        mut taken: Taken,
+        payload_sha1: String,
+        failure: Option<String>,
+        retry: Option<RetryFinish>,
+    ) -> Self {
         if !retry.as_ref().is_some_and(RetryFinish::pushes_now) {
             taken.raw = Vec::new();
         }
