@@ -6,6 +6,7 @@
 //! disagree about an offset. Keys and arguments after the fixed ones (lists
 //! of any length) follow at `NK + 1` and `NA + 1`.
 
+use std::borrow::Cow;
 use std::sync::OnceLock;
 
 use redis::{Cmd, Connection, FromRedisValue, RedisResult, Script, ToRedisArgs};
@@ -57,7 +58,7 @@ impl Lua {
     }
 
     /// A call of the script, to fill by name.
-    pub(crate) fn call(&'static self) -> Call {
+    pub(crate) fn call<'a>(&'static self) -> Call<'a> {
         Call {
             lua: self,
             keys: vec![None; self.keys.len()],
@@ -69,12 +70,18 @@ impl Lua {
 }
 
 /// One call of a [`Lua`] script, its keys and arguments given by name.
-pub(crate) struct Call {
+/// An argument given by [`Call::arg_bytes`] is borrowed, not copied, until
+/// the command is built (a payload of many megabytes is copied once).
+pub(crate) struct Call<'a> {
     lua: &'static Lua,
-    keys: Vec<Option<Vec<Vec<u8>>>>,
-    args: Vec<Option<Vec<Vec<u8>>>>,
-    more_keys: Vec<Vec<Vec<u8>>>,
-    more_args: Vec<Vec<Vec<u8>>>,
+    keys: Vec<Option<Vec<Cow<'a, [u8]>>>>,
+    args: Vec<Option<Vec<Cow<'a, [u8]>>>>,
+    more_keys: Vec<Vec<Cow<'a, [u8]>>>,
+    more_args: Vec<Vec<Cow<'a, [u8]>>>,
+}
+
+fn owned<'a>(value: impl ToRedisArgs) -> Vec<Cow<'a, [u8]>> {
+    value.to_redis_args().into_iter().map(Cow::Owned).collect()
 }
 
 fn slot(names: &[&str], name: &str, script: &str, what: &str) -> usize {
@@ -85,30 +92,38 @@ fn slot(names: &[&str], name: &str, script: &str, what: &str) -> usize {
     }
 }
 
-impl Call {
+impl<'a> Call<'a> {
     /// Sets the fixed key `name`.
     pub(crate) fn key(&mut self, name: &str, value: impl ToRedisArgs) -> &mut Self {
         let i = slot(self.lua.keys, name, self.lua.name, "key");
-        self.keys[i] = Some(value.to_redis_args());
+        self.keys[i] = Some(owned(value));
         self
     }
 
     /// Sets the fixed argument `name`.
     pub(crate) fn arg(&mut self, name: &str, value: impl ToRedisArgs) -> &mut Self {
         let i = slot(self.lua.args, name, self.lua.name, "argument");
-        self.args[i] = Some(value.to_redis_args());
+        self.args[i] = Some(owned(value));
+        self
+    }
+
+    /// Sets the fixed argument `name` to `bytes`, borrowed until the
+    /// command is built.
+    pub(crate) fn arg_bytes(&mut self, name: &str, bytes: &'a [u8]) -> &mut Self {
+        let i = slot(self.lua.args, name, self.lua.name, "argument");
+        self.args[i] = Some(vec![Cow::Borrowed(bytes)]);
         self
     }
 
     /// Adds keys after the fixed ones (from `KEYS[NK + 1]` on).
     pub(crate) fn more_keys<T: ToRedisArgs>(&mut self, values: impl IntoIterator<Item = T>) -> &mut Self {
-        self.more_keys.extend(values.into_iter().map(|v| v.to_redis_args()));
+        self.more_keys.extend(values.into_iter().map(owned));
         self
     }
 
     /// Adds arguments after the fixed ones (from `ARGV[NA + 1]` on).
     pub(crate) fn more_args<T: ToRedisArgs>(&mut self, values: impl IntoIterator<Item = T>) -> &mut Self {
-        self.more_args.extend(values.into_iter().map(|v| v.to_redis_args()));
+        self.more_args.extend(values.into_iter().map(owned));
         self
     }
 
@@ -116,7 +131,7 @@ impl Call {
     pub(crate) fn command(&self) -> Cmd {
         let mut cmd = redis::cmd("EVALSHA");
         cmd.arg(self.lua.script().get_hash()).arg(self.keys.len() + self.more_keys.len());
-        let fixed = |values: &[Option<Vec<Vec<u8>>>], names: &[&str], what: &str| {
+        let fixed = |values: &[Option<Vec<Cow<'a, [u8]>>>], names: &[&str], what: &str| {
             for (value, name) in values.iter().zip(names) {
                 if value.is_none() {
                     panic!("script {}: {what} {name} not given", self.lua.name);
@@ -134,7 +149,7 @@ impl Call {
             .chain(&self.more_args);
         for parts in all {
             for part in parts {
-                cmd.arg(part.as_slice());
+                cmd.arg(part.as_ref());
             }
         }
         cmd

@@ -19,6 +19,8 @@ pub(super) struct OwnedConnection {
     /// Which connection this is (see [`Client::send_packed`]).
     generation: u64,
     conn: Connection,
+    /// Replies to commands sent with [`Client::send_packed`] not yet read.
+    unread: usize,
 }
 
 /// Numbers every connection opened in this process, so a reply awaited on
@@ -51,7 +53,7 @@ impl Client {
             }
             let conn = self.connect()?;
             let generation = GENERATION.fetch_add(1, Ordering::Relaxed) + 1;
-            *guard = Some(OwnedConnection { pid, generation, conn });
+            *guard = Some(OwnedConnection { pid, generation, conn, unread: 0 });
         }
         let Some(owned) = guard.as_mut() else {
             return Err(self.error(redis::RedisError::from((redis::ErrorKind::Io, "no connection"))));
@@ -73,6 +75,7 @@ impl Client {
     pub(crate) fn send_packed(&self, packed: &[u8]) -> Result<u64> {
         self.with_owned(|owned| {
             owned.conn.send_packed_command(packed)?;
+            owned.unread += 1;
             Ok(owned.generation)
         })
     }
@@ -88,8 +91,21 @@ impl Client {
                     "the connection the command was sent on is gone",
                 )));
             }
+            owned.unread = owned.unread.saturating_sub(1);
             owned.conn.recv_response()?.extract_error()
         })
+    }
+
+    /// Closes this process's connection when no reply is awaited on it, so
+    /// that the next command opens a new one: the reply parser keeps a
+    /// buffer as large as the largest reply it read, and after a reply of
+    /// megabytes (a large job taken) that buffer would stay with the worker,
+    /// and with every child it forks. Keeps it while replies are due.
+    pub(crate) fn release_read_buffer(&self) {
+        let mut guard = self.lock_conn();
+        if guard.as_ref().is_some_and(|c| c.pid == std::process::id() && c.unread == 0) {
+            *guard = None;
+        }
     }
 
     fn lock_conn(&self) -> MutexGuard<'_, Option<OwnedConnection>> {

@@ -245,6 +245,19 @@ impl Keys {
     pub fn recoveries(&self) -> String {
         self.key("recoveries")
     }
+
+    /// A job's field in [`Keys::recoveries`]: the SHA-1 of its payload's
+    /// exact bytes, in lowercase hex (what `redis.sha1hex` gives in a script).
+    ///
+    /// ```
+    /// assert_eq!(
+    ///     resque::keys::Keys::recovery_field(b"abc"),
+    ///     "a9993e364706816aba3e25717850c26c9cd0d89d"
+    /// );
+    /// ```
+    pub fn recovery_field(payload: &[u8]) -> String {
+        sha1_smol::Sha1::from(payload).digest().to_string()
+    }
 }
 
 /// The keys of one worker (see [`Keys::worker_keys`]), each as bytes.

@@ -4,6 +4,7 @@
 mod delayed;
 mod failure;
 mod failure_id;
+mod inflight_payload;
 mod job;
 mod new_failure;
 mod numbers;
@@ -19,6 +20,7 @@ pub use delayed::{encode_delayed, DueJob};
 pub use failure::Failure;
 pub(crate) use failure_id::identity_bytes;
 pub use failure_id::FailureId;
+pub(crate) use inflight_payload::inflight_payload;
 pub use job::{encode_args, encode_job, EncodeError, JobPayload};
 pub use new_failure::{FailedPayload, NewFailure, PAYLOAD_BASE64, QUEUE_BASE64};
 pub(crate) use numbers::{holds_exactly, integers_beyond_floats, to_ruby_json};

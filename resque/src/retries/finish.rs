@@ -142,6 +142,12 @@ impl RetryFinish {
         out
     }
 
+    /// Whether the retry pushes the payload back to its queue at once (so
+    /// the finishing step needs the payload itself).
+    pub(crate) fn pushes_now(&self) -> bool {
+        matches!(self.then, Then::Now)
+    }
+
     /// The step's `retry` argument: the mode.
     pub(crate) fn mode(&self) -> &'static str {
         match self.then {

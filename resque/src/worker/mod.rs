@@ -21,6 +21,7 @@
 mod ahead;
 mod child;
 mod control;
+mod heap;
 mod idle;
 mod options;
 mod presence;
@@ -227,6 +228,7 @@ impl Worker {
         }
         procline::set("Starting");
         crate::perform::install_panic_hook();
+        heap::return_large_blocks();
         if !self.options.fork_per_job && self.options.job_timeout.is_some() {
             tracing::warn!(worker = %self.id, "job timeouts need a forked child per job; --no-fork ignores them");
         }

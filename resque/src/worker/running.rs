@@ -16,12 +16,27 @@ use super::{presence::note_beat, run_worker_hooks, Worker};
 use crate::failure::log_failure;
 use crate::hooks::{JobContext, WorkerHook};
 use crate::job::JobFailure;
+use crate::keys::Keys;
 use crate::payload::{self, exception, FailedPayload, JobPayload, NewFailure};
 use crate::perform;
 use crate::procline;
 use crate::retries::{self, Attempt, RetryFinish, Then};
 use crate::retry;
 use crate::roster;
+
+/// From this size on, a payload is let go while its job runs (see
+/// [`Worker::run_job`]).
+const RELEASED_FROM: usize = 64 * 1024;
+
+/// Reads a payload let go while its job ran back from its in-flight entry.
+fn restore_payload(taken: &mut Taken) {
+    match payload::inflight_payload(&taken.entry) {
+        Ok(raw) => taken.raw = raw,
+        Err(e) => {
+            tracing::error!(queue = taken.queue, "cannot read the payload back from its in-flight entry: {e}")
+        }
+    }
+}
 
 /// What the worker does while a job runs, besides watching it.
 pub(super) struct WhileRunning<'a> {
@@ -59,11 +74,13 @@ impl Worker {
                 Worker::hand_back(&client, &id, &mut ahead);
             },
         };
+        let mut taken = taken;
         let started = Instant::now();
         if let Some(watchdog) = &self.watchdog {
             watchdog.arm(self.ready.len());
         }
-        let (failure, retry) = self.run_job(&taken, &mut while_running);
+        let payload_sha1 = Keys::recovery_field(&taken.raw);
+        let (failure, retry) = self.run_job(&mut taken, &mut while_running);
         self.short_jobs = started.elapsed() < LONG_JOB;
         if let Some(watchdog) = &self.watchdog {
             let mut returned = watchdog.disarm();
@@ -71,7 +88,7 @@ impl Worker {
             self.handed_back.extend(returned);
         }
         receive();
-        self.ran = Some(Ran { taken, failure, retry });
+        self.ran = Some(Ran::with_sha1(taken, payload_sha1, failure, retry));
         self.ready.extend(ahead);
         for a in answered.into_inner() {
             self.absorb(a);
@@ -83,7 +100,7 @@ impl Worker {
     /// retry policy, what its finishing step does about the retry.
     pub(super) fn run_job(
         &mut self,
-        taken: &Taken,
+        taken: &mut Taken,
         while_running: &mut WhileRunning<'_>,
     ) -> (Option<String>, Option<RetryFinish>) {
         let started = Instant::now();
@@ -149,7 +166,15 @@ impl Worker {
             _ => false,
         };
         retry::set_current_attempt(attempt.as_ref().map_or(1, |a| a.number));
-        let result = match entry {
+        let integers = entry.map(|e| e.check_integers(text));
+        // A large payload, parsed, is not needed while the job runs (nor in
+        // a forked child) unless a retry policy decides on it afterwards:
+        // it is read again from the in-flight entry if the job fails.
+        let released = policy.is_none() && taken.raw.len() >= RELEASED_FROM;
+        if released {
+            taken.raw = Vec::new();
+        }
+        let result = match entry.zip(integers) {
             None => Err(JobFailure::new(
                 exception::UNKNOWN_CLASS,
                 format!(
@@ -167,7 +192,7 @@ impl Worker {
                     policy.and_then(|p| p.retry_limit()).map_or(0, |l| u64::from(l) + 1)
                 ),
             )),
-            Some(entry) => match entry.check_integers(text) {
+            Some((entry, integers)) => match integers {
                 Err(failure) => Err(failure),
                 Ok(()) if self.options.fork_per_job => {
                     let timeout = entry.timeout.or(self.options.job_timeout);
@@ -193,6 +218,9 @@ impl Worker {
             ),
         }
         let failure = result.err();
+        if released && failure.is_some() {
+            restore_payload(taken);
+        }
         let entry =
             failure.as_ref().map(|f| self.failure_entry(taken, f, attempt.as_ref().map(|a| a.number)));
         let (Some(policy), Some(attempt)) = (policy, attempt) else { return (entry, None) };

@@ -22,7 +22,7 @@ if ARGV[A.entry] ~= '' and redis.call('LREM', KEYS[K.inflight], 1, ARGV[A.entry]
   redis.call('INCRBY', KEYS[K.processed], 1)
   redis.call('INCRBY', KEYS[K.worker_processed], 1)
   if redis.call('EXISTS', KEYS[K.recoveries]) == 1 then
-    redis.call('HDEL', KEYS[K.recoveries], redis.sha1hex(ARGV[A.payload]))
+    redis.call('HDEL', KEYS[K.recoveries], ARGV[A.payload_sha1])
   end
   -- The retry part (retry/finish.rs): counter, kept failure, then where the retry goes.
   if mode == 'clear' then
@@ -73,7 +73,8 @@ for i = first, #KEYS do
       if n == 0 and ARGV[A.run_at] ~= '' and pcall(cjson.decode, payload) then
         redis.call('SET', KEYS[K.worker], '{"queue":' .. cjson.encode(label) .. ',"run_at":"' .. ARGV[A.run_at] .. '","payload":' .. payload .. '}')
       end
-      reply[#reply + 1] = payload
+      -- A large payload is in the reply once, inside its entry (the worker reads it from there).
+      if #payload >= 65536 then reply[#reply + 1] = '' else reply[#reply + 1] = payload end
       reply[#reply + 1] = entry
       n = n + 1
       if n >= take then break end

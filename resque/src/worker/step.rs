@@ -24,9 +24,11 @@ use crate::script::{self, Lua};
 ///    it is already gone (a retry after a reply lost to a dropped
 ///    connection). Then the failure entry (in every failure list the
 ///    worker's backends name) and counters when it failed, the processed
-///    counters, and `HDEL recoveries`; then, for a job with a retry policy,
+///    counters, and `HDEL recoveries` of `payload_sha1` (the payload's
+///    SHA-1, in lowercase hex); then, for a job with a retry policy,
 ///    its retry part (`retry`: `clear`, `now` or `later`, see
-///    `retry/finish.rs`): a retried run is counted as failed, its entry is
+///    `retry/finish.rs`; `payload`, the payload's exact bytes, is sent
+///    for `now` only, which pushes it back to its queue): a retried run is counted as failed, its entry is
 ///    kept at its `failure-resque-retry:` key rather than in the lists, and
 ///    `stat:retried` counts it.
 /// 2. `SET worker:<id>` to `record`, the record of an already taken job that
@@ -49,7 +51,8 @@ use crate::script::{self, Lua};
 ///
 /// Returns {finished (0 or 1)} when nothing was taken, {finished, 0} when
 /// paused, else {finished, queue index from 1, payload, entry, payload,
-/// entry...}.
+/// entry...}, where a payload of 64 kB or more is '' and read from its
+/// entry (so that a large payload is not in the reply twice).
 pub(crate) static STEP: Lua = Lua::new(
     "step",
     &[
@@ -67,6 +70,7 @@ pub(crate) static STEP: Lua = Lua::new(
         "entry",
         "failure",
         "payload",
+        "payload_sha1",
         "lists",
         "failed_queue",
         "record",
@@ -110,11 +114,39 @@ impl Taken {
 /// A job that ran, with its failure entry if it failed: what a step records.
 #[derive(Debug)]
 pub(crate) struct Ran {
+    /// The job, its payload let go unless a retry `now` pushes it back
+    /// (its finish needs only `payload_sha1` otherwise).
     pub(crate) taken: Taken,
+    /// The payload's `recoveries` field (see `Keys::recovery_field`).
+    pub(crate) payload_sha1: String,
     /// The failure entry for the failed lists.
     pub(crate) failure: Option<String>,
     /// The retry part, for a job with a retry policy.
     pub(crate) retry: Option<RetryFinish>,
+}
+
+impl Ran {
+    /// The outcome of `taken`, for its finishing step (repeated as it is
+    /// while Redis cannot be reached).
+    #[cfg(test)]
+    pub(crate) fn new(taken: Taken, failure: Option<String>, retry: Option<RetryFinish>) -> Self {
+        let payload_sha1 = crate::keys::Keys::recovery_field(&taken.raw);
+        Ran::with_sha1(taken, payload_sha1, failure, retry)
+    }
+
+    /// [`Ran::new`] with the payload's SHA-1 computed before the job ran
+    /// (while its payload was at hand).
+    pub(crate) fn with_sha1(
+        mut taken: Taken,
+        payload_sha1: String,
+        failure: Option<String>,
+        retry: Option<RetryFinish>,
+    ) -> Self {
+        if !retry.as_ref().is_some_and(RetryFinish::pushes_now) {
+            taken.raw = Vec::new();
+        }
+        Ran { taken, payload_sha1, failure, retry }
+    }
 }
 
 /// What a step does (see [`STEP`]).
@@ -246,11 +278,17 @@ pub(crate) fn step_command(
         String::new()
     };
     match step.finish {
-        Some(ran) => call
-            .arg("entry", ran.taken.entry.as_slice())
-            .arg("failure", ran.failure.as_deref().unwrap_or(""))
-            .arg("payload", ran.taken.raw.as_slice()),
-        None => call.arg("entry", "").arg("failure", "").arg("payload", ""),
+        Some(ran) => {
+            // The payload itself goes back only for a retry `now`, which
+            // pushes it to its queue again: `HDEL recoveries` needs only its
+            // SHA-1, and a large payload is not sent twice.
+            let retried_now = ran.retry.as_ref().is_some_and(RetryFinish::pushes_now);
+            call.arg_bytes("entry", &ran.taken.entry)
+                .arg_bytes("failure", ran.failure.as_deref().unwrap_or("").as_bytes())
+                .arg_bytes("payload", if retried_now { &ran.taken.raw } else { b"" })
+                .arg_bytes("payload_sha1", ran.payload_sha1.as_bytes())
+        }
+        None => call.arg("entry", "").arg("failure", "").arg("payload", "").arg("payload_sha1", ""),
     };
     call.arg("lists", lists)
         .arg("failed_queue", member)
@@ -269,7 +307,11 @@ pub(crate) fn step_command(
 }
 
 /// The step's arguments for the retry part (see [`STEP`]), all '' without one.
-fn retry_args(call: &mut script::Call, keys: &crate::keys::Keys, retry: Option<(&RetryFinish, &[u8])>) {
+fn retry_args<'a>(
+    call: &mut script::Call<'a>,
+    keys: &crate::keys::Keys,
+    retry: Option<(&'a RetryFinish, &'a [u8])>,
+) {
     let (mut ttl, mut item, mut member, mut due, mut wake, mut message) =
         (String::new(), &b""[..], Vec::new(), String::new(), String::new(), Vec::new());
     let (kept, kept_ttl) = match retry.and_then(|(r, _)| r.kept.as_ref()) {
@@ -296,10 +338,10 @@ fn retry_args(call: &mut script::Call, keys: &crate::keys::Keys, retry: Option<(
     }
     call.arg("retry", retry.map_or("", |(r, _)| r.mode()))
         .arg("retry_ttl", ttl)
-        .arg("retry_item", item)
+        .arg_bytes("retry_item", item)
         .arg("retry_member", member)
         .arg("retry_due", due)
-        .arg("kept", kept)
+        .arg_bytes("kept", kept.as_bytes())
         .arg("kept_ttl", kept_ttl)
         .arg("retry_wake", wake)
         .arg("retry_wake_message", message);
@@ -328,8 +370,18 @@ pub(crate) fn recv_step(client: &Client, sent: SentStep, queues: &Queues) -> Res
     took(client, reply, queues)
 }
 
+/// From a reply of this many bytes of jobs, the connection's read buffer is
+/// let go (see [`Client::release_read_buffer`]).
+const LARGE_REPLY: usize = 1 << 20;
+
 fn took(client: &Client, reply: redis::Value, queues: &Queues) -> Result<Took> {
-    parse_took(reply, queues).map_err(|e| client.error(e))
+    let took = parse_took(reply, queues).map_err(|e| client.error(e))?;
+    if let Took::Jobs(jobs) = &took {
+        if jobs.iter().map(|j| j.raw.len() + j.entry.len()).sum::<usize>() >= LARGE_REPLY {
+            client.release_read_buffer();
+        }
+    }
+    Ok(took)
 }
 
 /// A step's reply (see [`STEP`]) as the jobs it took from `queues`.
@@ -345,12 +397,18 @@ fn parse_took(reply: redis::Value, queues: &Queues) -> redis::RedisResult<Took> 
     let raw_queue = queues.raw.get(index - 1).and_then(Option::as_ref);
     let mut jobs = Vec::with_capacity(reply.len() / 2);
     while let (Some(raw), Some(entry)) = (reply.next(), reply.next()) {
-        jobs.push(Taken {
-            queue: queue.clone(),
-            raw_queue: raw_queue.cloned(),
-            raw: redis::from_redis_value(raw)?,
-            entry: redis::from_redis_value(entry)?,
-        });
+        let entry: Vec<u8> = redis::from_redis_value(entry)?;
+        let mut raw: Vec<u8> = redis::from_redis_value(raw)?;
+        if raw.is_empty() {
+            raw = payload::inflight_payload(&entry).map_err(|e| {
+                redis::RedisError::from((
+                    redis::ErrorKind::UnexpectedReturnType,
+                    "an in-flight entry the step returned is not JSON",
+                    e.to_string(),
+                ))
+            })?;
+        }
+        jobs.push(Taken { queue: queue.clone(), raw_queue: raw_queue.cloned(), raw, entry });
     }
     Ok(if jobs.is_empty() { Took::Empty } else { Took::Jobs(jobs) })
 }

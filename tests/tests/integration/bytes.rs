@@ -407,3 +407,28 @@ fn a_job_of_a_queue_name_that_is_not_utf8_is_recorded_as_text_and_put_back_on_st
     assert_eq!(queued, vec![payloads[1].clone().into_bytes(), payloads[2].clone().into_bytes()]);
     assert_eq!(redis.client().stat("processed").unwrap(), 1);
 }
+
+#[test]
+fn a_large_payload_that_fails_is_in_its_failure_entry_byte_for_byte() {
+    // Large enough that the worker lets it go while the job runs and reads
+    // it back from the in-flight entry: escapes, spacing and members as
+    // the producer wrote them, forked and in process.
+    // (The bulk is in a member of its own: the error, which the worker logs, stays short.)
+    let padding = format!(r#"caf\u00e9 \"quoted\" a\/b {}"#, "x".repeat(100 * 1024));
+    let payload = format!(
+        r#"{{ "class" : "Test::Fail", "queue":"failing", "args":["short"], "padding":"{padding}" }}"#
+    );
+    for extra in [&[][..], &["--no-fork"]] {
+        let redis = TestRedis::start();
+        let mut conn = redis.conn();
+        let _: () = conn.rpush("resque:queue:failing", &payload).unwrap();
+        drain(worker(&redis), "failing", extra);
+        let entries: Vec<Vec<u8>> = conn.lrange("resque:failed", 0, -1).unwrap();
+        assert_eq!(entries.len(), 1, "{extra:?}");
+        let entry: Value = serde_json::from_slice(&entries[0]).unwrap();
+        assert_eq!(entry["exception"], "resque_tests::jobs::TestError", "{extra:?}: {}", entry["exception"]);
+        let embedded = format!(r#""payload":{payload},"#);
+        let found = entries[0].windows(embedded.len()).any(|w| w == embedded.as_bytes());
+        assert!(found, "{extra:?}: the payload's exact text is in the entry");
+    }
+}

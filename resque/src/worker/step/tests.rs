@@ -10,6 +10,7 @@ use jiff::Timestamp;
 use redis::Value;
 
 use super::*;
+use crate::retries::RetryFinish;
 use crate::test_redis::*;
 use crate::FailureDestination::{Redis, RedisMultiQueue};
 
@@ -22,7 +23,18 @@ fn taken(queue: &str, payload: &str) -> Taken {
 
 /// A job that ran, its entry in `INFLIGHT`.
 fn in_flight(r: &mut TestRedis, queue: &str, payload: &str, failure: Option<&str>) -> Ran {
-    let ran = Ran { taken: taken(queue, payload), failure: failure.map(str::to_string), retry: None };
+    in_flight_retried(r, queue, payload, failure, None)
+}
+
+/// [`in_flight`], with a retry part.
+fn in_flight_retried(
+    r: &mut TestRedis,
+    queue: &str,
+    payload: &str,
+    failure: Option<&str>,
+    retry: Option<RetryFinish>,
+) -> Ran {
+    let ran = Ran::new(taken(queue, payload), failure.map(str::to_string), retry);
     r.query::<()>(redis::cmd("RPUSH").arg(INFLIGHT).arg(&ran.taken.entry));
     ran
 }
@@ -61,7 +73,7 @@ fn a_finish_whose_entry_is_gone_counts_nothing() {
     r.exec(&["RPUSH", INFLIGHT, &other]);
     r.exec(&["HSET", RECOVERIES, &sha1_hex(P1), "2"]);
     r.exec(&["SET", WORKER, "a record"]);
-    let ran = Ran { taken: taken("q", P1), failure: Some(FAILURE.into()), retry: None };
+    let ran = Ran::new(taken("q", P1), Some(FAILURE.into()), None);
     let reply = run(&mut r, &client, &a_step(Some(&ran), None, 0, &Queues::NONE), &[Redis, RedisMultiQueue]);
     assert_eq!(reply, Value::Array(vec![int(0)]));
     assert_eq!(r.texts(INFLIGHT), [other]);
@@ -74,7 +86,7 @@ fn a_finish_whose_entry_is_gone_counts_nothing() {
 #[test]
 fn a_finish_counts_processed_and_forgets_its_recoveries() {
     let (mut r, client) = TestRedis::start_with_client();
-    let ran = Ran { taken: taken("q", P1), failure: None, retry: None };
+    let ran = Ran::new(taken("q", P1), None, None);
     let other = inflight_entry("q", P2);
     r.exec(&["RPUSH", INFLIGHT, &other, std::str::from_utf8(&ran.taken.entry).unwrap(), &other]);
     r.exec(&["HSET", RECOVERIES, &sha1_hex(P1), "2", &sha1_hex(P2), "1"]);
@@ -145,7 +157,7 @@ fn a_failure_goes_to_two_lists_and_names_the_queue_list() {
 #[test]
 fn a_job_that_starts_gets_its_record_after_the_finish() {
     let (mut r, client) = TestRedis::start_with_client();
-    let ran = Ran { taken: taken("q", P1), failure: None, retry: None };
+    let ran = Ran::new(taken("q", P1), None, None);
     let next = taken("q", P2);
     r.query::<()>(redis::cmd("RPUSH").arg(INFLIGHT).arg(&ran.taken.entry).arg(&next.entry));
     r.exec(&["SET", WORKER, "the record of the job that ran"]);
@@ -191,4 +203,49 @@ fn a_step_of_nothing_changes_nothing() {
     assert!(matches!(parse_took(reply, &Queues::NONE), Ok(Took::Empty)));
     assert_eq!(r.keys(), keys(&[WORKER]));
     assert_eq!(r.get(WORKER), Some(b"a record".to_vec()));
+}
+
+/// How often `needle` occurs in `haystack`.
+fn occurrences(haystack: &[u8], needle: &[u8]) -> usize {
+    haystack.windows(needle.len()).filter(|w| *w == needle).count()
+}
+
+#[test]
+fn a_finish_sends_the_payload_only_inside_its_entry() {
+    let (_r, client) = TestRedis::start_with_client();
+    let payload = r#"{"class":"A","args":["a-rather-distinctive-argument"]}"#;
+    let ran = Ran::new(taken("q", payload), None, None);
+    let command = step_command(
+        &client,
+        &StepKeys::new(&client, ID),
+        &a_step(Some(&ran), None, 0, &Queues::NONE),
+        &[],
+        None,
+    );
+    let packed = command.get_packed_command();
+    // Once, in the in-flight entry to remove; the SHA-1 stands for it elsewhere.
+    assert_eq!(occurrences(&packed, b"a-rather-distinctive-argument"), 1);
+    assert_eq!(occurrences(&packed, sha1_hex(payload).as_bytes()), 1);
+}
+
+#[test]
+fn a_finish_forgets_the_recoveries_of_a_payload_that_is_not_utf8() {
+    let (mut r, client) = TestRedis::start_with_client();
+    let raw = b"{\"class\":\"A\",\"args\":[\"\xff\xfe\"]}".to_vec();
+    let entry = b"an entry for bytes".to_vec();
+    r.query::<()>(redis::cmd("RPUSH").arg(INFLIGHT).arg(&entry));
+    r.query::<()>(redis::cmd("HSET").arg(RECOVERIES).arg(sha1_hex(&raw)).arg(1).arg(sha1_hex(P2)).arg(3));
+    let taken = Taken { queue: "q".into(), raw_queue: None, raw, entry };
+    let ran = Ran::new(taken, None, None);
+    let reply = run(&mut r, &client, &a_step(Some(&ran), None, 0, &Queues::NONE), &[Redis]);
+    assert_eq!(reply, Value::Array(vec![int(1)]));
+    assert_eq!(r.hash(RECOVERIES), fields(&[(&sha1_hex(P2), "3")]));
+}
+
+#[test]
+fn a_job_that_ran_keeps_its_payload_only_for_a_retry_now() {
+    let ran = Ran::new(taken("q", P1), Some(FAILURE.into()), None);
+    assert!(ran.taken.raw.is_empty(), "only its SHA-1 is needed");
+    assert_eq!(ran.payload_sha1, sha1_hex(P1));
+    assert_eq!(ran.taken.entry, inflight_entry("q", P1).into_bytes());
 }

@@ -22,8 +22,7 @@ fn finish(then: Then, kept: Option<&str>) -> RetryFinish {
 /// the same step takes from `next` (to show the keys after the retry part
 /// are where the script looks).
 fn finish_with(r: &mut TestRedis, client: &Client, failure: Option<&str>, retry: RetryFinish) -> Value {
-    let mut ran = in_flight(r, "q", P1, failure);
-    ran.retry = Some(retry);
+    let ran = in_flight_retried(r, "q", P1, failure, Some(retry));
     r.exec(&["SET", COUNTER, "0"]);
     r.exec(&["RPUSH", "resque:queue:next", P3]);
     let next = Queues::new(client, vec![b"next".to_vec()]);
@@ -77,6 +76,29 @@ fn a_retry_now_pushes_the_payload_back_to_its_queue() {
 }
 
 #[test]
+fn a_retry_now_pushes_the_exact_bytes_back() {
+    let (mut r, client) = TestRedis::start_with_client();
+    let raw = b"{\"class\":\"A\",\"args\":[\"\xff\x00\\u00e9\"]}".to_vec();
+    let entry = b"an entry for bytes".to_vec();
+    r.query::<()>(redis::cmd("RPUSH").arg(INFLIGHT).arg(&entry));
+    let taken = Taken { queue: "q".into(), raw_queue: None, raw: raw.clone(), entry };
+    let ran = Ran::new(taken, None, Some(finish(Then::Now, None)));
+    let command = step_command(
+        &client,
+        &StepKeys::new(&client, ID),
+        &a_step(Some(&ran), None, 0, &Queues::NONE),
+        &[],
+        None,
+    );
+    // Sent once for the entry's removal (here not the payload) and once for the push.
+    let packed = command.get_packed_command();
+    assert_eq!(packed.windows(raw.len()).filter(|w| *w == raw.as_slice()).count(), 1);
+    let _: Value = script::run(&STEP, &command, r.conn()).expect("the step runs");
+    assert_eq!(r.list("resque:queue:q"), [raw]);
+    assert!(r.list(INFLIGHT).is_empty());
+}
+
+#[test]
 fn giving_up_records_the_failure_and_clears_the_counter() {
     let (mut r, client) = TestRedis::start_with_client();
     r.exec(&["SET", KEPT, "an earlier failure"]);
@@ -99,8 +121,7 @@ fn a_success_clears_the_counter_and_counts_no_failure() {
 #[test]
 fn a_repeated_finish_does_not_retry_twice() {
     let (mut r, client) = TestRedis::start_with_client();
-    let mut ran = in_flight(&mut r, "q", P1, None);
-    ran.retry = Some(finish(Then::Now, None));
+    let ran = in_flight_retried(&mut r, "q", P1, None, Some(finish(Then::Now, None)));
     run(&mut r, &client, &a_step(Some(&ran), None, 0, &Queues::NONE), &[Redis]);
     // the reply was lost; the worker sends the same finish again
     let reply = run(&mut r, &client, &a_step(Some(&ran), None, 0, &Queues::NONE), &[Redis]);

@@ -190,3 +190,69 @@ fn a_failure_in_the_step_does_not_shift_the_queues() {
     expected.extend(keys(&[FAILED, WORKER_FAILED, PROCESSED, WORKER_PROCESSED]));
     assert_eq!(r.keys(), expected);
 }
+
+/// The id Redis gives the client's connection.
+fn connection_id(client: &Client) -> i64 {
+    client.with_conn(|c| redis::cmd("CLIENT").arg("ID").query(c)).expect("CLIENT ID")
+}
+
+/// A job of about `size` bytes.
+fn job_of(size: usize) -> String {
+    format!(r#"{{"class":"A","args":["{}"]}}"#, "x".repeat(size))
+}
+
+#[test]
+fn a_large_job_taken_lets_the_connection_and_its_buffer_go() {
+    let (mut r, client) = TestRedis::start_with_client();
+    let q = queues(&client, &["q"]);
+    let command = step_command(&client, &StepKeys::new(&client, ID), &taking(&q, 1, true), &[], None);
+    r.exec(&["RPUSH", "resque:queue:q", &job_of(100)]);
+    let before = connection_id(&client);
+    assert!(matches!(step(&client, &command, &q), Ok(Took::Jobs(_))));
+    assert_eq!(connection_id(&client), before, "a small job keeps the connection");
+    let large = job_of(LARGE_REPLY);
+    r.exec(&["RPUSH", "resque:queue:q", &large]);
+    let Ok(Took::Jobs(jobs)) = step(&client, &command, &q) else { panic!("the large job is taken") };
+    assert_eq!(jobs[0].raw, large.as_bytes());
+    assert_ne!(connection_id(&client), before, "the next command opens a new connection");
+}
+
+#[test]
+fn a_large_job_keeps_the_connection_while_replies_are_due() {
+    let (mut r, client) = TestRedis::start_with_client();
+    let q = queues(&client, &["q"]);
+    let command = step_command(&client, &StepKeys::new(&client, ID), &taking(&q, 1, true), &[], None);
+    r.exec(&["RPUSH", "resque:queue:q", &job_of(LARGE_REPLY), P2]);
+    // A step that takes nothing loads the script, which a step sent ahead does not.
+    let none =
+        step_command(&client, &StepKeys::new(&client, ID), &taking(&Queues::NONE, 0, false), &[], None);
+    assert!(matches!(step(&client, &none, &Queues::NONE), Ok(Took::Empty)));
+    let before = connection_id(&client);
+    let first = send_step(&client, &command).expect("sent");
+    let second = send_step(&client, &command).expect("sent");
+    let Ok(Took::Jobs(large)) = recv_step(&client, first, &q) else { panic!("the large job is taken") };
+    assert!(large[0].raw.len() > LARGE_REPLY);
+    // The second reply is still due on this connection: it is read there.
+    let Ok(Took::Jobs(small)) = recv_step(&client, second, &q) else { panic!("the second job is taken") };
+    assert_eq!(small[0].raw, P2.as_bytes());
+    assert_eq!(connection_id(&client), before);
+}
+
+#[test]
+fn a_large_payload_comes_back_once_inside_its_entry_byte_for_byte() {
+    let (mut r, client) = TestRedis::start_with_client();
+    let mut large = b"{\"class\":\"A\",\"args\":[\"/\\\"\x00\x01\x7f\xff\xfe\tcaf\xc3\xa9".to_vec();
+    large.resize(64 * 1024, b'x');
+    large.extend_from_slice(b"\"]}");
+    let q = queues(&client, &["q"]);
+    r.query::<()>(redis::cmd("RPUSH").arg("resque:queue:q").arg(&large).arg(&large));
+    let reply = run(&mut r, &client, &taking(&q, 1, false), &[Redis]);
+    let Value::Array(items) = reply else { panic!("{reply:?}") };
+    assert_eq!(items.get(2), Some(&bulk("")), "no payload beside the entry");
+    let Some(Value::BulkString(entry)) = items.get(3) else { panic!("{items:?}") };
+    assert_eq!(InflightEntry::parse(entry).expect("an entry").payload, large);
+    let command = step_command(&client, &StepKeys::new(&client, ID), &taking(&q, 1, false), &[], None);
+    let Ok(Took::Jobs(jobs)) = step(&client, &command, &q) else { panic!("the job is taken") };
+    assert_eq!(jobs[0].raw, large);
+    assert_eq!(InflightEntry::parse(&jobs[0].entry).expect("an entry").payload, large);
+}
