@@ -199,7 +199,7 @@ impl Client {
         let mut seconds: Vec<i64> = self
             .delayed_buckets_of(&item)?
             .iter()
-            .filter_map(|b| std::str::from_utf8(b).ok()?.strip_prefix("delayed:")?.parse().ok())
+            .filter_map(|b| Keys::second_of_bucket(b))
             .collect();
         seconds.sort_unstable();
         Ok(seconds)

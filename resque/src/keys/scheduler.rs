@@ -7,6 +7,9 @@ use super::Keys;
 /// (`RESQUE_SCHEDULER_MASTER_LOCK_PREFIX`).
 const MASTER_LOCK: &str = "resque_scheduler_master_lock";
 
+/// The prefix of a second's list of delayed items.
+const DELAYED: &str = "delayed:";
+
 impl Keys {
     /// `delayed_queue_schedule`: sorted set of the Unix seconds at which a
     /// batch of delayed jobs is due (member = score = the second).
@@ -22,13 +25,25 @@ impl Keys {
     /// `delayed:<unix s>` without the namespace: the member
     /// `timestamps:<item>` holds.
     pub fn delayed_bucket(timestamp: i64) -> String {
-        format!("delayed:{timestamp}")
+        format!("{DELAYED}{timestamp}")
+    }
+
+    /// The Unix second a `delayed:<unix s>` member of `timestamps:<item>`
+    /// names ([`Keys::delayed_bucket`] read back); `None` for anything else.
+    ///
+    /// ```
+    /// use resque::keys::Keys;
+    /// assert_eq!(Keys::second_of_bucket(b"delayed:1796186087"), Some(1796186087));
+    /// assert_eq!(Keys::second_of_bucket(b"queue:x"), None);
+    /// ```
+    pub fn second_of_bucket(bucket: &[u8]) -> Option<i64> {
+        std::str::from_utf8(bucket).ok()?.strip_prefix(DELAYED)?.parse().ok()
     }
 
     /// `delayed:<member>` for a member of `delayed_queue_schedule` as read
     /// (its text, whatever it holds), with and without the namespace.
     pub fn delayed_of_member(&self, member: &str) -> (String, String) {
-        let bucket = format!("delayed:{member}");
+        let bucket = format!("{DELAYED}{member}");
         (self.key(&bucket), bucket)
     }
 
