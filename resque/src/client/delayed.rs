@@ -196,11 +196,8 @@ impl Client {
         args: &A,
     ) -> Result<Vec<i64>> {
         let item = delayed_item(queue, class, args)?;
-        let mut seconds: Vec<i64> = self
-            .delayed_buckets_of(&item)?
-            .iter()
-            .filter_map(|b| Keys::second_of_bucket(b))
-            .collect();
+        let mut seconds: Vec<i64> =
+            self.delayed_buckets_of(&item)?.iter().filter_map(|b| Keys::second_of_bucket(b)).collect();
         seconds.sort_unstable();
         Ok(seconds)
     }

@@ -56,8 +56,9 @@ impl Worker {
     /// child runs.
     pub(super) fn process(&mut self, taken: Taken) {
         let client = self.client.clone();
-        let id = self.id.clone();
         let forking = self.options.fork_per_job;
+        // Only a forking worker hands back from here (see `running_long`).
+        let id = if forking { self.id.clone() } else { String::new() };
         let pending =
             RefCell::new(if forking { std::mem::take(&mut self.outstanding) } else { VecDeque::new() });
         let answered = RefCell::new(Vec::new());
@@ -143,10 +144,12 @@ impl Worker {
             payload.class
         ));
         let entry = self.registry.get(&payload.class);
+        let integers = entry.map(|e| e.check_integers(text));
         // A payload the job cannot hold (an integer beyond 64 bits) fails the
         // same way on every run: not retried.
         let policy = entry
-            .and_then(|e| e.retry.filter(|_| e.check_integers(text).is_ok()))
+            .filter(|_| integers.as_ref().is_some_and(Result::is_ok))
+            .and_then(|e| e.retry)
             .filter(|_| !crate::inline::inline());
         let attempt = policy.as_ref().and_then(|policy| {
             (while_running.replies_due)();
@@ -166,7 +169,6 @@ impl Worker {
             _ => false,
         };
         retry::set_current_attempt(attempt.as_ref().map_or(1, |a| a.number));
-        let integers = entry.map(|e| e.check_integers(text));
         // A large payload, parsed, is not needed while the job runs (nor in
         // a forked child) unless a retry policy decides on it afterwards:
         // it is read again from the in-flight entry if the job fails.

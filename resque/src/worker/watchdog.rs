@@ -27,6 +27,9 @@ struct State {
     running: Option<(Instant, usize)>,
     /// The in-flight entries handed back, not yet dropped by the worker.
     returned: Vec<Vec<u8>>,
+    /// The watchdog waits with no deadline: only then does a job that
+    /// starts need to wake it (else it looks again at its next deadline).
+    idle: bool,
     stop: bool,
 }
 
@@ -65,8 +68,12 @@ impl Watchdog {
         if ahead == 0 {
             return;
         }
-        self.lock().running = Some((Instant::now(), ahead));
-        self.shared.changed.notify_one();
+        let mut state = self.lock();
+        state.running = Some((Instant::now(), ahead));
+        if state.idle {
+            state.idle = false;
+            self.shared.changed.notify_one();
+        }
     }
 
     /// The job ended: no hand-back from now on; returns the entries handed
@@ -99,6 +106,7 @@ fn watch(shared: &Shared, client: &Client, id: &str) {
             return;
         }
         let Some((started, ahead)) = state.running else {
+            state.idle = true;
             state = shared.changed.wait(state).unwrap_or_else(|p| p.into_inner());
             continue;
         };
