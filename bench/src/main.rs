@@ -11,6 +11,7 @@
 //! and linked as a user's worker binary is (`cargo build --release`, no
 //! build script, no linker flags), so its figures are a user's.
 
+mod big_payload;
 mod head_of_line;
 mod node;
 mod scheduler;
@@ -216,6 +217,7 @@ fn main() -> ExitCode {
         fork.idle_commands_per_sec, inproc.idle_commands_per_sec
     );
     head_of_line::report(&redis);
+    big_payload::report(&redis);
     scheduler::report(&redis);
     ExitCode::SUCCESS
 }
