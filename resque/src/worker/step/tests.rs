@@ -48,9 +48,19 @@ fn a_step<'a>(
     Step { finish, start, take, start_first: false, queues }
 }
 
+/// The command of `step` as the worker `ID` sends it.
+fn command(
+    client: &Client,
+    step: &Step<'_>,
+    destinations: &[FailureDestination],
+    failed_max: Option<u64>,
+) -> redis::Cmd {
+    step_command(client, &StepKeys::new(client, ID), step, destinations, failed_max)
+}
+
 /// Runs `step` as the worker `ID` does, returning the script's reply.
 fn run(r: &mut TestRedis, client: &Client, step: &Step<'_>, destinations: &[FailureDestination]) -> Value {
-    let command = step_command(client, &StepKeys::new(client, ID), step, destinations, None);
+    let command = command(client, step, destinations, None);
     script::run(&STEP, &command, r.conn()).expect("the step runs")
 }
 
@@ -215,13 +225,7 @@ fn a_finish_sends_the_payload_only_inside_its_entry() {
     let (_r, client) = TestRedis::start_with_client();
     let payload = r#"{"class":"A","args":["a-rather-distinctive-argument"]}"#;
     let ran = Ran::new(taken("q", payload), None, None);
-    let command = step_command(
-        &client,
-        &StepKeys::new(&client, ID),
-        &a_step(Some(&ran), None, 0, &Queues::NONE),
-        &[],
-        None,
-    );
+    let command = command(&client, &a_step(Some(&ran), None, 0, &Queues::NONE), &[], None);
     let packed = command.get_packed_command();
     // Once, in the in-flight entry to remove; the SHA-1 stands for it elsewhere.
     assert_eq!(occurrences(&packed, b"a-rather-distinctive-argument"), 1);

@@ -83,16 +83,10 @@ fn a_retry_now_pushes_the_exact_bytes_back() {
     r.query::<()>(redis::cmd("RPUSH").arg(INFLIGHT).arg(&entry));
     let taken = Taken { queue: "q".into(), raw_queue: None, raw: raw.clone(), entry };
     let ran = Ran::new(taken, None, Some(finish(Then::Now, None)));
-    let command = step_command(
-        &client,
-        &StepKeys::new(&client, ID),
-        &a_step(Some(&ran), None, 0, &Queues::NONE),
-        &[],
-        None,
-    );
+    let command = command(&client, &a_step(Some(&ran), None, 0, &Queues::NONE), &[], None);
     // Sent once for the entry's removal (here not the payload) and once for the push.
     let packed = command.get_packed_command();
-    assert_eq!(packed.windows(raw.len()).filter(|w| *w == raw.as_slice()).count(), 1);
+    assert_eq!(occurrences(&packed, &raw), 1);
     let _: Value = script::run(&STEP, &command, r.conn()).expect("the step runs");
     assert_eq!(r.list("resque:queue:q"), [raw]);
     assert!(r.list(INFLIGHT).is_empty());
@@ -135,13 +129,7 @@ fn the_failed_list_is_capped_oldest_first() {
     let (mut r, client) = TestRedis::start_with_client();
     r.exec(&["RPUSH", FAILED_LIST, "old1", "old2", "old3"]);
     let ran = in_flight(&mut r, "q", P1, Some(FAILURE));
-    let command = step_command(
-        &client,
-        &StepKeys::new(&client, ID),
-        &a_step(Some(&ran), None, 0, &Queues::NONE),
-        &[Redis],
-        Some(2),
-    );
+    let command = command(&client, &a_step(Some(&ran), None, 0, &Queues::NONE), &[Redis], Some(2));
     let _: Value = script::run(&STEP, &command, r.conn()).expect("the step runs");
     assert_eq!(r.texts(FAILED_LIST), ["old3", FAILURE]);
 }

@@ -109,7 +109,7 @@ fn a_batch_is_taken_from_one_queue_in_order() {
     assert_eq!(reply, Value::Array(expected));
     assert_eq!(r.texts("resque:queue:q"), ["p4", "p5"]);
     // The step took the jobs as the worker reads them.
-    let command = step_command(&client, &StepKeys::new(&client, ID), &taking(&q, 3, false), &[Redis], None);
+    let command = command(&client, &taking(&q, 3, false), &[Redis], None);
     let Ok(Took::Jobs(jobs)) = step(&client, &command, &q) else { panic!("jobs taken") };
     let raws: Vec<&[u8]> = jobs.iter().map(|j| j.raw.as_slice()).collect();
     assert_eq!(raws, [b"p4".as_slice(), b"p5"]);
@@ -205,7 +205,7 @@ fn job_of(size: usize) -> String {
 fn a_large_job_taken_lets_the_connection_and_its_buffer_go() {
     let (mut r, client) = TestRedis::start_with_client();
     let q = queues(&client, &["q"]);
-    let command = step_command(&client, &StepKeys::new(&client, ID), &taking(&q, 1, true), &[], None);
+    let command = command(&client, &taking(&q, 1, true), &[], None);
     r.exec(&["RPUSH", "resque:queue:q", &job_of(100)]);
     let before = connection_id(&client);
     assert!(matches!(step(&client, &command, &q), Ok(Took::Jobs(_))));
@@ -221,15 +221,14 @@ fn a_large_job_taken_lets_the_connection_and_its_buffer_go() {
 fn a_large_job_keeps_the_connection_while_replies_are_due() {
     let (mut r, client) = TestRedis::start_with_client();
     let q = queues(&client, &["q"]);
-    let command = step_command(&client, &StepKeys::new(&client, ID), &taking(&q, 1, true), &[], None);
+    let take = command(&client, &taking(&q, 1, true), &[], None);
     r.exec(&["RPUSH", "resque:queue:q", &job_of(LARGE_REPLY), P2]);
     // A step that takes nothing loads the script, which a step sent ahead does not.
-    let none =
-        step_command(&client, &StepKeys::new(&client, ID), &taking(&Queues::NONE, 0, false), &[], None);
+    let none = command(&client, &taking(&Queues::NONE, 0, false), &[], None);
     assert!(matches!(step(&client, &none, &Queues::NONE), Ok(Took::Empty)));
     let before = connection_id(&client);
-    let first = send_step(&client, &command).expect("sent");
-    let second = send_step(&client, &command).expect("sent");
+    let first = send_step(&client, &take).expect("sent");
+    let second = send_step(&client, &take).expect("sent");
     let Ok(Took::Jobs(large)) = recv_step(&client, first, &q) else { panic!("the large job is taken") };
     assert!(large[0].raw.len() > LARGE_REPLY);
     // The second reply is still due on this connection: it is read there.
@@ -251,7 +250,7 @@ fn a_large_payload_comes_back_once_inside_its_entry_byte_for_byte() {
     assert_eq!(items.get(2), Some(&bulk("")), "no payload beside the entry");
     let Some(Value::BulkString(entry)) = items.get(3) else { panic!("{items:?}") };
     assert_eq!(InflightEntry::parse(entry).expect("an entry").payload, large);
-    let command = step_command(&client, &StepKeys::new(&client, ID), &taking(&q, 1, false), &[], None);
+    let command = command(&client, &taking(&q, 1, false), &[], None);
     let Ok(Took::Jobs(jobs)) = step(&client, &command, &q) else { panic!("the job is taken") };
     assert_eq!(jobs[0].raw, large);
     assert_eq!(InflightEntry::parse(&jobs[0].entry).expect("an entry").payload, large);
