@@ -13,6 +13,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test helpers outside #[test] fns
 
+use std::io::Write as _;
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -56,7 +57,10 @@ fn browser_tools() -> Option<(PathBuf, PathBuf)> {
             )
         }
         _ => {
-            eprintln!(
+            // Straight to the process's stderr: the test harness captures
+            // `eprintln!` of a passing test, and this must be seen.
+            let _ = writeln!(
+                std::io::stderr(),
                 "\n*** SKIPPED the browser test: chromium and chromedriver are not installed \
                  (apt-get install chromium chromium-driver, or run .ci/run) ***\n"
             );
