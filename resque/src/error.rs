@@ -154,4 +154,23 @@ pub(crate) fn connection_broken(e: &redis::RedisError) -> bool {
         || e.is_connection_refusal()
         || e.is_timeout()
         || e.is_unrecoverable_error()
+        || server_moved_on(e)
+}
+
+/// A server that answers but is no longer (or not yet) a usable master: a
+/// replica refusing writes (`READONLY`: the master was failed over), one
+/// cut off from its master (`MASTERDOWN`), one still loading its data
+/// (`LOADING`), a master refusing writes for want of replicas
+/// (`NOREPLICAS`, with `min-replicas-to-write`: as when its replica was
+/// just promoted), or a blocked command released because the server
+/// changed role (`UNBLOCKED`). Nothing was done; a new connection (behind
+/// Sentinel, to the master the sentinels name now) can try again.
+fn server_moved_on(e: &redis::RedisError) -> bool {
+    use redis::{ErrorKind, ServerErrorKind};
+    matches!(
+        e.kind(),
+        ErrorKind::Server(
+            ServerErrorKind::ReadOnly | ServerErrorKind::MasterDown | ServerErrorKind::BusyLoading
+        )
+    ) || matches!(e.code(), Some("UNBLOCKED" | "NOREPLICAS"))
 }

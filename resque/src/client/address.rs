@@ -5,6 +5,7 @@ use std::env;
 use std::fmt;
 use std::str::FromStr;
 
+use super::sentinel::SentinelSpec;
 use super::Client;
 use crate::config::Config;
 use crate::error::{Error, Result};
@@ -14,7 +15,10 @@ pub const DEFAULT_URL: &str = "redis://127.0.0.1:6379";
 
 /// A Redis address in any form Ruby Resque accepts: a `redis://` or
 /// `rediss://` URL, or `host:port`, `host:port:db`, `host:port/namespace`,
-/// `host:port:db/namespace`.
+/// `host:port:db/namespace`; or the master of a Redis Sentinel service,
+/// `redis+sentinel://[:password@]host1:26379,host2:26379/<service>[/db]`
+/// (`rediss+sentinel://` for TLS; the password and database are the
+/// master's).
 ///
 /// ```
 /// use resque::RedisAddress;
@@ -24,11 +28,14 @@ pub const DEFAULT_URL: &str = "redis://127.0.0.1:6379";
 /// let b: RedisAddress = "redis://:secret@cache:6379/1".parse().unwrap();
 /// assert_eq!(b.to_string(), "redis://cache:6379/1");
 /// assert_eq!(b.namespace(), None);
+/// let c: RedisAddress = "redis+sentinel://:secret@s1:26379,s2:26379/mymaster".parse().unwrap();
+/// assert_eq!(c.to_string(), "redis+sentinel://s1:26379,s2:26379/mymaster");
 /// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct RedisAddress {
     url: String,
     namespace: Option<String>,
+    sentinel: Option<SentinelSpec>,
 }
 
 impl RedisAddress {
@@ -40,6 +47,11 @@ impl RedisAddress {
     /// The namespace the address names, if any.
     pub fn namespace(&self) -> Option<&str> {
         self.namespace.as_deref()
+    }
+
+    /// The Sentinel service the address names, if it is a Sentinel address.
+    pub(crate) fn sentinel(&self) -> Option<&SentinelSpec> {
+        self.sentinel.as_ref()
     }
 }
 
@@ -53,12 +65,16 @@ impl FromStr for RedisAddress {
         if trimmed.is_empty() {
             return Err(invalid("it is empty"));
         }
+        if SentinelSpec::is_sentinel_url(trimmed) {
+            let spec = SentinelSpec::parse(trimmed).map_err(|why| invalid(&why))?;
+            return Ok(RedisAddress { url: trimmed.to_string(), namespace: None, sentinel: Some(spec) });
+        }
         if let Some((scheme, _)) = trimmed.split_once("://") {
             if !matches!(scheme, "redis" | "rediss" | "unix" | "redis+unix") {
-                return Err(invalid("the scheme must be redis://, rediss:// or unix://"));
+                return Err(invalid("the scheme must be redis://, rediss://, unix:// or redis+sentinel://"));
             }
             redis::parse_redis_url(trimmed).ok_or_else(|| invalid("not a valid Redis URL"))?;
-            return Ok(RedisAddress { url: trimmed.to_string(), namespace: None });
+            return Ok(RedisAddress { url: trimmed.to_string(), namespace: None, sentinel: None });
         }
         let (server, namespace) = match trimmed.split_once('/') {
             Some((server, "")) => (server, None),
@@ -78,7 +94,7 @@ impl FromStr for RedisAddress {
         if parts.next().is_some() {
             return Err(invalid("expected host:port[:db][/namespace]"));
         }
-        Ok(RedisAddress { url: format!("redis://{host}:{port}/{db}"), namespace })
+        Ok(RedisAddress { url: format!("redis://{host}:{port}/{db}"), namespace, sentinel: None })
     }
 }
 

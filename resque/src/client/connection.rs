@@ -1,18 +1,38 @@
 //! The client's connection: opened on first use, reopened after a
 //! connection-level error, never shared across `fork`, and used with
-//! signals deferred (see `signal_mask`).
+//! signals deferred (see `signal_mask`). Behind a Sentinel address it goes
+//! to the master the sentinels name, and follows a failover: once a second
+//! while in use it asks them again, and moves when they name another.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::MutexGuard;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use redis::{Connection, RedisResult};
+use redis::{Connection, ConnectionInfo, RedisResult};
 
+use super::sentinel::{SentinelSpec, Sentinels};
 use super::Client;
 use crate::error::{Error, Result};
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const IO_TIMEOUT: Duration = Duration::from_secs(30);
+/// How often a connection behind Sentinel checks that its server is still
+/// the master the sentinels name (only while it is used).
+const SWITCH_CHECK: Duration = Duration::from_secs(1);
+
+/// Where the client's connections go.
+pub(super) enum Target {
+    /// One server.
+    Direct(redis::Client),
+    /// The master of a Sentinel service.
+    Sentinel(Sentinels),
+}
+
+impl Target {
+    pub(super) fn sentinel(spec: SentinelSpec) -> Self {
+        Target::Sentinel(Sentinels::new(spec))
+    }
+}
 
 pub(super) struct OwnedConnection {
     pid: u32,
@@ -21,7 +41,14 @@ pub(super) struct OwnedConnection {
     conn: Connection,
     /// Replies to commands sent with [`Client::send_packed`] not yet read.
     unread: usize,
+    /// Behind Sentinel: the master this connection went to, and when the
+    /// sentinels last named it.
+    master: Option<((String, u16), Instant)>,
 }
+
+/// Counts the masters a Sentinel client moved to, so that connections the
+/// client does not manage (the worker's wake-up sockets) move too.
+static SWITCHES: AtomicU64 = AtomicU64::new(0);
 
 /// Numbers every connection opened in this process, so a reply awaited on
 /// one is never read from the next.
@@ -29,9 +56,23 @@ static GENERATION: AtomicU64 = AtomicU64::new(0);
 
 impl Client {
     /// How to reach the server (host, port, credentials), for connections
-    /// the client does not manage itself.
-    pub(crate) fn connection_info(&self) -> &redis::ConnectionInfo {
-        self.inner.redis.get_connection_info()
+    /// the client does not manage itself: behind Sentinel, the master the
+    /// sentinels name now.
+    pub(crate) fn connection_info(&self) -> Result<ConnectionInfo> {
+        match &self.inner.target {
+            Target::Direct(redis) => Ok(redis.get_connection_info().clone()),
+            Target::Sentinel(sentinels) => sentinels
+                .master_addr()
+                .and_then(|addr| sentinels.info_for(&addr))
+                .map_err(|source| Error::Connect { address: self.inner.address.to_string(), source }),
+        }
+    }
+
+    /// How many times a Sentinel client of this process moved to another
+    /// master: connections opened from [`Client::connection_info`] before
+    /// it changed go to a server that may no longer be the master.
+    pub(crate) fn master_switches() -> u64 {
+        SWITCHES.load(Ordering::Relaxed)
     }
 
     /// Runs `f` on this process's connection, opening it if needed and
@@ -45,15 +86,23 @@ impl Client {
         let _signals_wait = crate::signal_mask::deferred();
         let mut guard = self.lock_conn();
         let pid = std::process::id();
-        if guard.as_ref().is_none_or(|c| c.pid != pid) {
+        if guard.as_ref().is_some_and(|c| c.pid != pid) {
             // A connection inherited across fork belongs to the parent: forget
             // it without closing anything the parent still uses.
             if let Some(inherited) = guard.take() {
                 std::mem::forget(inherited);
             }
-            let conn = self.connect()?;
+        }
+        if let Some(owned) = guard.as_mut() {
+            if !self.still_master(owned) {
+                *guard = None;
+            }
+        }
+        if guard.is_none() {
+            let (conn, master) = self.connect()?;
             let generation = GENERATION.fetch_add(1, Ordering::Relaxed) + 1;
-            *guard = Some(OwnedConnection { pid, generation, conn, unread: 0 });
+            let master = master.map(|addr| (addr, Instant::now()));
+            *guard = Some(OwnedConnection { pid, generation, conn, unread: 0, master });
         }
         let Some(owned) = guard.as_mut() else {
             return Err(self.error(redis::RedisError::from((redis::ErrorKind::Io, "no connection"))));
@@ -112,15 +161,59 @@ impl Client {
         self.inner.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn connect(&self) -> Result<Connection> {
-        let conn = self
-            .inner
-            .redis
-            .get_connection_with_timeout(CONNECT_TIMEOUT)
-            .map_err(|source| Error::Connect { address: self.inner.address.to_string(), source })?;
+    /// A new connection, and behind Sentinel the master it went to.
+    fn connect(&self) -> Result<(Connection, Option<(String, u16)>)> {
+        let connect_error = |source| Error::Connect { address: self.inner.address.to_string(), source };
+        let (conn, master) = match &self.inner.target {
+            Target::Direct(redis) => {
+                (redis.get_connection_with_timeout(CONNECT_TIMEOUT).map_err(connect_error)?, None)
+            }
+            Target::Sentinel(sentinels) => {
+                let (addr, conn) = sentinels.connect_master(CONNECT_TIMEOUT).map_err(connect_error)?;
+                (conn, Some(addr))
+            }
+        };
         conn.set_read_timeout(Some(IO_TIMEOUT)).map_err(|e| self.error(e))?;
         conn.set_write_timeout(Some(IO_TIMEOUT)).map_err(|e| self.error(e))?;
-        Ok(conn)
+        Ok((conn, master))
+    }
+
+    /// Behind Sentinel, once a [`SWITCH_CHECK`] while the connection is in
+    /// use and no reply is due on it: whether the sentinels still name its
+    /// server as the master. A server that was the master before a failover
+    /// takes writes until the sentinels demote it, and those writes are lost
+    /// with it; moving as soon as the sentinels name another keeps that
+    /// window short. When no sentinel answers, the connection stays.
+    fn still_master(&self, owned: &mut OwnedConnection) -> bool {
+        let (Target::Sentinel(sentinels), Some((addr, checked))) =
+            (&self.inner.target, owned.master.as_mut())
+        else {
+            return true;
+        };
+        if owned.unread > 0 || checked.elapsed() < SWITCH_CHECK {
+            return true;
+        }
+        match sentinels.master_addr() {
+            Ok(named) if named != *addr => {
+                tracing::info!(
+                    service = %sentinels.spec().service,
+                    from = %format!("{}:{}", addr.0, addr.1),
+                    to = %format!("{}:{}", named.0, named.1),
+                    "the sentinels name a new master; moving to it"
+                );
+                SWITCHES.fetch_add(1, Ordering::Relaxed);
+                false
+            }
+            Ok(_) => {
+                *checked = Instant::now();
+                true
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, "no sentinel answered; keeping the connection");
+                *checked = Instant::now();
+                true
+            }
+        }
     }
 
     pub(crate) fn error(&self, source: redis::RedisError) -> Error {

@@ -8,6 +8,7 @@ mod delayed;
 mod enqueue;
 pub mod inspect;
 mod queues;
+mod sentinel;
 mod stats;
 mod workers;
 
@@ -23,7 +24,7 @@ use crate::payload;
 
 use address::env_address;
 pub use address::{RedisAddress, DEFAULT_URL};
-use connection::OwnedConnection;
+use connection::{OwnedConnection, Target};
 pub(crate) use delayed::QUEUE_NOW;
 pub use delayed::{DueAt, QueuedNow};
 pub use stats::{Info, WorkerStats};
@@ -50,7 +51,7 @@ pub struct Client {
 
 struct Inner {
     address: RedisAddress,
-    redis: redis::Client,
+    target: Target,
     keys: Keys,
     conn: Mutex<Option<OwnedConnection>>,
 }
@@ -76,10 +77,15 @@ impl Client {
                 reason: "the namespace is empty".into(),
             });
         }
-        let redis = redis::Client::open(address.url())
-            .map_err(|e| Error::InvalidAddress { input: address.to_string(), reason: e.to_string() })?;
+        let target =
+            match address.sentinel() {
+                Some(spec) => Target::sentinel(spec.clone()),
+                None => Target::Direct(redis::Client::open(address.url()).map_err(|e| {
+                    Error::InvalidAddress { input: address.to_string(), reason: e.to_string() }
+                })?),
+            };
         Ok(Client {
-            inner: Arc::new(Inner { address, redis, keys: Keys::new(namespace), conn: Mutex::new(None) }),
+            inner: Arc::new(Inner { address, target, keys: Keys::new(namespace), conn: Mutex::new(None) }),
         })
     }
 

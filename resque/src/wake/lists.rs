@@ -61,6 +61,8 @@ pub(crate) struct ListWaits {
     /// the waits rest.
     fruitless: u32,
     resting: Option<Instant>,
+    /// [`Client::master_switches`] when the sockets were opened.
+    switches: u64,
 }
 
 impl ListWaits {
@@ -77,6 +79,7 @@ impl ListWaits {
             retry: FIRST_RETRY,
             fruitless: 0,
             resting: None,
+            switches: 0,
         }
     }
 
@@ -109,6 +112,18 @@ impl ListWaits {
                 _ => self.resting = None,
             }
         }
+        if self.switches != Client::master_switches() {
+            // Waits on a server that is no longer the master would never wake.
+            self.switches = Client::master_switches();
+            for wait in &mut self.waits {
+                *wait = ListWait {
+                    key: std::mem::take(&mut wait.key),
+                    socket: None,
+                    sent: false,
+                    buf: Vec::new(),
+                };
+            }
+        }
         let (legacy, timeout) = (self.legacy, self.timeout_arg());
         let mut failed = false;
         for wait in &mut self.waits {
@@ -116,7 +131,12 @@ impl ListWaits {
                 if failed || self.next_attempt.is_some_and(|t| Instant::now() < t) {
                     continue;
                 }
-                match socket::open(self.client.connection_info(), true, CONNECT_TIMEOUT) {
+                let opened = self
+                    .client
+                    .connection_info()
+                    .map_err(std::io::Error::other)
+                    .and_then(|info| socket::open(&info, true, CONNECT_TIMEOUT));
+                match opened {
                     Ok(Some(s)) => wait.socket = Some(s),
                     Ok(None) => {
                         tracing::debug!(

@@ -32,12 +32,14 @@ pub(crate) struct Wake {
     channel: String,
     socket: Option<Socket>,
     last_attempt: Option<Instant>,
+    /// [`Client::master_switches`] when the socket was opened.
+    switches: u64,
 }
 
 impl Wake {
     /// Subscribes to `channel` (a physical name, namespace included).
     pub(crate) fn new(client: Client, channel: String) -> Self {
-        let mut wake = Wake { client, channel, socket: None, last_attempt: None };
+        let mut wake = Wake { client, channel, socket: None, last_attempt: None, switches: 0 };
         wake.ensure();
         wake
     }
@@ -74,10 +76,16 @@ impl Wake {
 
     /// Subscribes if not subscribed and the last attempt is not too recent.
     pub(crate) fn ensure(&mut self) {
+        if self.socket.is_some() && self.switches != Client::master_switches() {
+            tracing::debug!("the master moved: subscribing on the new one");
+            self.socket = None;
+            self.last_attempt = None;
+        }
         if self.socket.is_some() || self.last_attempt.is_some_and(|t| t.elapsed() < RETRY) {
             return;
         }
         self.last_attempt = Some(Instant::now());
+        self.switches = Client::master_switches();
         match self.subscribe() {
             Ok(Some(socket)) => self.socket = Some(socket),
             Ok(None) => {}
@@ -86,7 +94,8 @@ impl Wake {
     }
 
     fn subscribe(&self) -> std::io::Result<Option<Socket>> {
-        let Some(mut socket) = socket::open(self.client.connection_info(), false, TIMEOUT)? else {
+        let info = self.client.connection_info().map_err(std::io::Error::other)?;
+        let Some(mut socket) = socket::open(&info, false, TIMEOUT)? else {
             tracing::debug!(
                 "no instant wake-up for a connection with TLS settings of its own; the loop polls"
             );

@@ -116,7 +116,9 @@ impl std::fmt::Debug for Worker {
     }
 }
 
-const MAX_BACKOFF: Duration = Duration::from_secs(30);
+/// The longest pause between attempts to reach Redis again: a restarted
+/// server, or the master a failover promoted, is back in use within it.
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
 /// The shortest a wait on a list lasts before it is sent again (unless a
 /// longer interval): it only bounds how long a silently dead connection

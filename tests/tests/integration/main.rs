@@ -22,6 +22,7 @@ mod retries_admin;
 mod retry;
 mod schedule_admin;
 mod scheduler;
+mod sentinel;
 mod steps;
 mod titles;
 mod worker;
