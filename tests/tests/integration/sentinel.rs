@@ -180,5 +180,15 @@ fn workers_behind_sentinel_follow_a_failover_with_nothing_lost() {
         eventually(Duration::from_secs(10), || lines(&out).iter().any(|l| l.starts_with("after "))),
         "a job enqueued after the failover did not run"
     );
+    // The admin commands go to the new master too.
+    let mut info = super::worker(&master);
+    let out = resque_tests::run(
+        info.env("RESQUE_REDIS", &address).args(["info", "--json"]),
+        Duration::from_secs(30),
+    );
+    assert!(out.status.success(), "info behind Sentinel: {}", String::from_utf8_lossy(&out.stderr));
+    let info: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(info["pending"], 0, "{info}");
+    assert_eq!(info["workers"], 2, "{info}");
     drop(workers);
 }
