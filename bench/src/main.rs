@@ -1,11 +1,13 @@
 //! `cargo run --release -p resque-bench`: measures, on a private
 //! redis-server, how long an idle worker takes from enqueue to the start of
 //! the job (forking and in-process), what an idle worker costs Redis, and
-//! how soon the scheduler promotes delayed jobs (`scheduler.rs`).
+//! how soon the scheduler promotes delayed jobs (`scheduler.rs`), and what
+//! 1,000 idle workers cost Redis (`idle_fleet.rs`).
 //!
 //! The binary is also the worker and the scheduler it measures
 //! (`resque-bench work ...`, `resque-bench scheduler`; `resque-bench
-//! delayed` prints only the scheduler's figures), so
+//! delayed` prints only the scheduler's figures, `resque-bench idle` only
+//! the idle fleet's), so
 //! the probe job below is linked in, and nothing else: it links no test
 //! jobs or test hooks, which would run in every measured job. It is built
 //! and linked as a user's worker binary is (`cargo build --release`, no
@@ -13,6 +15,7 @@
 
 mod big_payload;
 mod head_of_line;
+mod idle_fleet;
 mod node;
 mod scheduler;
 
@@ -131,6 +134,13 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().collect();
     match args.get(1).map(String::as_str) {
         Some("work" | "scheduler") => return resque_cli::main(),
+        Some("idle") => {
+            // Only the idle fleet's figures.
+            let redis = TestRedis::start();
+            println!("resque-rs idle fleet benchmark (private redis-server on port {})", redis.port());
+            idle_fleet::report(&redis);
+            return ExitCode::SUCCESS;
+        }
         Some("delayed") => {
             // Only the scheduler's figures (the last table of a whole run).
             let redis = TestRedis::start();
@@ -219,6 +229,7 @@ fn main() -> ExitCode {
     head_of_line::report(&redis);
     big_payload::report(&redis);
     scheduler::report(&redis);
+    idle_fleet::report(&redis);
     ExitCode::SUCCESS
 }
 
