@@ -197,14 +197,20 @@ fn init_logging(verbosity: u8, format: LogFormat) {
 /// environment; namespace from `-N`, else the address, else
 /// `RESQUE_NAMESPACE`, else `resque`.
 pub fn client(cli: &Cli) -> Result<Client, CliError> {
-    let client = match (&cli.redis, &cli.config) {
+    if let Some(ns) = &cli.namespace {
+        let address: resque::RedisAddress = match (&cli.redis, &cli.config) {
+            (Some(addr), _) => addr.parse()?,
+            (None, Some(path)) => {
+                resque::config::Config::load(path)?.address_for(&resque::config::environment())?.parse()?
+            }
+            (None, None) => resque::RedisAddress::from_env()?,
+        };
+        return Ok(Client::with_namespace(address, ns)?);
+    }
+    Ok(match (&cli.redis, &cli.config) {
         (Some(addr), _) => Client::new(addr)?,
         (None, Some(path)) => Client::from_config(path)?,
         (None, None) => Client::from_env()?,
-    };
-    Ok(match &cli.namespace {
-        Some(ns) => Client::with_namespace(client.address().clone(), ns)?,
-        None => client,
     })
 }
 

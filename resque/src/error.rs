@@ -163,8 +163,11 @@ pub(crate) fn connection_broken(e: &redis::RedisError) -> bool {
 /// (`LOADING`), a master refusing writes for want of replicas
 /// (`NOREPLICAS`, with `min-replicas-to-write`: as when its replica was
 /// just promoted), or a blocked command released because the server
-/// changed role (`UNBLOCKED`). Nothing was done; a new connection (behind
-/// Sentinel, to the master the sentinels name now) can try again.
+/// changed role (`UNBLOCKED`); on Redis Cluster, a slot served elsewhere
+/// now (`MOVED`, `ASK`), or a cluster not serving it for the moment
+/// (`CLUSTERDOWN`, `TRYAGAIN`). Nothing was done; a new connection (behind
+/// Sentinel, to the master the sentinels name now; on a cluster, to the
+/// master serving the slot now) can try again.
 fn server_moved_on(e: &redis::RedisError) -> bool {
     use redis::{ErrorKind, ServerErrorKind};
     matches!(

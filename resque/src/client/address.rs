@@ -5,6 +5,7 @@ use std::env;
 use std::fmt;
 use std::str::FromStr;
 
+use super::cluster::ClusterSpec;
 use super::sentinel::SentinelSpec;
 use super::Client;
 use crate::config::Config;
@@ -18,7 +19,9 @@ pub const DEFAULT_URL: &str = "redis://127.0.0.1:6379";
 /// `host:port:db/namespace`; or the master of a Redis Sentinel service,
 /// `redis+sentinel://[:password@]host1:26379,host2:26379/<service>[/db]`
 /// (`rediss+sentinel://` for TLS; the password and database are the
-/// master's).
+/// master's); or a Redis Cluster, `redis+cluster://host:port,host:port`
+/// (any of its nodes; the namespace must then hold a hash tag, as
+/// `{resque}`).
 ///
 /// ```
 /// use resque::RedisAddress;
@@ -36,6 +39,7 @@ pub struct RedisAddress {
     url: String,
     namespace: Option<String>,
     sentinel: Option<SentinelSpec>,
+    cluster: Option<ClusterSpec>,
 }
 
 impl RedisAddress {
@@ -49,9 +53,25 @@ impl RedisAddress {
         self.namespace.as_deref()
     }
 
+    /// The address the environment names: `RESQUE_REDIS`, else `REDIS_URL`,
+    /// else [`DEFAULT_URL`].
+    ///
+    /// ```
+    /// let address = resque::RedisAddress::from_env().unwrap();
+    /// assert!(address.url().contains("://"));
+    /// ```
+    pub fn from_env() -> Result<Self> {
+        env_address().parse()
+    }
+
     /// The Sentinel service the address names, if it is a Sentinel address.
     pub(crate) fn sentinel(&self) -> Option<&SentinelSpec> {
         self.sentinel.as_ref()
+    }
+
+    /// The cluster the address names, if it is a Cluster address.
+    pub(crate) fn cluster(&self) -> Option<&ClusterSpec> {
+        self.cluster.as_ref()
     }
 }
 
@@ -67,14 +87,33 @@ impl FromStr for RedisAddress {
         }
         if SentinelSpec::is_sentinel_url(trimmed) {
             let spec = SentinelSpec::parse(trimmed).map_err(|why| invalid(&why))?;
-            return Ok(RedisAddress { url: trimmed.to_string(), namespace: None, sentinel: Some(spec) });
+            return Ok(RedisAddress {
+                url: trimmed.to_string(),
+                namespace: None,
+                sentinel: Some(spec),
+                cluster: None,
+            });
+        }
+        if ClusterSpec::is_cluster_url(trimmed) {
+            let spec = ClusterSpec::parse(trimmed).map_err(|why| invalid(&why))?;
+            return Ok(RedisAddress {
+                url: trimmed.to_string(),
+                namespace: None,
+                sentinel: None,
+                cluster: Some(spec),
+            });
         }
         if let Some((scheme, _)) = trimmed.split_once("://") {
             if !matches!(scheme, "redis" | "rediss" | "unix" | "redis+unix") {
                 return Err(invalid("the scheme must be redis://, rediss://, unix:// or redis+sentinel://"));
             }
             redis::parse_redis_url(trimmed).ok_or_else(|| invalid("not a valid Redis URL"))?;
-            return Ok(RedisAddress { url: trimmed.to_string(), namespace: None, sentinel: None });
+            return Ok(RedisAddress {
+                url: trimmed.to_string(),
+                namespace: None,
+                sentinel: None,
+                cluster: None,
+            });
         }
         let (server, namespace) = match trimmed.split_once('/') {
             Some((server, "")) => (server, None),
@@ -94,7 +133,12 @@ impl FromStr for RedisAddress {
         if parts.next().is_some() {
             return Err(invalid("expected host:port[:db][/namespace]"));
         }
-        Ok(RedisAddress { url: format!("redis://{host}:{port}/{db}"), namespace, sentinel: None })
+        Ok(RedisAddress {
+            url: format!("redis://{host}:{port}/{db}"),
+            namespace,
+            sentinel: None,
+            cluster: None,
+        })
     }
 }
 

@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 
 use redis::{Connection, ConnectionInfo, RedisResult};
 
-use super::sentinel::{SentinelSpec, Sentinels};
+use super::cluster::ClusterSlot;
+use super::sentinel::Sentinels;
 use super::Client;
 use crate::error::{Error, Result};
 
@@ -26,12 +27,8 @@ pub(super) enum Target {
     Direct(redis::Client),
     /// The master of a Sentinel service.
     Sentinel(Sentinels),
-}
-
-impl Target {
-    pub(super) fn sentinel(spec: SentinelSpec) -> Self {
-        Target::Sentinel(Sentinels::new(spec))
-    }
+    /// The Redis Cluster master serving the namespace's slot.
+    Cluster(ClusterSlot),
 }
 
 pub(super) struct OwnedConnection {
@@ -60,12 +57,11 @@ impl Client {
     /// sentinels name now.
     pub(crate) fn connection_info(&self) -> Result<ConnectionInfo> {
         match &self.inner.target {
-            Target::Direct(redis) => Ok(redis.get_connection_info().clone()),
-            Target::Sentinel(sentinels) => sentinels
-                .master_addr()
-                .and_then(|addr| sentinels.info_for(&addr))
-                .map_err(|source| Error::Connect { address: self.inner.address.to_string(), source }),
+            Target::Direct(redis) => return Ok(redis.get_connection_info().clone()),
+            Target::Sentinel(sentinels) => sentinels.master_addr().and_then(|addr| sentinels.info_for(&addr)),
+            Target::Cluster(slot) => slot.master_addr().and_then(|addr| slot.info_for(&addr)),
         }
+        .map_err(|source| Error::Connect { address: self.inner.address.to_string(), source })
     }
 
     /// How many times a Sentinel client of this process moved to another
@@ -170,6 +166,10 @@ impl Client {
             }
             Target::Sentinel(sentinels) => {
                 let (addr, conn) = sentinels.connect_master(CONNECT_TIMEOUT).map_err(connect_error)?;
+                (conn, Some(addr))
+            }
+            Target::Cluster(slot) => {
+                let (addr, conn) = slot.connect_master(CONNECT_TIMEOUT).map_err(connect_error)?;
                 (conn, Some(addr))
             }
         };

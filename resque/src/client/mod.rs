@@ -3,6 +3,7 @@
 //! connection, enqueueing, queues, workers, stats, and inspecting keys.
 
 mod address;
+mod cluster;
 mod connection;
 mod delayed;
 mod enqueue;
@@ -78,9 +79,22 @@ impl Client {
             });
         }
         let target =
-            match address.sentinel() {
-                Some(spec) => Target::sentinel(spec.clone()),
-                None => Target::Direct(redis::Client::open(address.url()).map_err(|e| {
+            match (address.sentinel(), address.cluster()) {
+                (Some(spec), _) => Target::Sentinel(sentinel::Sentinels::new(spec.clone())),
+                (None, Some(spec)) => {
+                    if cluster::hash_tag(namespace).is_none() {
+                        return Err(Error::InvalidAddress {
+                            input: address.to_string(),
+                            reason: format!(
+                                "on Redis Cluster the namespace must hold a hash tag, as `{{{namespace}}}` \
+                             (-N, RESQUE_NAMESPACE or resque.yml): a namespace's keys must share one slot, \
+                             since every script touches several of them at once; {namespace:?} has none"
+                            ),
+                        });
+                    }
+                    Target::Cluster(cluster::ClusterSlot::new(spec.clone(), namespace))
+                }
+                (None, None) => Target::Direct(redis::Client::open(address.url()).map_err(|e| {
                     Error::InvalidAddress { input: address.to_string(), reason: e.to_string() }
                 })?),
             };

@@ -56,19 +56,7 @@ impl SentinelSpec {
             Some((userinfo, rest)) => (Some(userinfo), rest),
             None => (None, rest),
         };
-        let (username, password) = match userinfo {
-            None => (None, None),
-            Some(info) => {
-                let (user, password) = info.split_once(':').unwrap_or((info, ""));
-                let decode = |s: &str| -> Result<Option<String>, String> {
-                    if s.is_empty() {
-                        return Ok(None);
-                    }
-                    percent_decode(s).map(Some)
-                };
-                (decode(user)?, decode(password)?)
-            }
-        };
+        let (username, password) = credentials(userinfo)?;
         let mut parts = rest.split('/');
         let hosts = parts.next().unwrap_or("");
         let service = parts.next().unwrap_or("");
@@ -117,6 +105,20 @@ impl SentinelSpec {
         }
         Ok(addr.into_connection_info()?.set_redis_settings(redis))
     }
+}
+
+/// The user and password of an address's `user:password@` part, with their
+/// `%XX` escapes decoded; an empty one is none.
+pub(super) fn credentials(userinfo: Option<&str>) -> Result<(Option<String>, Option<String>), String> {
+    let Some(info) = userinfo else { return Ok((None, None)) };
+    let (user, password) = info.split_once(':').unwrap_or((info, ""));
+    let decode = |s: &str| -> Result<Option<String>, String> {
+        if s.is_empty() {
+            return Ok(None);
+        }
+        percent_decode(s).map(Some)
+    };
+    Ok((decode(user)?, decode(password)?))
 }
 
 /// `%XX` escapes in a URL's user or password.

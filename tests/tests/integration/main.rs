@@ -7,6 +7,7 @@ mod bytes;
 mod chaos;
 mod cli;
 mod client;
+mod cluster;
 mod delayed_admin;
 mod deploy;
 mod enqueue;

@@ -1,0 +1,262 @@
+//! Redis Cluster: a namespace whose name holds a hash tag (`{resque}`) keeps
+//! every key in one slot, so one master serves all of it and every script
+//! stays valid there. The client asks the cluster which slot the tag is
+//! (`CLUSTER KEYSLOT`) and which master serves it (`CLUSTER SLOTS`), and
+//! talks to that master alone; a reply that says the slot moved (`MOVED`,
+//! `READONLY` after a failover, `CLUSTERDOWN`, `TRYAGAIN`) makes the next
+//! connection ask again. Several namespaces spread over the masters.
+
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use redis::{
+    Connection, ConnectionAddr, ConnectionInfo, ErrorKind, IntoConnectionInfo, RedisError, RedisResult,
+};
+
+/// Time limit for reaching one seed node and for its answer.
+const SEED_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// A parsed `redis+cluster://` (or `rediss+cluster://`) address:
+/// `redis+cluster://[user:password@]host:port,host:port`, any nodes of the
+/// cluster to start from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct ClusterSpec {
+    pub(crate) seeds: Vec<(String, u16)>,
+    username: Option<String>,
+    password: Option<String>,
+    tls: bool,
+}
+
+impl ClusterSpec {
+    /// Whether `input` is meant as a Cluster address.
+    pub(crate) fn is_cluster_url(input: &str) -> bool {
+        input.starts_with("redis+cluster://") || input.starts_with("rediss+cluster://")
+    }
+
+    /// Parses a Cluster address; the error says what is wrong with it.
+    pub(crate) fn parse(input: &str) -> Result<Self, String> {
+        let (tls, rest) = if let Some(rest) = input.strip_prefix("redis+cluster://") {
+            (false, rest)
+        } else if let Some(rest) = input.strip_prefix("rediss+cluster://") {
+            (true, rest)
+        } else {
+            return Err("a Cluster address starts with redis+cluster:// or rediss+cluster://".into());
+        };
+        let rest = rest.strip_suffix('/').unwrap_or(rest);
+        let (userinfo, hosts) = match rest.rsplit_once('@') {
+            Some((userinfo, hosts)) => (Some(userinfo), hosts),
+            None => (None, rest),
+        };
+        let (username, password) = super::sentinel::credentials(userinfo)?;
+        if hosts.contains('/') {
+            return Err(
+                "a Cluster address has no database or path: redis+cluster://host:port,host:port (the \
+                        namespace comes from -N, RESQUE_NAMESPACE or resque.yml)"
+                    .into(),
+            );
+        }
+        let mut seeds = Vec::new();
+        for host in hosts.split(',') {
+            let (name, port) =
+                host.rsplit_once(':').ok_or_else(|| format!("the node {host:?} has no port"))?;
+            let port = port
+                .parse::<u16>()
+                .ok()
+                .filter(|p| *p > 0)
+                .ok_or_else(|| format!("the port in {host:?} is not a number from 1 to 65535"))?;
+            if name.is_empty() {
+                return Err(format!("a node has no host ({hosts:?})"));
+            }
+            seeds.push((name.to_string(), port));
+        }
+        Ok(ClusterSpec { seeds, username, password, tls })
+    }
+
+    fn info(&self, host: String, port: u16) -> RedisResult<ConnectionInfo> {
+        let addr = if self.tls {
+            ConnectionAddr::TcpTls { host, port, insecure: false, tls_params: None }
+        } else {
+            ConnectionAddr::Tcp(host, port)
+        };
+        let mut redis = redis::RedisConnectionInfo::default();
+        if let Some(user) = &self.username {
+            redis = redis.set_username(user);
+        }
+        if let Some(password) = &self.password {
+            redis = redis.set_password(password);
+        }
+        Ok(addr.into_connection_info()?.set_redis_settings(redis))
+    }
+}
+
+/// The hash tag of a namespace, as Redis Cluster reads one from a key that
+/// starts with it: what lies between the first `{` and the first `}` after
+/// it, when that is not empty and closes within the namespace.
+///
+/// ```text
+/// {resque}      -> resque
+/// app:{t1}      -> t1
+/// resque        -> none: its keys would spread over the cluster
+/// {}x / {open   -> none
+/// ```
+pub(crate) fn hash_tag(namespace: &str) -> Option<&str> {
+    let open = namespace.find('{')?;
+    let close = namespace[open + 1..].find('}')? + open + 1;
+    let tag = &namespace[open + 1..close];
+    (!tag.is_empty()).then_some(tag)
+}
+
+/// The master serving one namespace's slot.
+pub(super) struct ClusterSlot {
+    spec: ClusterSpec,
+    /// A key of the namespace (any: they share the slot).
+    probe_key: String,
+    asked: Mutex<Option<Asked>>,
+}
+
+struct Asked {
+    pid: u32,
+    index: usize,
+    conn: Connection,
+}
+
+impl ClusterSlot {
+    pub(super) fn new(spec: ClusterSpec, namespace: &str) -> Self {
+        ClusterSlot { spec, probe_key: format!("{namespace}:queues"), asked: Mutex::new(None) }
+    }
+
+    /// The address of the master serving the namespace's slot, as the
+    /// first seed node that answers says.
+    pub(super) fn master_addr(&self) -> RedisResult<(String, u16)> {
+        let mut asked = self.lock();
+        let pid = std::process::id();
+        if asked.as_ref().is_some_and(|a| a.pid != pid) {
+            // Inherited across fork: the parent's, not to be read or closed here.
+            if let Some(inherited) = asked.take() {
+                std::mem::forget(inherited);
+            }
+        }
+        let count = self.spec.seeds.len();
+        let first = asked.as_ref().map_or(0, |a| a.index);
+        let mut last_error = None;
+        for step in 0..count {
+            let index = (first + step) % count;
+            if asked.as_ref().is_none_or(|a| a.index != index) {
+                *asked = None;
+                match self.connect_seed(index) {
+                    Ok(conn) => *asked = Some(Asked { pid, index, conn }),
+                    Err(e) => {
+                        last_error = Some(e);
+                        continue;
+                    }
+                }
+            }
+            let Some(current) = asked.as_mut() else { continue };
+            match self.lookup(&mut current.conn, &self.spec.seeds[index].0) {
+                Ok(addr) => return Ok(addr),
+                Err(e) => {
+                    *asked = None;
+                    last_error = Some(e);
+                }
+            }
+        }
+        Err(last_error.unwrap_or_else(|| RedisError::from((ErrorKind::Io, "no node in the address"))))
+    }
+
+    /// `CLUSTER KEYSLOT` of the namespace, then the master `CLUSTER SLOTS`
+    /// names for it (an empty IP is the node asked, as Redis means it).
+    fn lookup(&self, conn: &mut Connection, seed_host: &str) -> RedisResult<(String, u16)> {
+        let slot: i64 = redis::cmd("CLUSTER").arg("KEYSLOT").arg(&self.probe_key).query(conn)?;
+        let ranges: Vec<Vec<redis::Value>> = redis::cmd("CLUSTER").arg("SLOTS").query(conn)?;
+        for range in ranges {
+            let (Some(start), Some(end), Some(master)) = (range.first(), range.get(1), range.get(2)) else {
+                continue;
+            };
+            let (Ok(start), Ok(end)) =
+                (redis::from_redis_value_ref::<i64>(start), redis::from_redis_value_ref::<i64>(end))
+            else {
+                continue;
+            };
+            if slot < start || slot > end {
+                continue;
+            }
+            let node: Vec<redis::Value> = redis::from_redis_value_ref(master)?;
+            let (Some(ip), Some(port)) = (node.first(), node.get(1)) else { break };
+            let ip: String = redis::from_redis_value_ref(ip)?;
+            let port: u16 = redis::from_redis_value_ref(port)?;
+            let host = if ip.is_empty() { seed_host.to_string() } else { ip };
+            return Ok((host, port));
+        }
+        Err(RedisError::from((
+            ErrorKind::Server(redis::ServerErrorKind::ClusterDown),
+            "slot not served",
+            format!("no master serves slot {slot} (of {:?}) now", self.probe_key),
+        )))
+    }
+
+    /// A connection to the master serving the slot, checked with `ROLE`.
+    pub(super) fn connect_master(&self, timeout: Duration) -> RedisResult<((String, u16), Connection)> {
+        let (host, port) = self.master_addr()?;
+        let info = self.spec.info(host.clone(), port)?;
+        let mut conn = redis::Client::open(info)?.get_connection_with_timeout(timeout)?;
+        let role: Vec<redis::Value> = redis::cmd("ROLE").query(&mut conn)?;
+        match role.first() {
+            Some(redis::Value::BulkString(role)) if role == b"master" => Ok(((host, port), conn)),
+            _ => Err(RedisError::from((
+                ErrorKind::Server(redis::ServerErrorKind::ClusterDown),
+                "not a master",
+                format!("the cluster names {host}:{port} as master of the namespace's slot, but it is not one (yet)"),
+            ))),
+        }
+    }
+
+    /// How to reach the master at `addr`.
+    pub(super) fn info_for(&self, addr: &(String, u16)) -> RedisResult<ConnectionInfo> {
+        self.spec.info(addr.0.clone(), addr.1)
+    }
+
+    fn connect_seed(&self, index: usize) -> RedisResult<Connection> {
+        let (host, port) = &self.spec.seeds[index];
+        let conn = redis::Client::open(self.spec.info(host.clone(), *port)?)?
+            .get_connection_with_timeout(SEED_TIMEOUT)?;
+        conn.set_read_timeout(Some(SEED_TIMEOUT))?;
+        conn.set_write_timeout(Some(SEED_TIMEOUT))?;
+        Ok(conn)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Option<Asked>> {
+        self.asked.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cluster_addresses_parse() {
+        let spec = ClusterSpec::parse("redis+cluster://:pw@h1:7000,h2:7001/").unwrap();
+        assert_eq!(spec.seeds, vec![("h1".to_string(), 7000), ("h2".to_string(), 7001)]);
+        assert_eq!(spec.password.as_deref(), Some("pw"));
+        for (input, why) in [
+            ("redis+cluster://h1", "no port"),
+            ("redis+cluster://h1:x", "port"),
+            ("redis+cluster://:1", "no host"),
+            ("redis+cluster://h1:1/2", "no database"),
+        ] {
+            let err = ClusterSpec::parse(input).unwrap_err();
+            assert!(err.contains(why), "{input:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn hash_tags_as_redis_cluster_reads_them() {
+        assert_eq!(hash_tag("{resque}"), Some("resque"));
+        assert_eq!(hash_tag("app:{t1}"), Some("t1"));
+        assert_eq!(hash_tag("{a}{b}"), Some("a"));
+        assert_eq!(hash_tag("resque"), None);
+        assert_eq!(hash_tag("{}x"), None);
+        assert_eq!(hash_tag("{open"), None);
+        assert_eq!(hash_tag("close}{"), None);
+    }
+}
