@@ -1,7 +1,8 @@
 //! Redis Cluster: a real cluster of 3 masters and 3 replicas
 //! (`--cluster-enabled yes`, `redis-cli --cluster create`), two namespaces
 //! with hash tags on two different masters, workers given a
-//! `redis+cluster://` address, and a failover of one master mid-run.
+//! `redis+cluster://` address, and a failover of one master mid-run; then a
+//! killed worker's job recovered, and the web app.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -180,6 +181,8 @@ fn two_namespaces_on_a_cluster_survive_a_master_failover() {
             let mut cmd = super::worker(&cluster.nodes[0]);
             cmd.env("RESQUE_REDIS", &address)
                 .args(["work", "-q", "record,failing", "-i", "0.1", "--scheduler", "-N", ns])
+                // Pruning locks last one heartbeat interval: short, for the recovery below.
+                .args(["--heartbeat-interval", "1"])
                 .args(extra);
             let log = std::fs::File::create(dir.path().join(format!("worker-{ns}.log"))).unwrap();
             Reaped::spawn(cmd.stdout(Stdio::null()).stderr(log))
@@ -231,4 +234,58 @@ fn two_namespaces_on_a_cluster_survive_a_master_failover() {
         assert_eq!((info["pending"].as_i64(), info["failed"].as_i64()), (Some(0), Some(1)), "{info}");
     }
     drop(workers);
+
+    // Pruning and recovery: a worker killed in the middle of a job; the next
+    // worker on the host recovers the job from its in-flight list and runs it.
+    let client = resque::Client::with_namespace(address.parse().unwrap(), &ns_a).unwrap();
+    let slow_out = dir.path().join("slow");
+    resque_tests::jobs::slow_record::enqueue_to(&client, slow_out.to_str().unwrap(), 3000, "orphan").unwrap();
+    let work = ["work", "-q", "slow", "--heartbeat-interval", "1", "-N", ns_a.as_str()];
+    let spawn = |interval: &str| {
+        let mut cmd = super::worker(&cluster.nodes[0]);
+        cmd.env("RESQUE_REDIS", &address).args(work).args(["-i", interval, "-vv"]);
+        let log = std::fs::File::create(dir.path().join(format!("slow-{interval}.log"))).unwrap();
+        Reaped::spawn(cmd.stdout(Stdio::null()).stderr(log))
+    };
+    let mut first = spawn("60");
+    assert!(eventually(Duration::from_secs(30), || lines(&slow_out) == ["start orphan"]));
+    first.kill().unwrap();
+    first.wait().unwrap();
+    // The pruning lock (EX one heartbeat interval, taken at start) expires.
+    std::thread::sleep(Duration::from_millis(1500));
+    let _second = spawn("0.05");
+    assert!(
+        eventually(Duration::from_secs(30), || lines(&slow_out).iter().any(|l| l == "done orphan")),
+        "the killed worker's job was not recovered: {:?}; the worker said: {}",
+        lines(&slow_out),
+        std::fs::read_to_string(dir.path().join("slow-0.05.log")).unwrap_or_default()
+    );
+
+    // The web app shows a namespace of the cluster.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut web = super::worker(&cluster.nodes[0]);
+    web.env("RESQUE_REDIS", &address).args(["web", "-p", &port.to_string(), "-N", ns_b.as_str()]);
+    let _web = Reaped::spawn(web.stdout(Stdio::null()).stderr(Stdio::null()));
+    let mut page = String::new();
+    assert!(
+        eventually(Duration::from_secs(30), || {
+            page = http_get(port, "/queues");
+            page.starts_with("HTTP/1.1 200")
+        }),
+        "the web app did not serve /queues: {page}"
+    );
+    assert!(page.contains("record") && page.contains("failing"), "{page}");
+}
+
+fn http_get(port: u16, path: &str) -> String {
+    use std::io::{Read, Write};
+    let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else { return String::new() };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+    let request = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n");
+    if stream.write_all(request.as_bytes()).is_err() {
+        return String::new();
+    }
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    answer
 }
