@@ -27,6 +27,7 @@ mod options;
 mod presence;
 mod running;
 mod signals;
+mod start;
 mod step;
 mod watchdog;
 mod work_loop;
@@ -115,6 +116,13 @@ impl std::fmt::Debug for Worker {
         f.debug_struct("Worker").field("id", &self.id).field("options", &self.options).finish()
     }
 }
+
+/// The `tracing` target of the few lines a worker logs at info level that a
+/// quiet log (warnings only) still shows: that it started (its id, queues,
+/// how it runs jobs, its Redis and jobs) and that it has Redis back after
+/// losing it. `resque-cli` logs it at its default level (`warn`), as the
+/// filter `warn,resque::worker::status=info` would.
+pub const STATUS_TARGET: &str = "resque::worker::status";
 
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
@@ -229,9 +237,6 @@ impl Worker {
         procline::set("Starting");
         crate::perform::install_panic_hook();
         heap::return_large_blocks();
-        if !self.options.fork_per_job && self.options.job_timeout.is_some() {
-            tracing::warn!(worker = %self.id, "job timeouts need a forked child per job; --no-fork ignores them");
-        }
         signal_mask::defer_during_redis(true);
         self.heartbeat()?;
         self.prune();
@@ -240,7 +245,7 @@ impl Worker {
         if !self.options.fork_per_job {
             self.watchdog = watchdog::Watchdog::start(&self.client, &self.id);
         }
-        tracing::info!(worker = %self.id, "worker started");
+        self.announce();
         self.run_hooks(WorkerHook::BeforeFirstFork, None);
         let result = self.work_loop();
         if !self.spells.2 {
