@@ -23,6 +23,7 @@ mod child;
 mod control;
 mod heap;
 mod idle;
+mod link;
 mod options;
 mod presence;
 mod running;
@@ -106,6 +107,8 @@ pub struct Worker {
     unconfirmed: Vec<Ran>,
     /// The keys of this worker's steps.
     step_keys: step::StepKeys,
+    /// Whether Redis answers (its loss and return are logged once each).
+    link: link::RedisLink,
     /// Steps sent and not yet answered, oldest first. Nothing else uses the
     /// connection until they are (see [`Worker::sync`]).
     outstanding: VecDeque<Pending>,
@@ -186,6 +189,7 @@ impl Worker {
             unconfirmed: Vec::new(),
             outstanding: VecDeque::new(),
             step_keys,
+            link: link::RedisLink::default(),
         };
         if let Some(names) = static_names {
             worker.watch_lists(&names);
