@@ -11,7 +11,7 @@ use crate::queues::QueueList;
 use crate::registry::Registry;
 
 /// The most job classes the start-up line names; `jobs` lists them all.
-const NAMED_JOBS: usize = 20;
+const NAMED_JOBS: usize = 50;
 
 impl Worker {
     /// Logs the start-up line and the start-up warnings.
