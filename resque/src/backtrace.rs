@@ -17,29 +17,47 @@ struct Frame<'a> {
     at: Option<&'a str>,
 }
 
-/// The lines of a failure entry's backtrace for a panic at `location`
-/// (`file:line:col`) whose backtrace is `backtrace`: only the location when
-/// no backtrace could be taken.
-pub(crate) fn lines(backtrace: Option<&Backtrace>, location: Option<&str>) -> Vec<String> {
+/// Where a panic happened: its location (`file:line:col`) and the job's
+/// function (`module::function`).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Origin<'a> {
+    pub(crate) location: Option<&'a str>,
+    pub(crate) job: Option<&'a str>,
+}
+
+/// The lines of a failure entry's backtrace for a panic from `origin`
+/// whose backtrace is `backtrace`: only the location when no backtrace
+/// could be taken.
+pub(crate) fn lines(backtrace: Option<&Backtrace>, origin: Origin<'_>) -> Vec<String> {
     let text = backtrace.filter(|b| b.status() == BacktraceStatus::Captured).map(ToString::to_string);
-    let lines = text.as_deref().map(trimmed).unwrap_or_default();
+    let lines = text.as_deref().map(|text| trimmed(text, origin)).unwrap_or_default();
     if lines.is_empty() {
-        return location.map(str::to_string).into_iter().collect();
+        return origin.location.map(str::to_string).into_iter().collect();
     }
     lines
 }
 
 /// A printed backtrace (std's `Display`) trimmed as the module says.
-fn trimmed(text: &str) -> Vec<String> {
+fn trimmed(text: &str, origin: Origin<'_>) -> Vec<String> {
     let frames = parse(text);
     let start = frames.iter().position(|f| !is_above_the_job(f.symbol)).unwrap_or(frames.len());
     let frames = &frames[start..];
     let end = frames.iter().position(|f| is_the_catch(f.symbol)).unwrap_or(frames.len());
     let frames = &frames[..end];
-    let own: Vec<&Frame<'_>> = frames.iter().filter(|f| !is_a_wrapper(f.symbol)).collect();
-    // A job inlined into its generated wrapper (no debug info) is seen only as the wrapper.
-    let kept: Vec<&Frame<'_>> = if own.is_empty() { frames.iter().collect() } else { own };
-    let mut out: Vec<String> = kept.iter().take(MAX_FRAMES).map(|f| line(f)).collect();
+    let mut kept: Vec<Frame<'_>> = frames
+        .iter()
+        .filter(|f| !is_a_wrapper(f.symbol))
+        .map(|f| Frame { symbol: f.symbol, at: f.at })
+        .collect();
+    if kept.is_empty() {
+        // A job inlined into the function `#[resque::job]` generates (a
+        // build without debug info) is seen only as that function: named
+        // after the job, where it panicked.
+        if let (Some(wrapper), Some(job)) = (frames.first(), origin.job) {
+            kept.push(Frame { symbol: job, at: wrapper.at.or(origin.location) });
+        }
+    }
+    let mut out: Vec<String> = kept.iter().take(MAX_FRAMES).map(line).collect();
     if kept.len() > MAX_FRAMES {
         out.push(format!("... {} more frames", kept.len() - MAX_FRAMES));
     }
@@ -83,25 +101,20 @@ fn is_above_the_job(symbol: &str) -> bool {
         .any(|p| symbol.starts_with(p))
 }
 
-/// Where the job was called from, with everything below it: the
-/// `catch_unwind` that turns the panic into a failure.
+/// Where the job was called from, with everything below it: resque's
+/// call, and the `catch_unwind` that turns the panic into a failure (into
+/// which a build without debug info inlines the call).
 fn is_the_catch(symbol: &str) -> bool {
-    [
-        "resque::perform::catch",
-        "std::panicking::catch_unwind",
-        "std::panicking::try",
-        "std::panic::catch_unwind",
-    ]
-    .iter()
-    .any(|p| symbol.starts_with(p))
+    ["resque::perform::", "std::panicking::catch_unwind", "std::panicking::try", "std::panic::catch_unwind"]
+        .iter()
+        .any(|p| symbol.starts_with(p))
         || symbol == "__rust_try"
 }
 
-/// A frame between the catch and the job: resque's calls and the function
+/// A frame between resque's call and the job: the function
 /// `#[resque::job]` generates.
 fn is_a_wrapper(symbol: &str) -> bool {
-    symbol.starts_with("resque::perform::")
-        || symbol.starts_with("<core::panic::unwind_safe::AssertUnwindSafe<")
+    symbol.starts_with("<core::panic::unwind_safe::AssertUnwindSafe<")
         || symbol.ends_with("::__resque_perform")
 }
 
@@ -145,24 +158,40 @@ mod tests {
   17: main
 ";
 
+    const ORIGIN: Origin<'static> =
+        Origin { location: Some("src/jobs.rs:3:5"), job: Some("app::jobs::archive") };
+
     #[test]
     fn the_jobs_frames_come_first_without_the_panic_machinery_or_the_worker() {
         assert_eq!(
-            trimmed(PRINTED),
+            trimmed(PRINTED, ORIGIN),
             ["/src/app/src/jobs.rs:79:5:in `app::jobs::archive'", "app::jobs::helper"]
         );
     }
 
+    /// As a release build prints it: the job inlined into its wrapper, the
+    /// catch into resque's call.
+    const RELEASE: &str = "   0: std::backtrace::Backtrace::create
+   1: resque::perform::install_panic_hook::{{closure}}
+   2: std::panicking::panic_with_hook
+   3: __rustc::rust_begin_unwind
+   4: core::panicking::panic_fmt
+   5: app::jobs::_::__resque_perform
+   6: resque::perform::perform
+   7: resque::worker::child::child_main
+   8: main
+";
+
     #[test]
-    fn a_job_seen_only_as_its_generated_wrapper_keeps_it() {
-        let printed = "0: std::panicking::begin_panic\n1: app::jobs::_::__resque_perform\n2: __rust_try\n";
-        assert_eq!(trimmed(printed), ["app::jobs::_::__resque_perform"]);
+    fn a_job_seen_only_as_its_generated_wrapper_is_named_where_it_panicked() {
+        assert_eq!(trimmed(RELEASE, ORIGIN), ["src/jobs.rs:3:5:in `app::jobs::archive'"]);
+        assert!(trimmed(RELEASE, Origin::default()).is_empty());
     }
 
     #[test]
     fn long_backtraces_are_capped_with_a_count() {
         let printed: String = (0..45).map(|n| format!("{n}: app::deep::f{n}\n")).collect();
-        let lines = trimmed(&printed);
+        let lines = trimmed(&printed, ORIGIN);
         assert_eq!(lines.len(), MAX_FRAMES + 1);
         assert_eq!(lines[0], "app::deep::f0");
         assert_eq!(lines[MAX_FRAMES], "... 15 more frames");
@@ -170,9 +199,9 @@ mod tests {
 
     #[test]
     fn no_backtrace_leaves_the_location() {
-        assert_eq!(lines(None, Some("src/jobs.rs:3:5")), ["src/jobs.rs:3:5"]);
-        assert_eq!(lines(Some(&Backtrace::disabled()), Some("src/jobs.rs:3:5")), ["src/jobs.rs:3:5"]);
-        assert!(lines(None, None).is_empty());
+        assert_eq!(lines(None, ORIGIN), ["src/jobs.rs:3:5"]);
+        assert_eq!(lines(Some(&Backtrace::disabled()), ORIGIN), ["src/jobs.rs:3:5"]);
+        assert!(lines(None, Origin::default()).is_empty());
     }
 
     #[test]
@@ -181,7 +210,7 @@ mod tests {
         fn the_caller() -> Backtrace {
             Backtrace::force_capture()
         }
-        let lines = lines(Some(&the_caller()), None);
+        let lines = lines(Some(&the_caller()), Origin::default());
         assert!(lines.first().is_some_and(|first| first.contains("the_caller")), "{lines:?}");
         assert!(lines.iter().all(|l| !l.contains("std::backtrace")), "{lines:?}");
     }

@@ -21,11 +21,11 @@ pub(crate) fn perform(entry: &JobEntry, queue: &str, args: Vec<Value>) -> Result
     install_panic_hook();
     let hooks = &entry.hooks;
     if !hooks.any {
-        return catch(|| (entry.perform)(args));
+        return catch(entry, || (entry.perform)(args));
     }
     let ctx_args = args.clone();
     let ctx = JobContext { class: entry.class, queue, args: &ctx_args };
-    let result = catch(|| {
+    let result = catch(entry, || {
         match (hooks.before_perform)(&ctx) {
             Ok(()) => {}
             Err(HookStop::DontPerform) => return Ok(()),
@@ -51,7 +51,7 @@ pub(crate) fn perform(entry: &JobEntry, queue: &str, args: Vec<Value>) -> Result
 /// Runs a job's `on_failure` hooks; a panic in them is logged, not raised.
 pub(crate) fn run_on_failure(entry: &JobEntry, failure: &JobFailure, ctx: &JobContext<'_>) {
     if entry.hooks.any {
-        if let Err(e) = catch(|| {
+        if let Err(e) = catch(entry, || {
             (entry.hooks.on_failure)(failure, ctx);
             Ok(())
         }) {
@@ -60,8 +60,8 @@ pub(crate) fn run_on_failure(entry: &JobEntry, failure: &JobFailure, ctx: &JobCo
     }
 }
 
-/// Runs `f`, turning a panic into a failure.
-fn catch(f: impl FnOnce() -> Result<(), JobFailure>) -> Result<(), JobFailure> {
+/// Runs `f`, a call of `entry`'s job or hooks, turning a panic into a failure.
+fn catch(entry: &JobEntry, f: impl FnOnce() -> Result<(), JobFailure>) -> Result<(), JobFailure> {
     let caught = {
         let _in_job = InJob::enter();
         panic::catch_unwind(AssertUnwindSafe(f))
@@ -70,7 +70,9 @@ fn catch(f: impl FnOnce() -> Result<(), JobFailure>) -> Result<(), JobFailure> {
         Ok(result) => result,
         Err(payload) => {
             let (backtrace, location) = LAST_PANIC.with(|last| last.borrow_mut().take()).unwrap_or_default();
-            let backtrace = crate::backtrace::lines(backtrace.as_ref(), location.as_deref());
+            let job = format!("{}::{}", entry.module_path, entry.function);
+            let origin = crate::backtrace::Origin { location: location.as_deref(), job: Some(&job) };
+            let backtrace = crate::backtrace::lines(backtrace.as_ref(), origin);
             Err(JobFailure {
                 exception: exception::PANIC.to_string(),
                 error: panic_text(&*payload),
