@@ -233,7 +233,16 @@ impl Worker {
     /// the queues are empty), and unregisters.
     ///
     /// As Ruby Resque does: the first heartbeat, then pruning of dead
-    /// workers, then registration.
+    /// workers, then registration. It then logs that it started (on
+    /// [`STATUS_TARGET`]), with a warning for each thing it will not do as
+    /// asked (no linked job uses its queues; a job's own timeout in a
+    /// worker that does not fork).
+    ///
+    /// It installs a panic hook first, which its forked children inherit:
+    /// a job's panic keeps its backtrace for the failure entry and, when a
+    /// `tracing` subscriber is installed, is logged as one event instead of
+    /// std's text on stderr (the hook set before is called only when no
+    /// subscriber is).
     pub fn work(&mut self) -> Result<StopReason> {
         if let Some(prefix) = &self.options.procline_prefix {
             procline::set_prefix(prefix);
