@@ -107,7 +107,17 @@ pub fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             eprintln!("resque-cli: error: {e}");
-            ExitCode::FAILURE
+            e.exit_code()
+        }
+    }
+}
+
+impl CliError {
+    /// 2 for a usage error (as clap's own), else 1.
+    pub fn exit_code(&self) -> ExitCode {
+        match self {
+            CliError::Usage(_) => ExitCode::from(2),
+            _ => ExitCode::FAILURE,
         }
     }
 }
@@ -178,11 +188,14 @@ fn run_web(cli: &Cli, web: &WebArgs) -> Result<ExitCode, CliError> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Logs to stderr: warnings and the worker's status lines (that it started,
+/// that it has Redis back) by default, everything at info with -v, at
+/// debug with -vv; `RUST_LOG` instead when set.
 fn init_logging(verbosity: u8, format: LogFormat) {
     let default = match verbosity {
-        0 => "warn",
-        1 => "info",
-        _ => "debug",
+        0 => format!("warn,{}=info", resque::worker::STATUS_TARGET),
+        1 => "info".to_string(),
+        _ => "debug".to_string(),
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
@@ -300,7 +313,6 @@ fn work_or_supervise(
     if let Some(ready) = ready.take() {
         ready.ok();
     }
-    tracing::info!(worker = worker.id(), "starting");
     let reason = worker.work()?;
     tracing::info!(?reason, "worker stopped");
     Ok(ExitCode::SUCCESS)
@@ -362,7 +374,7 @@ impl WorkArgs {
                     "no queues given: pass -q/--queues (for example -q 'critical,*') or set QUEUES".into(),
                 )
             })?;
-        Ok(QueueList::parse(&given)?)
+        QueueList::parse(&given).map_err(|e| CliError::Usage(e.to_string()))
     }
 
     /// `-i` / `INTERVAL`, in seconds (fractions allowed).

@@ -36,6 +36,7 @@
 //! - [`keys`] and [`payload`]: the Redis key names and JSON shapes, shared
 //!   with Ruby Resque (see `docs/PROTOCOL.md`).
 
+mod backtrace;
 pub mod client;
 pub mod config;
 mod error;

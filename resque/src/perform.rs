@@ -2,8 +2,10 @@
 //! panic anywhere in them caught as the job's failure: what a forked child,
 //! a `--no-fork` worker and inline mode all do.
 
+use std::any::Any;
+use std::backtrace::{Backtrace, BacktraceStatus};
+use std::cell::{Cell, RefCell};
 use std::panic::{self, AssertUnwindSafe};
-use std::sync::Mutex;
 
 use serde_json::Value;
 
@@ -19,11 +21,11 @@ pub(crate) fn perform(entry: &JobEntry, queue: &str, args: Vec<Value>) -> Result
     install_panic_hook();
     let hooks = &entry.hooks;
     if !hooks.any {
-        return catch(|| (entry.perform)(args));
+        return catch(entry, || (entry.perform)(args));
     }
     let ctx_args = args.clone();
     let ctx = JobContext { class: entry.class, queue, args: &ctx_args };
-    let result = catch(|| {
+    let result = catch(entry, || {
         match (hooks.before_perform)(&ctx) {
             Ok(()) => {}
             Err(HookStop::DontPerform) => return Ok(()),
@@ -49,7 +51,7 @@ pub(crate) fn perform(entry: &JobEntry, queue: &str, args: Vec<Value>) -> Result
 /// Runs a job's `on_failure` hooks; a panic in them is logged, not raised.
 pub(crate) fn run_on_failure(entry: &JobEntry, failure: &JobFailure, ctx: &JobContext<'_>) {
     if entry.hooks.any {
-        if let Err(e) = catch(|| {
+        if let Err(e) = catch(entry, || {
             (entry.hooks.on_failure)(failure, ctx);
             Ok(())
         }) {
@@ -58,40 +60,98 @@ pub(crate) fn run_on_failure(entry: &JobEntry, failure: &JobFailure, ctx: &JobCo
     }
 }
 
-/// Runs `f`, turning a panic into a failure.
-fn catch(f: impl FnOnce() -> Result<(), JobFailure>) -> Result<(), JobFailure> {
-    match panic::catch_unwind(AssertUnwindSafe(f)) {
+/// Runs `f`, a call of `entry`'s job or hooks, turning a panic into a failure.
+fn catch(entry: &JobEntry, f: impl FnOnce() -> Result<(), JobFailure>) -> Result<(), JobFailure> {
+    let caught = {
+        let _in_job = InJob::enter();
+        panic::catch_unwind(AssertUnwindSafe(f))
+    };
+    match caught {
         Ok(result) => result,
         Err(payload) => {
-            let message = payload
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| payload.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "a panic with a non-string payload".to_string());
-            let backtrace = LAST_PANIC.lock().unwrap_or_else(|p| p.into_inner()).take().unwrap_or_default();
-            Err(JobFailure { exception: exception::PANIC.to_string(), error: message, backtrace })
+            let (backtrace, location) = LAST_PANIC.with(|last| last.borrow_mut().take()).unwrap_or_default();
+            let job = format!("{}::{}", entry.module_path, entry.function);
+            let origin = crate::backtrace::Origin { location: location.as_deref(), job: Some(&job) };
+            let backtrace = crate::backtrace::lines(backtrace.as_ref(), origin);
+            Err(JobFailure {
+                exception: exception::PANIC.to_string(),
+                error: panic_text(&*payload),
+                backtrace,
+            })
         }
     }
 }
 
-static LAST_PANIC: Mutex<Option<Vec<String>>> = Mutex::new(None);
+/// A panic's message.
+fn panic_text(payload: &(dyn Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic with a non-string payload".to_string())
+}
 
-/// Installs the hook that keeps a panic's backtrace for its failure entry;
-/// once per process. The worker calls it before its first fork, so that no
-/// child does it again.
+thread_local! {
+    /// How many [`catch`]es this thread is in: a panic here is a job's.
+    static IN_JOB: Cell<u32> = const { Cell::new(0) };
+    /// The backtrace and location of this thread's last panic in a job,
+    /// for its failure entry.
+    static LAST_PANIC: RefCell<Option<(Option<Backtrace>, Option<String>)>> = const { RefCell::new(None) };
+}
+
+/// This thread runs a job while it holds one.
+struct InJob;
+
+impl InJob {
+    fn enter() -> Self {
+        IN_JOB.with(|n| n.set(n.get() + 1));
+        InJob
+    }
+}
+
+impl Drop for InJob {
+    fn drop(&mut self) {
+        IN_JOB.with(|n| n.set(n.get().saturating_sub(1)));
+    }
+}
+
+/// Installs the panic hook; once per process. The worker calls it before
+/// its first fork, so that no child does it again.
+///
+/// A panic in a job keeps its backtrace for the failure entry (always: it
+/// is taken only when a job panics). When a `tracing` subscriber is
+/// installed, a panic is one event (its message and location; outside a
+/// job, with the backtrace `RUST_BACKTRACE` asks for) instead of std's text
+/// on stderr, so that a log of JSON lines stays one; without one, the panic
+/// hook that was set before prints it as usual.
 pub(crate) fn install_panic_hook() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         let previous = panic::take_hook();
         panic::set_hook(Box::new(move |info| {
-            let mut lines = Vec::new();
-            if let Some(loc) = info.location() {
-                lines.push(format!("{}:{}:{}", loc.file(), loc.line(), loc.column()));
+            let in_job = IN_JOB.with(Cell::get) > 0;
+            let location = info.location().map(|l| format!("{}:{}:{}", l.file(), l.line(), l.column()));
+            if in_job {
+                let backtrace = Backtrace::force_capture();
+                LAST_PANIC.with(|last| *last.borrow_mut() = Some((Some(backtrace), location.clone())));
             }
-            let bt = std::backtrace::Backtrace::force_capture().to_string();
-            lines.extend(bt.lines().map(|l| l.trim().to_string()).filter(|l| !l.is_empty()).take(200));
-            *LAST_PANIC.lock().unwrap_or_else(|p| p.into_inner()) = Some(lines);
-            previous(info);
+            if !tracing::dispatcher::has_been_set() {
+                return previous(info);
+            }
+            let message = panic_text(info.payload());
+            let location = location.as_deref().unwrap_or("an unknown place");
+            if in_job {
+                tracing::error!(location, "the job panicked: {message}");
+                return;
+            }
+            let thread = std::thread::current();
+            let thread = thread.name().unwrap_or("unnamed");
+            let backtrace = Backtrace::capture();
+            if backtrace.status() == BacktraceStatus::Captured {
+                tracing::error!(thread, location, %backtrace, "panicked: {message}");
+            } else {
+                tracing::error!(thread, location, "panicked: {message}");
+            }
         }));
     });
 }

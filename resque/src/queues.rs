@@ -19,23 +19,37 @@ pub struct QueueList {
 }
 
 impl QueueList {
-    /// Parses a comma-separated list.
+    /// Parses a comma-separated list. An empty name (`a,,b`, `a,`) is an
+    /// error, not a queue.
+    ///
+    /// ```
+    /// use resque::queues::QueueList;
+    /// let err = QueueList::parse("mail,,file").unwrap_err();
+    /// assert!(err.to_string().contains("empty queue name"), "{err}");
+    /// ```
     pub fn parse(input: &str) -> Result<Self> {
         Self::from_items(input.split(',').map(str::to_string))
     }
 
     /// A list from separate items (each may itself hold commas).
     pub fn from_items(items: impl IntoIterator<Item = String>) -> Result<Self> {
-        let items: Vec<String> = items
-            .into_iter()
-            .flat_map(|i| i.split(',').map(|s| s.trim().to_string()).collect::<Vec<_>>())
-            .filter(|s| !s.is_empty())
-            .collect();
-        let input = items.join(",");
-        if items.is_empty() {
+        let given: Vec<String> = items.into_iter().collect();
+        let items: Vec<String> =
+            given.iter().flat_map(|i| i.split(',')).map(|s| s.trim().to_string()).collect();
+        let input = given.join(",");
+        if items.iter().all(String::is_empty) {
             return Err(Error::InvalidQueues {
                 input,
                 reason: "no queue given (use '*' for every queue)".into(),
+            });
+        }
+        if let Some(at) = items.iter().position(String::is_empty) {
+            return Err(Error::InvalidQueues {
+                input,
+                reason: format!(
+                    "empty queue name at position {} (two commas in a row, or a comma at either end)",
+                    at + 1
+                ),
             });
         }
         if items.iter().all(|i| i.starts_with('!')) {
@@ -51,6 +65,12 @@ impl QueueList {
             });
         }
         Ok(QueueList { items })
+    }
+
+    /// The names and patterns the list takes from, as given: all but its
+    /// exclusions.
+    pub(crate) fn included(&self) -> impl Iterator<Item = &str> {
+        self.items.iter().map(String::as_str).filter(|i| !i.starts_with('!'))
     }
 
     /// Whether resolving needs the set of known queues (globs or exclusions).
@@ -224,7 +244,12 @@ mod tests {
     #[test]
     fn bad_lists_say_why() {
         assert!(QueueList::parse("").unwrap_err().to_string().contains("no queue"));
-        assert!(QueueList::parse(" , ").is_err());
+        assert!(QueueList::parse(" , ").unwrap_err().to_string().contains("no queue"));
+        for bad in ["q,,", "a,,b", ",a", "a, ,b"] {
+            let err = QueueList::parse(bad).unwrap_err().to_string();
+            assert!(err.contains("empty queue name") && err.contains(&format!("{bad:?}")), "{bad}: {err}");
+        }
+        assert!(QueueList::parse("a,,b").unwrap_err().to_string().contains("position 2"));
         assert!(QueueList::parse("!a").unwrap_err().to_string().contains("only exclusions"));
     }
 }

@@ -79,6 +79,22 @@ pub fn panicking(message: String) {
     panic!("{message}");
 }
 
+/// Panics `depth` calls deep: a backtrace longer than a failure entry keeps.
+#[resque::job(queue = "failing")]
+pub fn deep_panic(depth: u32) {
+    descend(depth);
+}
+
+#[inline(never)]
+fn descend(depth: u32) {
+    if depth == 0 {
+        panic!("deep down");
+    }
+    descend(depth - 1);
+    // Not a tail call: each level keeps its frame.
+    std::hint::black_box(depth);
+}
+
 /// Aborts the process (a signal, as a crash would).
 #[resque::job(queue = "failing")]
 pub fn abort_job() {

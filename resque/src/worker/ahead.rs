@@ -109,11 +109,14 @@ impl Worker {
             if self.ready.len() < self.batch() && !taking && !self.fetch_failed { self.batch() } else { 0 };
         let queues = match take {
             0 => Arc::new(Queues::NONE),
-            _ => self.queues().unwrap_or_else(|e| {
-                tracing::warn!(worker = %self.id, "cannot list the queues: {e}");
-                take = 0;
-                Arc::new(Queues::NONE)
-            }),
+            _ => match self.queues() {
+                Ok(queues) => queues,
+                Err(e) => {
+                    self.redis_failed(&e, format_args!("cannot list the queues: {e}"));
+                    take = 0;
+                    Arc::new(Queues::NONE)
+                }
+            },
         };
         let ran = self.ran.take();
         let step =
@@ -122,7 +125,7 @@ impl Worker {
         match step::send_step(&self.client, &command) {
             Ok(sent) => self.outstanding.push_back(Pending { sent, ran, take, queues }),
             Err(e) => {
-                tracing::warn!(worker = %self.id, "cannot record the job that starts: {e}");
+                self.redis_failed(&e, format_args!("cannot record the job that starts: {e}"));
                 self.unconfirmed.extend(ran);
                 self.fetch_failed |= take > 0;
             }
@@ -183,7 +186,7 @@ impl Worker {
             Ok(Took::Jobs(jobs)) => self.ready.extend(jobs),
             Ok(Took::Empty | Took::Paused) => {}
             Err(e) => {
-                tracing::warn!(worker = %self.id, "lost the reply to a step: {e}; recording it again");
+                self.redis_failed(&e, format_args!("lost the reply to a step: {e}; recording it again"));
                 self.unconfirmed.extend(answered.ran);
                 self.fetch_failed |= answered.take > 0;
             }
@@ -210,7 +213,7 @@ impl Worker {
             let ready: Vec<Taken> = self.ready.drain(..).collect();
             let entries = ready.iter().map(|t| t.entry.as_slice());
             if let Err(e) = roster::return_entries(&self.client, &self.id, entries) {
-                tracing::warn!(worker = %self.id, "cannot put back the jobs taken ahead yet: {e}");
+                self.redis_failed(&e, format_args!("cannot put back the jobs taken ahead yet: {e}"));
                 self.fetch_failed = true;
             }
         }
@@ -227,9 +230,12 @@ impl Worker {
         let mut backoff = Duration::from_millis(100);
         loop {
             match step::step(&self.client, &command, &Queues::NONE) {
-                Ok(_) => return,
+                Ok(_) => return self.redis_answered(),
                 Err(e) => {
-                    tracing::warn!(worker = %self.id, "cannot record a finished job: {e}; retrying in {backoff:?}");
+                    self.redis_failed(
+                        &e,
+                        format_args!("cannot record a finished job: {e}; retrying in {backoff:?}"),
+                    );
                     if self.read_signals().kill_child {
                         tracing::error!(worker = %self.id, "stopping with a finished job unrecorded; it stays in flight");
                         return;

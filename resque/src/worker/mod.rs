@@ -23,10 +23,12 @@ mod child;
 mod control;
 mod heap;
 mod idle;
+mod link;
 mod options;
 mod presence;
 mod running;
 mod signals;
+mod start;
 mod step;
 mod watchdog;
 mod work_loop;
@@ -105,6 +107,8 @@ pub struct Worker {
     unconfirmed: Vec<Ran>,
     /// The keys of this worker's steps.
     step_keys: step::StepKeys,
+    /// Whether Redis answers (its loss and return are logged once each).
+    link: link::RedisLink,
     /// Steps sent and not yet answered, oldest first. Nothing else uses the
     /// connection until they are (see [`Worker::sync`]).
     outstanding: VecDeque<Pending>,
@@ -115,6 +119,13 @@ impl std::fmt::Debug for Worker {
         f.debug_struct("Worker").field("id", &self.id).field("options", &self.options).finish()
     }
 }
+
+/// The `tracing` target of the few lines a worker logs at info level that a
+/// quiet log (warnings only) still shows: that it started (its id, queues,
+/// how it runs jobs, its Redis and jobs) and that it has Redis back after
+/// losing it. `resque-cli` logs it at its default level (`warn`), as the
+/// filter `warn,resque::worker::status=info` would.
+pub const STATUS_TARGET: &str = "resque::worker::status";
 
 /// The longest pause between attempts to reach Redis again: a restarted
 /// server, or the master a failover promoted, is back in use within it.
@@ -180,6 +191,7 @@ impl Worker {
             unconfirmed: Vec::new(),
             outstanding: VecDeque::new(),
             step_keys,
+            link: link::RedisLink::default(),
         };
         if let Some(names) = static_names {
             worker.watch_lists(&names);
@@ -223,7 +235,16 @@ impl Worker {
     /// the queues are empty), and unregisters.
     ///
     /// As Ruby Resque does: the first heartbeat, then pruning of dead
-    /// workers, then registration.
+    /// workers, then registration. It then logs that it started (on
+    /// [`STATUS_TARGET`]), with a warning for each thing it will not do as
+    /// asked (no linked job uses its queues; a job's own timeout in a
+    /// worker that does not fork).
+    ///
+    /// It installs a panic hook first, which its forked children inherit:
+    /// a job's panic keeps its backtrace for the failure entry and, when a
+    /// `tracing` subscriber is installed, is logged as one event instead of
+    /// std's text on stderr (the hook set before is called only when no
+    /// subscriber is).
     pub fn work(&mut self) -> Result<StopReason> {
         if let Some(prefix) = &self.options.procline_prefix {
             procline::set_prefix(prefix);
@@ -231,9 +252,6 @@ impl Worker {
         procline::set("Starting");
         crate::perform::install_panic_hook();
         heap::return_large_blocks();
-        if !self.options.fork_per_job && self.options.job_timeout.is_some() {
-            tracing::warn!(worker = %self.id, "job timeouts need a forked child per job; --no-fork ignores them");
-        }
         signal_mask::defer_during_redis(true);
         self.heartbeat()?;
         self.prune();
@@ -242,7 +260,7 @@ impl Worker {
         if !self.options.fork_per_job {
             self.watchdog = watchdog::Watchdog::start(&self.client, &self.id);
         }
-        tracing::info!(worker = %self.id, "worker started");
+        self.announce();
         self.run_hooks(WorkerHook::BeforeFirstFork, None);
         let result = self.work_loop();
         if !self.spells.2 {

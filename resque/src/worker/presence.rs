@@ -34,17 +34,18 @@ impl Worker {
         }
         match self.heartbeat() {
             Ok(()) => {
+                self.redis_answered();
                 if let Err(e) = self.register() {
-                    tracing::warn!(worker = %self.id, "cannot refresh the registration: {e}");
+                    self.redis_failed(&e, format_args!("cannot refresh the registration: {e}"));
                 }
                 self.prune();
             }
-            Err(e) => tracing::warn!(worker = %self.id, "heartbeat failed: {e}"),
+            Err(e) => self.redis_failed(&e, format_args!("heartbeat failed: {e}")),
         }
     }
 
     /// Prunes dead workers and recovers their jobs, when no other worker is.
-    pub(super) fn prune(&self) {
+    pub(super) fn prune(&mut self) {
         let pruner = roster::Pruner {
             id: &self.id,
             hostname: &self.hostname,
@@ -64,7 +65,7 @@ impl Worker {
                 );
             }
             Ok(_) => {}
-            Err(e) => tracing::warn!(worker = %self.id, "cannot prune dead workers: {e}"),
+            Err(e) => self.redis_failed(&e, format_args!("cannot prune dead workers: {e}")),
         }
     }
 

@@ -284,12 +284,17 @@ impl Worker {
             pre_shutdown: self.options.pre_shutdown_timeout,
             term_timeout: self.options.term_timeout,
         };
-        let Worker { client, id, signals, control, options, hooks, last_heartbeat, beats_resumed, .. } = self;
+        let Worker {
+            client, id, signals, control, options, hooks, last_heartbeat, beats_resumed, link, ..
+        } = self;
         let after_fork = || run_worker_hooks(hooks, id, WorkerHook::AfterFork, Some(ctx));
         let interval = options.heartbeat_interval;
         let mut tick = || match roster::write_heartbeat(client, id) {
-            Ok(()) => note_beat(last_heartbeat, beats_resumed, Instant::now(), interval, id),
-            Err(e) => tracing::warn!(worker = %id, "heartbeat failed: {e}"),
+            Ok(()) => {
+                link.answered(client.address(), id);
+                note_beat(last_heartbeat, beats_resumed, Instant::now(), interval, id)
+            }
+            Err(e) => link.failed(client.address(), id, &e, format_args!("heartbeat failed: {e}")),
         };
         let mut on_wake = || {
             let requests = control.read(signals, id);

@@ -57,6 +57,9 @@ impl Worker {
             self.forget_wake_ups();
             let took = self.take_jobs();
             self.woken_for(matches!(took, Ok(Took::Jobs(_))));
+            if took.is_ok() {
+                self.redis_answered();
+            }
             match took {
                 Ok(Took::Jobs(jobs)) => {
                     backoff = Duration::ZERO;
@@ -89,7 +92,7 @@ impl Worker {
                 Err(e) => {
                     self.fetch_failed = true;
                     backoff = (backoff * 2).clamp(Duration::from_millis(250), MAX_BACKOFF);
-                    tracing::warn!(worker = %self.id, "cannot fetch a job: {e}; retrying in {backoff:?}");
+                    self.redis_failed(&e, format_args!("cannot fetch a job: {e}; retrying in {backoff:?}"));
                     self.sleep(backoff);
                 }
             }

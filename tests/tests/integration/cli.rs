@@ -39,6 +39,27 @@ fn bad_flags_and_environment_are_named() {
 }
 
 #[test]
+fn empty_queue_names_are_usage_errors() {
+    let redis = TestRedis::start();
+    type Case<'a> = (Vec<&'a str>, Option<(&'a str, &'a str)>, &'a str);
+    let cases: Vec<Case> = vec![
+        (vec!["-q", "q,,"], None, "invalid queue list \"q,,\": empty queue name at position 2"),
+        (vec!["-q", ",a"], None, "empty queue name at position 1"),
+        (vec!["-q", ","], None, "no queue given"),
+        (vec!["-q", ""], None, "no queue given"),
+        (vec![], Some(("QUEUE", "a,,b")), "invalid queue list \"a,,b\": empty queue name at position 2"),
+        (vec![], Some(("QUEUES", "a, ,b")), "empty queue name at position 2"),
+    ];
+    for (args, env, expected) in cases {
+        let out = run(worker(&redis).arg("work").args(&args).envs(env), LIMIT);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?} {env:?}: {stderr}");
+        assert!(stderr.contains(expected), "{args:?} {env:?}: expected {expected:?} in:\n{stderr}");
+    }
+    assert!(redis.workers().is_empty());
+}
+
+#[test]
 fn redis_down_at_start_is_a_clear_error() {
     let mut redis = TestRedis::start();
     redis.stop();
@@ -126,14 +147,14 @@ fn redis_url_and_resque_namespace_from_the_environment() {
 }
 
 #[test]
-fn verbose_logs_each_job_and_quiet_logs_nothing() {
+fn verbose_logs_each_job_and_quiet_logs_only_the_start() {
     let redis = TestRedis::start();
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
     let path = out.to_str().unwrap();
     record::enqueue_to(&redis.client(), path, "a").unwrap();
     let (ok, quiet) = stderr_of(worker(&redis).args(["work", "-q", "record", "-i", "0"]));
-    assert!(ok && quiet.is_empty(), "{quiet}");
+    assert!(ok && quiet.lines().count() == 1 && quiet.contains("worker started"), "{quiet}");
 
     record::enqueue_to(&redis.client(), path, "b").unwrap();
     let (ok, verbose) =

@@ -14,6 +14,7 @@ mod enqueue;
 mod failure;
 mod hooks;
 mod lifecycle;
+mod logs;
 mod numbers;
 mod orphans;
 mod pickup;
