@@ -57,20 +57,17 @@ impl Worker {
     }
 }
 
-/// Why the connection is lost, if this error says it is (refused, dropped,
-/// timed out, or a server still loading its data after a restart).
+/// Why the connection is lost, if this error says it is: Redis cannot be
+/// reached or the connection broke, or the server is not a usable master
+/// for the moment ([`Error::is_unavailable`], the one judge of it).
 fn lost_connection(e: &Error) -> Option<&redis::RedisError> {
-    let source = match e {
-        Error::Connect { source, .. } => return Some(source),
-        Error::Redis { source, .. } => source,
-        _ => return None,
-    };
-    let lost = source.is_io_error()
-        || source.is_connection_dropped()
-        || source.is_connection_refusal()
-        || source.is_timeout()
-        || matches!(source.kind(), redis::ErrorKind::Server(redis::ServerErrorKind::BusyLoading));
-    lost.then_some(source)
+    if !e.is_unavailable() {
+        return None;
+    }
+    match e {
+        Error::Connect { source, .. } | Error::Redis { source, .. } => Some(source),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
