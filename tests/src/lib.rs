@@ -330,3 +330,19 @@ pub fn cmdline(pid: u32) -> String {
         .map(|b| String::from_utf8_lossy(&b).replace('\0', " ").trim().to_string())
         .unwrap_or_default()
 }
+
+/// `GET path` from a web app on 127.0.0.1:`port`, as `Host: 127.0.0.1:<port>`:
+/// the whole answer (status line, headers, body), or nothing when it cannot
+/// connect.
+pub fn http_get(port: u16, path: &str) -> String {
+    use std::io::{Read, Write};
+    let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else { return String::new() };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+    let request = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n");
+    if stream.write_all(request.as_bytes()).is_err() {
+        return String::new();
+    }
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    answer
+}

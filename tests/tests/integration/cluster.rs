@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use resque_tests::{eventually, lines, Reaped, TestRedis};
+use resque_tests::{eventually, http_get, lines, Reaped, TestRedis};
 
 struct Cluster {
     nodes: Vec<TestRedis>,
@@ -275,17 +275,4 @@ fn two_namespaces_on_a_cluster_survive_a_master_failover() {
         "the web app did not serve /queues: {page}"
     );
     assert!(page.contains("record") && page.contains("failing"), "{page}");
-}
-
-fn http_get(port: u16, path: &str) -> String {
-    use std::io::{Read, Write};
-    let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else { return String::new() };
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-    let request = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n");
-    if stream.write_all(request.as_bytes()).is_err() {
-        return String::new();
-    }
-    let mut answer = String::new();
-    let _ = stream.read_to_string(&mut answer);
-    answer
 }

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use resque_tests::{eventually, lines, Reaped, TestRedis};
+use resque_tests::{eventually, http_get, lines, Reaped, TestRedis};
 
 const SERVICE: &str = "mymaster";
 
@@ -130,7 +130,7 @@ fn workers_behind_sentinel_follow_a_failover_with_nothing_lost() {
     let workers: Vec<Reaped> = (0..2)
         .map(|_| {
             let mut cmd = super::worker(&master);
-            cmd.env("RESQUE_REDIS", &address).args(["work", "-q", "record", "-i", "0.1"]);
+            cmd.env("RESQUE_REDIS", &address).args(["work", "-q", "record", "-i", "0.1", "--scheduler"]);
             Reaped::spawn(cmd.stdout(Stdio::null()).stderr(Stdio::null()))
         })
         .collect();
@@ -138,6 +138,13 @@ fn workers_behind_sentinel_follow_a_failover_with_nothing_lost() {
         eventually(Duration::from_secs(60), || count_runs(&out).len() >= 1_000),
         "the workers did not get going behind Sentinel"
     );
+    // The web app, started before the failover, follows it too.
+    let web_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut web = super::worker(&master);
+    web.env("RESQUE_REDIS", &address).args(["web", "-p", &web_port.to_string()]);
+    let _web = Reaped::spawn(web.stdout(Stdio::null()).stderr(Stdio::null()));
+    assert!(eventually(Duration::from_secs(30), || http_get(web_port, "/queues").starts_with("HTTP/1.1 200")));
+
     let reply: String = sentinels[0].ask(&["SENTINEL", "FAILOVER", SERVICE]).unwrap();
     assert_eq!(reply, "OK");
     let switched_at = Instant::now();
@@ -180,6 +187,23 @@ fn workers_behind_sentinel_follow_a_failover_with_nothing_lost() {
         eventually(Duration::from_secs(10), || lines(&out).iter().any(|l| l.starts_with("after "))),
         "a job enqueued after the failover did not run"
     );
+    // The scheduler followed: a delayed job enqueued now is promoted and runs.
+    resque_tests::jobs::record::enqueue_in_to(
+        &client,
+        Duration::from_secs(1),
+        path.clone(),
+        "delayed".to_string(),
+    )
+    .unwrap();
+    assert!(
+        eventually(Duration::from_secs(20), || lines(&out).iter().any(|l| l.starts_with("delayed "))),
+        "a delayed job enqueued after the failover did not run"
+    );
+    // The web app shows the new master's data: the job counts it serves.
+    let page = http_get(web_port, "/overview");
+    assert!(page.starts_with("HTTP/1.1 200"), "{page}");
+    let stats = http_get(web_port, "/api/info");
+    assert!(stats.contains("\"workers\":2"), "{stats}");
     // The admin commands go to the new master too.
     let mut info = super::worker(&master);
     let out = resque_tests::run(
