@@ -14,6 +14,19 @@ use crate::error::{Error, Result};
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const IO_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// How long a client waits to connect, and for a reply.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Timeouts {
+    connect: Duration,
+    io: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts { connect: CONNECT_TIMEOUT, io: IO_TIMEOUT }
+    }
+}
+
 pub(super) struct OwnedConnection {
     pid: u32,
     /// Which connection this is (see [`Client::send_packed`]).
@@ -32,6 +45,31 @@ impl Client {
     /// the client does not manage itself.
     pub(crate) fn connection_info(&self) -> &redis::ConnectionInfo {
         self.inner.redis.get_connection_info()
+    }
+
+    /// A client for the same server and namespace, with a connection of its
+    /// own, that gives up connecting after `connect` (5 s unless set) and
+    /// waiting for a reply, or to send, after `io` (30 s unless set): for a
+    /// program that must answer quickly when Redis does not (a web page).
+    /// A zero duration counts as a millisecond.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let client = resque::Client::new("127.0.0.1:1").unwrap();
+    /// let quick = client.with_timeouts(Duration::from_millis(500), Duration::from_secs(2));
+    /// assert!(quick.ping().unwrap_err().is_unavailable());
+    /// ```
+    pub fn with_timeouts(&self, connect: Duration, io: Duration) -> Client {
+        let least = Duration::from_millis(1);
+        Client {
+            inner: std::sync::Arc::new(super::Inner {
+                address: self.inner.address.clone(),
+                redis: self.inner.redis.clone(),
+                keys: self.inner.keys.clone(),
+                conn: std::sync::Mutex::new(None),
+                timeouts: Timeouts { connect: connect.max(least), io: io.max(least) },
+            }),
+        }
     }
 
     /// Runs `f` on this process's connection, opening it if needed and
@@ -116,10 +154,10 @@ impl Client {
         let conn = self
             .inner
             .redis
-            .get_connection_with_timeout(CONNECT_TIMEOUT)
+            .get_connection_with_timeout(self.inner.timeouts.connect)
             .map_err(|source| Error::Connect { address: self.inner.address.to_string(), source })?;
-        conn.set_read_timeout(Some(IO_TIMEOUT)).map_err(|e| self.error(e))?;
-        conn.set_write_timeout(Some(IO_TIMEOUT)).map_err(|e| self.error(e))?;
+        conn.set_read_timeout(Some(self.inner.timeouts.io)).map_err(|e| self.error(e))?;
+        conn.set_write_timeout(Some(self.inner.timeouts.io)).map_err(|e| self.error(e))?;
         Ok(conn)
     }
 

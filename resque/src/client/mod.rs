@@ -53,6 +53,7 @@ struct Inner {
     redis: redis::Client,
     keys: Keys,
     conn: Mutex<Option<OwnedConnection>>,
+    timeouts: connection::Timeouts,
 }
 
 impl Client {
@@ -79,7 +80,13 @@ impl Client {
         let redis = redis::Client::open(address.url())
             .map_err(|e| Error::InvalidAddress { input: address.to_string(), reason: e.to_string() })?;
         Ok(Client {
-            inner: Arc::new(Inner { address, redis, keys: Keys::new(namespace), conn: Mutex::new(None) }),
+            inner: Arc::new(Inner {
+                address,
+                redis,
+                keys: Keys::new(namespace),
+                conn: Mutex::new(None),
+                timeouts: connection::Timeouts::default(),
+            }),
         })
     }
 
