@@ -25,8 +25,9 @@ pub enum ApiError {
     /// Nothing at that address (404).
     #[error("{0}")]
     NotFound(String),
-    /// Redis does not answer (503).
-    #[error("Redis is unavailable: {0}")]
+    /// Redis does not answer (503): `Redis at <address> is not answering:
+    /// <reason>`.
+    #[error("{0}")]
     Unavailable(String),
     /// Anything else (500).
     #[error("{0}")]
@@ -56,11 +57,14 @@ impl From<resque::Error> for ApiError {
             resque::Error::BadFailure { .. } => return ApiError::BadRequest(e.to_string()),
             _ => {}
         }
-        let unavailable = e.is_unavailable();
-        if unavailable {
-            ApiError::Unavailable(e.to_string())
-        } else {
-            ApiError::Internal(e.to_string())
+        match &e {
+            resque::Error::Connect { address, source } | resque::Error::Redis { address, source }
+                if e.is_unavailable() =>
+            {
+                ApiError::Unavailable(format!("Redis at {address} is not answering: {source}"))
+            }
+            _ if e.is_unavailable() => ApiError::Unavailable(e.to_string()),
+            _ => ApiError::Internal(e.to_string()),
         }
     }
 }

@@ -318,8 +318,9 @@ async fn redis_down_is_503() {
         let (status, body) = get_json(&app, uri).await;
         assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{uri}: {body}");
         let message = body["error"].as_str().unwrap();
-        assert!(message.starts_with("Redis is unavailable: "), "{uri}: {message}");
+        assert!(message.starts_with("Redis at "), "{uri}: {message}");
         assert!(message.contains(&format!("127.0.0.1:{}", redis.port())), "{uri}: {message}");
+        assert!(message.contains(" is not answering: "), "{uri}: {message}");
     }
 
     // And back once Redis is.

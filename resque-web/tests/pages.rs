@@ -538,12 +538,40 @@ async fn pages_need_auth_when_asked() {
 }
 
 #[tokio::test]
-async fn redis_down_is_a_503_page() {
+async fn redis_down_is_a_503_page_with_the_navigation() {
     let mut redis = TestRedis::start();
     let app = router(redis.client());
     redis.stop();
-    let (status, headers, body) = get(&app, "/overview").await;
-    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
-    assert!(headers[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/html"));
-    assert!(body.contains("Redis is unavailable"), "{body}");
+    let banner = format!("Redis at {} is not answering: ", redis.client().address());
+    for (uri, active) in
+        [("/overview", "Overview"), ("/queues/mail", "Queues"), ("/failed?start=20", "Failed")]
+    {
+        let (status, headers, body) = get(&app, uri).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{uri}");
+        assert!(headers[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/html"));
+        assert!(body.contains(&banner) && body.contains("; retrying"), "{uri}: {body}");
+        assert!(body.contains("data-redis-down"), "{uri}: {body}");
+        for (path, label) in
+            [("/overview", "Overview"), ("/queues", "Queues"), ("/failed", "Failed"), ("/workers", "Workers")]
+        {
+            assert!(
+                body.contains(&format!(r#"href="{path}">{label}</a>"#)),
+                "{uri} lacks the {label} tab: {body}"
+            );
+        }
+        assert!(
+            body.contains(&format!(r#"class="tab active" href="/{}">"#, active.to_lowercase())),
+            "{uri}: {body}"
+        );
+    }
+    // A POST while Redis is down: the same page, nothing done.
+    let (status, _, body) = post(&app, "/failed/clear", "csrf=x").await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "the token is checked before Redis is asked: {body}");
+
+    // Redis comes back: the next request is served, nothing restarted.
+    redis.restart();
+    let (status, _, body) = get(&app, "/overview").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(!body.contains("data-redis-down"), "{body}");
+    assert!(body.contains("<h1>Overview</h1>"));
 }

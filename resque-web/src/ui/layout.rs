@@ -26,6 +26,14 @@ pub(crate) enum Tab {
     Schedule,
 }
 
+impl Tab {
+    /// The tab an app path belongs to (Overview for one of none).
+    pub(crate) fn of_path(path: &str) -> Tab {
+        let first = path.trim_start_matches('/').split(['/', '.']).next().unwrap_or_default();
+        TABS.iter().find(|(_, _, p)| p.trim_start_matches('/') == first).map_or(Tab::Overview, |(t, _, _)| *t)
+    }
+}
+
 const TABS: [(Tab, &str, &str); 9] = [
     (Tab::Overview, "Overview", "/overview"),
     (Tab::Working, "Working", "/working"),
@@ -43,20 +51,11 @@ pub(crate) const CSS: &str = include_str!("app.css");
 /// The script (live polling, confirmations), served at `/assets/app.js`.
 pub(crate) const JS: &str = include_str!("app.js");
 
-/// What every HTML answer carries: no inline script may run, no other site
-/// may frame the app, and no link leaks the app's URLs.
-const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
-                   form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
-
-/// An HTML answer with the security headers.
+/// An HTML answer, never cached (the security headers are the app's
+/// outermost layer's, on every answer).
 pub(crate) fn respond(markup: Markup) -> Response {
     let mut response = Html(markup.into_string()).into_response();
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
-    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }
 
@@ -106,6 +105,17 @@ pub(crate) fn page(ctx: &Ctx, tab: Tab, title: &str, live: bool, body: Markup) -
             }
         }
     })
+}
+
+/// The body of a page Redis could not fill: why, and that the page tries
+/// again by itself (`app.js` reloads it once Redis answers).
+pub(crate) fn redis_down_banner(why: &str) -> Markup {
+    html! {
+        div.notice.down role="alert" data-redis-down {
+            strong { (why) "; retrying" }
+            p { "This page shows again as soon as Redis answers; nothing needs restarting." }
+        }
+    }
 }
 
 /// A page that stands alone (errors), with the stylesheet inlined as a

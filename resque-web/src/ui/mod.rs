@@ -82,6 +82,32 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/assets/{name}", get(layout::asset))
 }
 
+/// The HTML routes' layer that shows a page Redis could not fill (a 503
+/// marked [`RedisDown`]) as the page's frame, navigation included, with a
+/// banner saying why. Nothing is cached: the next request tries Redis again.
+pub(crate) async fn redis_down(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let (mut parts, body) = request.into_parts();
+    let Ok(ctx) = Ctx::from_request_parts(&mut parts, &state).await;
+    let response = next.run(axum::extract::Request::from_parts(parts, body)).await;
+    let Some(RedisDown(why)) = response.extensions().get::<RedisDown>().cloned() else {
+        return response;
+    };
+    tracing::warn!(path = %ctx.here, "{why}");
+    let tab = layout::Tab::of_path(parts_path(&ctx.here));
+    let mut page = layout::page(&ctx, tab, "Redis is not answering", false, layout::redis_down_banner(&why));
+    *page.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+    page
+}
+
+/// The path of a path and query.
+fn parts_path(here: &str) -> &str {
+    here.split('?').next().unwrap_or(here)
+}
+
 /// A page request's context: the app state, and the path the app is
 /// mounted under, so that links work when a user nests the router.
 pub(crate) struct Ctx {
@@ -156,9 +182,23 @@ impl From<resque::Error> for PageError {
     }
 }
 
+/// On a page's 503: why Redis does not answer, for [`redis_down`] to show
+/// in the page's own frame.
+#[derive(Clone)]
+struct RedisDown(String);
+
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         let status = self.0.status();
+        if let ApiError::Unavailable(why) = &self.0 {
+            let mut response = (
+                status,
+                Html(layout::error_page("Redis is not answering", &format!("{why}; retrying")).into_string()),
+            )
+                .into_response();
+            response.extensions_mut().insert(RedisDown(why.clone()));
+            return response;
+        }
         let title = match status {
             StatusCode::SERVICE_UNAVAILABLE => "Redis is unavailable",
             StatusCode::NOT_FOUND => "Not found",
