@@ -136,6 +136,28 @@ async fn stats_txt_is_resque_webs() {
 }
 
 #[tokio::test]
+async fn stats_txt_writes_each_queue_on_one_line() {
+    let redis = TestRedis::start();
+    let keys = keys(&redis);
+    let mut conn = redis.conn();
+    for name in [&b"a\nresque.fake=1"[..], b"caf\xe9\r", b"ok"] {
+        let _: () = conn.sadd(keys.queues(), name).unwrap();
+        let mut queue = keys.queue("").into_bytes();
+        queue.extend_from_slice(name);
+        let _: () = conn.rpush(queue, r#"{"class":"Archive","args":[]}"#).unwrap();
+    }
+    let (status, _, body) = get(&router(redis.client()), "/stats.txt").await;
+    assert_eq!(status, StatusCode::OK);
+    let lines: Vec<&str> = body.lines().collect();
+    assert!(!lines.iter().any(|l| l.starts_with("resque.fake")), "a queue name started a line: {body}");
+    assert_eq!(lines.len(), 8, "{body}");
+    assert_eq!(lines[5], "queues.a\\x0aresque.fake=1=1", "{body}");
+    // (Its size is the library's to read; the name is this file's to write.)
+    assert!(lines[6].starts_with("queues.caf\\xe9\\x0d="), "{body}");
+    assert_eq!(lines[7], "queues.ok=1", "{body}");
+}
+
+#[tokio::test]
 async fn payload_text_is_escaped_everywhere() {
     let redis = TestRedis::start();
     populate(&redis);
