@@ -405,6 +405,41 @@ async fn failed_pages_twenty_at_a_time() {
 }
 
 #[tokio::test]
+async fn a_start_past_the_end_shows_the_last_page_and_garbage_is_a_400() {
+    let redis = TestRedis::start();
+    let client = redis.client();
+    let mut conn = redis.conn();
+    for i in 0..45 {
+        client.enqueue_class("file_serve", "Archive", &[i]).unwrap();
+        let _: () = conn
+            .rpush(keys(&redis).failed(), ruby_failure("Archive", "file_serve", json!([i]), "boom"))
+            .unwrap();
+    }
+    let app = router(redis.client());
+    for huge in ["45", "18446744073709551615", "18446744073709551616", "99999999999999999999999999999"] {
+        let (status, _, page) = get(&app, &format!("/queues/file_serve?start={huge}")).await;
+        assert_eq!(status, StatusCode::OK, "{huge}: {page}");
+        assert!(page.contains("Showing 41 to 45 of 45"), "{huge}: {page}");
+        assert!(page.contains(r#"<td class="num">44</td>"#), "{huge}: the last job is shown");
+        assert!(!page.contains("Showing 0") && !page.contains("to 18446744073709551615"), "{huge}: {page}");
+        let (status, _, page) = get(&app, &format!("/failed?start={huge}")).await;
+        assert_eq!(status, StatusCode::OK, "{huge}: {page}");
+        assert!(page.contains("Showing 41 to 45 of 45"), "{huge}: {page}");
+        assert!(page.contains(r#"id="failure-0""#), "{huge}: the oldest entry is shown");
+        let (status, _, page) = get(&app, &format!("/failed?class=Archive&start={huge}")).await;
+        assert_eq!(status, StatusCode::OK, "{huge}: {page}");
+        assert!(page.contains("Showing 41 to 45 of 45"), "filtered, {huge}: {page}");
+    }
+    for garbage in ["-1", "x", "1e3", "%2B%2B", "0x10"] {
+        for path in ["/queues/file_serve", "/failed"] {
+            let (status, _, page) = get(&app, &format!("{path}?start={garbage}")).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{path}?start={garbage}");
+            assert!(page.contains("start must be a non-negative integer"), "{page}");
+        }
+    }
+}
+
+#[tokio::test]
 async fn multi_queue_failures_have_their_own_view() {
     let redis = TestRedis::start();
     let mut conn = redis.conn();

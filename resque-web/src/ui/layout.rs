@@ -161,7 +161,8 @@ pub(crate) fn action_with(
 }
 
 /// "Showing 21 to 40 of 123" with previous/next links. `href(start)` makes
-/// a page's link.
+/// a page's link. A `start` past the end (a hand-made link) says so and
+/// links to the last page.
 pub(crate) fn pagination(
     start: usize,
     shown: usize,
@@ -169,18 +170,24 @@ pub(crate) fn pagination(
     per_page: usize,
     href: impl Fn(usize) -> String,
 ) -> Markup {
-    let total = total as usize;
+    let total = usize::try_from(total).unwrap_or(usize::MAX);
+    let per_page = per_page.max(1);
     html! {
         div.pager {
             @if total == 0 {
                 span.muted { "Nothing to show" }
+            } @else if start >= total {
+                span.muted { "Nothing from " (start.saturating_add(1)) " on: there are " (total) }
+                span.links {
+                    a.btn href=(href((total - 1) / per_page * per_page)) { "‹ Last page" }
+                }
             } @else {
-                span.muted { "Showing " (start + 1) " to " (start + shown) " of " (total) }
+                span.muted { "Showing " (start + 1) " to " (start.saturating_add(shown).min(total)) " of " (total) }
                 span.links {
                     @if start > 0 {
                         a.btn href=(href(start.saturating_sub(per_page))) { "‹ Newer" }
                     }
-                    @if start + per_page < total {
+                    @if start.saturating_add(per_page) < total {
                         a.btn href=(href(start + per_page)) { "Older ›" }
                     }
                 }

@@ -81,6 +81,17 @@ mod tests {
     use serde_json::json;
 
     #[test]
+    fn a_pager_past_the_end_says_so() {
+        use crate::ui::layout::pagination;
+        let href = |s: usize| format!("/delayed?start={s}");
+        let text = pagination(usize::MAX, 0, 45, 20, href).into_string();
+        assert!(text.contains("Nothing from 18446744073709551615 on: there are 45"), "{text}");
+        assert!(text.contains(r#"href="/delayed?start=40""#), "{text}");
+        let text = pagination(40, 5, 45, 20, href).into_string();
+        assert!(text.contains("Showing 41 to 45 of 45") && !text.contains("Older"), "{text}");
+    }
+
+    #[test]
     fn layout_escapes_spliced_text() {
         let markup = html! { td { (args_line(&json!({"args": ["<script>alert(1)</script>"]}))) } };
         let text = markup.into_string();

@@ -6,7 +6,7 @@ use maud::html;
 
 use super::{pager, queue_table};
 use crate::api::ApiError;
-use crate::read::{self, blocking, start_param, QueryResult, PER_PAGE};
+use crate::read::{self, blocking, start_param, QueryResult};
 use crate::ui::layout::{action, args_line, class_of, page, pretty, Tab};
 use crate::ui::{encode, Ctx, PageError};
 
@@ -29,12 +29,12 @@ pub(crate) async fn queue(
     query: QueryResult,
 ) -> Result<Response, PageError> {
     let start = start_param(query)?;
-    let (size, jobs, known) = {
+    let (size, start, jobs, known) = {
         let name = name.clone();
         blocking(ctx.client(), move |c| {
             let known = c.queues()?.contains(&name);
-            let (size, jobs) = read::queue_jobs(c, &name, start, PER_PAGE)?;
-            Ok((size, jobs, known))
+            let (size, start, jobs) = read::queue_page(c, &name, start)?;
+            Ok((size, start, jobs, known))
         })
         .await?
     };
