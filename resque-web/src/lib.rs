@@ -17,7 +17,7 @@
 //! | `GET /overview` | pending, processed and failed counts, queues, workers working now (live) |
 //! | `GET /working` | every busy worker: queue, class, arguments, since when (live) |
 //! | `GET /failed?list=&class=&queue=&start=` | failures, 20 a page, newest first, filterable, each with its id; retry or remove one (by its id: `POST /failed/{id}/retry`, `/failed/{id}/remove`; an index still works there), retry those not retried yet, retry all (those retried before included), clear, clear retried; one `<queue>_failed` list with `list` |
-//! | `GET /queues`, `GET /queues/{name}?start=` | queues with sizes; one queue's jobs, 20 a page; remove the queue |
+//! | `GET /queues`, `GET /queues/{name}?start=`, `GET /queue?name=&start=` | queues with sizes and latency; one queue's jobs, 20 a page; remove the queue (`POST /queues/{name}/remove`, `/queue/remove?name=`). Queues named `.` or `..`, which a browser folds out of a path, are linked as `/queue?name=` |
 //! | `GET /workers`, `GET /workers/{id}` | workers grouped by host, stale ones flagged and prunable (live); one worker's details |
 //! | `GET /delayed?class=&start=`, `GET /delayed/{unix second}?start=` | seconds with delayed jobs and how many, 20 a page (live), or the delayed jobs of a class; one second's jobs; queue a second's jobs now, cancel them, clear every delayed job |
 //! | `GET /retries?start=` | the failed runs whose retry waits for its second (resque-retry's keys, by a resque-rs worker or Ruby), 20 a page (live): class, queue, arguments, attempt n of the runs allowed (n alone when the job is not linked here), next run, last error; retry one now (`POST /retries/{id}/now`) or cancel it, its last failure moving to `failed` (`POST /retries/{id}/cancel`) |

@@ -481,6 +481,89 @@ async fn multi_queue_failures_have_their_own_view() {
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
+/// A link's path and query as a browser sends it: `.` and `..` segments
+/// (`%2E` too, any case) resolved away, as the URL standard says.
+fn as_a_browser_sends(href: &str) -> String {
+    let (path, query) = match href.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (href, None),
+    };
+    let mut out: Vec<&str> = Vec::new();
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    for (i, seg) in segments.iter().enumerate() {
+        let lower = seg.to_ascii_lowercase();
+        let last = i == segments.len() - 1;
+        if lower == "." || lower == "%2e" {
+            if last {
+                out.push("");
+            }
+        } else if matches!(lower.as_str(), ".." | ".%2e" | "%2e." | "%2e%2e") {
+            out.pop();
+            if last {
+                out.push("");
+            }
+        } else {
+            out.push(seg);
+        }
+    }
+    let path = format!("/{}", out.join("/"));
+    match query {
+        Some(q) => format!("{path}?{q}"),
+        None => path,
+    }
+}
+
+/// The `href` of the link whose text is `text`.
+fn href_of<'a>(page: &'a str, text: &str) -> &'a str {
+    let end = page.find(&format!(">{text}</a>")).unwrap_or_else(|| panic!("no link {text:?} in {page}"));
+    let start = page[..end].rfind("href=\"").unwrap() + "href=\"".len();
+    &page[start..start + page[start..].find('"').unwrap()]
+}
+
+#[tokio::test]
+async fn dot_queues_are_reached_from_their_links() {
+    let redis = TestRedis::start();
+    let client = redis.client();
+    client.enqueue_class(".", "Dot", &[1]).unwrap();
+    client.enqueue_class("..", "DotDot", &[2]).unwrap();
+    client.enqueue_class("...", "Dots", &[3]).unwrap();
+    let app = router(redis.client());
+    assert_eq!(as_a_browser_sends("/queues/."), "/queues/", "the normalizer resolves as browsers do");
+    assert_eq!(as_a_browser_sends("/queues/%2E%2E/remove"), "/remove");
+    let (_, _, list) = get(&app, "/queues").await;
+    for (name, class) in [(".", "Dot"), ("..", "DotDot"), ("...", "Dots")] {
+        let sent = as_a_browser_sends(href_of(&list, name));
+        let (status, _, page) = get(&app, &sent).await;
+        assert_eq!(status, StatusCode::OK, "{name}: {sent}: {page}");
+        assert!(page.contains(&format!("<h1>Queue <code>{name}</code></h1>")), "{name}: {sent}: {page}");
+        assert!(page.contains(&format!(r#"<td class="mono">{class}</td>"#)), "{name}: {page}");
+    }
+    // The Overview's links too.
+    let (_, _, overview) = get(&app, "/overview").await;
+    let (status, _, page) = get(&app, &as_a_browser_sends(href_of(&overview, ".."))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("<h1>Queue <code>..</code></h1>"));
+
+    // The queue page's Remove removes that queue, and no other.
+    let (_, _, page) = get(&app, &as_a_browser_sends(href_of(&list, ".."))).await;
+    let at = page.find(r#"method="post" action=""#).unwrap() + r#"method="post" action=""#.len();
+    let action = as_a_browser_sends(&page[at..at + page[at..].find('"').unwrap()].replace("&amp;", "&"));
+    let (status, headers, body) = post(&app, &action, &format!("csrf={}", csrf_of(&page))).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{action}: {body}");
+    assert_eq!(headers[header::LOCATION], "/queues");
+    assert_eq!(client.queues().unwrap(), [".", "..."]);
+    assert_eq!(client.size(".").unwrap(), 1);
+
+    // Today's URLs still work for ordinary names, and the query form for any.
+    let (status, _, _) = get(&app, "/queues/...").await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _, page) = get(&app, "/queue?name=...").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("<h1>Queue <code>...</code></h1>"));
+    let (status, _, _) = get(&app, "/queue").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
 #[tokio::test]
 async fn remove_queue() {
     let redis = TestRedis::start();

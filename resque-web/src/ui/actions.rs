@@ -184,6 +184,20 @@ pub(crate) async fn queue_remove(
     Ok(to(&ctx, "/queues"))
 }
 
+/// `/queue/remove?name=`: [`queue_remove`] for a name a path cannot carry.
+pub(crate) async fn queue_remove_by_query(
+    ctx: Ctx,
+    query: crate::read::QueryResult,
+    _: Verified,
+) -> Result<Response, PageError> {
+    let params = crate::read::query_params(query)?;
+    let Some(name) = params.get("name").cloned() else {
+        return Err(ApiError::BadRequest("name the queue: /queue/remove?name=<queue>".into()).into());
+    };
+    blocking(ctx.client(), move |c| Ok(c.remove_queue(&name)?)).await?;
+    Ok(to(&ctx, "/queues"))
+}
+
 /// Prunes dead workers with the library's pruning, a heartbeat older than
 /// the app's `stale_after` being dead, so the page's "stale" flag and the
 /// pruning agree.

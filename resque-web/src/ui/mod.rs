@@ -59,6 +59,8 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/queues", get(pages::queues))
         .route("/queues/{name}", get(pages::queue))
         .route("/queues/{name}/remove", post(actions::queue_remove))
+        .route("/queue", get(pages::queue_by_query))
+        .route("/queue/remove", post(actions::queue_remove_by_query))
         .route("/workers", get(pages::workers))
         .route("/workers/prune", post(actions::workers_prune))
         .route("/workers/{id}", get(pages::worker))
@@ -167,6 +169,33 @@ pub(crate) fn encode(segment: &str) -> String {
     out
 }
 
+/// Whether a browser would drop or fold `name` as a path segment: `.` and
+/// `..` (written `%2E` too) are resolved away before the request is sent,
+/// and an empty segment matches no route.
+fn not_a_segment(name: &str) -> bool {
+    matches!(name, "" | "." | "..")
+}
+
+/// The app path of a queue's page: `/queues/<name>`, or, for a name a
+/// path cannot carry (`.`, `..`, empty), `/queue?name=<name>`.
+pub(crate) fn queue_path(name: &str) -> String {
+    if not_a_segment(name) {
+        format!("/queue?name={}", encode(name))
+    } else {
+        format!("/queues/{}", encode(name))
+    }
+}
+
+/// The app path of an action on a queue (`remove`), in the form
+/// [`queue_path`] chooses.
+pub(crate) fn queue_action_path(name: &str, action: &str) -> String {
+    if not_a_segment(name) {
+        format!("/queue/{action}?name={}", encode(name))
+    } else {
+        format!("/queues/{}/{action}", encode(name))
+    }
+}
+
 /// A page that could not be shown: the API's error, rendered as HTML.
 pub(crate) struct PageError(pub(crate) ApiError);
 
@@ -221,6 +250,16 @@ mod tests {
         assert_eq!(mount_point("/resque", "/"), "/resque");
         assert_eq!(mount_point("/resque/", "/"), "/resque");
         assert_eq!(mount_point("/", "/"), "");
+    }
+
+    #[test]
+    fn dot_queues_link_by_query() {
+        assert_eq!(queue_path("file_serve"), "/queues/file_serve");
+        assert_eq!(queue_path("..."), "/queues/...");
+        assert_eq!(queue_path("."), "/queue?name=.");
+        assert_eq!(queue_path(".."), "/queue?name=..");
+        assert_eq!(queue_action_path("..", "remove"), "/queue/remove?name=..");
+        assert_eq!(queue_action_path("a b", "remove"), "/queues/a%20b/remove");
     }
 
     #[test]

@@ -21,7 +21,7 @@ use crate::read::PER_PAGE;
 pub(crate) use delayed::{delayed, delayed_at};
 pub(crate) use failed::failed;
 pub(crate) use overview::overview;
-pub(crate) use queues::{queue, queues};
+pub(crate) use queues::{queue, queue_by_query, queues};
 pub(crate) use retries::retries;
 pub(crate) use schedule::schedule;
 pub(crate) use stats::{stats, stats_key, stats_keys, stats_redis, stats_txt};
@@ -30,7 +30,8 @@ pub(crate) use working::working;
 
 /// The pager under a table of `PER_PAGE` entries a page at `path`.
 fn pager(ctx: &Ctx, path: &str, start: usize, shown: usize, total: u64) -> Markup {
-    pagination(start, shown, total, PER_PAGE, |s| ctx.link(&format!("{path}?start={s}")))
+    let sep = if path.contains('?') { '&' } else { '?' };
+    pagination(start, shown, total, PER_PAGE, |s| ctx.link(&format!("{path}{sep}start={s}")))
 }
 
 /// Every queue with its size, and a last row for the `failed` list.
@@ -63,7 +64,7 @@ fn worker_link(ctx: &Ctx, id: &str) -> Markup {
 
 /// A link to a queue's page.
 fn queue_link(ctx: &Ctx, queue: &str) -> Markup {
-    html! { a href=(ctx.link(&format!("/queues/{}", encode(queue)))) { (queue) } }
+    html! { a href=(ctx.link(&crate::ui::queue_path(queue))) { (queue) } }
 }
 
 /// "5m ago" for a time text, with the text itself on hover.
