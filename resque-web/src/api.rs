@@ -94,16 +94,25 @@ pub(crate) async fn info(State(client): State<Client>) -> Result<Json<InfoBody>,
     Ok(Json(InfoBody { info, paused }))
 }
 
-/// A queue and how many jobs wait in it.
+/// A queue, how many jobs wait in it, and how long its oldest job has
+/// waited (seconds; 0 when empty, `null` when the job carries no enqueue
+/// time).
 #[derive(Serialize)]
 pub(crate) struct QueueSize {
     name: String,
     size: u64,
+    latency: Option<f64>,
 }
 
 pub(crate) async fn queues(State(client): State<Client>) -> Result<Json<Vec<QueueSize>>, ApiError> {
     blocking(client, |c| {
-        Ok(c.queue_sizes()?.into_iter().map(|(name, size)| QueueSize { name, size }).collect())
+        let queues = c.queue_sizes()?;
+        let latencies = read::latencies(c, &queues, c.redis_time()?)?;
+        Ok(queues
+            .into_iter()
+            .zip(latencies)
+            .map(|((name, size), latency)| QueueSize { name, size, latency: latency.seconds() })
+            .collect())
     })
     .await
     .map(Json)

@@ -14,7 +14,7 @@
 //!
 //! | page | what |
 //! | --- | --- |
-//! | `GET /overview` | pending, processed and failed counts, queues, workers working now (live) |
+//! | `GET /overview` | pending, processed and failed counts, queues with their latency (the oldest job's age, when its payload carries `enqueued_at`), workers working now (live) |
 //! | `GET /working` | every busy worker: queue, class, arguments, since when (live) |
 //! | `GET /failed?list=&class=&queue=&start=` | failures, 20 a page, newest first, filterable, each with its id; retry or remove one (by its id: `POST /failed/{id}/retry`, `/failed/{id}/remove`; an index still works there), retry those not retried yet, retry all (those retried before included), clear, clear retried; one `<queue>_failed` list with `list` |
 //! | `GET /queues`, `GET /queues/{name}?start=`, `GET /queue?name=&start=` | queues with sizes and latency; one queue's jobs, 20 a page; remove the queue (`POST /queues/{name}/remove`, `/queue/remove?name=`). Queues named `.` or `..`, which a browser folds out of a path, are linked as `/queue?name=` |
@@ -28,7 +28,7 @@
 //! | --- | --- |
 //! | `GET /metrics` | Prometheus text format: `resque_jobs_processed_total`, `resque_jobs_failed_total`, `resque_jobs_retried_total` (`stat:retried`), `resque_queue_length{queue}`, `resque_workers`, `resque_workers_working`, `resque_failed_jobs`, `resque_workers_paused`, `resque_delayed_jobs`, `resque_scheduler_leader` (1 when a scheduler holds the master lock, with its `leader="host:pid"`) |
 //! | `GET /api/info` | `Resque.info`'s counts and `paused` |
-//! | `GET /api/queues` | `[{"name", "size"}]` |
+//! | `GET /api/queues` | `[{"name", "size", "latency"}]`: latency is how long the oldest job has waited, in seconds, from the enqueue time its payload carries (`enqueued_at`, Sidekiq's or ActiveJob's); 0 for an empty queue, `null` when the job carries none (Resque's own payloads) |
 //! | `GET /api/queues/{name}?start=&count=` | `{"name", "size", "start", "jobs": [...]}` (count: default 20, at most 1000) |
 //! | `GET /api/workers` | `[{"id", "host", "pid", "queues", "started", "heartbeat", "processed", "failed", "working"}]` |
 //! | `GET /api/failed?start=&count=` | `{"count", "start", "entries": [{"index", ...entry, "id"}]}` |

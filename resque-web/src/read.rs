@@ -140,6 +140,53 @@ pub(crate) fn queue_jobs(
     Ok((c.size(name)?, c.peek(name, start, count)?))
 }
 
+/// How long a queue's oldest job has waited (Sidekiq's "latency"), from
+/// the enqueue time its payload carries (see [`resque::payload::enqueued_at`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum Latency {
+    /// No job waits: nothing is late, as Sidekiq counts it (0 s).
+    Empty,
+    /// The oldest job's payload carries no enqueue time (Resque's own
+    /// payloads do not).
+    Unknown,
+    /// The oldest job was enqueued `at`, `seconds` before Redis's clock
+    /// (0 for a time ahead of it).
+    Since { seconds: f64, at: jiff::Timestamp },
+}
+
+impl Latency {
+    /// Seconds, as the JSON API gives it: 0 for an empty queue, `None`
+    /// when the oldest job carries no enqueue time.
+    pub(crate) fn seconds(self) -> Option<f64> {
+        match self {
+            Latency::Empty => Some(0.0),
+            Latency::Unknown => None,
+            Latency::Since { seconds, .. } => Some(seconds),
+        }
+    }
+}
+
+/// Each queue's latency: its oldest job (`LINDEX queue:<name> 0`, the job a
+/// worker takes next) against Redis's clock `now` (Unix seconds).
+pub(crate) fn latencies(c: &Client, queues: &[(String, u64)], now: i64) -> Result<Vec<Latency>, ApiError> {
+    queues
+        .iter()
+        .map(|(name, size)| {
+            if *size == 0 {
+                return Ok(Latency::Empty);
+            }
+            let Some(oldest) = c.peek(name, 0, 1)?.pop() else { return Ok(Latency::Empty) };
+            Ok(match resque::payload::enqueued_at(&oldest) {
+                None => Latency::Unknown,
+                Some(at) => {
+                    let millis = (i128::from(now) * 1000 - at.as_millisecond() as i128).max(0);
+                    Latency::Since { seconds: millis as f64 / 1000.0, at }
+                }
+            })
+        })
+        .collect()
+}
+
 /// A registered worker, its id split as Ruby writes it
 /// (`<host>:<pid>:<queue,list>`).
 #[derive(Serialize)]

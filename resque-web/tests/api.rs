@@ -96,7 +96,33 @@ async fn queues() {
     let app = router(redis.client());
     let (status, body) = get_json(&app, "/api/queues").await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(body, json!([{"name": "file_serve", "size": 2}, {"name": "we\"ird", "size": 1}]));
+    // Resque's own payloads carry no enqueue time: no latency.
+    assert_eq!(
+        body,
+        json!([{"name": "file_serve", "size": 2, "latency": null}, {"name": "we\"ird", "size": 1, "latency": null}])
+    );
+}
+
+#[tokio::test]
+async fn queues_say_their_latency() {
+    let redis = TestRedis::start();
+    let client = redis.client();
+    let now = client.redis_time().unwrap();
+    let mut conn = redis.conn();
+    let keys = client.keys().clone();
+    use redis::Commands;
+    let sidekiq = format!(r#"{{"class":"Archive","args":[44],"enqueued_at":{}.5}}"#, now - 9000);
+    let _: () = conn.rpush(keys.queue("sidekiq"), sidekiq).unwrap();
+    let _: () = conn.rpush(keys.queue("sidekiq"), r#"{"class":"Archive","args":[45]}"#).unwrap();
+    let _: () = conn.sadd(keys.queues(), &["sidekiq", "empty"][..]).unwrap();
+    let (status, body) = get_json(&router(redis.client()), "/api/queues").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body[0], json!({"name": "empty", "size": 0, "latency": 0.0}), "{body}");
+    assert_eq!((&body[1]["name"], &body[1]["size"]), (&json!("sidekiq"), &json!(2)), "{body}");
+    // The oldest job's age: 8999.5 s when read in the second it was
+    // written, a few seconds more on a slow machine.
+    let latency = body[1]["latency"].as_f64().unwrap();
+    assert!((8999.5..9100.0).contains(&latency), "{body}");
 }
 
 #[tokio::test]

@@ -565,6 +565,69 @@ async fn dot_queues_are_reached_from_their_links() {
 }
 
 #[tokio::test]
+async fn overview_shows_each_queues_latency() {
+    let redis = TestRedis::start();
+    let client = redis.client();
+    let keys = keys(&redis);
+    let now = client.redis_time().unwrap();
+    let iso = |at: i64| {
+        jiff::Timestamp::from_second(at).unwrap().strftime("%Y-%m-%dT%H:%M:%S.123456789Z").to_string()
+    };
+    let mut conn = redis.conn();
+    // Hand-written payload bytes, the oldest job first in each list.
+    let payloads: [(&str, String); 5] = [
+        (
+            "sidekiq",
+            format!(
+                r#"{{"class":"Archive","args":[1],"enqueued_at":{}.25}}"#,
+                now - (2 * 3600 + 30 * 60 + 30)
+            ),
+        ),
+        (
+            "sidekiq_iso",
+            format!(
+                r#"{{"class":"Archive","args":[1],"enqueued_at":"{}"}}"#,
+                iso(now - 2 * 86_400 - 4 * 3600 - 1800)
+            ),
+        ),
+        (
+            "rails",
+            format!(
+                r#"{{"class":"ActiveJob::QueueAdapters::ResqueAdapter::JobWrapper","args":[{{"job_class":"MailJob","job_id":"b1","queue_name":"rails","arguments":[],"enqueued_at":"{}"}}]}}"#,
+                iso(now - 3 * 86_400 - 5 * 3600 - 1800)
+            ),
+        ),
+        ("plain", r#"{"class":"Archive","args":[44,"masterbrew"]}"#.to_string()),
+        ("garbage", "not json at all".to_string()),
+    ];
+    for (queue, payload) in &payloads {
+        let _: () = conn.rpush(keys.queue(queue), payload).unwrap();
+        let _: () = conn.rpush(keys.queue(queue), r#"{"class":"Later","args":[]}"#).unwrap();
+        let _: () = conn.sadd(keys.queues(), *queue).unwrap();
+    }
+    let _: () = conn.sadd(keys.queues(), "empty").unwrap();
+    let app = router(redis.client());
+    for uri in ["/overview", "/queues"] {
+        let (status, _, page) = get(&app, uri).await;
+        assert_eq!(status, StatusCode::OK);
+        let cell = |queue: &str| {
+            let row = &page[page.find(&format!(">{queue}</a>")).unwrap()..];
+            let at = row.find(r#"class="num latency"#).unwrap();
+            row[at..at + row[at..].find("</td>").unwrap()].to_string()
+        };
+        assert!(cell("sidekiq").ends_with(">2 h 30 m"), "{uri}: {}", cell("sidekiq"));
+        assert!(cell("sidekiq").contains("The oldest job was enqueued at "), "{}", cell("sidekiq"));
+        assert!(cell("sidekiq_iso").ends_with(">2 d 4 h"), "{uri}: {}", cell("sidekiq_iso"));
+        assert!(cell("rails").ends_with(">3 d 5 h"), "{uri}: {}", cell("rails"));
+        for none in ["plain", "garbage"] {
+            assert!(cell(none).ends_with(">—"), "{uri}: {none}: {}", cell(none));
+            assert!(cell(none).contains("carries no enqueue time"), "{uri}: {none}: {}", cell(none));
+        }
+        assert!(cell("empty").ends_with(">0 s"), "{uri}: {}", cell("empty"));
+    }
+}
+
+#[tokio::test]
 async fn remove_queue() {
     let redis = TestRedis::start();
     populate(&redis);

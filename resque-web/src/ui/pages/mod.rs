@@ -16,7 +16,7 @@ use resque::WorkerId;
 
 use super::layout::pagination;
 use super::{encode, time, Ctx};
-use crate::read::PER_PAGE;
+use crate::read::{Latency, PER_PAGE};
 
 pub(crate) use delayed::{delayed, delayed_at};
 pub(crate) use failed::failed;
@@ -34,21 +34,46 @@ fn pager(ctx: &Ctx, path: &str, start: usize, shown: usize, total: u64) -> Marku
     pagination(start, shown, total, PER_PAGE, |s| ctx.link(&format!("{path}{sep}start={s}")))
 }
 
-/// Every queue with its size, and a last row for the `failed` list.
-fn queue_table(ctx: &Ctx, queues: &[(String, u64)], failed: u64) -> Markup {
+/// Every queue with its size and latency, and a last row for the `failed`
+/// list.
+fn queue_table(ctx: &Ctx, queues: &[(String, u64)], latencies: &[Latency], failed: u64) -> Markup {
     html! {
         table {
-            thead { tr { th { "Name" } th.num { "Jobs" } } }
+            thead { tr {
+                th { "Name" }
+                th.num { "Jobs" }
+                th.num title="How long the oldest job has waited, from the enqueue time its payload carries" { "Latency" }
+            } }
             tbody {
-                @for (name, size) in queues {
-                    tr { td { (queue_link(ctx, name)) } td.num { (size) } }
+                @for (i, (name, size)) in queues.iter().enumerate() {
+                    tr {
+                        td { (queue_link(ctx, name)) }
+                        td.num { (size) }
+                        (latency_cell(latencies.get(i).copied().unwrap_or(Latency::Unknown)))
+                    }
                 }
                 tr.total {
                     td { a href=(ctx.link("/failed")) { "failed" } }
                     td.num { span.badge.bad[failed > 0] { (failed) } }
+                    td.num {}
                 }
             }
         }
+    }
+}
+
+/// A queue's latency cell: `0 s` for an empty queue (nothing waits, so
+/// nothing is late, as Sidekiq counts it), `—` when the oldest job carries
+/// no enqueue time, else how long it has waited.
+fn latency_cell(latency: Latency) -> Markup {
+    match latency {
+        Latency::Empty => html! { td.num.latency title="No job waits" { "0 s" } },
+        Latency::Unknown => html! {
+            td.num.latency.muted title="The oldest job's payload carries no enqueue time (enqueued_at)" { "—" }
+        },
+        Latency::Since { seconds, at } => html! {
+            td.num.latency title=(format!("The oldest job was enqueued at {}", at.strftime("%Y-%m-%d %H:%M:%S UTC"))) { (time::span(seconds)) }
+        },
     }
 }
 

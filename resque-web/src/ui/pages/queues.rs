@@ -11,13 +11,18 @@ use crate::ui::layout::{action, args_line, class_of, page, pretty, Tab};
 use crate::ui::{queue_action_path, queue_path, Ctx, PageError};
 
 pub(crate) async fn queues(ctx: Ctx) -> Result<Response, PageError> {
-    let (queues, failed) = blocking(ctx.client(), |c| Ok((c.queue_sizes()?, c.failed_count()?))).await?;
+    let (queues, failed, latencies) = blocking(ctx.client(), |c| {
+        let queues = c.queue_sizes()?;
+        let latencies = read::latencies(c, &queues, c.redis_time()?)?;
+        Ok((queues, c.failed_count()?, latencies))
+    })
+    .await?;
     let body = html! {
         h1 { "Queues" }
         p.sub { "The list below contains all the registered queues with the number of jobs currently in the queue." }
         div.card data-live {
             div.card-head { h2 { (queues.len()) " queues" } }
-            (queue_table(&ctx, &queues, failed))
+            (queue_table(&ctx, &queues, &latencies, failed))
         }
     };
     Ok(page(&ctx, Tab::Queues, "Queues", true, body))
