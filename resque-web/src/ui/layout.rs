@@ -111,6 +111,7 @@ pub(crate) fn page(ctx: &Ctx, tab: Tab, title: &str, live: bool, body: Markup) -
 /// again by itself (`app.js` reloads it once Redis answers).
 pub(crate) fn redis_down_banner(why: &str) -> Markup {
     html! {
+        h1 { "Redis is not answering" }
         div.notice.down role="alert" data-redis-down {
             strong { (why) "; retrying" }
             p { "This page shows again as soon as Redis answers; nothing needs restarting." }
