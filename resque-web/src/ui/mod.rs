@@ -84,7 +84,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/assets/{name}", get(layout::asset))
 }
 
-/// The HTML routes' layer that shows a page Redis could not fill (a 503
+/// The app's layer that shows a page Redis could not fill (a 503
 /// marked [`RedisDown`]) as the page's frame, navigation included, with a
 /// banner saying why. Nothing is cached: the next request tries Redis again.
 pub(crate) async fn redis_down(
