@@ -141,6 +141,25 @@ pub(crate) async fn queue(
     .map(Json)
 }
 
+/// `/api/queue?name=`: [`queue`] for a name a path cannot carry (`.`,
+/// `..`, which clients resolve away), or any other.
+pub(crate) async fn queue_by_query(
+    State(client): State<Client>,
+    query: QueryResult,
+) -> Result<Json<QueueJobs>, ApiError> {
+    let params = query_params(query)?;
+    let (start, count) = paging(&params)?;
+    let Some(name) = params.get("name").cloned() else {
+        return Err(ApiError::BadRequest("name the queue: /api/queue?name=<queue>".into()));
+    };
+    blocking(client, move |c| {
+        let (size, jobs) = read::queue_jobs(c, &name, start, count)?;
+        Ok(QueueJobs { name, size, start, jobs })
+    })
+    .await
+    .map(Json)
+}
+
 pub(crate) async fn workers(State(client): State<Client>) -> Result<Json<Vec<WorkerBody>>, ApiError> {
     blocking(client, read::collect_workers).await.map(Json)
 }

@@ -29,7 +29,7 @@
 //! | `GET /metrics` | Prometheus text format: `resque_jobs_processed_total`, `resque_jobs_failed_total`, `resque_jobs_retried_total` (`stat:retried`), `resque_queue_length{queue}`, `resque_workers`, `resque_workers_working`, `resque_failed_jobs`, `resque_workers_paused`, `resque_delayed_jobs`, `resque_scheduler_leader` (1 when a scheduler holds the master lock, with its `leader="host:pid"`) |
 //! | `GET /api/info` | `Resque.info`'s counts and `paused` |
 //! | `GET /api/queues` | `[{"name", "size", "latency"}]`: latency is how long the oldest job has waited, in seconds, from the enqueue time its payload carries (`enqueued_at`, Sidekiq's or ActiveJob's); 0 for an empty queue, `null` when the job carries none (Resque's own payloads) |
-//! | `GET /api/queues/{name}?start=&count=` | `{"name", "size", "start", "jobs": [...]}` (count: default 20, at most 1000) |
+//! | `GET /api/queues/{name}?start=&count=`, `GET /api/queue?name=&start=&count=` | `{"name", "size", "start", "jobs": [...]}` (count: default 20, at most 1000); the second form for any name, `.` and `..` included |
 //! | `GET /api/workers` | `[{"id", "host", "pid", "queues", "started", "heartbeat", "processed", "failed", "working"}]` |
 //! | `GET /api/failed?start=&count=` | `{"count", "start", "entries": [{"index", ...entry, "id"}]}` |
 //! | `GET /api/failed/{id or index}` | `{"index", ...entry, "id"}`, or 404 |
@@ -248,6 +248,7 @@ fn app(client: resque::Client, options: &WebOptions) -> Router {
         .route("/api/info", get(api::info))
         .route("/api/queues", get(api::queues))
         .route("/api/queues/{name}", get(api::queue))
+        .route("/api/queue", get(api::queue_by_query))
         .route("/api/workers", get(api::workers))
         .route("/api/failed", get(api::failed))
         .route("/api/failed/{entry}", get(api::failure))

@@ -151,6 +151,19 @@ async fn queue_jobs_page_by_page() {
     let (_, body) = get_json(&app, "/api/queues/we%22ird").await;
     assert_eq!(body["jobs"], json!([{"class": "Odd", "args": ["x"]}]));
 
+    // The query form, for names a path cannot carry.
+    redis.client().enqueue_class("..", "DotDot", &[2]).unwrap();
+    let (status, body) = get_json(&app, "/api/queue?name=..&count=1").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        body,
+        json!({"name": "..", "size": 1, "start": 0, "jobs": [{"class": "DotDot", "args": [2]}]})
+    );
+    let (_, body) = get_json(&app, "/api/queue?name=file_serve&start=1").await;
+    assert_eq!(body["jobs"], json!([{"class": "Archive", "args": [45, "dev"]}]));
+    let (status, _) = get_json(&app, "/api/queue").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+
     // A queue nobody knows is just empty.
     let (status, body) = get_json(&app, "/api/queues/nothing").await;
     assert_eq!(status, StatusCode::OK);
