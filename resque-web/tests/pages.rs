@@ -767,7 +767,14 @@ async fn redis_down_is_a_503_page_with_the_navigation() {
             "{uri}: {body}"
         );
     }
-    // A POST while Redis is down: the same page, nothing done.
+    // Mounted under a prefix, the tabs follow the mount point.
+    let nested = Router::new().nest("/admin/resque", router(redis.client()));
+    let (status, _, body) = get(&nested, "/admin/resque/failed").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(body.contains(r#"href="/admin/resque/queues">Queues</a>"#), "{body}");
+    assert!(body.contains(r#"class="tab active" href="/admin/resque/failed">"#), "{body}");
+
+    // A POST is checked for its token before Redis is asked.
     let (status, _, body) = post(&app, "/failed/clear", "csrf=x").await;
     assert_eq!(status, StatusCode::FORBIDDEN, "the token is checked before Redis is asked: {body}");
 
