@@ -29,7 +29,11 @@ pub(crate) enum Tab {
 impl Tab {
     /// The tab an app path belongs to (Overview for one of none).
     pub(crate) fn of_path(path: &str) -> Tab {
-        let first = path.trim_start_matches('/').split(['/', '.']).next().unwrap_or_default();
+        let first = match path.trim_start_matches('/').split(['/', '.']).next().unwrap_or_default() {
+            // `/queue?name=`: one queue's page.
+            "queue" => "queues",
+            first => first,
+        };
         TABS.iter().find(|(_, _, p)| p.trim_start_matches('/') == first).map_or(Tab::Overview, |(t, _, _)| *t)
     }
 }

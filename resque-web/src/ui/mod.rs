@@ -253,6 +253,21 @@ mod tests {
     }
 
     #[test]
+    fn paths_belong_to_their_tabs() {
+        use layout::Tab;
+        for (path, tab) in [
+            ("/", Tab::Overview),
+            ("/queues/mail", Tab::Queues),
+            ("/queue", Tab::Queues),
+            ("/stats.txt", Tab::Stats),
+            ("/failed", Tab::Failed),
+            ("/nowhere", Tab::Overview),
+        ] {
+            assert!(Tab::of_path(path) == tab, "{path}");
+        }
+    }
+
+    #[test]
     fn dot_queues_link_by_query() {
         assert_eq!(queue_path("file_serve"), "/queues/file_serve");
         assert_eq!(queue_path("..."), "/queues/...");
