@@ -421,6 +421,33 @@ pub struct WebArgs {
     /// (besides the dynamic ones and those declared on linked jobs).
     #[arg(long, value_name = "FILE")]
     pub schedule: Option<PathBuf>,
+
+    /// Also answer requests for this host name (repeatable): the name a
+    /// reverse proxy or browsers reach the app by. Without it, only the
+    /// listening address, localhost, 127.0.0.1 and [::1] are served (any IP
+    /// when listening on 0.0.0.0 or ::); other names get 421, which stops
+    /// DNS rebinding.
+    #[arg(long = "allowed-host", value_name = "NAME", value_parser = host_name)]
+    pub allowed_host: Vec<String>,
+}
+
+/// A `--allowed-host` value: a host name or IP literal, optionally with a
+/// port, and nothing else (no scheme, path or credentials).
+#[cfg(feature = "web")]
+fn host_name(raw: &str) -> Result<String, String> {
+    let name = raw.trim();
+    if name.is_empty() {
+        return Err("an empty host name".into());
+    }
+    if let Some(bad) = name
+        .chars()
+        .find(|c| matches!(c, '/' | '@' | '?' | '#' | '\\') || c.is_whitespace() || c.is_control())
+    {
+        return Err(format!(
+            "{raw:?} is not a host name (it holds {bad:?}): give the name alone, as in resque.example.com"
+        ));
+    }
+    Ok(name.to_string())
 }
 
 #[cfg(test)]

@@ -166,8 +166,8 @@ fn run_web(cli: &Cli, web: &WebArgs) -> Result<ExitCode, CliError> {
         },
     };
     let schedules = web.schedule.as_deref().map(resque::scheduler::ScheduleEntry::load_file).transpose()?;
+    // No ping: the app starts without Redis and its pages say so until it answers.
     let client = client(cli)?;
-    client.ping()?;
     let addr = std::net::SocketAddr::new(web.host, web.port);
     if auth.is_none() && !web.host.is_loopback() {
         tracing::warn!(%addr, "serving without --auth on an address other machines can reach");
@@ -176,15 +176,23 @@ fn run_web(cli: &Cli, web: &WebArgs) -> Result<ExitCode, CliError> {
         .enable_all()
         .build()
         .map_err(|source| CliError::Os { what: "starting the web server's runtime", source })?;
-    eprintln!("resque-cli web: serving {} on http://{addr}", client.address());
-    let mut options = resque_web::WebOptions::new().with_stale_after(Duration::from_secs(web.stale_after));
+    let mut options = resque_web::WebOptions::new()
+        .with_stale_after(Duration::from_secs(web.stale_after))
+        .with_allowed_hosts(web.allowed_host.iter().cloned());
     if let Some((user, password)) = auth {
         options = options.with_auth(user, password);
     }
     if let Some(schedules) = schedules {
         options = options.with_schedules(schedules);
     }
-    runtime.block_on(resque_web::serve_with(client, addr, options))?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|source| resque_web::WebError::Bind { addr, source })?;
+        // Said once the port is ours, so that the address printed answers.
+        eprintln!("resque-cli web: serving {} on http://{addr}", client.address());
+        resque_web::serve_on(listener, client, options).await
+    })?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -125,5 +125,5 @@ fn web_serves_metrics_and_the_json_api() {
     assert!(metrics.starts_with("HTTP/1.1 200"), "{metrics}");
     assert!(metrics.contains("resque_queue_length{queue=\"file_serve\"} 1"), "{metrics}");
     assert!(denied.unwrap_or_default().starts_with("HTTP/1.1 401"));
-    assert!(queues.unwrap_or_default().contains(r#"[{"name":"file_serve","size":1}]"#));
+    assert!(queues.unwrap_or_default().contains(r#"[{"name":"file_serve","size":1,"latency":null}]"#));
 }

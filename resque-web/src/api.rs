@@ -25,8 +25,9 @@ pub enum ApiError {
     /// Nothing at that address (404).
     #[error("{0}")]
     NotFound(String),
-    /// Redis does not answer (503).
-    #[error("Redis is unavailable: {0}")]
+    /// Redis does not answer (503): `Redis at <address> is not answering:
+    /// <reason>`.
+    #[error("{0}")]
     Unavailable(String),
     /// Anything else (500).
     #[error("{0}")]
@@ -56,11 +57,14 @@ impl From<resque::Error> for ApiError {
             resque::Error::BadFailure { .. } => return ApiError::BadRequest(e.to_string()),
             _ => {}
         }
-        let unavailable = e.is_unavailable();
-        if unavailable {
-            ApiError::Unavailable(e.to_string())
-        } else {
-            ApiError::Internal(e.to_string())
+        match &e {
+            resque::Error::Connect { address, source } | resque::Error::Redis { address, source }
+                if e.is_unavailable() =>
+            {
+                ApiError::Unavailable(format!("Redis at {address} is not answering: {source}"))
+            }
+            _ if e.is_unavailable() => ApiError::Unavailable(e.to_string()),
+            _ => ApiError::Internal(e.to_string()),
         }
     }
 }
@@ -90,16 +94,25 @@ pub(crate) async fn info(State(client): State<Client>) -> Result<Json<InfoBody>,
     Ok(Json(InfoBody { info, paused }))
 }
 
-/// A queue and how many jobs wait in it.
+/// A queue, how many jobs wait in it, and how long its oldest job has
+/// waited (seconds; 0 when empty, `null` when the job carries no enqueue
+/// time).
 #[derive(Serialize)]
 pub(crate) struct QueueSize {
     name: String,
     size: u64,
+    latency: Option<f64>,
 }
 
 pub(crate) async fn queues(State(client): State<Client>) -> Result<Json<Vec<QueueSize>>, ApiError> {
     blocking(client, |c| {
-        Ok(c.queue_sizes()?.into_iter().map(|(name, size)| QueueSize { name, size }).collect())
+        let queues = c.queue_sizes()?;
+        let latencies = read::latencies(c, &queues, c.redis_time()?)?;
+        Ok(queues
+            .into_iter()
+            .zip(latencies)
+            .map(|((name, size), latency)| QueueSize { name, size, latency: latency.seconds() })
+            .collect())
     })
     .await
     .map(Json)
@@ -120,6 +133,25 @@ pub(crate) async fn queue(
     query: QueryResult,
 ) -> Result<Json<QueueJobs>, ApiError> {
     let (start, count) = paging(&query_params(query)?)?;
+    blocking(client, move |c| {
+        let (size, jobs) = read::queue_jobs(c, &name, start, count)?;
+        Ok(QueueJobs { name, size, start, jobs })
+    })
+    .await
+    .map(Json)
+}
+
+/// `/api/queue?name=`: [`queue`] for a name a path cannot carry (`.`,
+/// `..`, which clients resolve away), or any other.
+pub(crate) async fn queue_by_query(
+    State(client): State<Client>,
+    query: QueryResult,
+) -> Result<Json<QueueJobs>, ApiError> {
+    let params = query_params(query)?;
+    let (start, count) = paging(&params)?;
+    let Some(name) = params.get("name").cloned() else {
+        return Err(ApiError::BadRequest("name the queue: /api/queue?name=<queue>".into()));
+    };
     blocking(client, move |c| {
         let (size, jobs) = read::queue_jobs(c, &name, start, count)?;
         Ok(QueueJobs { name, size, start, jobs })

@@ -14,10 +14,10 @@
 //!
 //! | page | what |
 //! | --- | --- |
-//! | `GET /overview` | pending, processed and failed counts, queues, workers working now (live) |
+//! | `GET /overview` | pending, processed and failed counts, queues with their latency (the oldest job's age, when its payload carries `enqueued_at`), workers working now (live) |
 //! | `GET /working` | every busy worker: queue, class, arguments, since when (live) |
 //! | `GET /failed?list=&class=&queue=&start=` | failures, 20 a page, newest first, filterable, each with its id; retry or remove one (by its id: `POST /failed/{id}/retry`, `/failed/{id}/remove`; an index still works there), retry those not retried yet, retry all (those retried before included), clear, clear retried; one `<queue>_failed` list with `list` |
-//! | `GET /queues`, `GET /queues/{name}?start=` | queues with sizes; one queue's jobs, 20 a page; remove the queue |
+//! | `GET /queues`, `GET /queues/{name}?start=`, `GET /queue?name=&start=` | queues with sizes and latency; one queue's jobs, 20 a page; remove the queue (`POST /queues/{name}/remove`, `/queue/remove?name=`). Queues named `.` or `..`, which a browser folds out of a path, are linked as `/queue?name=` |
 //! | `GET /workers`, `GET /workers/{id}` | workers grouped by host, stale ones flagged and prunable (live); one worker's details |
 //! | `GET /delayed?class=&start=`, `GET /delayed/{unix second}?start=` | seconds with delayed jobs and how many, 20 a page (live), or the delayed jobs of a class; one second's jobs; queue a second's jobs now, cancel them, clear every delayed job |
 //! | `GET /retries?start=` | the failed runs whose retry waits for its second (resque-retry's keys, by a resque-rs worker or Ruby), 20 a page (live): class, queue, arguments, attempt n of the runs allowed (n alone when the job is not linked here), next run, last error; retry one now (`POST /retries/{id}/now`) or cancel it, its last failure moving to `failed` (`POST /retries/{id}/cancel`) |
@@ -28,8 +28,8 @@
 //! | --- | --- |
 //! | `GET /metrics` | Prometheus text format: `resque_jobs_processed_total`, `resque_jobs_failed_total`, `resque_jobs_retried_total` (`stat:retried`), `resque_queue_length{queue}`, `resque_workers`, `resque_workers_working`, `resque_failed_jobs`, `resque_workers_paused`, `resque_delayed_jobs`, `resque_scheduler_leader` (1 when a scheduler holds the master lock, with its `leader="host:pid"`) |
 //! | `GET /api/info` | `Resque.info`'s counts and `paused` |
-//! | `GET /api/queues` | `[{"name", "size"}]` |
-//! | `GET /api/queues/{name}?start=&count=` | `{"name", "size", "start", "jobs": [...]}` (count: default 20, at most 1000) |
+//! | `GET /api/queues` | `[{"name", "size", "latency"}]`: latency is how long the oldest job has waited, in seconds, from the enqueue time its payload carries (`enqueued_at`, Sidekiq's or ActiveJob's); 0 for an empty queue, `null` when the job carries none (Resque's own payloads) |
+//! | `GET /api/queues/{name}?start=&count=`, `GET /api/queue?name=&start=&count=` | `{"name", "size", "start", "jobs": [...]}` (count: default 20, at most 1000); the second form for any name, `.` and `..` included |
 //! | `GET /api/workers` | `[{"id", "host", "pid", "queues", "started", "heartbeat", "processed", "failed", "working"}]` |
 //! | `GET /api/failed?start=&count=` | `{"count", "start", "entries": [{"index", ...entry, "id"}]}` |
 //! | `GET /api/failed/{id or index}` | `{"index", ...entry, "id"}`, or 404 |
@@ -40,9 +40,26 @@
 //!
 //! Errors are JSON `{"error": "..."}`: 400 for a bad query parameter, 404
 //! for something that does not exist, 503 when Redis does not answer.
+//!
+//! The app needs no Redis to start: while Redis does not answer, every page
+//! shows its frame and navigation with a banner saying so (503), the JSON
+//! routes answer 503, and the first request after Redis is back is served
+//! as usual. The app's own connection gives up connecting after
+//! [`REDIS_CONNECT_TIMEOUT`] and waiting for a reply after
+//! [`REDIS_REPLY_TIMEOUT`], so no page waits long on a Redis that is gone.
+//!
+//! It answers only requests whose `Host` names it (against DNS rebinding):
+//! the address it listens on, `localhost`, `127.0.0.1`, `[::1]`, any IP
+//! literal when it listens on every address (or is mounted in another
+//! app), and the names [`WebOptions::with_allowed_hosts`] adds; other
+//! hosts get a 421. A POST whose `Origin` (or `Referer`) names another host
+//! is refused too. Every answer, errors and JSON included, carries
+//! `Content-Security-Policy`, `X-Frame-Options: DENY`,
+//! `X-Content-Type-Options: nosniff` and `Referrer-Policy: same-origin`.
 
 mod api;
 mod auth;
+mod guard;
 mod metrics;
 mod read;
 mod ui;
@@ -60,6 +77,15 @@ pub use api::ApiError;
 /// calls it stale: Ruby's prune interval, five 60-second heartbeats.
 pub const DEFAULT_STALE_AFTER: Duration = Duration::from_secs(300);
 
+/// How long the app waits for Redis to accept a connection before a page
+/// says Redis is not answering.
+pub const REDIS_CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// How long the app waits for a Redis reply (or to send a command) before a
+/// page says Redis is not answering. Redis answers every command the pages
+/// send well within it; a Redis stalled longer stalls its workers too.
+pub const REDIS_REPLY_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// How [`router_with`] builds the app.
 #[derive(Clone)]
 #[non_exhaustive]
@@ -73,11 +99,23 @@ pub struct WebOptions {
     /// Static schedules (a schedule file's) the Schedule tab lists, besides
     /// the dynamic ones in Redis and those declared on the linked jobs.
     pub schedules: Vec<resque::scheduler::ScheduleEntry>,
+    /// Host names the app answers to besides its own address and
+    /// `localhost` (see [`WebOptions::with_allowed_hosts`]).
+    pub allowed_hosts: Vec<String>,
+    /// The address the app listens on, set by [`serve_on`]: its IP is the
+    /// one IP literal a `Host` may name (any, when it is unspecified).
+    bound: Option<SocketAddr>,
 }
 
 impl Default for WebOptions {
     fn default() -> Self {
-        WebOptions { auth: None, stale_after: DEFAULT_STALE_AFTER, schedules: Vec::new() }
+        WebOptions {
+            auth: None,
+            stale_after: DEFAULT_STALE_AFTER,
+            schedules: Vec::new(),
+            allowed_hosts: Vec::new(),
+            bound: None,
+        }
     }
 }
 
@@ -99,6 +137,41 @@ impl WebOptions {
         self
     }
 
+    /// Also answers requests for these host names (a name given with a port
+    /// counts without it; case and a trailing dot do not matter): the names
+    /// a reverse proxy or the users' browsers reach the app by. Without
+    /// them the app answers only to its own address, `localhost`,
+    /// `127.0.0.1` and `[::1]` (any IP literal when it listens on every
+    /// address), and refuses other names with 421, which stops DNS
+    /// rebinding.
+    ///
+    /// ```
+    /// use axum::body::Body;
+    /// use axum::http::{Request, StatusCode};
+    /// use tower::ServiceExt;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let client = resque::Client::new("redis://127.0.0.1:1").unwrap();
+    /// let options = resque_web::WebOptions::new().with_allowed_hosts(["resque.example.com"]);
+    /// let app = resque_web::router_with(client, options);
+    /// let asset = |host: &str| {
+    ///     Request::get("/assets/app.css").header("host", host).body(Body::empty()).unwrap()
+    /// };
+    /// let ok = app.clone().oneshot(asset("resque.example.com")).await.unwrap();
+    /// assert_eq!(ok.status(), StatusCode::OK);
+    /// let refused = app.oneshot(asset("evil.example:5678")).await.unwrap();
+    /// assert_eq!(refused.status(), StatusCode::MISDIRECTED_REQUEST);
+    /// # }
+    /// ```
+    pub fn with_allowed_hosts<I, S>(mut self, names: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.allowed_hosts.extend(names.into_iter().map(Into::into));
+        self
+    }
+
     /// Requires HTTP basic auth with these credentials.
     pub fn with_auth(mut self, user: impl Into<String>, password: impl Into<String>) -> Self {
         self.auth = Some((user.into(), password.into()));
@@ -113,6 +186,8 @@ impl std::fmt::Debug for WebOptions {
             .field("auth", &self.auth.as_ref().map(|(user, _)| user))
             .field("stale_after", &self.stale_after)
             .field("schedules", &self.schedules.len())
+            .field("allowed_hosts", &self.allowed_hosts)
+            .field("bound", &self.bound)
             .finish()
     }
 }
@@ -138,7 +213,9 @@ pub enum WebError {
 /// The app, without auth: the routes listed in the crate docs, with
 /// `client` as their state. Mount it in an application's own router with
 /// [`Router::merge`] or [`Router::nest`]; links in the pages follow the
-/// mount point.
+/// mount point. It answers to `localhost` and IP literals only: reached by
+/// a host name, build it with [`router_with`] and
+/// [`WebOptions::with_allowed_hosts`].
 ///
 /// ```no_run
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -150,10 +227,12 @@ pub enum WebError {
 /// # Ok(()) }
 /// ```
 pub fn router(client: resque::Client) -> Router {
-    app(client, &WebOptions::default())
+    router_with(client, WebOptions::default())
 }
 
+/// The routes, on a connection of the app's own that gives up quickly.
 fn app(client: resque::Client, options: &WebOptions) -> Router {
+    let client = client.with_timeouts(REDIS_CONNECT_TIMEOUT, REDIS_REPLY_TIMEOUT);
     let schedules = resque::scheduler::static_schedules(options.schedules.clone()).unwrap_or_else(|e| {
         tracing::error!("the jobs' declared schedules cannot be read, not listed: {e}");
         options.schedules.clone()
@@ -169,6 +248,7 @@ fn app(client: resque::Client, options: &WebOptions) -> Router {
         .route("/api/info", get(api::info))
         .route("/api/queues", get(api::queues))
         .route("/api/queues/{name}", get(api::queue))
+        .route("/api/queue", get(api::queue_by_query))
         .route("/api/workers", get(api::workers))
         .route("/api/failed", get(api::failed))
         .route("/api/failed/{entry}", get(api::failure))
@@ -177,16 +257,19 @@ fn app(client: resque::Client, options: &WebOptions) -> Router {
         .route("/api/schedules", get(api::schedules))
         .route("/api/retries", get(api::retries))
         .fallback(api::not_found)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), ui::redis_down))
         .with_state(state)
 }
 
-/// The app as [`router`] builds it, with the layers `options` asks for.
+/// The app as [`router`] builds it, with the layers `options` asks for:
+/// the Host check first, then auth; the security headers on every answer.
 pub fn router_with(client: resque::Client, options: WebOptions) -> Router {
-    let app = app(client, &options);
-    match options.auth {
-        Some((user, password)) => auth::require(app, &user, &password),
-        None => app,
+    let hosts = Arc::new(guard::Hosts::new(options.bound, &options.allowed_hosts));
+    let mut app = app(client, &options);
+    if let Some((user, password)) = &options.auth {
+        app = auth::require(app, user, password);
     }
+    guard::with_security_headers(guard::require_host(app, hosts))
 }
 
 /// A fresh secret for the CSRF token: 32 random bytes as hex. Pages carry
@@ -217,6 +300,7 @@ pub async fn serve(
 }
 
 /// Serves the app on `addr`, built with `options`, until the server fails.
+/// Redis need not answer yet: the pages say so until it does.
 pub async fn serve_with(
     client: resque::Client,
     addr: SocketAddr,
@@ -228,11 +312,14 @@ pub async fn serve_with(
 }
 
 /// Serves the app on a listener already bound (e.g. to port 0, to learn the
-/// port first) until the server fails.
+/// port first) until the server fails. Requests must name the listener's
+/// address, `localhost` or an allowed host (see
+/// [`WebOptions::with_allowed_hosts`]).
 pub async fn serve_on(
     listener: tokio::net::TcpListener,
     client: resque::Client,
-    options: WebOptions,
+    mut options: WebOptions,
 ) -> Result<(), WebError> {
+    options.bound = listener.local_addr().ok();
     axum::serve(listener, router_with(client, options)).await.map_err(WebError::Serve)
 }

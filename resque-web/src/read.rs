@@ -41,7 +41,7 @@ pub(crate) fn paging(params: &HashMap<String, String>) -> Result<(usize, usize),
     let number = |name: &str, default: usize| -> Result<usize, ApiError> {
         match params.get(name) {
             None => Ok(default),
-            Some(raw) => raw.trim().parse::<usize>().map_err(|_| {
+            Some(raw) => offset(raw).ok_or_else(|| {
                 ApiError::BadRequest(format!("{name} must be a non-negative integer, not {raw:?}"))
             }),
         }
@@ -52,6 +52,28 @@ pub(crate) fn paging(params: &HashMap<String, String>) -> Result<(usize, usize),
         return Err(ApiError::BadRequest(format!("count must be at most {MAX_COUNT}, not {count}")));
     }
     Ok((start, count))
+}
+
+/// A non-negative integer of digits only; one too large for a `usize`
+/// counts as the largest (an offset past any list's end), so that a page
+/// can say so rather than refuse.
+fn offset(raw: &str) -> Option<usize> {
+    let digits = raw.trim();
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some(digits.parse::<usize>().unwrap_or(usize::MAX))
+}
+
+/// `start` when it is inside a list of `total` elements, else the start
+/// of the list's last page of `per_page` (0 for an empty list): a page
+/// asked for past the end shows the end.
+pub(crate) fn clamp_start(start: usize, total: u64, per_page: usize) -> usize {
+    let total = usize::try_from(total).unwrap_or(usize::MAX);
+    if start < total || total == 0 {
+        return if total == 0 { 0 } else { start };
+    }
+    (total - 1) / per_page.max(1) * per_page.max(1)
 }
 
 /// The query string's pairs, or a 400 for a malformed one.
@@ -100,6 +122,14 @@ pub(crate) fn overview(c: &Client) -> Result<Overview, ApiError> {
     Ok(Overview { info, queues, working })
 }
 
+/// A queue's size, the page's start (clamped to the queue's last page) and
+/// up to [`PER_PAGE`] of its jobs from there.
+pub(crate) fn queue_page(c: &Client, name: &str, start: usize) -> Result<(u64, usize, Vec<Value>), ApiError> {
+    let size = c.size(name)?;
+    let start = clamp_start(start, size, PER_PAGE);
+    Ok((size, start, c.peek(name, start, PER_PAGE)?))
+}
+
 /// A queue's size and up to `count` of its jobs from `start`.
 pub(crate) fn queue_jobs(
     c: &Client,
@@ -108,6 +138,53 @@ pub(crate) fn queue_jobs(
     count: usize,
 ) -> Result<(u64, Vec<Value>), ApiError> {
     Ok((c.size(name)?, c.peek(name, start, count)?))
+}
+
+/// How long a queue's oldest job has waited (Sidekiq's "latency"), from
+/// the enqueue time its payload carries (see [`resque::payload::enqueued_at`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum Latency {
+    /// No job waits: nothing is late, as Sidekiq counts it (0 s).
+    Empty,
+    /// The oldest job's payload carries no enqueue time (Resque's own
+    /// payloads do not).
+    Unknown,
+    /// The oldest job was enqueued `at`, `seconds` before Redis's clock
+    /// (0 for a time ahead of it).
+    Since { seconds: f64, at: jiff::Timestamp },
+}
+
+impl Latency {
+    /// Seconds, as the JSON API gives it: 0 for an empty queue, `None`
+    /// when the oldest job carries no enqueue time.
+    pub(crate) fn seconds(self) -> Option<f64> {
+        match self {
+            Latency::Empty => Some(0.0),
+            Latency::Unknown => None,
+            Latency::Since { seconds, .. } => Some(seconds),
+        }
+    }
+}
+
+/// Each queue's latency: its oldest job (`LINDEX queue:<name> 0`, the job a
+/// worker takes next) against Redis's clock `now` (Unix seconds).
+pub(crate) fn latencies(c: &Client, queues: &[(String, u64)], now: i64) -> Result<Vec<Latency>, ApiError> {
+    queues
+        .iter()
+        .map(|(name, size)| {
+            if *size == 0 {
+                return Ok(Latency::Empty);
+            }
+            let Some(oldest) = c.peek(name, 0, 1)?.pop() else { return Ok(Latency::Empty) };
+            Ok(match resque::payload::enqueued_at(&oldest) {
+                None => Latency::Unknown,
+                Some(at) => {
+                    let millis = (i128::from(now) * 1000 - at.as_millisecond() as i128).max(0);
+                    Latency::Since { seconds: millis as f64 / 1000.0, at }
+                }
+            })
+        })
+        .collect()
 }
 
 /// A registered worker, its id split as Ruby writes it
@@ -215,6 +292,9 @@ pub(crate) struct FailedView {
     pub(crate) matching: u64,
     /// The page: `(index in the list, entry)`, newest first.
     pub(crate) entries: Vec<(usize, Failure)>,
+    /// Where the page starts (counted from the newest), clamped to the
+    /// last page.
+    pub(crate) start: usize,
     pub(crate) now: i64,
 }
 
@@ -237,18 +317,20 @@ pub(crate) fn failed_page(
             None => return Err(ApiError::NotFound(format!("no failed queue named {wanted:?}"))),
         },
     };
-    let (matching, entries) = if class.is_some() || queue.is_some() {
+    let (matching, start, entries) = if class.is_some() || queue.is_some() {
         let all = list.select(c, class, queue)?;
         let matching = all.len() as u64;
-        (matching, all.into_iter().rev().skip(start).take(PER_PAGE).collect())
+        let start = clamp_start(start, matching, PER_PAGE);
+        (matching, start, all.into_iter().rev().skip(start).take(PER_PAGE).collect())
     } else {
         // Newest first: the page counted from the end of the list.
+        let start = clamp_start(start, total, PER_PAGE);
         let end = (total as usize).saturating_sub(start);
         let first = end.saturating_sub(PER_PAGE);
         let page = list.entries(c, first, end - first)?;
-        (total, page.into_iter().enumerate().map(|(i, f)| (first + i, f)).rev().collect())
+        (total, start, page.into_iter().enumerate().map(|(i, f)| (first + i, f)).rev().collect())
     };
-    Ok(FailedView { lists, total, default_total, matching, entries, now: c.redis_time()? })
+    Ok(FailedView { lists, total, default_total, matching, entries, start, now: c.redis_time()? })
 }
 
 /// A second from a path or a form: a Unix second, or a 400 saying so.
@@ -375,4 +457,30 @@ pub(crate) fn pending_retry(c: &Client, id: &str) -> Result<resque::PendingRetry
     c.find_pending_retry(id)?.ok_or_else(|| {
         ApiError::NotFound(format!("no waiting retry with id {id:?}: it ran, or was queued or cancelled"))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn offsets_are_digits_and_saturate() {
+        assert_eq!(offset("20"), Some(20));
+        assert_eq!(offset(" 7 "), Some(7));
+        assert_eq!(offset("18446744073709551615"), Some(usize::MAX));
+        assert_eq!(offset("99999999999999999999999999"), Some(usize::MAX));
+        for bad in ["", "-1", "+1", "1e3", "x", "0x10", "1.5"] {
+            assert_eq!(offset(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_start_past_the_end_is_the_last_page() {
+        assert_eq!(clamp_start(0, 0, 20), 0);
+        assert_eq!(clamp_start(usize::MAX, 0, 20), 0);
+        assert_eq!(clamp_start(5, 12, 20), 5);
+        assert_eq!(clamp_start(12, 12, 20), 0);
+        assert_eq!(clamp_start(usize::MAX, 45, 20), 40);
+        assert_eq!(clamp_start(40, 40, 20), 20);
+    }
 }

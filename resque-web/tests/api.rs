@@ -96,7 +96,33 @@ async fn queues() {
     let app = router(redis.client());
     let (status, body) = get_json(&app, "/api/queues").await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(body, json!([{"name": "file_serve", "size": 2}, {"name": "we\"ird", "size": 1}]));
+    // Resque's own payloads carry no enqueue time: no latency.
+    assert_eq!(
+        body,
+        json!([{"name": "file_serve", "size": 2, "latency": null}, {"name": "we\"ird", "size": 1, "latency": null}])
+    );
+}
+
+#[tokio::test]
+async fn queues_say_their_latency() {
+    let redis = TestRedis::start();
+    let client = redis.client();
+    let now = client.redis_time().unwrap();
+    let mut conn = redis.conn();
+    let keys = client.keys().clone();
+    use redis::Commands;
+    let sidekiq = format!(r#"{{"class":"Archive","args":[44],"enqueued_at":{}.5}}"#, now - 9000);
+    let _: () = conn.rpush(keys.queue("sidekiq"), sidekiq).unwrap();
+    let _: () = conn.rpush(keys.queue("sidekiq"), r#"{"class":"Archive","args":[45]}"#).unwrap();
+    let _: () = conn.sadd(keys.queues(), &["sidekiq", "empty"][..]).unwrap();
+    let (status, body) = get_json(&router(redis.client()), "/api/queues").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body[0], json!({"name": "empty", "size": 0, "latency": 0.0}), "{body}");
+    assert_eq!((&body[1]["name"], &body[1]["size"]), (&json!("sidekiq"), &json!(2)), "{body}");
+    // The oldest job's age: 8999.5 s when read in the second it was
+    // written, a few seconds more on a slow machine.
+    let latency = body[1]["latency"].as_f64().unwrap();
+    assert!((8999.5..9100.0).contains(&latency), "{body}");
 }
 
 #[tokio::test]
@@ -124,6 +150,19 @@ async fn queue_jobs_page_by_page() {
     // A percent-encoded name with a quote in it.
     let (_, body) = get_json(&app, "/api/queues/we%22ird").await;
     assert_eq!(body["jobs"], json!([{"class": "Odd", "args": ["x"]}]));
+
+    // The query form, for names a path cannot carry.
+    redis.client().enqueue_class("..", "DotDot", &[2]).unwrap();
+    let (status, body) = get_json(&app, "/api/queue?name=..&count=1").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        body,
+        json!({"name": "..", "size": 1, "start": 0, "jobs": [{"class": "DotDot", "args": [2]}]})
+    );
+    let (_, body) = get_json(&app, "/api/queue?name=file_serve&start=1").await;
+    assert_eq!(body["jobs"], json!([{"class": "Archive", "args": [45, "dev"]}]));
+    let (status, _) = get_json(&app, "/api/queue").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
 
     // A queue nobody knows is just empty.
     let (status, body) = get_json(&app, "/api/queues/nothing").await;
@@ -318,8 +357,9 @@ async fn redis_down_is_503() {
         let (status, body) = get_json(&app, uri).await;
         assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{uri}: {body}");
         let message = body["error"].as_str().unwrap();
-        assert!(message.starts_with("Redis is unavailable: "), "{uri}: {message}");
+        assert!(message.starts_with("Redis at "), "{uri}: {message}");
         assert!(message.contains(&format!("127.0.0.1:{}", redis.port())), "{uri}: {message}");
+        assert!(message.contains(" is not answering: "), "{uri}: {message}");
     }
 
     // And back once Redis is.

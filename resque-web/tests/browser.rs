@@ -4,8 +4,10 @@
 //! prunes a stale worker, watches live polling update Overview and Workers,
 //! checks the XSS payload shows as text, queues a delayed second now, and
 //! enqueues a schedule now, runs a waiting retry now, and saves screenshots
-//! of Overview, Failed, Delayed, Schedule and Retries
-//! under `target/tmp/screenshots/`.
+//! of Overview, Failed, Delayed, Schedule, Retries and a page with Redis
+//! down under `target/tmp/screenshots/`. With Redis down, a page shows the
+//! tabs and the banner, and shows itself again once Redis is back (on a
+//! reload, and by itself).
 //!
 //! Needs Debian's `chromium` and `chromium-driver` (`.ci/run` installs
 //! them). Without them the test says so loudly and passes, except under CI
@@ -168,21 +170,7 @@ async fn the_pages_in_a_real_browser() {
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(resque_web::serve_on(listener, redis.client(), WebOptions::new()));
 
-    let (_driver, port) = start_driver(&driver);
-    let mut caps = serde_json::Map::new();
-    caps.insert(
-        "goog:chromeOptions".into(),
-        json!({
-            "binary": browser,
-            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                     "--window-size=1280,1000", "--hide-scrollbars"],
-        }),
-    );
-    let web = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-        .capabilities(caps)
-        .connect(&format!("http://127.0.0.1:{port}"))
-        .await
-        .expect("a WebDriver session in chromium");
+    let (_driver, web) = session(&driver, &browser).await;
     let h1 = |web: fantoccini::Client| async move {
         web.find(Locator::Css("h1")).await.unwrap().text().await.unwrap()
     };
@@ -377,6 +365,89 @@ async fn the_pages_in_a_real_browser() {
     assert!(web.source().await.unwrap().contains("web3:512"));
     let marker = web.execute("return window.__marker;", vec![]).await.unwrap();
     assert_eq!(marker, json!("same page"), "the Workers page was reloaded rather than polled");
+
+    web.close().await.unwrap();
+}
+
+/// A WebDriver session in headless Chromium, with its chromedriver.
+async fn session(driver: &Path, browser: &Path) -> (Reaped, fantoccini::Client) {
+    let (child, port) = start_driver(driver);
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        json!({
+            "binary": browser,
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                     "--window-size=1280,1000", "--hide-scrollbars"],
+        }),
+    );
+    let web = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{port}"))
+        .await
+        .expect("a WebDriver session in chromium");
+    (child, web)
+}
+
+/// The text of the page's `h1`, or nothing while the page is replaced.
+async fn heading(web: &fantoccini::Client) -> String {
+    live_text(web, "h1").await
+}
+
+/// Waits until the page's `h1` reads `wanted`.
+async fn wait_for_heading(web: &fantoccini::Client, wanted: &str) {
+    let start = Instant::now();
+    loop {
+        let now = heading(web).await;
+        if now == wanted {
+            return;
+        }
+        assert!(start.elapsed() < LIMIT, "the page never read {wanted:?} (still {now:?})");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_redis_down_banner_and_its_recovery_in_a_real_browser() {
+    let Some((driver, browser)) = browser_tools() else { return };
+    let mut redis = TestRedis::start();
+    redis.stop();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(resque_web::serve_on(listener, redis.client(), WebOptions::new()));
+    let (_driver, web) = session(&driver, &browser).await;
+
+    // Redis down: the banner, and the tabs to go elsewhere.
+    web.goto(&format!("{base}/overview")).await.unwrap();
+    let banner = web.find(Locator::Css("[data-redis-down]")).await.unwrap().text().await.unwrap();
+    assert!(banner.contains("is not answering") && banner.contains("retrying"), "{banner}");
+    assert!(banner.contains(&format!("127.0.0.1:{}", redis.port())), "{banner}");
+    for tab in ["Overview", "Working", "Failed", "Queues", "Workers", "Stats"] {
+        web.find(Locator::LinkText(tab)).await.unwrap_or_else(|e| panic!("no {tab} tab: {e}"));
+    }
+    web.find(Locator::LinkText("Queues")).await.unwrap().click().await.unwrap();
+    wait_for_heading(&web, "Redis is not answering").await;
+    let active = web.find(Locator::Css(".tab.active")).await.unwrap().text().await.unwrap();
+    assert_eq!(active, "Queues");
+    assert!(web.current_url().await.unwrap().as_str().ends_with("/queues"));
+    save_screenshot("redis-down", &web.screenshot().await.unwrap());
+
+    // Redis starts; a reload shows the page, no banner.
+    redis.restart();
+    redis.client().enqueue_class("file_serve", "Archive", &(44, "masterbrew")).unwrap();
+    web.refresh().await.unwrap();
+    wait_for_heading(&web, "Queues").await;
+    assert!(web.find_all(Locator::Css("[data-redis-down]")).await.unwrap().is_empty());
+    assert!(web.source().await.unwrap().contains(r#"href="/queues/file_serve""#));
+
+    // Down again, then up: the page shows itself again without a reload
+    // by hand (app.js retries).
+    redis.stop();
+    web.goto(&format!("{base}/overview")).await.unwrap();
+    wait_for_heading(&web, "Redis is not answering").await;
+    redis.restart();
+    wait_for_heading(&web, "Overview").await;
+    assert!(web.find_all(Locator::Css("[data-redis-down]")).await.unwrap().is_empty());
 
     web.close().await.unwrap();
 }

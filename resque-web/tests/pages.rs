@@ -136,6 +136,28 @@ async fn stats_txt_is_resque_webs() {
 }
 
 #[tokio::test]
+async fn stats_txt_writes_each_queue_on_one_line() {
+    let redis = TestRedis::start();
+    let keys = keys(&redis);
+    let mut conn = redis.conn();
+    for name in [&b"a\nresque.fake=1"[..], b"caf\xe9\r", b"ok"] {
+        let _: () = conn.sadd(keys.queues(), name).unwrap();
+        let mut queue = keys.queue("").into_bytes();
+        queue.extend_from_slice(name);
+        let _: () = conn.rpush(queue, r#"{"class":"Archive","args":[]}"#).unwrap();
+    }
+    let (status, _, body) = get(&router(redis.client()), "/stats.txt").await;
+    assert_eq!(status, StatusCode::OK);
+    let lines: Vec<&str> = body.lines().collect();
+    assert!(!lines.iter().any(|l| l.starts_with("resque.fake")), "a queue name started a line: {body}");
+    assert_eq!(lines.len(), 8, "{body}");
+    assert_eq!(lines[5], "queues.a\\x0aresque.fake=1=1", "{body}");
+    // (Its size is the library's to read; the name is this file's to write.)
+    assert!(lines[6].starts_with("queues.caf\\xe9\\x0d="), "{body}");
+    assert_eq!(lines[7], "queues.ok=1", "{body}");
+}
+
+#[tokio::test]
 async fn payload_text_is_escaped_everywhere() {
     let redis = TestRedis::start();
     populate(&redis);
@@ -383,6 +405,41 @@ async fn failed_pages_twenty_at_a_time() {
 }
 
 #[tokio::test]
+async fn a_start_past_the_end_shows_the_last_page_and_garbage_is_a_400() {
+    let redis = TestRedis::start();
+    let client = redis.client();
+    let mut conn = redis.conn();
+    for i in 0..45 {
+        client.enqueue_class("file_serve", "Archive", &[i]).unwrap();
+        let _: () = conn
+            .rpush(keys(&redis).failed(), ruby_failure("Archive", "file_serve", json!([i]), "boom"))
+            .unwrap();
+    }
+    let app = router(redis.client());
+    for huge in ["45", "18446744073709551615", "18446744073709551616", "99999999999999999999999999999"] {
+        let (status, _, page) = get(&app, &format!("/queues/file_serve?start={huge}")).await;
+        assert_eq!(status, StatusCode::OK, "{huge}: {page}");
+        assert!(page.contains("Showing 41 to 45 of 45"), "{huge}: {page}");
+        assert!(page.contains(r#"<td class="num">44</td>"#), "{huge}: the last job is shown");
+        assert!(!page.contains("Showing 0") && !page.contains("to 18446744073709551615"), "{huge}: {page}");
+        let (status, _, page) = get(&app, &format!("/failed?start={huge}")).await;
+        assert_eq!(status, StatusCode::OK, "{huge}: {page}");
+        assert!(page.contains("Showing 41 to 45 of 45"), "{huge}: {page}");
+        assert!(page.contains(r#"id="failure-0""#), "{huge}: the oldest entry is shown");
+        let (status, _, page) = get(&app, &format!("/failed?class=Archive&start={huge}")).await;
+        assert_eq!(status, StatusCode::OK, "{huge}: {page}");
+        assert!(page.contains("Showing 41 to 45 of 45"), "filtered, {huge}: {page}");
+    }
+    for garbage in ["-1", "x", "1e3", "%2B%2B", "0x10"] {
+        for path in ["/queues/file_serve", "/failed"] {
+            let (status, _, page) = get(&app, &format!("{path}?start={garbage}")).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{path}?start={garbage}");
+            assert!(page.contains("start must be a non-negative integer"), "{page}");
+        }
+    }
+}
+
+#[tokio::test]
 async fn multi_queue_failures_have_their_own_view() {
     let redis = TestRedis::start();
     let mut conn = redis.conn();
@@ -422,6 +479,152 @@ async fn multi_queue_failures_have_their_own_view() {
     assert_eq!(left, 0);
     let (status, _, _) = get(&app, "/failed?list=nope_failed").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+/// A link's path and query as a browser sends it: `.` and `..` segments
+/// (`%2E` too, any case) resolved away, as the URL standard says.
+fn as_a_browser_sends(href: &str) -> String {
+    let (path, query) = match href.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (href, None),
+    };
+    let mut out: Vec<&str> = Vec::new();
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    for (i, seg) in segments.iter().enumerate() {
+        let lower = seg.to_ascii_lowercase();
+        let last = i == segments.len() - 1;
+        if lower == "." || lower == "%2e" {
+            if last {
+                out.push("");
+            }
+        } else if matches!(lower.as_str(), ".." | ".%2e" | "%2e." | "%2e%2e") {
+            out.pop();
+            if last {
+                out.push("");
+            }
+        } else {
+            out.push(seg);
+        }
+    }
+    let path = format!("/{}", out.join("/"));
+    match query {
+        Some(q) => format!("{path}?{q}"),
+        None => path,
+    }
+}
+
+/// The `href` of the link whose text is `text`.
+fn href_of<'a>(page: &'a str, text: &str) -> &'a str {
+    let end = page.find(&format!(">{text}</a>")).unwrap_or_else(|| panic!("no link {text:?} in {page}"));
+    let start = page[..end].rfind("href=\"").unwrap() + "href=\"".len();
+    &page[start..start + page[start..].find('"').unwrap()]
+}
+
+#[tokio::test]
+async fn dot_queues_are_reached_from_their_links() {
+    let redis = TestRedis::start();
+    let client = redis.client();
+    client.enqueue_class(".", "Dot", &[1]).unwrap();
+    client.enqueue_class("..", "DotDot", &[2]).unwrap();
+    client.enqueue_class("...", "Dots", &[3]).unwrap();
+    let app = router(redis.client());
+    assert_eq!(as_a_browser_sends("/queues/."), "/queues/", "the normalizer resolves as browsers do");
+    assert_eq!(as_a_browser_sends("/queues/%2E%2E/remove"), "/remove");
+    let (_, _, list) = get(&app, "/queues").await;
+    for (name, class) in [(".", "Dot"), ("..", "DotDot"), ("...", "Dots")] {
+        let sent = as_a_browser_sends(href_of(&list, name));
+        let (status, _, page) = get(&app, &sent).await;
+        assert_eq!(status, StatusCode::OK, "{name}: {sent}: {page}");
+        assert!(page.contains(&format!("<h1>Queue <code>{name}</code></h1>")), "{name}: {sent}: {page}");
+        assert!(page.contains(&format!(r#"<td class="mono">{class}</td>"#)), "{name}: {page}");
+    }
+    // The Overview's links too.
+    let (_, _, overview) = get(&app, "/overview").await;
+    let (status, _, page) = get(&app, &as_a_browser_sends(href_of(&overview, ".."))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("<h1>Queue <code>..</code></h1>"));
+
+    // The queue page's Remove removes that queue, and no other.
+    let (_, _, page) = get(&app, &as_a_browser_sends(href_of(&list, ".."))).await;
+    let at = page.find(r#"method="post" action=""#).unwrap() + r#"method="post" action=""#.len();
+    let action = as_a_browser_sends(&page[at..at + page[at..].find('"').unwrap()].replace("&amp;", "&"));
+    let (status, headers, body) = post(&app, &action, &format!("csrf={}", csrf_of(&page))).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{action}: {body}");
+    assert_eq!(headers[header::LOCATION], "/queues");
+    assert_eq!(client.queues().unwrap(), [".", "..."]);
+    assert_eq!(client.size(".").unwrap(), 1);
+
+    // Today's URLs still work for ordinary names, and the query form for any.
+    let (status, _, _) = get(&app, "/queues/...").await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _, page) = get(&app, "/queue?name=...").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("<h1>Queue <code>...</code></h1>"));
+    let (status, _, _) = get(&app, "/queue").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn overview_shows_each_queues_latency() {
+    let redis = TestRedis::start();
+    let client = redis.client();
+    let keys = keys(&redis);
+    let now = client.redis_time().unwrap();
+    let iso = |at: i64| {
+        jiff::Timestamp::from_second(at).unwrap().strftime("%Y-%m-%dT%H:%M:%S.123456789Z").to_string()
+    };
+    let mut conn = redis.conn();
+    // Hand-written payload bytes, the oldest job first in each list.
+    let payloads: [(&str, String); 5] = [
+        (
+            "sidekiq",
+            format!(
+                r#"{{"class":"Archive","args":[1],"enqueued_at":{}.25}}"#,
+                now - (2 * 3600 + 30 * 60 + 30)
+            ),
+        ),
+        (
+            "sidekiq_iso",
+            format!(
+                r#"{{"class":"Archive","args":[1],"enqueued_at":"{}"}}"#,
+                iso(now - 2 * 86_400 - 4 * 3600 - 1800)
+            ),
+        ),
+        (
+            "rails",
+            format!(
+                r#"{{"class":"ActiveJob::QueueAdapters::ResqueAdapter::JobWrapper","args":[{{"job_class":"MailJob","job_id":"b1","queue_name":"rails","arguments":[],"enqueued_at":"{}"}}]}}"#,
+                iso(now - 3 * 86_400 - 5 * 3600 - 1800)
+            ),
+        ),
+        ("plain", r#"{"class":"Archive","args":[44,"masterbrew"]}"#.to_string()),
+        ("garbage", "not json at all".to_string()),
+    ];
+    for (queue, payload) in &payloads {
+        let _: () = conn.rpush(keys.queue(queue), payload).unwrap();
+        let _: () = conn.rpush(keys.queue(queue), r#"{"class":"Later","args":[]}"#).unwrap();
+        let _: () = conn.sadd(keys.queues(), *queue).unwrap();
+    }
+    let _: () = conn.sadd(keys.queues(), "empty").unwrap();
+    let app = router(redis.client());
+    for uri in ["/overview", "/queues"] {
+        let (status, _, page) = get(&app, uri).await;
+        assert_eq!(status, StatusCode::OK);
+        let cell = |queue: &str| {
+            let row = &page[page.find(&format!(">{queue}</a>")).unwrap()..];
+            let at = row.find(r#"class="num latency"#).unwrap();
+            row[at..at + row[at..].find("</td>").unwrap()].to_string()
+        };
+        assert!(cell("sidekiq").ends_with(">2 h 30 m"), "{uri}: {}", cell("sidekiq"));
+        assert!(cell("sidekiq").contains("The oldest job was enqueued at "), "{}", cell("sidekiq"));
+        assert!(cell("sidekiq_iso").ends_with(">2 d 4 h"), "{uri}: {}", cell("sidekiq_iso"));
+        assert!(cell("rails").ends_with(">3 d 5 h"), "{uri}: {}", cell("rails"));
+        for none in ["plain", "garbage"] {
+            assert!(cell(none).ends_with(">—"), "{uri}: {none}: {}", cell(none));
+            assert!(cell(none).contains("carries no enqueue time"), "{uri}: {none}: {}", cell(none));
+        }
+        assert!(cell("empty").ends_with(">0 s"), "{uri}: {}", cell("empty"));
+    }
 }
 
 #[tokio::test]
@@ -538,12 +741,47 @@ async fn pages_need_auth_when_asked() {
 }
 
 #[tokio::test]
-async fn redis_down_is_a_503_page() {
+async fn redis_down_is_a_503_page_with_the_navigation() {
     let mut redis = TestRedis::start();
     let app = router(redis.client());
     redis.stop();
-    let (status, headers, body) = get(&app, "/overview").await;
+    let banner = format!("Redis at {} is not answering: ", redis.client().address());
+    for (uri, active) in
+        [("/overview", "Overview"), ("/queues/mail", "Queues"), ("/failed?start=20", "Failed")]
+    {
+        let (status, headers, body) = get(&app, uri).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{uri}");
+        assert!(headers[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/html"));
+        assert!(body.contains(&banner) && body.contains("; retrying"), "{uri}: {body}");
+        assert!(body.contains("data-redis-down"), "{uri}: {body}");
+        for (path, label) in
+            [("/overview", "Overview"), ("/queues", "Queues"), ("/failed", "Failed"), ("/workers", "Workers")]
+        {
+            assert!(
+                body.contains(&format!(r#"href="{path}">{label}</a>"#)),
+                "{uri} lacks the {label} tab: {body}"
+            );
+        }
+        assert!(
+            body.contains(&format!(r#"class="tab active" href="/{}">"#, active.to_lowercase())),
+            "{uri}: {body}"
+        );
+    }
+    // Mounted under a prefix, the tabs follow the mount point.
+    let nested = Router::new().nest("/admin/resque", router(redis.client()));
+    let (status, _, body) = get(&nested, "/admin/resque/failed").await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
-    assert!(headers[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/html"));
-    assert!(body.contains("Redis is unavailable"), "{body}");
+    assert!(body.contains(r#"href="/admin/resque/queues">Queues</a>"#), "{body}");
+    assert!(body.contains(r#"class="tab active" href="/admin/resque/failed">"#), "{body}");
+
+    // A POST is checked for its token before Redis is asked.
+    let (status, _, body) = post(&app, "/failed/clear", "csrf=x").await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "the token is checked before Redis is asked: {body}");
+
+    // Redis comes back: the next request is served, nothing restarted.
+    redis.restart();
+    let (status, _, body) = get(&app, "/overview").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(!body.contains("data-redis-down"), "{body}");
+    assert!(body.contains("<h1>Overview</h1>"));
 }

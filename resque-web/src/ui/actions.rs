@@ -3,7 +3,7 @@
 //! form was on.
 
 use axum::extract::{FromRequest, Path, Request};
-use axum::http::{header, HeaderMap};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use resque::failure::{FailureBackend, FailureRef, RedisFailures};
@@ -46,16 +46,23 @@ impl FromRequest<AppState> for Verified {
 
     async fn from_request(request: Request, state: &AppState) -> Result<Self, PageError> {
         let headers = request.headers().clone();
+        let hosts = request.extensions().get::<std::sync::Arc<crate::guard::Hosts>>().cloned();
         let Form(form) = Form::<ActionForm>::from_request(request, state)
             .await
             .map_err(|e| ApiError::BadRequest(format!("bad form: {e}")))?;
-        check(state, &headers, &form)?;
+        check(state, hosts.as_deref(), &headers, &form)?;
         Ok(Verified(form))
     }
 }
 
-/// Refuses a form without the app's CSRF token, or sent from another origin.
-fn check(state: &AppState, headers: &HeaderMap, form: &ActionForm) -> Result<(), PageError> {
+/// Refuses a form without the app's CSRF token, or sent from a page of a
+/// host that is not one of the app's.
+fn check(
+    state: &AppState,
+    hosts: Option<&crate::guard::Hosts>,
+    headers: &HeaderMap,
+    form: &ActionForm,
+) -> Result<(), PageError> {
     if form.csrf.is_empty() || !constant_time_eq(form.csrf.as_bytes(), state.csrf.as_bytes()) {
         tracing::warn!("refused a POST without a valid CSRF token");
         return Err(ApiError::Forbidden(
@@ -63,13 +70,9 @@ fn check(state: &AppState, headers: &HeaderMap, form: &ActionForm) -> Result<(),
         )
         .into());
     }
-    if let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) {
-        let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or_default();
-        let origin_host = origin.split_once("://").map_or(origin, |(_, rest)| rest);
-        if origin != "null" && origin_host != host {
-            tracing::warn!(origin, host, "refused a cross-origin POST");
-            return Err(ApiError::Forbidden(format!("cross-origin request from {origin} refused")).into());
-        }
+    if let Err(refused) = crate::guard::same_origin(hosts, headers) {
+        tracing::warn!(refused, "refused a cross-origin POST");
+        return Err(ApiError::Forbidden(refused).into());
     }
     Ok(())
 }
@@ -177,6 +180,20 @@ pub(crate) async fn queue_remove(
     Path(name): Path<String>,
     _: Verified,
 ) -> Result<Response, PageError> {
+    blocking(ctx.client(), move |c| Ok(c.remove_queue(&name)?)).await?;
+    Ok(to(&ctx, "/queues"))
+}
+
+/// `/queue/remove?name=`: [`queue_remove`] for a name a path cannot carry.
+pub(crate) async fn queue_remove_by_query(
+    ctx: Ctx,
+    query: crate::read::QueryResult,
+    _: Verified,
+) -> Result<Response, PageError> {
+    let params = crate::read::query_params(query)?;
+    let Some(name) = params.get("name").cloned() else {
+        return Err(ApiError::BadRequest("name the queue: /queue/remove?name=<queue>".into()).into());
+    };
     blocking(ctx.client(), move |c| Ok(c.remove_queue(&name)?)).await?;
     Ok(to(&ctx, "/queues"))
 }

@@ -1,5 +1,5 @@
-// resque web: live refresh of [data-live] parts, confirmations for
-// destructive actions. No framework; loaded with `defer`.
+// resque web: live refresh of [data-live] parts, a page Redis could not
+// fill shown again once Redis answers, confirmations for destructive actions. No framework; loaded with `defer`.
 "use strict";
 
 (function () {
@@ -31,6 +31,15 @@
         if (toggle.checked) refresh();
       });
       window.setInterval(refresh, POLL_MS);
+    }
+    // Redis was not answering when the page was made: show the page again
+    // once it does.
+    if (document.querySelector("[data-redis-down]")) {
+      window.setInterval(function () {
+        fetch(window.location.href, { credentials: "same-origin" })
+          .then(function (r) { if (r.ok) window.location.reload(); })
+          .catch(function () {});
+      }, POLL_MS);
     }
     document.addEventListener("submit", function (event) {
       var question = event.target.getAttribute("data-confirm");

@@ -26,6 +26,18 @@ pub(crate) enum Tab {
     Schedule,
 }
 
+impl Tab {
+    /// The tab an app path belongs to (Overview for one of none).
+    pub(crate) fn of_path(path: &str) -> Tab {
+        let first = match path.trim_start_matches('/').split(['/', '.']).next().unwrap_or_default() {
+            // `/queue?name=`: one queue's page.
+            "queue" => "queues",
+            first => first,
+        };
+        TABS.iter().find(|(_, _, p)| p.trim_start_matches('/') == first).map_or(Tab::Overview, |(t, _, _)| *t)
+    }
+}
+
 const TABS: [(Tab, &str, &str); 9] = [
     (Tab::Overview, "Overview", "/overview"),
     (Tab::Working, "Working", "/working"),
@@ -43,20 +55,11 @@ pub(crate) const CSS: &str = include_str!("app.css");
 /// The script (live polling, confirmations), served at `/assets/app.js`.
 pub(crate) const JS: &str = include_str!("app.js");
 
-/// What every HTML answer carries: no inline script may run, no other site
-/// may frame the app, and no link leaks the app's URLs.
-const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
-                   form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
-
-/// An HTML answer with the security headers.
+/// An HTML answer, never cached (the security headers are the app's
+/// outermost layer's, on every answer).
 pub(crate) fn respond(markup: Markup) -> Response {
     let mut response = Html(markup.into_string()).into_response();
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
-    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }
 
@@ -108,6 +111,18 @@ pub(crate) fn page(ctx: &Ctx, tab: Tab, title: &str, live: bool, body: Markup) -
     })
 }
 
+/// The body of a page Redis could not fill: why, and that the page tries
+/// again by itself (`app.js` reloads it once Redis answers).
+pub(crate) fn redis_down_banner(why: &str) -> Markup {
+    html! {
+        h1 { "Redis is not answering" }
+        div.notice.down role="alert" data-redis-down {
+            strong { (why) "; retrying" }
+            p { "This page shows again as soon as Redis answers; nothing needs restarting." }
+        }
+    }
+}
+
 /// A page that stands alone (errors), with the stylesheet inlined as a
 /// link would not resolve under an unknown mount point.
 pub(crate) fn error_page(title: &str, message: &str) -> Markup {
@@ -151,7 +166,8 @@ pub(crate) fn action_with(
 }
 
 /// "Showing 21 to 40 of 123" with previous/next links. `href(start)` makes
-/// a page's link.
+/// a page's link. A `start` past the end (a hand-made link) says so and
+/// links to the last page.
 pub(crate) fn pagination(
     start: usize,
     shown: usize,
@@ -159,18 +175,24 @@ pub(crate) fn pagination(
     per_page: usize,
     href: impl Fn(usize) -> String,
 ) -> Markup {
-    let total = total as usize;
+    let total = usize::try_from(total).unwrap_or(usize::MAX);
+    let per_page = per_page.max(1);
     html! {
         div.pager {
             @if total == 0 {
                 span.muted { "Nothing to show" }
+            } @else if start >= total {
+                span.muted { "Nothing from " (start.saturating_add(1)) " on: there are " (total) }
+                span.links {
+                    a.btn href=(href((total - 1) / per_page * per_page)) { "‹ Last page" }
+                }
             } @else {
-                span.muted { "Showing " (start + 1) " to " (start + shown) " of " (total) }
+                span.muted { "Showing " (start + 1) " to " (start.saturating_add(shown).min(total)) " of " (total) }
                 span.links {
                     @if start > 0 {
                         a.btn href=(href(start.saturating_sub(per_page))) { "‹ Newer" }
                     }
-                    @if start + per_page < total {
+                    @if start.saturating_add(per_page) < total {
                         a.btn href=(href(start + per_page)) { "Older ›" }
                     }
                 }

@@ -59,6 +59,8 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/queues", get(pages::queues))
         .route("/queues/{name}", get(pages::queue))
         .route("/queues/{name}/remove", post(actions::queue_remove))
+        .route("/queue", get(pages::queue_by_query))
+        .route("/queue/remove", post(actions::queue_remove_by_query))
         .route("/workers", get(pages::workers))
         .route("/workers/prune", post(actions::workers_prune))
         .route("/workers/{id}", get(pages::worker))
@@ -80,6 +82,32 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/stats/keys/{*key}", get(pages::stats_key))
         .route("/stats.txt", get(pages::stats_txt))
         .route("/assets/{name}", get(layout::asset))
+}
+
+/// The app's layer that shows a page Redis could not fill (a 503
+/// marked [`RedisDown`]) as the page's frame, navigation included, with a
+/// banner saying why. Nothing is cached: the next request tries Redis again.
+pub(crate) async fn redis_down(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let (mut parts, body) = request.into_parts();
+    let Ok(ctx) = Ctx::from_request_parts(&mut parts, &state).await;
+    let response = next.run(axum::extract::Request::from_parts(parts, body)).await;
+    let Some(RedisDown(why)) = response.extensions().get::<RedisDown>().cloned() else {
+        return response;
+    };
+    tracing::warn!(path = %ctx.here, "{why}");
+    let tab = layout::Tab::of_path(parts_path(&ctx.here));
+    let mut page = layout::page(&ctx, tab, "Redis is not answering", false, layout::redis_down_banner(&why));
+    *page.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+    page
+}
+
+/// The path of a path and query.
+fn parts_path(here: &str) -> &str {
+    here.split('?').next().unwrap_or(here)
 }
 
 /// A page request's context: the app state, and the path the app is
@@ -141,6 +169,33 @@ pub(crate) fn encode(segment: &str) -> String {
     out
 }
 
+/// Whether a browser would drop or fold `name` as a path segment: `.` and
+/// `..` (written `%2E` too) are resolved away before the request is sent,
+/// and an empty segment matches no route.
+fn not_a_segment(name: &str) -> bool {
+    matches!(name, "" | "." | "..")
+}
+
+/// The app path of a queue's page: `/queues/<name>`, or, for a name a
+/// path cannot carry (`.`, `..`, empty), `/queue?name=<name>`.
+pub(crate) fn queue_path(name: &str) -> String {
+    if not_a_segment(name) {
+        format!("/queue?name={}", encode(name))
+    } else {
+        format!("/queues/{}", encode(name))
+    }
+}
+
+/// The app path of an action on a queue (`remove`), in the form
+/// [`queue_path`] chooses.
+pub(crate) fn queue_action_path(name: &str, action: &str) -> String {
+    if not_a_segment(name) {
+        format!("/queue/{action}?name={}", encode(name))
+    } else {
+        format!("/queues/{}/{action}", encode(name))
+    }
+}
+
 /// A page that could not be shown: the API's error, rendered as HTML.
 pub(crate) struct PageError(pub(crate) ApiError);
 
@@ -156,9 +211,23 @@ impl From<resque::Error> for PageError {
     }
 }
 
+/// On a page's 503: why Redis does not answer, for [`redis_down`] to show
+/// in the page's own frame.
+#[derive(Clone)]
+struct RedisDown(String);
+
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         let status = self.0.status();
+        if let ApiError::Unavailable(why) = &self.0 {
+            let mut response = (
+                status,
+                Html(layout::error_page("Redis is not answering", &format!("{why}; retrying")).into_string()),
+            )
+                .into_response();
+            response.extensions_mut().insert(RedisDown(why.clone()));
+            return response;
+        }
         let title = match status {
             StatusCode::SERVICE_UNAVAILABLE => "Redis is unavailable",
             StatusCode::NOT_FOUND => "Not found",
@@ -181,6 +250,31 @@ mod tests {
         assert_eq!(mount_point("/resque", "/"), "/resque");
         assert_eq!(mount_point("/resque/", "/"), "/resque");
         assert_eq!(mount_point("/", "/"), "");
+    }
+
+    #[test]
+    fn paths_belong_to_their_tabs() {
+        use layout::Tab;
+        for (path, tab) in [
+            ("/", Tab::Overview),
+            ("/queues/mail", Tab::Queues),
+            ("/queue", Tab::Queues),
+            ("/stats.txt", Tab::Stats),
+            ("/failed", Tab::Failed),
+            ("/nowhere", Tab::Overview),
+        ] {
+            assert!(Tab::of_path(path) == tab, "{path}");
+        }
+    }
+
+    #[test]
+    fn dot_queues_link_by_query() {
+        assert_eq!(queue_path("file_serve"), "/queues/file_serve");
+        assert_eq!(queue_path("..."), "/queues/...");
+        assert_eq!(queue_path("."), "/queue?name=.");
+        assert_eq!(queue_path(".."), "/queue?name=..");
+        assert_eq!(queue_action_path("..", "remove"), "/queue/remove?name=..");
+        assert_eq!(queue_action_path("a b", "remove"), "/queues/a%20b/remove");
     }
 
     #[test]

@@ -22,6 +22,24 @@ pub(crate) fn ago(now: i64, then: Timestamp) -> String {
     }
 }
 
+/// A span of seconds, short: `0.4 s`, `12 s`, `5 m 3 s`, `3 h 12 m`,
+/// `2 d 4 h`.
+pub(crate) fn span(seconds: f64) -> String {
+    if !seconds.is_finite() || seconds <= 0.0 {
+        return "0 s".into();
+    }
+    if seconds < 10.0 {
+        return format!("{:.1} s", (seconds * 10.0).floor() / 10.0).replace(".0 s", " s");
+    }
+    let n = seconds as u64;
+    match n {
+        0..60 => format!("{n} s"),
+        60..3600 => format!("{} m {} s", n / 60, n % 60),
+        3600..86_400 => format!("{} h {} m", n / 3600, n % 3600 / 60),
+        _ => format!("{} d {} h", n / 86_400, n % 86_400 / 3600),
+    }
+}
+
 /// Seconds since `text` was, when it parses.
 #[cfg(test)]
 pub(crate) fn age(now: i64, text: &str) -> Option<i64> {
@@ -49,6 +67,18 @@ mod tests {
         assert_eq!(ago(now + 3 * 86_400, then), "3d ago");
         assert_eq!(ago(now - 4, then), "in 4s");
         assert_eq!(age(now + 9, "2026/11/23 23:50:00 UTC"), Some(9));
+    }
+
+    #[test]
+    fn spans_are_short() {
+        assert_eq!(span(0.0), "0 s");
+        assert_eq!(span(-3.0), "0 s");
+        assert_eq!(span(0.45), "0.4 s");
+        assert_eq!(span(2.0), "2 s");
+        assert_eq!(span(42.7), "42 s");
+        assert_eq!(span(303.0), "5 m 3 s");
+        assert_eq!(span(3.0 * 3600.0 + 720.0), "3 h 12 m");
+        assert_eq!(span(2.0 * 86_400.0 + 4.0 * 3600.0), "2 d 4 h");
     }
 
     #[test]

@@ -31,6 +31,19 @@ pub(super) enum Target {
     Cluster(ClusterSlot),
 }
 
+/// How long a client waits to connect, and for a reply.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Timeouts {
+    connect: Duration,
+    io: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts { connect: CONNECT_TIMEOUT, io: IO_TIMEOUT }
+    }
+}
+
 pub(super) struct OwnedConnection {
     pid: u32,
     /// Which connection this is (see [`Client::send_packed`]).
@@ -56,7 +69,7 @@ impl Client {
     /// the client does not manage itself: behind Sentinel, the master the
     /// sentinels name now.
     pub(crate) fn connection_info(&self) -> Result<ConnectionInfo> {
-        match &self.inner.target {
+        match &*self.inner.target {
             Target::Direct(redis) => return Ok(redis.get_connection_info().clone()),
             Target::Sentinel(sentinels) => sentinels.master_addr().and_then(|addr| sentinels.info_for(&addr)),
             Target::Cluster(slot) => slot.master_addr().and_then(|addr| slot.info_for(&addr)),
@@ -69,6 +82,31 @@ impl Client {
     /// it changed go to a server that may no longer be the master.
     pub(crate) fn master_switches() -> u64 {
         SWITCHES.load(Ordering::Relaxed)
+    }
+
+    /// A client for the same server and namespace, with a connection of its
+    /// own, that gives up connecting after `connect` (5 s unless set) and
+    /// waiting for a reply, or to send, after `io` (30 s unless set): for a
+    /// program that must answer quickly when Redis does not (a web page).
+    /// A zero duration counts as a millisecond.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let client = resque::Client::new("127.0.0.1:1").unwrap();
+    /// let quick = client.with_timeouts(Duration::from_millis(500), Duration::from_secs(2));
+    /// assert!(quick.ping().unwrap_err().is_unavailable());
+    /// ```
+    pub fn with_timeouts(&self, connect: Duration, io: Duration) -> Client {
+        let least = Duration::from_millis(1);
+        Client {
+            inner: std::sync::Arc::new(super::Inner {
+                address: self.inner.address.clone(),
+                target: self.inner.target.clone(),
+                keys: self.inner.keys.clone(),
+                conn: std::sync::Mutex::new(None),
+                timeouts: Timeouts { connect: connect.max(least), io: io.max(least) },
+            }),
+        }
     }
 
     /// Runs `f` on this process's connection, opening it if needed and
@@ -160,21 +198,22 @@ impl Client {
     /// A new connection, and behind Sentinel the master it went to.
     fn connect(&self) -> Result<(Connection, Option<(String, u16)>)> {
         let connect_error = |source| Error::Connect { address: self.inner.address.to_string(), source };
-        let (conn, master) = match &self.inner.target {
+        let Timeouts { connect, io } = self.inner.timeouts;
+        let (conn, master) = match &*self.inner.target {
             Target::Direct(redis) => {
-                (redis.get_connection_with_timeout(CONNECT_TIMEOUT).map_err(connect_error)?, None)
+                (redis.get_connection_with_timeout(connect).map_err(connect_error)?, None)
             }
             Target::Sentinel(sentinels) => {
-                let (addr, conn) = sentinels.connect_master(CONNECT_TIMEOUT).map_err(connect_error)?;
+                let (addr, conn) = sentinels.connect_master(connect).map_err(connect_error)?;
                 (conn, Some(addr))
             }
             Target::Cluster(slot) => {
-                let (addr, conn) = slot.connect_master(CONNECT_TIMEOUT).map_err(connect_error)?;
+                let (addr, conn) = slot.connect_master(connect).map_err(connect_error)?;
                 (conn, Some(addr))
             }
         };
-        conn.set_read_timeout(Some(IO_TIMEOUT)).map_err(|e| self.error(e))?;
-        conn.set_write_timeout(Some(IO_TIMEOUT)).map_err(|e| self.error(e))?;
+        conn.set_read_timeout(Some(io)).map_err(|e| self.error(e))?;
+        conn.set_write_timeout(Some(io)).map_err(|e| self.error(e))?;
         Ok((conn, master))
     }
 
@@ -186,7 +225,7 @@ impl Client {
     /// window short. When no sentinel answers, the connection stays.
     fn still_master(&self, owned: &mut OwnedConnection) -> bool {
         let (Target::Sentinel(sentinels), Some((addr, checked))) =
-            (&self.inner.target, owned.master.as_mut())
+            (&*self.inner.target, owned.master.as_mut())
         else {
             return true;
         };

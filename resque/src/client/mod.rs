@@ -52,9 +52,11 @@ pub struct Client {
 
 struct Inner {
     address: RedisAddress,
-    target: Target,
+    /// Shared by the clients [`Client::with_timeouts`] makes.
+    target: Arc<Target>,
     keys: Keys,
     conn: Mutex<Option<OwnedConnection>>,
+    timeouts: connection::Timeouts,
 }
 
 impl Client {
@@ -99,7 +101,13 @@ impl Client {
                 })?),
             };
         Ok(Client {
-            inner: Arc::new(Inner { address, target, keys: Keys::new(namespace), conn: Mutex::new(None) }),
+            inner: Arc::new(Inner {
+                address,
+                target: Arc::new(target),
+                keys: Keys::new(namespace),
+                conn: Mutex::new(None),
+                timeouts: connection::Timeouts::default(),
+            }),
         })
     }
 

@@ -2,6 +2,7 @@
 //! and the time formats Ruby Resque uses inside them.
 
 mod delayed;
+mod enqueued_at;
 mod failure;
 mod failure_id;
 mod inflight_payload;
@@ -17,6 +18,7 @@ pub mod exception;
 pub mod time;
 
 pub use delayed::{encode_delayed, DueJob};
+pub use enqueued_at::enqueued_at;
 pub use failure::Failure;
 pub(crate) use failure_id::identity_bytes;
 pub use failure_id::FailureId;

@@ -106,7 +106,7 @@ pub(crate) async fn failed(ctx: Ctx, query: QueryResult) -> Result<Response, Pag
             @for (index, f) in &view.entries {
                 (failure_entry(&ctx, view.now, *index, f, &list_field))
             }
-            (pagination(start, view.entries.len(), view.matching, PER_PAGE, href))
+            (pagination(view.start, view.entries.len(), view.matching, PER_PAGE, href))
         }
     };
     Ok(page(&ctx, Tab::Failed, &title, false, body))

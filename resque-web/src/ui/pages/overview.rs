@@ -10,9 +10,14 @@ use crate::ui::layout::{page, Tab};
 use crate::ui::{Ctx, PageError};
 
 pub(crate) async fn overview(ctx: Ctx) -> Result<Response, PageError> {
-    let (read::Overview { info, queues, working, .. }, paused, now) =
-        blocking(ctx.client(), |c| Ok((read::overview(c)?, c.all_workers_paused()?, c.redis_time()?)))
-            .await?;
+    let (read::Overview { info, queues, working, .. }, paused, now, latencies) =
+        blocking(ctx.client(), |c| {
+            let overview = read::overview(c)?;
+            let now = c.redis_time()?;
+            let latencies = read::latencies(c, &overview.queues, now)?;
+            Ok((overview, c.all_workers_paused()?, now, latencies))
+        })
+        .await?;
     let body = html! {
         h1 { "Overview" }
         p.sub { "Queues waiting, jobs failed and what every worker does now." }
@@ -30,7 +35,7 @@ pub(crate) async fn overview(ctx: Ctx) -> Result<Response, PageError> {
         div.grid2 {
             div.card data-live {
                 div.card-head { h2 { "Queues" } span.muted { (queues.len()) " known" } }
-                (queue_table(&ctx, &queues, info.failed))
+                (queue_table(&ctx, &queues, &latencies, info.failed))
             }
             div.card data-live {
                 div.card-head {

@@ -122,6 +122,30 @@ pub(crate) async fn stats_key(
     Ok(page(&ctx, Tab::Stats, &format!("Key {key}"), false, body))
 }
 
+/// A queue name as one line of `/stats.txt`: its bytes that are not UTF-8
+/// are `\xNN` already (the client reads names with
+/// [`resque::payload::escape_bytes`]); control characters and line
+/// separators are written the same way, byte by byte, so that no name
+/// starts a line of its own.
+fn one_line(name: &str) -> std::borrow::Cow<'_, str> {
+    let breaks = |c: char| c.is_control() || matches!(c, '\u{2028}' | '\u{2029}');
+    if !name.chars().any(breaks) {
+        return name.into();
+    }
+    let mut out = String::with_capacity(name.len() + 8);
+    for c in name.chars() {
+        if breaks(c) {
+            let mut bytes = [0u8; 4];
+            for b in c.encode_utf8(&mut bytes).bytes() {
+                out.push_str(&format!("\\x{b:02x}"));
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out.into()
+}
+
 /// `/stats.txt`, line for line as resque-web prints it.
 pub(crate) async fn stats_txt(ctx: Ctx) -> Result<Response, PageError> {
     let text = blocking(ctx.client(), |c| {
@@ -134,10 +158,22 @@ pub(crate) async fn stats_txt(ctx: Ctx) -> Result<Response, PageError> {
             format!("resque.working={}", info.working),
         ];
         for (q, size) in queues {
-            lines.push(format!("queues.{q}={size}"));
+            lines.push(format!("queues.{}={size}", one_line(&q)));
         }
         Ok(lines.join("\n"))
     })
     .await?;
     Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::one_line;
+
+    #[test]
+    fn names_stay_on_one_line() {
+        assert_eq!(one_line("file_serve"), "file_serve");
+        assert_eq!(one_line("a\nresque.fake=1"), "a\\x0aresque.fake=1");
+        assert_eq!(one_line("a\r\u{85}\u{2028}b"), "a\\x0d\\xc2\\x85\\xe2\\x80\\xa8b");
+    }
 }
