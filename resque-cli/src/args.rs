@@ -126,6 +126,20 @@ pub enum Command {
     Web(WebArgs),
     /// Let paused workers go on (deletes `pause-all-workers`).
     Resume,
+    /// Print a shell completion script for this command to stdout, e.g.
+    /// `resque-cli completions bash > /etc/bash_completion.d/resque-cli`.
+    Completions(CompletionsArgs),
+    /// Print this command's manual page (roff) to stdout, e.g.
+    /// `resque-cli man | man -l -`.
+    Man,
+}
+
+/// `completions`' argument.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete in.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 /// `--json` for a read command.

@@ -36,8 +36,9 @@ use resque::{Client, Registry, Worker, WorkerOptions};
 #[cfg(feature = "web")]
 pub use args::WebArgs;
 pub use args::{
-    Cli, Command, EnqueueArgs, FailedArgs, FailedCommand, FailedListArgs, FailedShowArgs, FailureArg,
-    JsonFlag, LogFormat, ProcessArgs, PruneArgs, RemoveQueueArgs, RemoveWorkerArgs, RetryAllArgs, WorkArgs,
+    Cli, Command, CompletionsArgs, EnqueueArgs, FailedArgs, FailedCommand, FailedListArgs, FailedShowArgs,
+    FailureArg, JsonFlag, LogFormat, ProcessArgs, PruneArgs, RemoveQueueArgs, RemoveWorkerArgs, RetryAllArgs,
+    WorkArgs,
 };
 pub use scheduler::SchedulerArgs;
 
@@ -127,15 +128,11 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Result<ExitCode, CliErro
     match &cli.command {
         Command::Work(work) => run_work(&cli, work, &args),
         Command::Scheduler(scheduler) => scheduler::run(&cli, scheduler),
-        Command::Jobs => {
-            let registry = Registry::linked()?;
-            for class in registry.classes() {
-                if let Some(entry) = registry.get(class) {
-                    println!("{class}\tqueue {}\t{}", entry.queue, entry.location());
-                }
-            }
-            Ok(ExitCode::SUCCESS)
+        Command::Jobs => admin::jobs().map(|()| ExitCode::SUCCESS),
+        Command::Completions(shell) => {
+            admin::completions(args.first().map(OsString::as_os_str), shell).map(|()| ExitCode::SUCCESS)
         }
+        Command::Man => admin::man(args.first().map(OsString::as_os_str)).map(|()| ExitCode::SUCCESS),
         #[cfg(feature = "web")]
         Command::Web(web) => run_web(&cli, web),
         admin => admin::run(&cli, admin),

@@ -8,8 +8,13 @@ use crate::CliError;
 
 /// Writes to stdout, ignoring a closed pipe (`resque-cli failed list | head`).
 pub(super) fn out(text: &str) {
+    out_bytes(text.as_bytes());
+}
+
+/// [`out`] for bytes (a generated script or page).
+pub(super) fn out_bytes(bytes: &[u8]) {
     let mut stdout = std::io::stdout().lock();
-    let _ = stdout.write_all(text.as_bytes());
+    let _ = stdout.write_all(bytes);
     let _ = stdout.flush();
 }
 

@@ -6,6 +6,7 @@ mod ahead;
 mod bytes;
 mod chaos;
 mod cli;
+mod cli_tools;
 mod client;
 mod delayed_admin;
 mod deploy;
