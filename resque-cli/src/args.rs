@@ -247,9 +247,19 @@ pub struct EnqueueArgs {
     /// The job's arguments: a JSON array, such as '[44,"masterbrew"]'.
     #[arg(value_name = "JSON_ARGS", allow_hyphen_values = true)]
     pub args: String,
-    /// The queue to push to (required: there is no default).
+    /// The queue to push to. Default: the job's own queue, in a binary that
+    /// links the job; the stock resque-cli needs it.
     #[arg(short = 'q', long, value_name = "QUEUE")]
     pub queue: Option<String>,
+    /// Create the queue when no queue of that name exists yet (without it, a
+    /// name that is neither a known queue nor a linked job's is refused as
+    /// a likely typo).
+    #[arg(long)]
+    pub new_queue: bool,
+    /// Push a class this binary does not link, or args that do not fit the
+    /// linked job, unchecked (for workers elsewhere, Ruby's say).
+    #[arg(long)]
+    pub unchecked: bool,
 }
 
 /// `remove-queue`'s argument.

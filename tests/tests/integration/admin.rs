@@ -53,6 +53,15 @@ pub(super) fn fails(redis: &TestRedis, args: &[&str]) -> String {
     out.stderr
 }
 
+/// Runs `args` in the stock CLI (no job linked), which must fail; returns stderr.
+pub(super) fn stock_fails(redis: &TestRedis, args: &[&str]) -> String {
+    let out = run(super::cli_tools::stock(redis).args(args), LIMIT);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!out.status.success(), "{args:?} should fail:\n{}", String::from_utf8_lossy(&out.stdout));
+    assert!(stderr.starts_with("resque-cli: error: "), "{stderr}");
+    stderr
+}
+
 pub(super) fn json_of(redis: &TestRedis, args: &[&str]) -> Value {
     let stdout = ok(redis, args);
     serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{args:?}: not JSON ({e}):\n{stdout}"))
@@ -424,14 +433,16 @@ fn enqueue_pushes_the_exact_payload() {
     assert_eq!(redis.lrange("resque:queue:file_serve"), [r#"{"class":"Archive","args":[44,"masterbrew"]}"#]);
     let queues: Vec<String> = redis.conn().smembers("resque:queues").unwrap();
     assert_eq!(queues, ["file_serve"]);
-    ok(&redis, &["enqueue", "Admin::Unknown", "[]", "--queue", "other"]);
+    // A class for workers elsewhere, on a queue of its own: both said on purpose.
+    ok(&redis, &["enqueue", "Admin::Unknown", "[]", "--queue", "other", "--unchecked", "--new-queue"]);
     assert_eq!(redis.lrange("resque:queue:other"), [r#"{"class":"Admin::Unknown","args":[]}"#]);
 }
 
 #[test]
 fn enqueue_writes_numbers_as_ruby_does() {
     let redis = TestRedis::start();
-    ok(&redis, &["enqueue", "Floats", "[1e20, 1.50, 100.0, 1E-5, 7, -0.0]", "-q", "numbers"]);
+    // More args than the linked Floats takes: pushed all the same, unchecked.
+    ok(&redis, &["enqueue", "Floats", "[1e20, 1.50, 100.0, 1E-5, 7, -0.0]", "-q", "numbers", "--unchecked"]);
     // Ruby: JSON.generate([1e20, 1.50, 100.0, 1e-5, 7, -0.0]).
     assert_eq!(
         redis.lrange("resque:queue:numbers"),
@@ -457,9 +468,86 @@ fn enqueue_errors_name_the_problem() {
     assert!(stderr.contains("args must be a JSON array") && stderr.contains("not an object"), "{stderr}");
     let stderr = fails(&redis, &["enqueue", "Archive", "44", "-q", "file_serve"]);
     assert!(stderr.contains("args must be a JSON array") && stderr.contains("not a number"), "{stderr}");
-    let stderr = fails(&redis, &["enqueue", "Archive", "[44]"]);
+    let stderr = stock_fails(&redis, &["enqueue", "Archive", "[44]"]);
     assert!(stderr.contains("enqueue needs a queue: pass -q QUEUE"), "{stderr}");
     assert!(redis.client().keys_in_namespace().unwrap().is_empty(), "nothing was written");
+}
+
+#[test]
+fn enqueue_in_a_worker_binary_checks_the_job() {
+    let redis = TestRedis::start();
+    // The queue defaults to the job's own.
+    let said = ok(&redis, &["enqueue", "Archive", r#"[44,"masterbrew"]"#]);
+    assert_eq!(said, "enqueued Archive [44,\"masterbrew\"] to queue file_serve\n");
+    assert_eq!(redis.lrange("resque:queue:file_serve"), [r#"{"class":"Archive","args":[44,"masterbrew"]}"#]);
+    let before = redis.client().keys_in_namespace().unwrap();
+
+    let stderr = fails(&redis, &["enqueue", "Archve", r#"[44,"masterbrew"]"#]);
+    assert!(
+        stderr.contains("no job named `Archve` is linked in this binary; did you mean `Archive`?"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--unchecked"), "{stderr}");
+    let stderr = fails(&redis, &["enqueue", "Zzyzx", "[]", "-q", "file_serve"]);
+    assert!(stderr.contains("no job named `Zzyzx`") && stderr.contains("`Archive`"), "{stderr}");
+
+    // Args decoded as the worker decodes them: the position, the
+    // parameter and the type it expects are named.
+    let stderr = fails(&redis, &["enqueue", "Archive", r#"["44","masterbrew"]"#]);
+    assert!(
+        stderr.contains("nothing enqueued")
+            && stderr.contains("argument 1 (repo_id)")
+            && stderr.contains("expected u64"),
+        "{stderr}"
+    );
+    let stderr = fails(&redis, &["enqueue", "Archive", r#"[44, 7]"#]);
+    assert!(stderr.contains("argument 2 (branch)") && stderr.contains("expected a string"), "{stderr}");
+    let stderr = fails(&redis, &["enqueue", "Archive", "[44]"]);
+    assert!(stderr.contains("invalid length 1, expected 2 arguments"), "{stderr}");
+    assert!(stderr.contains("(repo_id, branch)"), "{stderr}");
+    let stderr = fails(&redis, &["enqueue", "Archive", r#"[44,"a","b"]"#]);
+    assert!(stderr.contains("invalid length 3, expected 2 arguments"), "{stderr}");
+
+    // A queue that neither exists nor is a job's: refused, the nearest named.
+    let stderr = fails(&redis, &["enqueue", "Archive", r#"[1,"x"]"#, "-q", "file_serv"]);
+    assert!(stderr.contains("there is no queue `file_serv`"), "{stderr}");
+    assert!(stderr.contains("did you mean `file_serve`?") && stderr.contains("pass --new-queue"), "{stderr}");
+    assert_eq!(redis.client().keys_in_namespace().unwrap(), before, "nothing was written");
+    assert_eq!(redis.lrange("resque:queue:file_serve").len(), 1);
+
+    // A linked job's queue is known before any job was pushed to it.
+    ok(&redis, &["enqueue", "Archive", r#"[2,"y"]"#, "-q", "record"]);
+    assert_eq!(redis.lrange("resque:queue:record"), [r#"{"class":"Archive","args":[2,"y"]}"#]);
+    ok(&redis, &["enqueue", "Archive", r#"[3,"z"]"#, "-q", "brand_new", "--new-queue"]);
+    assert_eq!(redis.lrange("resque:queue:brand_new"), [r#"{"class":"Archive","args":[3,"z"]}"#]);
+    ok(&redis, &["enqueue", "Archive", r#"["not checked"]"#, "--unchecked"]);
+    assert_eq!(redis.lrange("resque:queue:file_serve").len(), 2);
+}
+
+#[test]
+fn enqueue_in_the_stock_binary_pushes_any_class_to_a_known_queue() {
+    let redis = TestRedis::start();
+    let stock = |args: &[&str]| run(super::cli_tools::stock(&redis).args(args), LIMIT);
+    let stderr = stock_fails(&redis, &["enqueue", "Anything", "[1]"]);
+    assert!(stderr.contains("enqueue needs a queue: pass -q QUEUE"), "{stderr}");
+    let stderr = stock_fails(&redis, &["enqueue", "Anything", "[1]", "-q", "default"]);
+    assert!(
+        stderr.contains("there is no queue `default`")
+            && stderr.contains("no queue exists yet")
+            && stderr.contains("pass --new-queue"),
+        "{stderr}"
+    );
+    assert!(redis.client().keys_in_namespace().unwrap().is_empty(), "nothing was written");
+    assert!(stock(&["enqueue", "Anything", r#"["x"]"#, "-q", "default", "--new-queue"]).status.success());
+    let stderr = stock_fails(&redis, &["enqueue", "Anything", "[2]", "-q", "defualt"]);
+    assert!(stderr.contains("did you mean `default`?"), "{stderr}");
+    assert!(stock(&["enqueue", "Other::Job", "[2]", "-q", "default"]).status.success());
+    assert_eq!(
+        redis.lrange("resque:queue:default"),
+        [r#"{"class":"Anything","args":["x"]}"#, r#"{"class":"Other::Job","args":[2]}"#]
+    );
+    let queues: Vec<String> = redis.conn().smembers("resque:queues").unwrap();
+    assert_eq!(queues, ["default"]);
 }
 
 #[test]
@@ -578,7 +666,7 @@ fn redis_down_is_a_clear_error() {
         &["workers"],
         &["failed", "list"],
         &["failed", "retry", "0"],
-        &["enqueue", "Archive", "[1]", "-q", "a"],
+        &["enqueue", "Archive", r#"[1,"x"]"#, "-q", "a"],
         &["remove-queue", "a"],
         &["remove-worker", "h:1:a"],
         &["prune"],
