@@ -24,6 +24,7 @@ use crate::payload;
 use address::env_address;
 pub use address::{RedisAddress, DEFAULT_URL};
 use connection::OwnedConnection;
+pub(crate) use connection::IO_TIMEOUT;
 pub(crate) use delayed::QUEUE_NOW;
 pub use delayed::{DueAt, QueuedNow};
 pub use stats::{Info, WorkerStats};

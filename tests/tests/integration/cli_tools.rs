@@ -87,3 +87,85 @@ fn jobs_says_so_when_none_is_linked() {
     assert!(listed.lines().any(|l| l.starts_with("Archive\tqueue file_serve\t")), "{listed}");
     assert!(!listed.contains("no jobs are linked"), "{listed}");
 }
+
+/// A port that answers each of its first `count` connections with `answer`
+/// (after reading what the client sent first) and closes it.
+fn answering(answer: &'static [u8], count: usize) -> u16 {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().take(count).flatten() {
+            let _ = stream.set_read_timeout(Some(Duration::from_millis(200)));
+            let _ = stream.read(&mut [0u8; 512]);
+            let _ = stream.write_all(answer);
+        }
+    });
+    port
+}
+
+#[test]
+fn a_port_that_is_not_redis_is_named_as_such() {
+    let redis = TestRedis::start();
+    let http = answering(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", 4);
+    let ssh = answering(b"SSH-2.0-OpenSSH_9.6\r\n", 4);
+    for (port, said) in [(http, "HTTP/1.1 400 Bad Request"), (ssh, "SSH-2.0-OpenSSH_9.6")] {
+        let out =
+            run(stock(&redis).args(["queues", "-r", &format!("redis://:s3cret-pw@127.0.0.1:{port}")]), LIMIT);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success());
+        assert!(
+            stderr.contains(&format!(
+                "127.0.0.1:{port} answered but is not a Redis server (it answered \"{said}\")"
+            )),
+            "{stderr}"
+        );
+        assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+        assert!(!stderr.contains("s3cret-pw"), "the password is shown: {stderr}");
+    }
+    // The worker says the same before it starts.
+    let out = run(worker(&redis).args(["work", "-q", "a", "-r", &format!("127.0.0.1:{http}")]), LIMIT);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains(&format!("127.0.0.1:{http} answered but is not a Redis server")), "{stderr}");
+}
+
+#[test]
+fn a_port_that_never_answers_times_out_in_words() {
+    use std::io::Read;
+    let redis = TestRedis::start();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    // Accepts, reads, and never answers, until the client gives up.
+    std::thread::spawn(move || {
+        for mut stream in listener.incoming().flatten() {
+            std::thread::spawn(move || while matches!(stream.read(&mut [0u8; 512]), Ok(n) if n > 0) {});
+        }
+    });
+    let out = run(stock(&redis).args(["info", "-r", &format!("redis://:s3cret-pw@127.0.0.1:{port}")]), LIMIT);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains(&format!("cannot connect to Redis at redis://127.0.0.1:{port}"))
+            && stderr.contains("timed out: no answer from the server"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("temporarily unavailable") && !stderr.contains("s3cret-pw"), "{stderr}");
+}
+
+#[test]
+fn a_refused_connection_names_the_address() {
+    let mut redis = TestRedis::start();
+    redis.stop();
+    let out = run(stock(&redis).args(["queues"]), LIMIT);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert_eq!(
+        stderr.trim_end(),
+        format!(
+            "resque-cli: error: cannot connect to Redis at redis://127.0.0.1:{}/0: connection refused (is \
+             redis-server running there?)",
+            redis.port()
+        )
+    );
+}
