@@ -143,6 +143,7 @@ fn info_reports_resque_info_and_pause() {
             "servers": [redis.url()],
             "environment": "development",
             "paused": true,
+            "paused_workers": 1,
         })
     );
     let table = ok(&redis, &["info"]);
@@ -154,10 +155,11 @@ fn info_reports_resque_info_and_pause() {
         ("working", "0"),
         ("failed", "1"),
         ("environment", "development"),
-        ("paused", "yes"),
+        ("paused_workers", "1"),
     ] {
         assert_eq!(row(&table, field), [field, value], "{table}");
     }
+    assert_eq!(row(&table, "paused"), ["paused", "yes", "(pause-all-workers)"], "{table}");
     assert_eq!(row(&table, "servers"), ["servers".to_string(), redis.url()]);
 }
 
@@ -172,20 +174,35 @@ fn workers_lists_idle_and_busy_workers() {
 
     let table = ok(&redis, &["workers"]);
     let header: Vec<&str> = table.lines().next().unwrap().split_whitespace().collect();
-    assert_eq!(header, ["ID", "HOST", "PID", "QUEUES", "STARTED", "HEARTBEAT", "PROCESSING"]);
+    assert_eq!(header, ["ID", "HOST", "PID", "QUEUES", "STARTED", "HEARTBEAT", "PAUSED", "PROCESSING"]);
     let busy = table.lines().find(|l| l.starts_with("web1:")).unwrap();
+    // Every time as the CLI shows times, whatever its stored format.
     assert!(
         busy.contains(
-            "web1  4211  file_serve,critical  2026-11-23 23:50:00 +0000  2026-11-23T23:57:52+00:00"
-        ) && busy.ends_with("Archive from file_serve since 2026-11-23T23:50:00Z"),
+            "web1  4211  file_serve,critical  2026-11-23 23:50:00 UTC  2026-11-23 23:57:52 UTC  no      "
+        ) && busy.ends_with("Archive from file_serve since 2026-11-23 23:50:00 UTC"),
         "{table}"
     );
     let idle = table.lines().find(|l| l.starts_with("web2:")).unwrap();
     let cells: Vec<&str> = idle.split_whitespace().collect();
-    assert_eq!(cells[cells.len() - 2..], ["-", "-"], "no heartbeat, no job: {table}");
+    assert_eq!(cells[cells.len() - 3..], ["-", "no", "-"], "no heartbeat, not paused, no job: {table}");
+    assert!(!table.contains("pause-all-workers"), "{table}");
     // Columns line up: every row's second column starts where HOST does.
     let host_at = table.find("HOST").unwrap();
     assert!(table.lines().all(|l| l[host_at..].starts_with("web") || l[host_at..].starts_with("HOST")));
+
+    let _: () = redis.conn().set("resque:pause-all-workers", "True\n").unwrap();
+    let paused = ok(&redis, &["workers"]);
+    let busy = paused.lines().find(|l| l.starts_with("web1:")).unwrap();
+    assert!(busy.contains("2026-11-23 23:57:52 UTC  yes     Archive"), "{paused}");
+    assert!(
+        paused
+            .ends_with("all 2 workers are paused by pause-all-workers: no new job is taken until `resume`\n"),
+        "{paused}"
+    );
+    let json = json_of(&redis, &["workers", "--json"]);
+    assert_eq!((json[0]["paused"].clone(), json[1]["paused"].clone()), (json!(true), json!(true)));
+    let _: () = redis.conn().del("resque:pause-all-workers").unwrap();
 
     let json = json_of(&redis, &["workers", "--json"]);
     assert_eq!(
@@ -198,6 +215,7 @@ fn workers_lists_idle_and_busy_workers() {
                 "queues": ["file_serve", "critical"],
                 "started": "2026-11-23 23:50:00 +0000",
                 "heartbeat": "2026-11-23T23:57:52+00:00",
+                "paused": false,
                 "processing": {
                     "queue": "file_serve",
                     "run_at": "2026-11-23T23:50:00Z",
@@ -212,6 +230,7 @@ fn workers_lists_idle_and_busy_workers() {
                 "queues": ["*"],
                 "started": "2026-11-23 23:50:00 +0000",
                 "heartbeat": null,
+                "paused": false,
                 "processing": null,
             },
         ])
@@ -232,14 +251,14 @@ fn failed_list_and_show() {
     // The ids: `printf '%s' '<entry>' | sha1sum`, first 12 hex digits.
     assert!(
         lines[1].starts_with(
-            "0      3db87e6340c9  2026/11/23 23:50:00 UTC  Archive  file_serve  Errno::ENOENT  no       "
+            "0      3db87e6340c9  2026-11-23 23:50:00 UTC  Archive  file_serve  Errno::ENOENT  -        "
         ),
         "{table}"
     );
     assert!(lines[1].ends_with("No such file or directory"), "{table}");
     assert!(
         lines[2].starts_with(
-            "1      6326b47601bc  2026/11/23 23:51:00 UTC  Report   critical    RuntimeError   no       boom 2"
+            "1      6326b47601bc  2026-11-23 23:51:00 UTC  Report   critical    RuntimeError   -        boom 2"
         ),
         "{table}"
     );
@@ -281,13 +300,15 @@ fn failed_list_and_show() {
     let show = ok(&redis, &["failed", "show", "1"]);
     assert_eq!(ok(&redis, &["failed", "show", "6326b47601bc"]), show, "by id as by index");
     for expected in [
-        "index:      1",
-        "id:         6326b47601bc",
-        "class:      Report",
-        "queue:      critical",
-        "worker:     web1:4212:critical",
-        "exception:  RuntimeError",
-        "error:      boom 2",
+        "index:       1",
+        "id:          6326b47601bc",
+        "class:       Report",
+        "queue:       critical",
+        "worker:      web1:4212:critical",
+        "exception:   RuntimeError",
+        "error:       boom 2",
+        "failed_at:   2026-11-23 23:51:00 UTC",
+        "retried_at:  - (not retried)",
         "payload:\n  {\n    \"class\": \"Report\",\n    \"args\": [\n      2\n    ]\n  }\n",
         "backtrace:\n  jobs.rs:2\n  worker.rs:7\n",
     ] {
@@ -303,6 +324,18 @@ fn failed_retry_remove_and_clear() {
     let second = entry("critical", "Report", 2, "");
     let third = entry("critical", "Report", 3, r#","retried_at":"2026/11/23 23:55:00""#);
     rpush(&redis, "resque:failed", &[RUBY_ENTRY, &second, &third]);
+    // Ruby writes retried_at in local time without a zone: read in this machine's.
+    let in_utc = |args: &[&str]| {
+        let out = run(worker(&redis).env("TZ", "UTC").args(args), LIMIT);
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let table = in_utc(&["failed", "list"]);
+    let retried_at = table.find("RETRIED").unwrap();
+    let cells: Vec<&str> = table.lines().skip(1).take(3).map(|l| l[retried_at..].trim_end()).collect();
+    assert!(cells[0].starts_with("-  ") && cells[1].starts_with("-  "), "not retried: {table}");
+    assert!(cells[2].starts_with("2026-11-23 23:55:00 UTC  boom 3"), "retried: {table}");
+    assert!(in_utc(&["failed", "show", "2"]).contains("retried_at:  2026-11-23 23:55:00 UTC\n"));
 
     let said = ok(&redis, &["failed", "retry", "0"]);
     assert_eq!(said, "retried failure 0 (id 3db87e6340c9): Archive went back to queue file_serve\n");
@@ -397,7 +430,13 @@ fn failed_remove_and_retry_by_id_act_on_the_entry_seen() {
     );
     let table = ok(&redis, &["failed", "list"]);
     assert_eq!(row(&table, "2")[1..2], [ids[4].clone()]);
-    assert!(row(&table, "2").contains(&"yes".to_string()), "{table}");
+    // Retried: its RETRIED cell is the time it was, as the CLI shows times.
+    let cells = row(&table, "2");
+    assert_eq!(cells[10], "UTC", "{table}");
+    assert!(
+        resque::payload::time::parse_any(&format!("{} {} +0000", cells[8], cells[9])).is_some(),
+        "{table}"
+    );
     // And removing it by the id seen before the retry works.
     ok(&redis, &["failed", "remove", &ids[4]]);
     assert_eq!(redis.lrange("resque:failed"), [&entries[1], &entries[3]].map(String::clone));
