@@ -33,12 +33,12 @@ use clap::Parser;
 use resque::queues::QueueList;
 use resque::{Client, Registry, Worker, WorkerOptions};
 
+pub use args::CompletionsArgs;
 #[cfg(feature = "web")]
 pub use args::WebArgs;
 pub use args::{
-    Cli, Command, CompletionsArgs, EnqueueArgs, FailedArgs, FailedCommand, FailedListArgs, FailedShowArgs,
-    FailureArg, JsonFlag, LogFormat, ProcessArgs, PruneArgs, RemoveQueueArgs, RemoveWorkerArgs, RetryAllArgs,
-    WorkArgs,
+    Cli, Command, EnqueueArgs, FailedArgs, FailedCommand, FailedListArgs, FailedShowArgs, FailureArg,
+    JsonFlag, LogFormat, ProcessArgs, PruneArgs, RemoveQueueArgs, RemoveWorkerArgs, RetryAllArgs, WorkArgs,
 };
 pub use scheduler::SchedulerArgs;
 
