@@ -105,7 +105,8 @@ pub enum Command {
     /// List recurring schedules, enqueue one now, set or remove a dynamic
     /// one (resque-scheduler's `persistent_schedules`).
     Schedule(ScheduleArgs),
-    /// Push a job by class name and JSON args, as any producer would.
+    /// Push a job by class name and JSON args, as any producer would; in a
+    /// binary that links the job, its class, args and queue are checked first.
     Enqueue(EnqueueArgs),
     /// Delete a queue and every job waiting in it.
     RemoveQueue(RemoveQueueArgs),
