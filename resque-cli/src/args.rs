@@ -105,7 +105,8 @@ pub enum Command {
     /// List recurring schedules, enqueue one now, set or remove a dynamic
     /// one (resque-scheduler's `persistent_schedules`).
     Schedule(ScheduleArgs),
-    /// Push a job by class name and JSON args, as any producer would.
+    /// Push a job by class name and JSON args, as any producer would; in a
+    /// binary that links the job, its class, args and queue are checked first.
     Enqueue(EnqueueArgs),
     /// Delete a queue and every job waiting in it.
     RemoveQueue(RemoveQueueArgs),
@@ -126,6 +127,20 @@ pub enum Command {
     Web(WebArgs),
     /// Let paused workers go on (deletes `pause-all-workers`).
     Resume,
+    /// Print a shell completion script for this command to stdout, e.g.
+    /// `resque-cli completions bash > /etc/bash_completion.d/resque-cli`.
+    Completions(CompletionsArgs),
+    /// Print this command's manual page (roff) to stdout, e.g.
+    /// `resque-cli man | man -l -`.
+    Man,
+}
+
+/// `completions`' argument.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete in.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 /// `--json` for a read command.
@@ -233,9 +248,19 @@ pub struct EnqueueArgs {
     /// The job's arguments: a JSON array, such as '[44,"masterbrew"]'.
     #[arg(value_name = "JSON_ARGS", allow_hyphen_values = true)]
     pub args: String,
-    /// The queue to push to (required: there is no default).
+    /// The queue to push to. Default: the job's own queue, in a binary that
+    /// links the job; the stock resque-cli needs it.
     #[arg(short = 'q', long, value_name = "QUEUE")]
     pub queue: Option<String>,
+    /// Create the queue when no queue of that name exists yet (without it, a
+    /// name that is neither a known queue nor a linked job's is refused as
+    /// a likely typo).
+    #[arg(long)]
+    pub new_queue: bool,
+    /// Push a class this binary does not link, or args that do not fit the
+    /// linked job, unchecked (for workers elsewhere, Ruby's say).
+    #[arg(long)]
+    pub unchecked: bool,
 }
 
 /// `remove-queue`'s argument.

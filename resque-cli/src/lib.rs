@@ -33,6 +33,7 @@ use clap::Parser;
 use resque::queues::QueueList;
 use resque::{Client, Registry, Worker, WorkerOptions};
 
+pub use args::CompletionsArgs;
 #[cfg(feature = "web")]
 pub use args::WebArgs;
 pub use args::{
@@ -137,15 +138,11 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> Result<ExitCode, CliErro
     match &cli.command {
         Command::Work(work) => run_work(&cli, work, &args),
         Command::Scheduler(scheduler) => scheduler::run(&cli, scheduler),
-        Command::Jobs => {
-            let registry = Registry::linked()?;
-            for class in registry.classes() {
-                if let Some(entry) = registry.get(class) {
-                    println!("{class}\tqueue {}\t{}", entry.queue, entry.location());
-                }
-            }
-            Ok(ExitCode::SUCCESS)
+        Command::Jobs => admin::jobs().map(|()| ExitCode::SUCCESS),
+        Command::Completions(shell) => {
+            admin::completions(args.first().map(OsString::as_os_str), shell).map(|()| ExitCode::SUCCESS)
         }
+        Command::Man => admin::man(args.first().map(OsString::as_os_str)).map(|()| ExitCode::SUCCESS),
         #[cfg(feature = "web")]
         Command::Web(web) => run_web(&cli, web),
         admin => admin::run(&cli, admin),

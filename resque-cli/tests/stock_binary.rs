@@ -53,7 +53,7 @@ fn admin_commands_work_in_the_stock_binary() {
         }
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
-    let enqueue = cli(&["enqueue", "Archive", r#"[44,"masterbrew"]"#, "-q", "file_serve"]);
+    let enqueue = cli(&["enqueue", "Archive", r#"[44,"masterbrew"]"#, "-q", "file_serve", "--new-queue"]);
     let queues = cli(&["queues", "--json"]);
     let _ = redis.kill();
     let _ = redis.wait();
@@ -92,7 +92,11 @@ fn web_serves_metrics_and_the_json_api() {
         }
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
-    assert!(cli(&["enqueue", "Archive", "[44]", "-q", "file_serve"]).output().unwrap().status.success());
+    assert!(cli(&["enqueue", "Archive", "[44]", "-q", "file_serve", "--new-queue"])
+        .output()
+        .unwrap()
+        .status
+        .success());
     let mut web = cli(&["web", "-p", &web_port.to_string(), "--auth", "ops:secret"])
         .stderr(std::process::Stdio::null())
         .spawn()

@@ -363,6 +363,20 @@ fn generate(args: &JobArgs, job: &JobFn<'_>, params: &[Param<'_>]) -> TokenStrea
                 #perform_call
             }
 
+            /// Decodes a payload's arguments as `__resque_perform` does, and
+            /// stops there.
+            #[allow(deprecated)]
+            fn __resque_check_args(
+                __resque_args: ::std::vec::Vec<::resque::__private::Value>,
+            ) -> ::core::result::Result<(), ::resque::__private::JobFailure> {
+                ::resque::__private::decode_args::<#ident::Args>(
+                    #ident::CLASS,
+                    &[#(#param_names),*],
+                    __resque_args,
+                )
+                .map(::core::mem::drop)
+            }
+
             #[::resque::__private::linkme::distributed_slice(::resque::__private::JOBS)]
             #[linkme(crate = ::resque::__private::linkme)]
             static __RESQUE_JOB: ::resque::__private::JobEntry = ::resque::__private::JobEntry {
@@ -372,6 +386,7 @@ fn generate(args: &JobArgs, job: &JobFn<'_>, params: &[Param<'_>]) -> TokenStrea
                 #location
                 params: &[#(#param_names),*],
                 perform: __resque_perform,
+                check_args: __resque_check_args,
                 timeout: #ident::TIMEOUT,
                 hooks: <#ident::Args as ::resque::__private::Job>::HOOKS,
                 schedule: #schedule,

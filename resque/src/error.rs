@@ -15,7 +15,10 @@ pub enum Error {
         reason: String,
     },
     /// Redis did not answer the connection.
-    #[error("cannot connect to Redis at {address}: {source}")]
+    #[error(
+        "cannot connect to Redis at {address}: {}",
+        reason(source, "timed out: no answer from the server")
+    )]
     Connect {
         /// The address tried, without any password.
         address: String,
@@ -23,8 +26,26 @@ pub enum Error {
         #[source]
         source: redis::RedisError,
     },
+    /// Something answered at the address, but not in the Redis protocol (an
+    /// HTTP server, say): the address names the wrong port or host.
+    #[error(
+        "cannot connect to Redis at {address}: {server} answered but is not a Redis server ({})",
+        match reply {
+            Some(reply) => format!("it answered {reply:?}"),
+            None => "its answer is not in the Redis protocol".to_string(),
+        }
+    )]
+    NotRedis {
+        /// The address tried, without any password.
+        address: String,
+        /// `host:port`.
+        server: String,
+        /// The first line it sent, when it answered a plain `PING` (control
+        /// characters replaced, cut short).
+        reply: Option<String>,
+    },
     /// A Redis command failed.
-    #[error("Redis at {address}: {source}")]
+    #[error("Redis at {address}: {}", reason(source, &format!("timed out: no reply within {} s", crate::client::IO_TIMEOUT.as_secs())))]
     Redis {
         /// The server's address, without any password.
         address: String,
@@ -131,7 +152,7 @@ impl Error {
     /// ```
     pub fn is_unavailable(&self) -> bool {
         match self {
-            Error::Connect { .. } => true,
+            Error::Connect { .. } | Error::NotRedis { .. } => true,
             Error::Redis { source, .. } => connection_broken(source),
             _ => false,
         }
@@ -144,6 +165,22 @@ impl Error {
 
 /// `Result` with [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// A Redis client error in words: "timed out" rather than the system's
+/// "Resource temporarily unavailable" (a socket timeout is `EAGAIN`), a
+/// refusal that says what it means, and one line where the client writes
+/// several. The client's errors never hold a password.
+fn reason(source: &redis::RedisError, timed_out: &str) -> String {
+    if source.is_connection_refusal() {
+        return "connection refused (is redis-server running there?)".to_string();
+    }
+    if source.is_timeout() {
+        return timed_out.to_string();
+    }
+    let text = source.to_string();
+    let lines: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    lines.join("; ")
+}
 
 /// Whether a Redis error means the connection is unusable: a network error,
 /// a dropped or refused connection, a timeout, or a reply stream that
@@ -176,4 +213,42 @@ fn server_moved_on(e: &redis::RedisError) -> bool {
             ServerErrorKind::ReadOnly | ServerErrorKind::MasterDown | ServerErrorKind::BusyLoading
         )
     ) || matches!(e.code(), Some("UNBLOCKED" | "NOREPLICAS"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn io(kind: std::io::ErrorKind) -> redis::RedisError {
+        redis::RedisError::from(std::io::Error::from(kind))
+    }
+
+    #[test]
+    fn connection_errors_read_in_words() {
+        let address = "redis://127.0.0.1:8080/0".to_string();
+        let timed_out =
+            Error::Connect { address: address.clone(), source: io(std::io::ErrorKind::WouldBlock) };
+        assert_eq!(
+            timed_out.to_string(),
+            "cannot connect to Redis at redis://127.0.0.1:8080/0: timed out: no answer from the server"
+        );
+        let waited = Error::Redis { address: address.clone(), source: io(std::io::ErrorKind::WouldBlock) };
+        assert_eq!(waited.to_string(), "Redis at redis://127.0.0.1:8080/0: timed out: no reply within 30 s");
+        let refused =
+            Error::Connect { address: address.clone(), source: io(std::io::ErrorKind::ConnectionRefused) };
+        assert!(refused.to_string().ends_with(": connection refused (is redis-server running there?)"));
+        let not_redis = Error::NotRedis {
+            address: address.clone(),
+            server: "127.0.0.1:8080".into(),
+            reply: Some("HTTP/1.1 400 Bad Request".into()),
+        };
+        assert_eq!(
+            not_redis.to_string(),
+            "cannot connect to Redis at redis://127.0.0.1:8080/0: 127.0.0.1:8080 answered but is not a Redis \
+             server (it answered \"HTTP/1.1 400 Bad Request\")"
+        );
+        assert!(not_redis.is_unavailable());
+        let silent = Error::NotRedis { address, server: "127.0.0.1:8080".into(), reply: None };
+        assert!(silent.to_string().ends_with("(its answer is not in the Redis protocol)"), "{silent}");
+    }
 }

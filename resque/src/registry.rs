@@ -33,6 +33,11 @@ pub struct JobEntry {
     pub params: &'static [&'static str],
     /// Decodes the positional args and calls the function.
     pub perform: fn(Vec<Value>) -> std::result::Result<(), JobFailure>,
+    /// Decodes the positional args as [`JobEntry::perform`] does, without
+    /// calling the function: whether args fit the job before they are
+    /// pushed (`resque-cli enqueue` checks them so). The error names the
+    /// argument, its position and the type its parameter expects.
+    pub check_args: fn(Vec<Value>) -> std::result::Result<(), JobFailure>,
     /// The job's own hard time limit (`timeout = "30s"`), overriding the
     /// worker's `--job-timeout`.
     pub timeout: Option<std::time::Duration>,
@@ -200,6 +205,7 @@ mod tests {
         line: 3,
         params: &[],
         perform: ok,
+        check_args: ok,
         timeout: None,
         hooks: crate::hooks::JobHooks::NONE,
         schedule: None,
@@ -214,6 +220,7 @@ mod tests {
         line: 9,
         params: &[],
         perform: ok,
+        check_args: ok,
         timeout: None,
         hooks: crate::hooks::JobHooks::NONE,
         schedule: None,

@@ -6,7 +6,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::enqueue::json_args;
-use super::output::{or_dash, out, out_json, plural, table};
+use super::output::{or_dash, out, out_json, plural, table, time_of_second};
 use crate::args::{DelayedCancelArgs, DelayedCommand, DelayedListArgs, DelayedShowArgs};
 use crate::CliError;
 
@@ -15,7 +15,7 @@ use crate::CliError;
 struct SecondRow {
     /// The Unix second the jobs are due at.
     at: i64,
-    /// The same, as the CLI shows times (Ruby's `Time#to_s`, local time).
+    /// The same, as Ruby's `Time#to_s` writes it (local time).
     time: String,
     jobs: u64,
 }
@@ -52,7 +52,7 @@ impl JobRow {
     }
 }
 
-/// A Unix second as the CLI shows times: `2026-12-02 03:00:00 +0000`.
+/// A Unix second in `--json`, as Ruby's `Time#to_s` writes it: `2026-12-02 03:00:00 +0000`.
 fn time_of(at: i64) -> String {
     resque::jiff::Timestamp::from_second(at)
         .map(resque::payload::time::started)
@@ -61,7 +61,7 @@ fn time_of(at: i64) -> String {
 
 /// `<time> (<unix second>)`, for messages.
 fn second(at: i64) -> String {
-    format!("{} ({at})", time_of(at))
+    format!("{} ({at})", time_of_second(at))
 }
 
 pub(super) fn delayed(client: &Client, command: &DelayedCommand) -> Result<(), CliError> {
@@ -113,7 +113,7 @@ fn list(client: &Client, args: &DelayedListArgs) -> Result<(), CliError> {
         return Ok(());
     }
     let cells: Vec<Vec<String>> =
-        rows.iter().map(|r| vec![r.at.to_string(), r.time.clone(), r.jobs.to_string()]).collect();
+        rows.iter().map(|r| vec![r.at.to_string(), time_of_second(r.at), r.jobs.to_string()]).collect();
     let mut text = table(&["at", "time", "jobs"], &cells);
     text.push_str(&format!(
         "{} of {} shown; {} delayed in all\n",

@@ -6,7 +6,7 @@ use resque::Client;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::output::{one_line, or_dash, out, out_json, plural, table};
+use super::output::{one_line, or_dash, out, out_json, plural, stored_time, table};
 use crate::args::{FailedCommand, FailedListArgs, FailedShowArgs};
 use crate::CliError;
 
@@ -48,6 +48,16 @@ impl FailureRow {
             backtrace: f.backtrace.unwrap_or_default(),
             payload: f.payload,
         }
+    }
+}
+
+/// When the entry was retried (Ruby's `retried_at`), or `-`; `yes` when
+/// the member is there but empty.
+fn retried(retried_at: Option<&str>) -> String {
+    match retried_at {
+        None => "-".to_string(),
+        Some(at) if at.trim().is_empty() => "yes".to_string(),
+        at => stored_time(at),
     }
 }
 
@@ -179,11 +189,11 @@ fn failed_list(failures: &RedisFailures, args: &FailedListArgs) -> Result<(), Cl
             let mut cells = vec![
                 r.index.to_string(),
                 r.id.clone(),
-                or_dash(r.failed_at.as_deref()),
+                stored_time(r.failed_at.as_deref()),
                 or_dash(r.class.as_deref()),
                 or_dash(r.queue.as_deref()),
                 or_dash(r.exception.as_deref()),
-                (if r.retried_at.is_some() { "yes" } else { "no" }).to_string(),
+                retried(r.retried_at.as_deref()),
             ];
             if attempts {
                 cells.push(r.attempts.map_or_else(|| "-".to_string(), |n| n.to_string()));
@@ -213,16 +223,20 @@ fn failed_show(failures: &RedisFailures, args: &FailedShowArgs) -> Result<(), Cl
     let mut fields = vec![
         vec!["index:".to_string(), row.index.to_string()],
         vec!["id:".to_string(), row.id.clone()],
-        vec!["failed_at:".to_string(), or_dash(row.failed_at.as_deref())],
+        vec!["failed_at:".to_string(), stored_time(row.failed_at.as_deref())],
         vec!["class:".to_string(), or_dash(row.class.as_deref())],
         vec!["queue:".to_string(), or_dash(row.queue.as_deref())],
         vec!["worker:".to_string(), or_dash(row.worker.as_deref())],
         vec!["exception:".to_string(), or_dash(row.exception.as_deref())],
         vec!["error:".to_string(), or_dash(row.error.as_deref())],
     ];
-    if let Some(at) = &row.retried_at {
-        fields.push(vec!["retried_at:".to_string(), at.clone()]);
-    }
+    fields.push(vec![
+        "retried_at:".to_string(),
+        match row.retried_at.as_deref() {
+            None => "- (not retried)".to_string(),
+            at => retried(at),
+        },
+    ]);
     if let Some(n) = row.attempts {
         fields.push(vec!["attempts:".to_string(), n.to_string()]);
     }

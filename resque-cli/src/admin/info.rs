@@ -12,10 +12,15 @@ struct InfoOut {
     #[serde(flatten)]
     info: resque::Info,
     paused: bool,
+    /// How many registered workers take no new jobs: all of them while
+    /// `pause-all-workers` is set (the only pause stored in Redis).
+    paused_workers: usize,
 }
 
 pub(super) fn info(client: &Client, json: bool) -> Result<(), CliError> {
-    let info = InfoOut { info: client.info()?, paused: client.all_workers_paused()? };
+    let (info, paused) = (client.info()?, client.all_workers_paused()?);
+    let paused_workers = if paused { info.workers } else { 0 };
+    let info = InfoOut { info, paused, paused_workers };
     if json {
         return out_json(&info);
     }
@@ -29,7 +34,8 @@ pub(super) fn info(client: &Client, json: bool) -> Result<(), CliError> {
         vec!["failed".to_string(), i.failed.to_string()],
         vec!["servers".to_string(), i.servers.join(", ")],
         vec!["environment".to_string(), i.environment.clone()],
-        vec!["paused".to_string(), if info.paused { "yes" } else { "no" }.to_string()],
+        vec!["paused".to_string(), if info.paused { "yes (pause-all-workers)" } else { "no" }.to_string()],
+        vec!["paused_workers".to_string(), info.paused_workers.to_string()],
     ];
     out(&table(&["field", "value"], &rows));
     Ok(())

@@ -7,7 +7,9 @@
 mod delayed;
 mod enqueue;
 mod failed;
+mod generate;
 mod info;
+mod jobs;
 mod output;
 mod pause;
 mod queues;
@@ -18,9 +20,14 @@ mod workers;
 
 use std::process::ExitCode;
 
+pub(crate) use generate::{completions, man};
+pub(crate) use jobs::jobs;
+
 use crate::{client, Cli, CliError, Command};
 
-/// Runs an admin command (anything but `work`, `jobs` and `web`).
+/// Runs an admin command that reads or writes Redis (anything but `work`,
+/// `scheduler`, `web` and those that need no server: `jobs`,
+/// `completions`, `man`).
 pub(crate) fn run(cli: &Cli, command: &Command) -> Result<ExitCode, CliError> {
     let client = client(cli)?;
     match command {
@@ -37,7 +44,9 @@ pub(crate) fn run(cli: &Cli, command: &Command) -> Result<ExitCode, CliError> {
         Command::Prune(args) => remove::prune(&client, args)?,
         Command::Pause => pause::pause(&client)?,
         Command::Resume => pause::resume(&client)?,
-        Command::Work(_) | Command::Jobs | Command::Scheduler(_) => return Err(not_admin()),
+        Command::Work(_) | Command::Jobs | Command::Scheduler(_) | Command::Completions(_) | Command::Man => {
+            return Err(not_admin())
+        }
         #[cfg(feature = "web")]
         Command::Web(_) => return Err(not_admin()),
     }

@@ -2,14 +2,20 @@
 
 use std::io::Write;
 
+use resque::jiff::{self, tz::TimeZone, Timestamp};
 use serde::Serialize;
 
 use crate::CliError;
 
 /// Writes to stdout, ignoring a closed pipe (`resque-cli failed list | head`).
 pub(super) fn out(text: &str) {
+    out_bytes(text.as_bytes());
+}
+
+/// [`out`] for bytes (a generated script or page).
+pub(super) fn out_bytes(bytes: &[u8]) {
     let mut stdout = std::io::stdout().lock();
-    let _ = stdout.write_all(text.as_bytes());
+    let _ = stdout.write_all(bytes);
     let _ = stdout.flush();
 }
 
@@ -80,9 +86,84 @@ pub(super) fn or_dash(value: Option<&str>) -> String {
     }
 }
 
+/// How every table and message shows a time: UTC, to the second, the zone
+/// written out (`2026-12-02 07:10:03 UTC`), whatever format the peer that
+/// stored it used. `--json` keeps each time as stored.
+pub(super) fn time(at: Timestamp) -> String {
+    at.strftime("%Y-%m-%d %H:%M:%S UTC").to_string()
+}
+
+/// A Unix second, as [`time`] shows it (`-` out of range).
+pub(super) fn time_of_second(at: i64) -> String {
+    Timestamp::from_second(at).map_or_else(|_| "-".to_string(), time)
+}
+
+/// A time as stored by any peer (`failed_at`, `retried_at`, `started`,
+/// heartbeats, `run_at`, unix seconds), as [`time`] shows it; `-` when
+/// missing; the text itself when it names no certain moment (not a time,
+/// or a zone abbreviation other than UTC and this machine's).
+pub(super) fn stored_time(stored: Option<&str>) -> String {
+    match stored.map(str::trim) {
+        None | Some("") => "-".to_string(),
+        Some(text) => read_time(text).map_or_else(|| text.to_string(), time),
+    }
+}
+
+/// Reads a stored time. Ruby writes `failed_at` and `retried_at` in the
+/// writer's local time, the latter with no zone at all: a time without a
+/// zone is read in this machine's, the nearest guess; one with a zone
+/// abbreviation only when it is UTC, GMT or this machine's own.
+fn read_time(text: &str) -> Option<Timestamp> {
+    const CIVIL: [&str; 2] = ["%Y/%m/%d %H:%M:%S", "%Y-%m-%d %H:%M:%S"];
+    let local = |civil: &str| {
+        CIVIL.iter().find_map(|format| {
+            jiff::civil::DateTime::strptime(format, civil).ok()?.to_zoned_datetime(TimeZone::system()).ok()
+        })
+    };
+    if let Some(zoned) = local(text) {
+        return Some(zoned.timestamp());
+    }
+    match text.rsplit_once(' ') {
+        Some((civil, zone)) if zone.chars().all(|c| c.is_ascii_alphabetic()) => match zone {
+            "UTC" | "GMT" | "Z" => resque::payload::time::parse_any(&format!("{civil} +0000")),
+            _ => local(civil).filter(|z| z.strftime("%Z").to_string() == zone).map(|z| z.timestamp()),
+        },
+        _ => resque::payload::time::parse_any(text),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_stored_time_format_shows_as_one() {
+        let shown = "2026-11-23 23:50:00 UTC";
+        for stored in [
+            "2026-11-23T23:50:00Z",
+            "2026-11-23T23:50:00+00:00",
+            "2026-11-24T00:50:00+01:00",
+            "2026/11/23 23:50:00 UTC",
+            "2026/11/23 23:50:00 GMT",
+            "2026-11-23 23:50:00 +0000",
+            "2026-11-23 18:50:00 -0500",
+            "1795477800",
+        ] {
+            assert_eq!(stored_time(Some(stored)), shown, "{stored}");
+        }
+        assert_eq!(time_of_second(1_795_477_800), shown);
+        assert_eq!(stored_time(None), "-");
+        assert_eq!(stored_time(Some(" ")), "-");
+        assert_eq!(stored_time(Some("yesterday")), "yesterday");
+        // An abbreviation that is neither UTC nor this machine's names no
+        // certain moment: shown as stored.
+        assert_eq!(stored_time(Some("2026/11/23 23:50:00 XYZT")), "2026/11/23 23:50:00 XYZT");
+        // Without a zone: this machine's local time.
+        let local = jiff::civil::date(2026, 11, 23).at(23, 50, 0, 0).to_zoned_datetime(TimeZone::system());
+        if let Ok(local) = local {
+            assert_eq!(stored_time(Some("2026/11/23 23:50:00")), time(local.timestamp()));
+        }
+    }
 
     #[test]
     fn tables_align_and_leave_the_last_column_unpadded() {

@@ -7,7 +7,7 @@ use resque::{PendingRetry, RetryCancelled};
 use serde::Serialize;
 use serde_json::Value;
 
-use super::output::{one_line, or_dash, out, out_json, plural, table};
+use super::output::{one_line, or_dash, out, out_json, plural, table, time_of_second};
 use crate::args::{RetriesCommand, RetriesListArgs, RetrySelector};
 use crate::CliError;
 
@@ -22,7 +22,7 @@ struct RetryRow {
     id: String,
     /// The Unix second it is due at.
     at: i64,
-    /// The same, as the CLI shows times.
+    /// The same, as Ruby's `Time#to_s` writes it (local time).
     time: String,
     class: String,
     queue: String,
@@ -62,7 +62,7 @@ impl RetryRow {
     }
 }
 
-/// A Unix second as the CLI shows times: `2026-12-02 03:00:00 +0000`.
+/// A Unix second in `--json`, as Ruby's `Time#to_s` writes it: `2026-12-02 03:00:00 +0000`.
 fn time_of(at: i64) -> String {
     resque::jiff::Timestamp::from_second(at)
         .map(resque::payload::time::started)
@@ -97,7 +97,7 @@ fn list(client: &Client, args: &RetriesListArgs) -> Result<(), CliError> {
             vec![
                 r.index.to_string(),
                 r.id.clone(),
-                r.time.clone(),
+                time_of_second(r.at),
                 r.class.clone(),
                 r.queue.clone(),
                 r.attempt_text(),

@@ -9,7 +9,7 @@ use resque::scheduler::{self, ScheduleEntry, ScheduleListing};
 use resque::Client;
 use serde_json::Value;
 
-use super::output::{one_line, or_dash, out, out_json, table};
+use super::output::{one_line, or_dash, out, out_json, stored_time, table, time};
 use crate::args::{ScheduleCommand, ScheduleListArgs, ScheduleNameArg, ScheduleSetArgs};
 use crate::CliError;
 
@@ -61,8 +61,8 @@ fn list(client: &Client, args: &ScheduleListArgs) -> Result<(), CliError> {
                 or_dash(s.queue().as_deref()),
                 one_line(&Value::from(s.entry.args.clone()).to_string(), 40),
                 s.entry.timing.to_string(),
-                or_dash(s.next_run.map(resque::payload::time::started).as_deref()),
-                or_dash(s.last_run.as_deref()),
+                s.next_run.map_or_else(|| "-".to_string(), time),
+                stored_time(s.last_run.as_deref()),
                 if s.dynamic { "dynamic" } else { "static" }.to_string(),
             ]
         })

@@ -7,7 +7,7 @@ use resque::{Client, WorkerId};
 use serde::Serialize;
 use serde_json::Value;
 
-use super::output::{or_dash, out, out_json, table};
+use super::output::{or_dash, out, out_json, stored_time, table};
 use crate::CliError;
 
 /// A worker in `workers --json`.
@@ -20,6 +20,9 @@ struct WorkerRow {
     queues: Vec<String>,
     started: Option<String>,
     heartbeat: Option<String>,
+    /// Whether it takes no new jobs because `pause-all-workers` is set (the
+    /// only pause stored in Redis: a USR2 pause is the process's own).
+    paused: bool,
     /// `null` when idle.
     processing: Option<Processing>,
 }
@@ -35,6 +38,7 @@ struct Processing {
 
 pub(super) fn workers(client: &Client, json: bool) -> Result<(), CliError> {
     let (ids, working) = client.workers_and_working()?;
+    let paused = client.all_workers_paused()?;
     let mut working: HashMap<String, WorkingOn> = working.into_iter().collect();
     let mut rows = Vec::new();
     for id in ids {
@@ -51,6 +55,7 @@ pub(super) fn workers(client: &Client, json: bool) -> Result<(), CliError> {
         rows.push(WorkerRow {
             started: client.worker_started(&id)?,
             heartbeat: client.heartbeat_of(&id)?,
+            paused,
             id,
             host,
             pid,
@@ -74,7 +79,7 @@ pub(super) fn workers(client: &Client, json: bool) -> Result<(), CliError> {
                     "{} from {} since {}",
                     p.class.as_deref().unwrap_or("?"),
                     or_dash(Some(&p.queue)),
-                    or_dash(Some(&p.run_at))
+                    stored_time(Some(&p.run_at))
                 ),
             };
             vec![
@@ -82,12 +87,24 @@ pub(super) fn workers(client: &Client, json: bool) -> Result<(), CliError> {
                 w.host.clone(),
                 w.pid.map_or_else(|| "-".to_string(), |p| p.to_string()),
                 w.queues.join(","),
-                or_dash(w.started.as_deref()),
-                or_dash(w.heartbeat.as_deref()),
+                stored_time(w.started.as_deref()),
+                stored_time(w.heartbeat.as_deref()),
+                (if w.paused { "yes" } else { "no" }).to_string(),
                 processing,
             ]
         })
         .collect();
-    out(&table(&["id", "host", "pid", "queues", "started", "heartbeat", "processing"], &cells));
+    let mut text =
+        table(&["id", "host", "pid", "queues", "started", "heartbeat", "paused", "processing"], &cells);
+    if paused {
+        text.push_str(&format!(
+            "{} paused by pause-all-workers: no new job is taken until `resume`\n",
+            match rows.len() {
+                1 => "the worker is".to_string(),
+                n => format!("all {n} workers are"),
+            }
+        ));
+    }
+    out(&text);
     Ok(())
 }

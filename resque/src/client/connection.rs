@@ -15,8 +15,12 @@ use super::sentinel::Sentinels;
 use super::Client;
 use crate::error::{Error, Result};
 
+/// How long a connection may take to open and answer its first commands.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-const IO_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a command may wait for its reply.
+pub(crate) const IO_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long the look at a server that is not Redis may take (see [`first_line`]).
+const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
 /// How often a connection behind Sentinel checks that its server is still
 /// the master the sentinels name (only while it is used).
 const SWITCH_CHECK: Duration = Duration::from_secs(1);
@@ -197,7 +201,7 @@ impl Client {
 
     /// A new connection, and behind Sentinel the master it went to.
     fn connect(&self) -> Result<(Connection, Option<(String, u16)>)> {
-        let connect_error = |source| Error::Connect { address: self.inner.address.to_string(), source };
+        let connect_error = |source| self.connect_error(source);
         let Timeouts { connect, io } = self.inner.timeouts;
         let (conn, master) = match &*self.inner.target {
             Target::Direct(redis) => {
@@ -255,6 +259,25 @@ impl Client {
         }
     }
 
+    /// Why the connection did not open: a reply the client cannot parse
+    /// means something other than Redis answered, and says so.
+    fn connect_error(&self, source: redis::RedisError) -> Error {
+        let address = self.inner.address.to_string();
+        if source.kind() != redis::ErrorKind::Parse {
+            return Error::Connect { address, source };
+        }
+        let Ok(info) = self.connection_info() else { return Error::Connect { address, source } };
+        match info.addr() {
+            redis::ConnectionAddr::Tcp(host, port) => {
+                Error::NotRedis { address, server: format!("{host}:{port}"), reply: first_line(host, *port) }
+            }
+            redis::ConnectionAddr::TcpTls { host, port, .. } => {
+                Error::NotRedis { address, server: format!("{host}:{port}"), reply: None }
+            }
+            _ => Error::Connect { address, source },
+        }
+    }
+
     pub(crate) fn error(&self, source: redis::RedisError) -> Error {
         Error::Redis { address: self.inner.address.to_string(), source }
     }
@@ -269,4 +292,24 @@ impl Client {
         let (secs, _micros): (i64, i64) = self.with_conn(|c| redis::cmd("TIME").query(c))?;
         Ok(secs)
     }
+}
+
+/// The first line a server that is not Redis sends when sent a plain-text
+/// `PING` (an HTTP server answers `HTTP/1.1 400 Bad Request`), for the
+/// error that says what is there instead; control characters replaced,
+/// at most 80 characters. `None` when it sends nothing within a second.
+fn first_line(host: &str, port: u16) -> Option<String> {
+    use std::io::{Read, Write};
+    use std::net::{TcpStream, ToSocketAddrs};
+    let addr = (host, port).to_socket_addrs().ok()?.next()?;
+    let mut stream = TcpStream::connect_timeout(&addr, PROBE_TIMEOUT).ok()?;
+    stream.set_read_timeout(Some(PROBE_TIMEOUT)).ok()?;
+    stream.set_write_timeout(Some(PROBE_TIMEOUT)).ok()?;
+    stream.write_all(b"PING\r\n").ok()?;
+    let mut buf = [0u8; 256];
+    let n = stream.read(&mut buf).ok()?;
+    let text = String::from_utf8_lossy(buf.get(..n)?);
+    let line: String =
+        text.lines().next()?.trim().chars().map(|c| if c.is_control() { '?' } else { c }).take(80).collect();
+    (!line.is_empty()).then_some(line)
 }

@@ -25,6 +25,7 @@ use crate::payload;
 
 use address::env_address;
 pub use address::{RedisAddress, DEFAULT_URL};
+pub(crate) use connection::IO_TIMEOUT;
 use connection::{OwnedConnection, Target};
 pub(crate) use delayed::QUEUE_NOW;
 pub use delayed::{DueAt, QueuedNow};

@@ -53,6 +53,15 @@ pub(super) fn fails(redis: &TestRedis, args: &[&str]) -> String {
     out.stderr
 }
 
+/// Runs `args` in the stock CLI (no job linked), which must fail; returns stderr.
+pub(super) fn stock_fails(redis: &TestRedis, args: &[&str]) -> String {
+    let out = run(super::cli_tools::stock(redis).args(args), LIMIT);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!out.status.success(), "{args:?} should fail:\n{}", String::from_utf8_lossy(&out.stdout));
+    assert!(stderr.starts_with("resque-cli: error: "), "{stderr}");
+    stderr
+}
+
 pub(super) fn json_of(redis: &TestRedis, args: &[&str]) -> Value {
     let stdout = ok(redis, args);
     serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{args:?}: not JSON ({e}):\n{stdout}"))
@@ -134,6 +143,7 @@ fn info_reports_resque_info_and_pause() {
             "servers": [redis.url()],
             "environment": "development",
             "paused": true,
+            "paused_workers": 1,
         })
     );
     let table = ok(&redis, &["info"]);
@@ -145,10 +155,11 @@ fn info_reports_resque_info_and_pause() {
         ("working", "0"),
         ("failed", "1"),
         ("environment", "development"),
-        ("paused", "yes"),
+        ("paused_workers", "1"),
     ] {
         assert_eq!(row(&table, field), [field, value], "{table}");
     }
+    assert_eq!(row(&table, "paused"), ["paused", "yes", "(pause-all-workers)"], "{table}");
     assert_eq!(row(&table, "servers"), ["servers".to_string(), redis.url()]);
 }
 
@@ -163,20 +174,35 @@ fn workers_lists_idle_and_busy_workers() {
 
     let table = ok(&redis, &["workers"]);
     let header: Vec<&str> = table.lines().next().unwrap().split_whitespace().collect();
-    assert_eq!(header, ["ID", "HOST", "PID", "QUEUES", "STARTED", "HEARTBEAT", "PROCESSING"]);
+    assert_eq!(header, ["ID", "HOST", "PID", "QUEUES", "STARTED", "HEARTBEAT", "PAUSED", "PROCESSING"]);
     let busy = table.lines().find(|l| l.starts_with("web1:")).unwrap();
+    // Every time as the CLI shows times, whatever its stored format.
     assert!(
         busy.contains(
-            "web1  4211  file_serve,critical  2026-11-23 23:50:00 +0000  2026-11-23T23:57:52+00:00"
-        ) && busy.ends_with("Archive from file_serve since 2026-11-23T23:50:00Z"),
+            "web1  4211  file_serve,critical  2026-11-23 23:50:00 UTC  2026-11-23 23:57:52 UTC  no      "
+        ) && busy.ends_with("Archive from file_serve since 2026-11-23 23:50:00 UTC"),
         "{table}"
     );
     let idle = table.lines().find(|l| l.starts_with("web2:")).unwrap();
     let cells: Vec<&str> = idle.split_whitespace().collect();
-    assert_eq!(cells[cells.len() - 2..], ["-", "-"], "no heartbeat, no job: {table}");
+    assert_eq!(cells[cells.len() - 3..], ["-", "no", "-"], "no heartbeat, not paused, no job: {table}");
+    assert!(!table.contains("pause-all-workers"), "{table}");
     // Columns line up: every row's second column starts where HOST does.
     let host_at = table.find("HOST").unwrap();
     assert!(table.lines().all(|l| l[host_at..].starts_with("web") || l[host_at..].starts_with("HOST")));
+
+    let _: () = redis.conn().set("resque:pause-all-workers", "True\n").unwrap();
+    let paused = ok(&redis, &["workers"]);
+    let busy = paused.lines().find(|l| l.starts_with("web1:")).unwrap();
+    assert!(busy.contains("2026-11-23 23:57:52 UTC  yes     Archive"), "{paused}");
+    assert!(
+        paused
+            .ends_with("all 2 workers are paused by pause-all-workers: no new job is taken until `resume`\n"),
+        "{paused}"
+    );
+    let json = json_of(&redis, &["workers", "--json"]);
+    assert_eq!((json[0]["paused"].clone(), json[1]["paused"].clone()), (json!(true), json!(true)));
+    let _: () = redis.conn().del("resque:pause-all-workers").unwrap();
 
     let json = json_of(&redis, &["workers", "--json"]);
     assert_eq!(
@@ -189,6 +215,7 @@ fn workers_lists_idle_and_busy_workers() {
                 "queues": ["file_serve", "critical"],
                 "started": "2026-11-23 23:50:00 +0000",
                 "heartbeat": "2026-11-23T23:57:52+00:00",
+                "paused": false,
                 "processing": {
                     "queue": "file_serve",
                     "run_at": "2026-11-23T23:50:00Z",
@@ -203,6 +230,7 @@ fn workers_lists_idle_and_busy_workers() {
                 "queues": ["*"],
                 "started": "2026-11-23 23:50:00 +0000",
                 "heartbeat": null,
+                "paused": false,
                 "processing": null,
             },
         ])
@@ -223,14 +251,14 @@ fn failed_list_and_show() {
     // The ids: `printf '%s' '<entry>' | sha1sum`, first 12 hex digits.
     assert!(
         lines[1].starts_with(
-            "0      3db87e6340c9  2026/11/23 23:50:00 UTC  Archive  file_serve  Errno::ENOENT  no       "
+            "0      3db87e6340c9  2026-11-23 23:50:00 UTC  Archive  file_serve  Errno::ENOENT  -        "
         ),
         "{table}"
     );
     assert!(lines[1].ends_with("No such file or directory"), "{table}");
     assert!(
         lines[2].starts_with(
-            "1      6326b47601bc  2026/11/23 23:51:00 UTC  Report   critical    RuntimeError   no       boom 2"
+            "1      6326b47601bc  2026-11-23 23:51:00 UTC  Report   critical    RuntimeError   -        boom 2"
         ),
         "{table}"
     );
@@ -272,13 +300,15 @@ fn failed_list_and_show() {
     let show = ok(&redis, &["failed", "show", "1"]);
     assert_eq!(ok(&redis, &["failed", "show", "6326b47601bc"]), show, "by id as by index");
     for expected in [
-        "index:      1",
-        "id:         6326b47601bc",
-        "class:      Report",
-        "queue:      critical",
-        "worker:     web1:4212:critical",
-        "exception:  RuntimeError",
-        "error:      boom 2",
+        "index:       1",
+        "id:          6326b47601bc",
+        "class:       Report",
+        "queue:       critical",
+        "worker:      web1:4212:critical",
+        "exception:   RuntimeError",
+        "error:       boom 2",
+        "failed_at:   2026-11-23 23:51:00 UTC",
+        "retried_at:  - (not retried)",
         "payload:\n  {\n    \"class\": \"Report\",\n    \"args\": [\n      2\n    ]\n  }\n",
         "backtrace:\n  jobs.rs:2\n  worker.rs:7\n",
     ] {
@@ -294,6 +324,18 @@ fn failed_retry_remove_and_clear() {
     let second = entry("critical", "Report", 2, "");
     let third = entry("critical", "Report", 3, r#","retried_at":"2026/11/23 23:55:00""#);
     rpush(&redis, "resque:failed", &[RUBY_ENTRY, &second, &third]);
+    // Ruby writes retried_at in local time without a zone: read in this machine's.
+    let in_utc = |args: &[&str]| {
+        let out = run(worker(&redis).env("TZ", "UTC").args(args), LIMIT);
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let table = in_utc(&["failed", "list"]);
+    let retried_at = table.find("RETRIED").unwrap();
+    let cells: Vec<&str> = table.lines().skip(1).take(3).map(|l| l[retried_at..].trim_end()).collect();
+    assert!(cells[0].starts_with("-  ") && cells[1].starts_with("-  "), "not retried: {table}");
+    assert!(cells[2].starts_with("2026-11-23 23:55:00 UTC  boom 3"), "retried: {table}");
+    assert!(in_utc(&["failed", "show", "2"]).contains("retried_at:  2026-11-23 23:55:00 UTC\n"));
 
     let said = ok(&redis, &["failed", "retry", "0"]);
     assert_eq!(said, "retried failure 0 (id 3db87e6340c9): Archive went back to queue file_serve\n");
@@ -388,7 +430,13 @@ fn failed_remove_and_retry_by_id_act_on_the_entry_seen() {
     );
     let table = ok(&redis, &["failed", "list"]);
     assert_eq!(row(&table, "2")[1..2], [ids[4].clone()]);
-    assert!(row(&table, "2").contains(&"yes".to_string()), "{table}");
+    // Retried: its RETRIED cell is the time it was, as the CLI shows times.
+    let cells = row(&table, "2");
+    assert_eq!(cells[10], "UTC", "{table}");
+    assert!(
+        resque::payload::time::parse_any(&format!("{} {} +0000", cells[8], cells[9])).is_some(),
+        "{table}"
+    );
     // And removing it by the id seen before the retry works.
     ok(&redis, &["failed", "remove", &ids[4]]);
     assert_eq!(redis.lrange("resque:failed"), [&entries[1], &entries[3]].map(String::clone));
@@ -424,14 +472,16 @@ fn enqueue_pushes_the_exact_payload() {
     assert_eq!(redis.lrange("resque:queue:file_serve"), [r#"{"class":"Archive","args":[44,"masterbrew"]}"#]);
     let queues: Vec<String> = redis.conn().smembers("resque:queues").unwrap();
     assert_eq!(queues, ["file_serve"]);
-    ok(&redis, &["enqueue", "Admin::Unknown", "[]", "--queue", "other"]);
+    // A class for workers elsewhere, on a queue of its own: both said on purpose.
+    ok(&redis, &["enqueue", "Admin::Unknown", "[]", "--queue", "other", "--unchecked", "--new-queue"]);
     assert_eq!(redis.lrange("resque:queue:other"), [r#"{"class":"Admin::Unknown","args":[]}"#]);
 }
 
 #[test]
 fn enqueue_writes_numbers_as_ruby_does() {
     let redis = TestRedis::start();
-    ok(&redis, &["enqueue", "Floats", "[1e20, 1.50, 100.0, 1E-5, 7, -0.0]", "-q", "numbers"]);
+    // More args than the linked Floats takes: pushed all the same, unchecked.
+    ok(&redis, &["enqueue", "Floats", "[1e20, 1.50, 100.0, 1E-5, 7, -0.0]", "-q", "numbers", "--unchecked"]);
     // Ruby: JSON.generate([1e20, 1.50, 100.0, 1e-5, 7, -0.0]).
     assert_eq!(
         redis.lrange("resque:queue:numbers"),
@@ -457,9 +507,86 @@ fn enqueue_errors_name_the_problem() {
     assert!(stderr.contains("args must be a JSON array") && stderr.contains("not an object"), "{stderr}");
     let stderr = fails(&redis, &["enqueue", "Archive", "44", "-q", "file_serve"]);
     assert!(stderr.contains("args must be a JSON array") && stderr.contains("not a number"), "{stderr}");
-    let stderr = fails(&redis, &["enqueue", "Archive", "[44]"]);
+    let stderr = stock_fails(&redis, &["enqueue", "Archive", "[44]"]);
     assert!(stderr.contains("enqueue needs a queue: pass -q QUEUE"), "{stderr}");
     assert!(redis.client().keys_in_namespace().unwrap().is_empty(), "nothing was written");
+}
+
+#[test]
+fn enqueue_in_a_worker_binary_checks_the_job() {
+    let redis = TestRedis::start();
+    // The queue defaults to the job's own.
+    let said = ok(&redis, &["enqueue", "Archive", r#"[44,"masterbrew"]"#]);
+    assert_eq!(said, "enqueued Archive [44,\"masterbrew\"] to queue file_serve\n");
+    assert_eq!(redis.lrange("resque:queue:file_serve"), [r#"{"class":"Archive","args":[44,"masterbrew"]}"#]);
+    let before = redis.client().keys_in_namespace().unwrap();
+
+    let stderr = fails(&redis, &["enqueue", "Archve", r#"[44,"masterbrew"]"#]);
+    assert!(
+        stderr.contains("no job named `Archve` is linked in this binary; did you mean `Archive`?"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--unchecked"), "{stderr}");
+    let stderr = fails(&redis, &["enqueue", "Zzyzx", "[]", "-q", "file_serve"]);
+    assert!(stderr.contains("no job named `Zzyzx`") && stderr.contains("`Archive`"), "{stderr}");
+
+    // Args decoded as the worker decodes them: the position, the
+    // parameter and the type it expects are named.
+    let stderr = fails(&redis, &["enqueue", "Archive", r#"["44","masterbrew"]"#]);
+    assert!(
+        stderr.contains("nothing enqueued")
+            && stderr.contains("argument 1 (repo_id)")
+            && stderr.contains("expected u64"),
+        "{stderr}"
+    );
+    let stderr = fails(&redis, &["enqueue", "Archive", r#"[44, 7]"#]);
+    assert!(stderr.contains("argument 2 (branch)") && stderr.contains("expected a string"), "{stderr}");
+    let stderr = fails(&redis, &["enqueue", "Archive", "[44]"]);
+    assert!(stderr.contains("invalid length 1, expected 2 arguments"), "{stderr}");
+    assert!(stderr.contains("(repo_id, branch)"), "{stderr}");
+    let stderr = fails(&redis, &["enqueue", "Archive", r#"[44,"a","b"]"#]);
+    assert!(stderr.contains("invalid length 3, expected 2 arguments"), "{stderr}");
+
+    // A queue that neither exists nor is a job's: refused, the nearest named.
+    let stderr = fails(&redis, &["enqueue", "Archive", r#"[1,"x"]"#, "-q", "file_serv"]);
+    assert!(stderr.contains("there is no queue `file_serv`"), "{stderr}");
+    assert!(stderr.contains("did you mean `file_serve`?") && stderr.contains("pass --new-queue"), "{stderr}");
+    assert_eq!(redis.client().keys_in_namespace().unwrap(), before, "nothing was written");
+    assert_eq!(redis.lrange("resque:queue:file_serve").len(), 1);
+
+    // A linked job's queue is known before any job was pushed to it.
+    ok(&redis, &["enqueue", "Archive", r#"[2,"y"]"#, "-q", "record"]);
+    assert_eq!(redis.lrange("resque:queue:record"), [r#"{"class":"Archive","args":[2,"y"]}"#]);
+    ok(&redis, &["enqueue", "Archive", r#"[3,"z"]"#, "-q", "brand_new", "--new-queue"]);
+    assert_eq!(redis.lrange("resque:queue:brand_new"), [r#"{"class":"Archive","args":[3,"z"]}"#]);
+    ok(&redis, &["enqueue", "Archive", r#"["not checked"]"#, "--unchecked"]);
+    assert_eq!(redis.lrange("resque:queue:file_serve").len(), 2);
+}
+
+#[test]
+fn enqueue_in_the_stock_binary_pushes_any_class_to_a_known_queue() {
+    let redis = TestRedis::start();
+    let stock = |args: &[&str]| run(super::cli_tools::stock(&redis).args(args), LIMIT);
+    let stderr = stock_fails(&redis, &["enqueue", "Anything", "[1]"]);
+    assert!(stderr.contains("enqueue needs a queue: pass -q QUEUE"), "{stderr}");
+    let stderr = stock_fails(&redis, &["enqueue", "Anything", "[1]", "-q", "default"]);
+    assert!(
+        stderr.contains("there is no queue `default`")
+            && stderr.contains("no queue exists yet")
+            && stderr.contains("pass --new-queue"),
+        "{stderr}"
+    );
+    assert!(redis.client().keys_in_namespace().unwrap().is_empty(), "nothing was written");
+    assert!(stock(&["enqueue", "Anything", r#"["x"]"#, "-q", "default", "--new-queue"]).status.success());
+    let stderr = stock_fails(&redis, &["enqueue", "Anything", "[2]", "-q", "defualt"]);
+    assert!(stderr.contains("did you mean `default`?"), "{stderr}");
+    assert!(stock(&["enqueue", "Other::Job", "[2]", "-q", "default"]).status.success());
+    assert_eq!(
+        redis.lrange("resque:queue:default"),
+        [r#"{"class":"Anything","args":["x"]}"#, r#"{"class":"Other::Job","args":[2]}"#]
+    );
+    let queues: Vec<String> = redis.conn().smembers("resque:queues").unwrap();
+    assert_eq!(queues, ["default"]);
 }
 
 #[test]
@@ -578,7 +705,7 @@ fn redis_down_is_a_clear_error() {
         &["workers"],
         &["failed", "list"],
         &["failed", "retry", "0"],
-        &["enqueue", "Archive", "[1]", "-q", "a"],
+        &["enqueue", "Archive", r#"[1,"x"]"#, "-q", "a"],
         &["remove-queue", "a"],
         &["remove-worker", "h:1:a"],
         &["prune"],

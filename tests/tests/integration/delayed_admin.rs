@@ -43,6 +43,8 @@ fn list_shows_each_second_with_its_jobs() {
     assert!(table.starts_with("AT "), "{table}");
     let first = row(&table, &AT.to_string());
     assert_eq!(first.last().map(String::as_str), Some("2"), "{table}");
+    // 4102444800 is 2100-01-01 00:00:00 UTC, shown as every CLI time is.
+    assert_eq!(first[1..4], ["2100-01-01", "00:00:00", "UTC"], "{table}");
     assert!(table.ends_with("2 of 2 seconds shown; 3 jobs delayed in all\n"), "{table}");
     let paged = json_of(&redis, &["delayed", "list", "--start", "1", "--count", "5", "--json"]);
     assert_eq!(paged[0]["at"].as_i64(), Some(AT + 60));

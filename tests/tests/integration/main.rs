@@ -6,6 +6,7 @@ mod ahead;
 mod bytes;
 mod chaos;
 mod cli;
+mod cli_tools;
 mod client;
 mod cluster;
 mod delayed_admin;

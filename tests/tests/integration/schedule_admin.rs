@@ -59,6 +59,10 @@ fn set_list_and_remove_a_dynamic_schedule() {
     let line = row(&table, "digest");
     assert_eq!(line[1..3], ["Mailer".to_string(), "mail".to_string()], "{table}");
     assert_eq!(line.last().map(String::as_str), Some("dynamic"), "{table}");
+    // The job's cron runs on January 1st at midnight UTC: its next run, as every CLI time.
+    let yearly = row(&table, "Yearly");
+    let day = yearly.iter().position(|c| c.len() == 10 && c.ends_with("-01-01")).unwrap_or(0);
+    assert_eq!(yearly[day + 1..day + 3], ["00:00:00".to_string(), "UTC".to_string()], "{table}");
     assert_eq!(ok(&redis, &["schedule", "remove", "digest"]), "removed the dynamic schedule digest\n");
     let stored: Option<String> = redis.conn().hget(PERSISTENT, "digest").unwrap();
     assert_eq!(stored, None);

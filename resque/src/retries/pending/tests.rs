@@ -111,6 +111,7 @@ static LINKED_RETRY: JobEntry = JobEntry {
     line: line!(),
     params: &["n"],
     perform: ok,
+    check_args: ok,
     timeout: None,
     hooks: crate::hooks::JobHooks::NONE,
     schedule: None,
