@@ -131,6 +131,7 @@ mod tests {
             line: 1,
             params: &[],
             perform: ok,
+            check_args: ok,
             timeout,
             hooks: crate::hooks::JobHooks::NONE,
             schedule: None,
