@@ -252,9 +252,9 @@ pub struct EnqueueArgs {
     /// links the job; the stock resque-cli needs it.
     #[arg(short = 'q', long, value_name = "QUEUE")]
     pub queue: Option<String>,
-    /// Create the queue when no queue of that name exists yet (without it, a
-    /// name that is neither a known queue nor a linked job's is refused as
-    /// a likely typo).
+    /// Create the queue even when its name is almost that of a known queue
+    /// (without it, such a name, neither a known queue nor a linked job's,
+    /// is refused as a likely typo).
     #[arg(long)]
     pub new_queue: bool,
     /// Push a class this binary does not link, or args that do not fit the

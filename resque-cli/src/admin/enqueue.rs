@@ -3,8 +3,10 @@
 //! In a binary that links jobs, the class must be one of them (else the
 //! nearest linked class is suggested), the args are decoded as the worker
 //! will decode them, and the queue defaults to the job's. In every binary a
-//! queue that does not exist yet is refused unless `--new-queue` says so:
-//! `-q defualt` is a typo far more often than a new queue.
+//! queue that does not exist yet but is named almost as one that does is
+//! refused unless `--new-queue` says so: `-q defualt` next to `default` is
+//! a typo far more often than a new queue. A name like no known queue is
+//! pushed to, as Ruby's `Resque.enqueue_to` does.
 
 use resque::{Client, JobEntry, Registry};
 use serde_json::Value;
@@ -89,8 +91,8 @@ fn check_args(job: &JobEntry, args: &Value) -> Result<(), CliError> {
     })
 }
 
-/// Refuses a queue that neither exists nor is a linked job's, suggesting
-/// the nearest that does.
+/// Refuses a queue that neither exists nor is a linked job's when it is
+/// named almost as one that is (a likely typo), naming that one.
 fn check_queue(client: &Client, registry: &Registry, queue: &str) -> Result<(), CliError> {
     let mut known = client.queues()?;
     known.extend(registry.classes().filter_map(|c| registry.get(c)).map(|job| job.queue.to_string()));
@@ -99,18 +101,15 @@ fn check_queue(client: &Client, registry: &Registry, queue: &str) -> Result<(), 
     if known.iter().any(|q| q == queue) {
         return Ok(());
     }
-    let hint = match nearest(queue, known.iter().map(String::as_str)) {
-        Some(near) => format!("did you mean `{near}`? "),
-        None if known.is_empty() => "no queue exists yet. ".to_string(),
-        None => format!("the known queues are {}. ", listed(known.iter().map(String::as_str))),
-    };
+    let Some(near) = nearest(queue, known.iter().map(String::as_str)) else { return Ok(()) };
     let why = if registry.is_empty() {
         "no job was ever pushed to it"
     } else {
         "no job was ever pushed to it, and no linked job's queue is named so"
     };
     Err(CliError::Usage(format!(
-        "nothing enqueued: there is no queue `{queue}` ({why}); {hint}To create it, pass --new-queue"
+        "nothing enqueued: there is no queue `{queue}` ({why}); did you mean `{near}`? To create `{queue}`, \
+         pass --new-queue"
     )))
 }
 

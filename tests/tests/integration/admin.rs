@@ -557,29 +557,32 @@ fn enqueue_in_a_worker_binary_checks_the_job() {
     // A linked job's queue is known before any job was pushed to it.
     ok(&redis, &["enqueue", "Archive", r#"[2,"y"]"#, "-q", "record"]);
     assert_eq!(redis.lrange("resque:queue:record"), [r#"{"class":"Archive","args":[2,"y"]}"#]);
-    ok(&redis, &["enqueue", "Archive", r#"[3,"z"]"#, "-q", "brand_new", "--new-queue"]);
+    // A name like no known queue is a new queue; a near one needs --new-queue.
+    ok(&redis, &["enqueue", "Archive", r#"[3,"z"]"#, "-q", "brand_new"]);
     assert_eq!(redis.lrange("resque:queue:brand_new"), [r#"{"class":"Archive","args":[3,"z"]}"#]);
+    ok(&redis, &["enqueue", "Archive", r#"[4,"w"]"#, "-q", "file_serv", "--new-queue"]);
+    assert_eq!(redis.lrange("resque:queue:file_serv"), [r#"{"class":"Archive","args":[4,"w"]}"#]);
     ok(&redis, &["enqueue", "Archive", r#"["not checked"]"#, "--unchecked"]);
     assert_eq!(redis.lrange("resque:queue:file_serve").len(), 2);
 }
 
 #[test]
-fn enqueue_in_the_stock_binary_pushes_any_class_to_a_known_queue() {
+fn enqueue_in_the_stock_binary_pushes_any_class_and_refuses_a_queue_typo() {
     let redis = TestRedis::start();
     let stock = |args: &[&str]| run(super::cli_tools::stock(&redis).args(args), LIMIT);
     let stderr = stock_fails(&redis, &["enqueue", "Anything", "[1]"]);
     assert!(stderr.contains("enqueue needs a queue: pass -q QUEUE"), "{stderr}");
-    let stderr = stock_fails(&redis, &["enqueue", "Anything", "[1]", "-q", "default"]);
+    // On an empty Redis any queue is new: pushed to, as Ruby's enqueue_to does.
+    assert!(stock(&["enqueue", "Anything", r#"["x"]"#, "-q", "default"]).status.success());
+    let before = redis.client().keys_in_namespace().unwrap();
+    let stderr = stock_fails(&redis, &["enqueue", "Anything", "[2]", "-q", "defualt"]);
     assert!(
-        stderr.contains("there is no queue `default`")
-            && stderr.contains("no queue exists yet")
+        stderr.contains("there is no queue `defualt`")
+            && stderr.contains("did you mean `default`?")
             && stderr.contains("pass --new-queue"),
         "{stderr}"
     );
-    assert!(redis.client().keys_in_namespace().unwrap().is_empty(), "nothing was written");
-    assert!(stock(&["enqueue", "Anything", r#"["x"]"#, "-q", "default", "--new-queue"]).status.success());
-    let stderr = stock_fails(&redis, &["enqueue", "Anything", "[2]", "-q", "defualt"]);
-    assert!(stderr.contains("did you mean `default`?"), "{stderr}");
+    assert_eq!(redis.client().keys_in_namespace().unwrap(), before, "nothing was written");
     assert!(stock(&["enqueue", "Other::Job", "[2]", "-q", "default"]).status.success());
     assert_eq!(
         redis.lrange("resque:queue:default"),
