@@ -437,6 +437,9 @@ fn spawn_worker(redis: &TestRedis, queue: &str, interval: &str, extra: &[&str]) 
         .args(["work", "-q", queue, "-i", interval])
         .args(extra)
         .env("RESQUE_REDIS", redis.url())
+        // Errors only: a worker's start-up line and warnings, times 1,000
+        // in the idle fleet, would bury the tables.
+        .env("RUST_LOG", "error")
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()
