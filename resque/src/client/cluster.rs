@@ -6,25 +6,19 @@
 //! `READONLY` after a failover, `CLUSTERDOWN`, `TRYAGAIN`) makes the next
 //! connection ask again. Several namespaces spread over the masters.
 
-use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use redis::{
-    Connection, ConnectionAddr, ConnectionInfo, ErrorKind, IntoConnectionInfo, RedisError, RedisResult,
-};
+use redis::{Connection, ConnectionInfo, ErrorKind, RedisError, RedisResult};
 
-/// Time limit for reaching one seed node and for its answer.
-const SEED_TIMEOUT: Duration = Duration::from_secs(1);
+use super::nodes::{self, Access, Asked, Node};
 
 /// A parsed `redis+cluster://` (or `rediss+cluster://`) address:
 /// `redis+cluster://[user:password@]host:port,host:port`, any nodes of the
 /// cluster to start from.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct ClusterSpec {
-    pub(crate) seeds: Vec<(String, u16)>,
-    username: Option<String>,
-    password: Option<String>,
-    tls: bool,
+    pub(crate) seeds: Vec<Node>,
+    access: Access,
 }
 
 impl ClusterSpec {
@@ -47,7 +41,7 @@ impl ClusterSpec {
             Some((userinfo, hosts)) => (Some(userinfo), hosts),
             None => (None, rest),
         };
-        let (username, password) = super::sentinel::credentials(userinfo)?;
+        let access = Access::parse(userinfo, tls)?;
         if hosts.contains('/') {
             return Err(
                 "a Cluster address has no database or path: redis+cluster://host:port,host:port (the \
@@ -55,37 +49,8 @@ impl ClusterSpec {
                     .into(),
             );
         }
-        let mut seeds = Vec::new();
-        for host in hosts.split(',') {
-            let (name, port) =
-                host.rsplit_once(':').ok_or_else(|| format!("the node {host:?} has no port"))?;
-            let port = port
-                .parse::<u16>()
-                .ok()
-                .filter(|p| *p > 0)
-                .ok_or_else(|| format!("the port in {host:?} is not a number from 1 to 65535"))?;
-            if name.is_empty() {
-                return Err(format!("a node has no host ({hosts:?})"));
-            }
-            seeds.push((name.to_string(), port));
-        }
-        Ok(ClusterSpec { seeds, username, password, tls })
-    }
-
-    fn info(&self, host: String, port: u16) -> RedisResult<ConnectionInfo> {
-        let addr = if self.tls {
-            ConnectionAddr::TcpTls { host, port, insecure: false, tls_params: None }
-        } else {
-            ConnectionAddr::Tcp(host, port)
-        };
-        let mut redis = redis::RedisConnectionInfo::default();
-        if let Some(user) = &self.username {
-            redis = redis.set_username(user);
-        }
-        if let Some(password) = &self.password {
-            redis = redis.set_password(password);
-        }
-        Ok(addr.into_connection_info()?.set_redis_settings(redis))
+        let seeds = nodes::parse_nodes(hosts, None, "node")?;
+        Ok(ClusterSpec { seeds, access })
     }
 }
 
@@ -111,61 +76,24 @@ pub(super) struct ClusterSlot {
     spec: ClusterSpec,
     /// A key of the namespace (any: they share the slot).
     probe_key: String,
-    asked: Mutex<Option<Asked>>,
-}
-
-struct Asked {
-    pid: u32,
-    index: usize,
-    conn: Connection,
+    asked: Asked,
 }
 
 impl ClusterSlot {
-    pub(super) fn new(spec: ClusterSpec, namespace: &str) -> Self {
-        ClusterSlot { spec, probe_key: format!("{namespace}:queues"), asked: Mutex::new(None) }
+    pub(super) fn new(spec: ClusterSpec, probe_key: String) -> Self {
+        let asked = Asked::new(spec.seeds.clone(), true);
+        ClusterSlot { spec, probe_key, asked }
     }
 
     /// The address of the master serving the namespace's slot, as the
     /// first seed node that answers says.
-    pub(super) fn master_addr(&self) -> RedisResult<(String, u16)> {
-        let mut asked = self.lock();
-        let pid = std::process::id();
-        if asked.as_ref().is_some_and(|a| a.pid != pid) {
-            // Inherited across fork: the parent's, not to be read or closed here.
-            if let Some(inherited) = asked.take() {
-                std::mem::forget(inherited);
-            }
-        }
-        let count = self.spec.seeds.len();
-        let first = asked.as_ref().map_or(0, |a| a.index);
-        let mut last_error = None;
-        for step in 0..count {
-            let index = (first + step) % count;
-            if asked.as_ref().is_none_or(|a| a.index != index) {
-                *asked = None;
-                match self.connect_seed(index) {
-                    Ok(conn) => *asked = Some(Asked { pid, index, conn }),
-                    Err(e) => {
-                        last_error = Some(e);
-                        continue;
-                    }
-                }
-            }
-            let Some(current) = asked.as_mut() else { continue };
-            match self.lookup(&mut current.conn, &self.spec.seeds[index].0) {
-                Ok(addr) => return Ok(addr),
-                Err(e) => {
-                    *asked = None;
-                    last_error = Some(e);
-                }
-            }
-        }
-        Err(last_error.unwrap_or_else(|| RedisError::from((ErrorKind::Io, "no node in the address"))))
+    pub(super) fn master_addr(&self) -> RedisResult<Node> {
+        self.asked.ask(&self.spec.access, |conn, (seed_host, _)| self.lookup(conn, seed_host))
     }
 
     /// `CLUSTER KEYSLOT` of the namespace, then the master `CLUSTER SLOTS`
     /// names for it (an empty IP is the node asked, as Redis means it).
-    fn lookup(&self, conn: &mut Connection, seed_host: &str) -> RedisResult<(String, u16)> {
+    fn lookup(&self, conn: &mut Connection, seed_host: &str) -> RedisResult<Node> {
         let slot: i64 = redis::cmd("CLUSTER").arg("KEYSLOT").arg(&self.probe_key).query(conn)?;
         let ranges: Vec<Vec<redis::Value>> = redis::cmd("CLUSTER").arg("SLOTS").query(conn)?;
         for range in ranges {
@@ -195,37 +123,17 @@ impl ClusterSlot {
     }
 
     /// A connection to the master serving the slot, checked with `ROLE`.
-    pub(super) fn connect_master(&self, timeout: Duration) -> RedisResult<((String, u16), Connection)> {
-        let (host, port) = self.master_addr()?;
-        let info = self.spec.info(host.clone(), port)?;
-        let mut conn = redis::Client::open(info)?.get_connection_with_timeout(timeout)?;
-        let role: Vec<redis::Value> = redis::cmd("ROLE").query(&mut conn)?;
-        match role.first() {
-            Some(redis::Value::BulkString(role)) if role == b"master" => Ok(((host, port), conn)),
-            _ => Err(RedisError::from((
-                ErrorKind::Server(redis::ServerErrorKind::ClusterDown),
-                "not a master",
-                format!("the cluster names {host}:{port} as master of the namespace's slot, but it is not one (yet)"),
-            ))),
-        }
+    pub(super) fn connect_master(&self, timeout: Duration) -> RedisResult<(Node, Connection)> {
+        let master = self.master_addr()?;
+        let info = self.info_for(&master)?;
+        nodes::connect_master(master, info, timeout, |(host, port)| {
+            format!("the cluster names {host}:{port} as master of the namespace's slot")
+        })
     }
 
     /// How to reach the master at `addr`.
-    pub(super) fn info_for(&self, addr: &(String, u16)) -> RedisResult<ConnectionInfo> {
-        self.spec.info(addr.0.clone(), addr.1)
-    }
-
-    fn connect_seed(&self, index: usize) -> RedisResult<Connection> {
-        let (host, port) = &self.spec.seeds[index];
-        let conn = redis::Client::open(self.spec.info(host.clone(), *port)?)?
-            .get_connection_with_timeout(SEED_TIMEOUT)?;
-        conn.set_read_timeout(Some(SEED_TIMEOUT))?;
-        conn.set_write_timeout(Some(SEED_TIMEOUT))?;
-        Ok(conn)
-    }
-
-    fn lock(&self) -> MutexGuard<'_, Option<Asked>> {
-        self.asked.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    pub(super) fn info_for(&self, addr: &Node) -> RedisResult<ConnectionInfo> {
+        self.spec.access.info(addr.clone(), 0, true)
     }
 }
 
@@ -237,7 +145,7 @@ mod tests {
     fn cluster_addresses_parse() {
         let spec = ClusterSpec::parse("redis+cluster://:pw@h1:7000,h2:7001/").unwrap();
         assert_eq!(spec.seeds, vec![("h1".to_string(), 7000), ("h2".to_string(), 7001)]);
-        assert_eq!(spec.password.as_deref(), Some("pw"));
+        assert_eq!(spec.access.credentials(), (None, Some("pw")));
         for (input, why) in [
             ("redis+cluster://h1", "no port"),
             ("redis+cluster://h1:x", "port"),

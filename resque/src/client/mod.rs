@@ -8,6 +8,7 @@ mod connection;
 mod delayed;
 mod enqueue;
 pub mod inspect;
+mod nodes;
 mod queues;
 mod sentinel;
 mod stats;
@@ -95,7 +96,7 @@ impl Client {
                             ),
                         });
                     }
-                    Target::Cluster(cluster::ClusterSlot::new(spec.clone(), namespace))
+                    Target::Cluster(cluster::ClusterSlot::new(spec.clone(), Keys::new(namespace).queues()))
                 }
                 (None, None) => Target::Direct(redis::Client::open(address.url()).map_err(|e| {
                     Error::InvalidAddress { input: address.to_string(), reason: e.to_string() }
