@@ -18,6 +18,7 @@ mod lifecycle;
 mod logs;
 mod numbers;
 mod orphans;
+mod packaging;
 mod pickup;
 mod process;
 mod prune;
