@@ -19,7 +19,8 @@ pub const DEFAULT_URL: &str = "redis://127.0.0.1:6379";
 /// `host:port:db/namespace`; or the master of a Redis Sentinel service,
 /// `redis+sentinel://[:password@]host1:26379,host2:26379/<service>[/db]`
 /// (`rediss+sentinel://` for TLS; the password and database are the
-/// master's); or a Redis Cluster, `redis+cluster://host:port,host:port`
+/// master's, the sentinels' own password is `?sentinel_password=...`,
+/// with `&sentinel_username=...` for an ACL user); or a Redis Cluster, `redis+cluster://host:port,host:port`
 /// (any of its nodes; the namespace must then hold a hash tag, as
 /// `{resque}`).
 ///
@@ -33,6 +34,8 @@ pub const DEFAULT_URL: &str = "redis://127.0.0.1:6379";
 /// assert_eq!(b.namespace(), None);
 /// let c: RedisAddress = "redis+sentinel://:secret@s1:26379,s2:26379/mymaster".parse().unwrap();
 /// assert_eq!(c.to_string(), "redis+sentinel://s1:26379,s2:26379/mymaster");
+/// let d: RedisAddress = "redis+sentinel://s1/mymaster?sentinel_password=hush".parse().unwrap();
+/// assert_eq!(d.to_string(), "redis+sentinel://s1/mymaster");
 /// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct RedisAddress {
@@ -143,14 +146,19 @@ impl FromStr for RedisAddress {
 }
 
 impl fmt::Display for RedisAddress {
-    /// The URL without its password.
+    /// The URL without its passwords (a Sentinel address's query holds
+    /// only the sentinels' credentials, so it is left out whole).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.url.split_once("://") {
+        let url = match self.sentinel {
+            Some(_) => self.url.split_once('?').map_or(self.url.as_str(), |(url, _)| url),
+            None => self.url.as_str(),
+        };
+        match url.split_once("://") {
             Some((scheme, rest)) => match rest.rsplit_once('@') {
                 Some((_, host)) => write!(f, "{scheme}://{host}"),
-                None => f.write_str(&self.url),
+                None => f.write_str(url),
             },
-            None => f.write_str(&self.url),
+            None => f.write_str(url),
         }
     }
 }

@@ -81,14 +81,14 @@ pub(super) struct ClusterSlot {
 
 impl ClusterSlot {
     pub(super) fn new(spec: ClusterSpec, probe_key: String) -> Self {
-        let asked = Asked::new(spec.seeds.clone(), true);
+        let asked = Asked::new(spec.seeds.clone(), spec.access.clone());
         ClusterSlot { spec, probe_key, asked }
     }
 
     /// The address of the master serving the namespace's slot, as the
     /// first seed node that answers says.
     pub(super) fn master_addr(&self) -> RedisResult<Node> {
-        self.asked.ask(&self.spec.access, |conn, (seed_host, _)| self.lookup(conn, seed_host))
+        self.asked.ask(|conn, (seed_host, _)| self.lookup(conn, seed_host))
     }
 
     /// `CLUSTER KEYSLOT` of the namespace, then the master `CLUSTER SLOTS`
@@ -133,7 +133,7 @@ impl ClusterSlot {
 
     /// How to reach the master at `addr`.
     pub(super) fn info_for(&self, addr: &Node) -> RedisResult<ConnectionInfo> {
-        self.spec.access.info(addr.clone(), 0, true)
+        self.spec.access.info(addr.clone(), 0)
     }
 }
 

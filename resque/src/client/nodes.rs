@@ -31,31 +31,34 @@ impl Access {
     pub(crate) fn parse(userinfo: Option<&str>, tls: bool) -> Result<Self, String> {
         let Some(info) = userinfo else { return Ok(Access { username: None, password: None, tls }) };
         let (user, password) = info.split_once(':').unwrap_or((info, ""));
-        let decode = |s: &str| -> Result<Option<String>, String> {
-            if s.is_empty() {
-                return Ok(None);
+        Access::from_parts(Some(user), Some(password), tls)
+    }
+
+    /// The access of a user name and a password, each still `%XX`-escaped
+    /// (an empty one is none), over TLS or not.
+    pub(crate) fn from_parts(user: Option<&str>, password: Option<&str>, tls: bool) -> Result<Self, String> {
+        let decode = |s: Option<&str>| -> Result<Option<String>, String> {
+            match s {
+                None | Some("") => Ok(None),
+                Some(s) => percent_decode(s).map(Some),
             }
-            percent_decode(s).map(Some)
         };
         Ok(Access { username: decode(user)?, password: decode(password)?, tls })
     }
 
-    /// How to connect to `host:port`: in database `db`, with the address's
-    /// credentials when `credentials`.
-    pub(crate) fn info(&self, (host, port): Node, db: i64, credentials: bool) -> RedisResult<ConnectionInfo> {
+    /// How to connect to `host:port`, in database `db`, with these credentials.
+    pub(crate) fn info(&self, (host, port): Node, db: i64) -> RedisResult<ConnectionInfo> {
         let addr = if self.tls {
             ConnectionAddr::TcpTls { host, port, insecure: false, tls_params: None }
         } else {
             ConnectionAddr::Tcp(host, port)
         };
         let mut redis = redis::RedisConnectionInfo::default().set_db(db);
-        if credentials {
-            if let Some(user) = &self.username {
-                redis = redis.set_username(user);
-            }
-            if let Some(password) = &self.password {
-                redis = redis.set_password(password);
-            }
+        if let Some(user) = &self.username {
+            redis = redis.set_username(user);
+        }
+        if let Some(password) = &self.password {
+            redis = redis.set_password(password);
         }
         Ok(addr.into_connection_info()?.set_redis_settings(redis))
     }
@@ -120,9 +123,9 @@ pub(crate) fn parse_nodes(hosts: &str, default_port: Option<u16>, kind: &str) ->
 /// process that opened it).
 pub(super) struct Asked {
     nodes: Vec<Node>,
-    /// Whether the nodes are asked with the address's credentials
-    /// (a cluster's nodes are its servers; sentinels have their own).
-    credentials: bool,
+    /// How the nodes are reached: a cluster's nodes are its servers, with
+    /// the address's credentials; sentinels have their own.
+    access: Access,
     last: Mutex<Option<Last>>,
 }
 
@@ -133,8 +136,8 @@ struct Last {
 }
 
 impl Asked {
-    pub(super) fn new(nodes: Vec<Node>, credentials: bool) -> Self {
-        Asked { nodes, credentials, last: Mutex::new(None) }
+    pub(super) fn new(nodes: Vec<Node>, access: Access) -> Self {
+        Asked { nodes, access, last: Mutex::new(None) }
     }
 
     /// `query` answered by the first node that answers it: the one that
@@ -143,7 +146,6 @@ impl Asked {
     /// when none answers.
     pub(super) fn ask<T>(
         &self,
-        access: &Access,
         mut query: impl FnMut(&mut Connection, &Node) -> RedisResult<T>,
     ) -> RedisResult<T> {
         let mut last = self.last.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
@@ -162,7 +164,7 @@ impl Asked {
             let node = &self.nodes[index];
             if last.as_ref().is_none_or(|l| l.index != index) {
                 *last = None;
-                match self.connect(access, node) {
+                match self.connect(node) {
                     Ok(conn) => *last = Some(Last { pid, index, conn }),
                     Err(e) => {
                         last_error = Some(e);
@@ -182,8 +184,8 @@ impl Asked {
         Err(last_error.unwrap_or_else(|| RedisError::from((ErrorKind::Io, "no node in the address"))))
     }
 
-    fn connect(&self, access: &Access, node: &Node) -> RedisResult<Connection> {
-        let info = access.info(node.clone(), 0, self.credentials)?;
+    fn connect(&self, node: &Node) -> RedisResult<Connection> {
+        let info = self.access.info(node.clone(), 0)?;
         let conn = redis::Client::open(info)?.get_connection_with_timeout(ASK_TIMEOUT)?;
         conn.set_read_timeout(Some(ASK_TIMEOUT))?;
         conn.set_write_timeout(Some(ASK_TIMEOUT))?;

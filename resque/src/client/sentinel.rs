@@ -21,15 +21,18 @@ use super::nodes::{self, Access, Asked, Node};
 const SENTINEL_PORT: u16 = 26379;
 
 /// A parsed `redis+sentinel://` (or `rediss+sentinel://`) address:
-/// `redis+sentinel://[user:password@]host1:26379,host2:26379/<service>[/db]`.
-/// The credentials and the database are the master's; sentinels are asked
-/// without credentials.
+/// `redis+sentinel://[user:password@]host1:26379,host2:26379/<service>[/db]`
+/// `[?sentinel_password=...[&sentinel_username=...]]`. The credentials and
+/// the database are the master's (and its replicas'); the sentinels' own
+/// (their `requirepass`) come in the query, under the names Sidekiq's
+/// redis-client gives them.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct SentinelSpec {
     pub(crate) sentinels: Vec<Node>,
     pub(crate) service: String,
     pub(crate) db: i64,
     access: Access,
+    sentinel_access: Access,
 }
 
 impl SentinelSpec {
@@ -47,6 +50,12 @@ impl SentinelSpec {
         } else {
             return Err("a Sentinel address starts with redis+sentinel:// or rediss+sentinel://".into());
         };
+        // A `?` or `@` inside a password is written %3F or %40, as in any URL.
+        let (rest, query) = match rest.split_once('?') {
+            Some((rest, query)) => (rest, Some(query)),
+            None => (rest, None),
+        };
+        let sentinel_access = Self::sentinel_access(query, tls)?;
         let (userinfo, rest) = match rest.rsplit_once('@') {
             Some((userinfo, rest)) => (Some(userinfo), rest),
             None => (None, rest),
@@ -66,7 +75,24 @@ impl SentinelSpec {
             return Err("no service name after the sentinels (redis+sentinel://host:26379/mymaster)".into());
         }
         let sentinels = nodes::parse_nodes(hosts, Some(SENTINEL_PORT), "sentinel")?;
-        Ok(SentinelSpec { sentinels, service: service.to_string(), db, access })
+        Ok(SentinelSpec { sentinels, service: service.to_string(), db, access, sentinel_access })
+    }
+
+    /// The sentinels' own credentials, from the address's query.
+    fn sentinel_access(query: Option<&str>, tls: bool) -> Result<Access, String> {
+        let (mut user, mut password) = (None, None);
+        for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+            match pair.split_once('=') {
+                Some(("sentinel_password", value)) => password = Some(value),
+                Some(("sentinel_username", value)) => user = Some(value),
+                _ => {
+                    return Err(format!(
+                        "unknown parameter {pair:?} (a Sentinel address takes sentinel_password=... and sentinel_username=...)"
+                    ))
+                }
+            }
+        }
+        Access::from_parts(user, password, tls)
     }
 }
 
@@ -78,7 +104,7 @@ pub(super) struct Sentinels {
 
 impl Sentinels {
     pub(super) fn new(spec: SentinelSpec) -> Self {
-        let asked = Asked::new(spec.sentinels.clone(), false);
+        let asked = Asked::new(spec.sentinels.clone(), spec.sentinel_access.clone());
         Sentinels { spec, asked }
     }
 
@@ -89,7 +115,7 @@ impl Sentinels {
     /// The master's address as the sentinels name it now.
     pub(super) fn master_addr(&self) -> RedisResult<Node> {
         let service = &self.spec.service;
-        self.asked.ask(&self.spec.access, |conn, (host, port)| {
+        self.asked.ask(|conn, (host, port)| {
             let named: Option<Node> =
                 redis::cmd("SENTINEL").arg("get-master-addr-by-name").arg(service).query(conn)?;
             named.ok_or_else(|| {
@@ -99,6 +125,20 @@ impl Sentinels {
                     format!("sentinel {host}:{port} knows no service {service:?}"),
                 ))
             })
+        })
+        .map_err(|e| {
+            // NOAUTH: asked without a password; WRONGPASS (at connect): a wrong one.
+            let refused = e.kind() == ErrorKind::AuthenticationFailed || matches!(e.code(), Some("NOAUTH" | "WRONGPASS"));
+            if !refused {
+                return e;
+            }
+            RedisError::from((
+                ErrorKind::AuthenticationFailed,
+                "sentinel refused",
+                format!(
+                    "the sentinels want their own password ({e}); give it as ?sentinel_password=... in the address"
+                ),
+            ))
         })
     }
 
@@ -114,7 +154,7 @@ impl Sentinels {
     /// How to reach the master at `addr` (for connections the client does
     /// not manage itself).
     pub(super) fn info_for(&self, addr: &Node) -> RedisResult<ConnectionInfo> {
-        self.spec.access.info(addr.clone(), self.spec.db, true)
+        self.spec.access.info(addr.clone(), self.spec.db)
     }
 }
 
@@ -132,6 +172,20 @@ mod tests {
         let tls = SentinelSpec::parse("rediss+sentinel://app:pw@h:1/svc").unwrap();
         assert!(tls.access.tls());
         assert_eq!((tls.access.credentials().0, tls.db), (Some("app"), 0));
+        assert_eq!(tls.sentinel_access.credentials(), (None, None));
+
+        // The sentinels' own password is theirs alone; the master's is the userinfo's.
+        let own = SentinelSpec::parse(
+            "redis+sentinel://:m@h:1/svc/2?sentinel_password=s%26p%40ss&sentinel_username=watch",
+        )
+        .unwrap();
+        assert_eq!(own.sentinel_access.credentials(), (Some("watch"), Some("s&p@ss")));
+        assert_eq!((own.access.credentials(), own.service.as_str(), own.db), ((None, Some("m")), "svc", 2));
+        let only = SentinelSpec::parse("redis+sentinel://h:1/svc?sentinel_password=x").unwrap();
+        assert_eq!(
+            (only.access.credentials(), only.sentinel_access.credentials()),
+            ((None, None), (None, Some("x")))
+        );
     }
 
     #[test]
@@ -145,6 +199,9 @@ mod tests {
             ("redis+sentinel://h1/svc/db", "database"),
             ("redis+sentinel://h1/svc/1/2", "expected"),
             ("redis+sentinel://:%zz@h1/svc", "escape"),
+            ("redis+sentinel://h1/svc?password=x", "unknown parameter \"password=x\""),
+            ("redis+sentinel://h1/svc?sentinel_password", "unknown parameter"),
+            ("redis+sentinel://h1/svc?sentinel_password=%zz", "escape"),
         ] {
             let err = SentinelSpec::parse(input).unwrap_err();
             assert!(err.contains(why), "{input:?}: {err}");

@@ -14,12 +14,18 @@ const SERVICE: &str = "mymaster";
 /// A sentinel watching `master` as [`SERVICE`], on a free port, killed on drop.
 struct Sentinel {
     port: u16,
+    /// Its `requirepass`, if any.
+    password: Option<&'static str>,
     _process: Reaped,
     _dir: tempfile::TempDir,
 }
 
 impl Sentinel {
     fn start(master: &TestRedis) -> Self {
+        Self::start_with_password(master, None)
+    }
+
+    fn start_with_password(master: &TestRedis, password: Option<&'static str>) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let conf = dir.path().join("sentinel.conf");
@@ -29,9 +35,10 @@ impl Sentinel {
                 "port {port}\nbind 127.0.0.1\ndir {}\n\
                  sentinel monitor {SERVICE} 127.0.0.1 {} 2\n\
                  sentinel down-after-milliseconds {SERVICE} 2000\n\
-                 sentinel failover-timeout {SERVICE} 10000\n",
+                 sentinel failover-timeout {SERVICE} 10000\n{}",
                 dir.path().display(),
-                master.port()
+                master.port(),
+                password.map(|p| format!("requirepass {p}\n")).unwrap_or_default()
             ),
         )
         .unwrap();
@@ -42,7 +49,7 @@ impl Sentinel {
                 .stdout(Stdio::null())
                 .stderr(Stdio::null()),
         );
-        let sentinel = Sentinel { port, _process: process, _dir: dir };
+        let sentinel = Sentinel { port, password, _process: process, _dir: dir };
         assert!(
             eventually(Duration::from_secs(10), || sentinel.ask::<String>(&["PING"]).is_ok()),
             "sentinel did not start"
@@ -51,7 +58,8 @@ impl Sentinel {
     }
 
     fn ask<T: redis::FromRedisValue>(&self, words: &[&str]) -> redis::RedisResult<T> {
-        let client = redis::Client::open(format!("redis://127.0.0.1:{}", self.port))?;
+        let auth = self.password.map(|p| format!(":{p}@")).unwrap_or_default();
+        let client = redis::Client::open(format!("redis://{auth}127.0.0.1:{}", self.port))?;
         let mut conn = client.get_connection_with_timeout(Duration::from_secs(1))?;
         let mut cmd = redis::Cmd::new();
         for w in words {
@@ -215,4 +223,34 @@ fn workers_behind_sentinel_follow_a_failover_with_nothing_lost() {
     assert_eq!(info["pending"], 0, "{info}");
     assert_eq!(info["workers"], 2, "{info}");
     drop(workers);
+}
+
+#[test]
+fn sentinels_with_their_own_password_are_asked_with_it() {
+    let master = TestRedis::start();
+    let mut conn = master.conn();
+    redis::cmd("CONFIG").arg("SET").arg("requirepass").arg("master-pw").query::<()>(&mut conn).unwrap();
+    let sentinel = Sentinel::start_with_password(&master, Some("sentinel-pw"));
+    assert_eq!(sentinel.master_port(), Some(master.port()));
+    let sentinels = format!("127.0.0.1:{}", sentinel.port);
+
+    // The master's password in the userinfo, the sentinels' in the query.
+    let address = format!("redis+sentinel://:master-pw@{sentinels}/{SERVICE}?sentinel_password=sentinel-pw");
+    let client = resque::Client::new(&address).unwrap();
+    client.enqueue_class("pw_queue", "Job", &[1]).unwrap();
+    let queued: Vec<String> =
+        redis::cmd("LRANGE").arg("resque:queue:pw_queue").arg(0).arg(-1).query(&mut conn).unwrap();
+    assert_eq!(queued, [r#"{"class":"Job","args":[1]}"#]);
+    // Shown without either password.
+    assert_eq!(client.address().to_string(), format!("redis+sentinel://{sentinels}/{SERVICE}"));
+
+    // Without the sentinels' password the error says the sentinel wants one.
+    let without = resque::Client::new(&format!("redis+sentinel://:master-pw@{sentinels}/{SERVICE}")).unwrap();
+    let err = without.enqueue_class("pw_queue", "Job", &[2]).unwrap_err().to_string();
+    assert!(err.contains("sentinel") && err.contains("sentinel_password"), "{err}");
+    let wrong = resque::Client::new(&format!("{}x", address)).unwrap();
+    let err = wrong.enqueue_class("pw_queue", "Job", &[3]).unwrap_err().to_string();
+    assert!(err.contains("sentinel") && err.contains("sentinel_password"), "{err}");
+    let len: u64 = redis::cmd("LLEN").arg("resque:queue:pw_queue").query(&mut conn).unwrap();
+    assert_eq!(len, 1, "a refused enqueue pushed nothing");
 }
