@@ -210,7 +210,13 @@ fn server_moved_on(e: &redis::RedisError) -> bool {
     matches!(
         e.kind(),
         ErrorKind::Server(
-            ServerErrorKind::ReadOnly | ServerErrorKind::MasterDown | ServerErrorKind::BusyLoading
+            ServerErrorKind::ReadOnly
+                | ServerErrorKind::MasterDown
+                | ServerErrorKind::BusyLoading
+                | ServerErrorKind::Moved
+                | ServerErrorKind::Ask
+                | ServerErrorKind::ClusterDown
+                | ServerErrorKind::TryAgain
         )
     ) || matches!(e.code(), Some("UNBLOCKED" | "NOREPLICAS"))
 }
@@ -250,5 +256,37 @@ mod tests {
         assert!(not_redis.is_unavailable());
         let silent = Error::NotRedis { address, server: "127.0.0.1:8080".into(), reply: None };
         assert!(silent.to_string().ends_with("(its answer is not in the Redis protocol)"), "{silent}");
+    }
+
+    /// The error a server reply (RESP bytes, as a server sends them) makes.
+    fn reply(resp: &[u8]) -> redis::RedisError {
+        match redis::parse_redis_value(resp).and_then(|v| v.extract_error()) {
+            Err(e) => e,
+            Ok(v) => panic!("{v:?} is not an error"),
+        }
+    }
+
+    #[test]
+    fn a_server_that_moved_on_is_left_for_a_new_connection() {
+        for resp in [
+            &b"-MOVED 3999 127.0.0.1:6381\r\n"[..],
+            b"-ASK 3999 127.0.0.1:6381\r\n",
+            b"-CLUSTERDOWN The cluster is down\r\n",
+            b"-TRYAGAIN Multiple keys request during rehashing of slot\r\n",
+            b"-READONLY You can't write against a read only replica.\r\n",
+            b"-MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.\r\n",
+            b"-LOADING Redis is loading the dataset in memory\r\n",
+            b"-NOREPLICAS Not enough good replicas to write.\r\n",
+            b"-UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)\r\n",
+        ] {
+            let e = reply(resp);
+            assert!(connection_broken(&e), "{e:?}");
+            let error = Error::Redis { address: "redis://h:1/0".into(), source: e };
+            assert!(error.is_unavailable(), "{error}");
+        }
+        for resp in [&b"-ERR unknown command 'X'\r\n"[..], b"-WRONGTYPE Operation against a key\r\n"] {
+            let e = reply(resp);
+            assert!(!connection_broken(&e), "{e:?}");
+        }
     }
 }
