@@ -59,8 +59,10 @@ impl Worker {
         let forking = self.options.fork_per_job;
         // Only a forking worker hands back from here (see `running_long`).
         let id = if forking { self.id.clone() } else { String::new() };
-        let pending =
-            RefCell::new(if forking { std::mem::take(&mut self.outstanding) } else { VecDeque::new() });
+        // A forking worker reads every reply due while its child runs; one
+        // running jobs in process keeps its window of steps in flight, and
+        // reads them here only when the job needs the connection itself.
+        let pending = RefCell::new(std::mem::take(&mut self.outstanding));
         let answered = RefCell::new(Vec::new());
         let mut ahead = if forking { std::mem::take(&mut self.ready) } else { VecDeque::new() };
         let receive =
@@ -88,12 +90,16 @@ impl Worker {
             watchdog::drop_returned(&mut self.ready, &mut returned, |t| &t.entry);
             self.handed_back.extend(returned);
         }
-        receive();
+        if forking {
+            receive();
+        }
         self.ran = Some(Ran::with_sha1(taken, payload_sha1, failure, retry));
         self.ready.extend(ahead);
         for a in answered.into_inner() {
             self.absorb(a);
         }
+        // Not read early: still in flight, oldest first.
+        self.outstanding = pending.into_inner();
     }
 
     /// Runs a job, forked or in process; returns its failure entry for the

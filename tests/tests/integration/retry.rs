@@ -130,6 +130,32 @@ fn a_doomed_job_waits_its_delays_then_gives_up_with_one_failure_entry() {
     }
 }
 
+#[test]
+fn jobs_taken_together_are_each_retried() {
+    // Taken in one batch: a worker running jobs in process keeps the steps
+    // of the ones before in flight on its connection while the next runs,
+    // and counting a run must not read their replies as its own.
+    for mode in MODES {
+        let redis = TestRedis::start();
+        let dir = tempfile::tempdir().expect("tempdir");
+        let out = scratch(&dir, "out");
+        let keys = ["t1", "t2", "t3", "t4"];
+        for key in keys {
+            enqueue(&redis, "Flaky", serde_json::json!([key, 2]));
+        }
+        let mut cmd = worker(&redis);
+        cmd.env("TEST_OUT", &out);
+        let said = drain(cmd, "retry", mode);
+        for key in keys {
+            assert_eq!(attempts(&out, "flaky", key), [1, 2, 3], "{mode:?} {key}: {said}");
+        }
+        assert!(!said.contains("could not count"), "{mode:?}: {said}");
+        assert!(redis.failures().is_empty(), "{:?}", redis.failures());
+        assert_eq!(get(&redis, "resque:stat:retried").as_deref(), Some("8"), "{mode:?}");
+        assert_eq!(get(&redis, "resque:stat:processed").as_deref(), Some("12"), "{mode:?}");
+    }
+}
+
 fn runs_count(out: &std::path::Path, name: &str, key: &str) -> usize {
     runs(out, name, key).len()
 }
