@@ -147,6 +147,7 @@ fn two_namespaces_on_a_cluster_survive_a_master_failover() {
 
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
+    let retry_out = dir.path().join("retries");
     let path = out.to_string_lossy().into_owned();
     for ns in [&ns_a, &ns_b] {
         let client = resque::Client::with_namespace(address.parse().unwrap(), ns).unwrap();
@@ -180,7 +181,8 @@ fn two_namespaces_on_a_cluster_survive_a_master_failover() {
         .map(|(ns, extra)| {
             let mut cmd = super::worker(&cluster.nodes[0]);
             cmd.env("RESQUE_REDIS", &address)
-                .args(["work", "-q", "record,failing", "-i", "0.1", "--scheduler", "-N", ns])
+                .env("TEST_OUT", &retry_out)
+                .args(["work", "-q", "retry,record,failing", "-i", "0.1", "--scheduler", "-N", ns])
                 // Pruning locks last one heartbeat interval: short, for the recovery below.
                 .args(["--heartbeat-interval", "1"])
                 .args(extra);
@@ -202,7 +204,35 @@ fn two_namespaces_on_a_cluster_survive_a_master_failover() {
         "the replica did not take over"
     );
 
+    // Retries on the cluster, A's namespace on its new master: one retried
+    // at once until it succeeds, one retried through the delayed set (by
+    // the scheduler) until it gives up with one failure entry.
     for ns in [&ns_a, &ns_b] {
+        let client = resque::Client::with_namespace(address.parse().unwrap(), ns).unwrap();
+        client.enqueue_class("retry", "Flaky", &serde_json::json!([ns, 2])).unwrap();
+        client.enqueue_class("retry", "Doomed", &serde_json::json!([ns])).unwrap();
+    }
+
+    for ns in [&ns_a, &ns_b] {
+        let attempts = |name: &str| -> Vec<u32> {
+            lines(&retry_out)
+                .iter()
+                .filter_map(|l| {
+                    let words: Vec<&str> = l.split(' ').collect();
+                    (words.len() == 5 && words[0] == name && words[1] == ns.as_str())
+                        .then(|| words[3].parse().unwrap())
+                })
+                .collect()
+        };
+        assert!(
+            eventually(Duration::from_secs(60), || attempts("flaky").len() >= 3
+                && attempts("doomed").len() >= 3),
+            "{ns}: retries did not run: {:?}; the worker said: {}",
+            lines(&retry_out),
+            std::fs::read_to_string(dir.path().join(format!("worker-{ns}.log"))).unwrap_or_default()
+        );
+        assert_eq!((attempts("flaky"), attempts("doomed")), (vec![1, 2, 3], vec![1, 2, 3]), "{ns}");
+
         let delayed = format!("{ns} delayed ");
         assert!(
             eventually(Duration::from_secs(30), || lines(&out).iter().any(|l| l.starts_with(&delayed))),
@@ -221,8 +251,16 @@ fn two_namespaces_on_a_cluster_survive_a_master_failover() {
             let failed: i64 = redis::cmd("LLEN").arg(format!("{ns}:failed")).query(&mut conn).unwrap_or(0);
             let queued: i64 =
                 redis::cmd("LLEN").arg(format!("{ns}:queue:record")).query(&mut conn).unwrap_or(-1);
-            failed == 1 && queued == 0
+            // The failing job and the retried job that gave up.
+            failed == 2 && queued == 0
         }));
+        // resque-retry's counters are gone once a job is done with; stat:retried counts 2 + 2.
+        let counters: Vec<String> =
+            redis::cmd("KEYS").arg(format!("{ns}:resque-retry:*")).query(&mut conn).unwrap();
+        assert!(counters.is_empty(), "{ns}: {counters:?}");
+        let retried: Option<String> =
+            redis::cmd("GET").arg(format!("{ns}:stat:retried")).query(&mut conn).unwrap();
+        assert_eq!(retried.as_deref(), Some("4"), "{ns}");
         // The admin commands find the namespace on its master.
         let mut info = super::worker(&cluster.nodes[0]);
         let out = resque_tests::run(
@@ -231,7 +269,7 @@ fn two_namespaces_on_a_cluster_survive_a_master_failover() {
         );
         assert!(out.status.success(), "info on a cluster: {}", String::from_utf8_lossy(&out.stderr));
         let info: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        assert_eq!((info["pending"].as_i64(), info["failed"].as_i64()), (Some(0), Some(1)), "{info}");
+        assert_eq!((info["pending"].as_i64(), info["failed"].as_i64()), (Some(0), Some(2)), "{info}");
     }
     drop(workers);
 
