@@ -27,14 +27,24 @@ impl TestRedis {
     }
 
     /// Starts a server that speaks only TLS, with a fresh self-signed
-    /// certificate for 127.0.0.1. Connect with `rediss://...#insecure`.
+    /// certificate for 127.0.0.1 made with `openssl`. Connect with
+    /// `rediss://...#insecure`.
     pub fn start_tls() -> Self {
         let dir = tempfile::tempdir().expect("temp dir for certificates");
-        let cert = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string()]).expect("certificate");
         let cert_path = dir.path().join("cert.pem");
         let key_path = dir.path().join("key.pem");
-        std::fs::write(&cert_path, cert.cert.pem()).expect("write certificate");
-        std::fs::write(&key_path, cert.signing_key.serialize_pem()).expect("write key");
+        let made = Command::new("openssl")
+            .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1"])
+            .args(["-addext", "subjectAltName=IP:127.0.0.1"])
+            .arg("-keyout")
+            .arg(&key_path)
+            .arg("-out")
+            .arg(&cert_path)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .output()
+            .expect("openssl, to make the test certificate (`apt-get install openssl`)");
+        assert!(made.status.success(), "openssl req failed: {}", String::from_utf8_lossy(&made.stderr));
         let mut redis = Self::start_with(&["--tls-auth-clients", "no"]);
         redis.tls_files = Some((dir, cert_path, key_path));
         redis.restart();
