@@ -126,9 +126,10 @@ impl ClusterSlot {
     pub(super) fn connect_master(&self, timeout: Duration) -> RedisResult<(Node, Connection)> {
         let master = self.master_addr()?;
         let info = self.info_for(&master)?;
-        nodes::connect_master(master, info, timeout, |(host, port)| {
+        let (master, conn, _) = nodes::connect_master(master, info, timeout, |(host, port)| {
             format!("the cluster names {host}:{port} as master of the namespace's slot")
-        })
+        })?;
+        Ok((master, conn))
     }
 
     /// How to reach the master at `addr`.

@@ -2,7 +2,9 @@
 //! connection-level error, never shared across `fork`, and used with
 //! signals deferred (see `signal_mask`). Behind a Sentinel address it goes
 //! to the master the sentinels name, and follows a failover: once a second
-//! while in use it asks them again, and moves when they name another.
+//! while in use it asks them again, and moves when they name another; a
+//! worker's steps there wait for a replica's copy (`WAIT`), so that none
+//! is lost with a master that is failed over.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::MutexGuard;
@@ -24,6 +26,9 @@ const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
 /// How often a connection behind Sentinel checks that its server is still
 /// the master the sentinels name (only while it is used).
 const SWITCH_CHECK: Duration = Duration::from_secs(1);
+/// How long a worker's step behind Sentinel waits for a replica to confirm
+/// it has a copy (`WAIT 1 <ms>`).
+const REPLICA_WAIT_MS: u64 = 1000;
 
 /// Where the client's connections go.
 pub(super) enum Target {
@@ -58,6 +63,18 @@ pub(super) struct OwnedConnection {
     /// Behind Sentinel: the master this connection went to, and when the
     /// sentinels last named it.
     master: Option<((String, u16), Instant)>,
+    /// Behind Sentinel, with replicas: a worker's steps wait for a replica
+    /// to copy them (see [`Client::with_conn_copied`]).
+    copied: bool,
+}
+
+/// A connection just opened: behind Sentinel or on a cluster, the master
+/// it went to; behind Sentinel, whether a worker's steps there wait for a
+/// replica's copy.
+struct Opened {
+    conn: Connection,
+    master: Option<(String, u16)>,
+    copied: bool,
 }
 
 /// Counts the masters a Sentinel client moved to, so that connections the
@@ -137,10 +154,10 @@ impl Client {
             }
         }
         if guard.is_none() {
-            let (conn, master) = self.connect()?;
+            let Opened { conn, master, copied } = self.connect()?;
             let generation = GENERATION.fetch_add(1, Ordering::Relaxed) + 1;
             let master = master.map(|addr| (addr, Instant::now()));
-            *guard = Some(OwnedConnection { pid, generation, conn, unread: 0, master });
+            *guard = Some(OwnedConnection { pid, generation, conn, unread: 0, master, copied });
         }
         let Some(owned) = guard.as_mut() else {
             return Err(self.error(redis::RedisError::from((redis::ErrorKind::Io, "no connection"))));
@@ -156,15 +173,63 @@ impl Client {
         }
     }
 
+    /// Runs `f` as [`Client::with_conn`] does; behind Sentinel, when the
+    /// master has replicas, `f`'s writes must then be copied to one
+    /// (`WAIT`), else the call fails as if the server had gone. For a
+    /// worker's steps: a write the master takes but no replica copies is
+    /// lost when a replica is promoted, and a job taken there would run
+    /// twice; a step that fails is recorded again (see the worker's step),
+    /// and the jobs it took are not run.
+    pub(crate) fn with_conn_copied<T>(&self, f: impl FnOnce(&mut Connection) -> RedisResult<T>) -> Result<T> {
+        self.with_owned(|owned| {
+            let value = f(&mut owned.conn)?;
+            if owned.copied {
+                let acked = wait_for_replica().query::<redis::Value>(&mut owned.conn);
+                self.check_copied(owned, acked)?;
+            }
+            Ok(value)
+        })
+    }
+
     /// Sends a command without reading its reply; returns the connection's
     /// generation, for [`Client::recv_reply`]. Nothing else may use the
-    /// connection until the reply is read.
+    /// connection until the reply is read. Its writes are to be copied to
+    /// a replica as with [`Client::with_conn_copied`].
     pub(crate) fn send_packed(&self, packed: &[u8]) -> Result<u64> {
         self.with_owned(|owned| {
-            owned.conn.send_packed_command(packed)?;
-            owned.unread += 1;
+            if owned.copied {
+                let mut both = packed.to_vec();
+                both.extend(wait_for_replica().get_packed_command());
+                owned.conn.send_packed_command(&both)?;
+                owned.unread += 2;
+            } else {
+                owned.conn.send_packed_command(packed)?;
+                owned.unread += 1;
+            }
             Ok(owned.generation)
         })
+    }
+
+    /// Whether the reply to a `WAIT` says a replica has the writes before
+    /// it; if not, notes that the master may be failing over and fails.
+    fn check_copied(&self, owned: &OwnedConnection, acked: RedisResult<redis::Value>) -> RedisResult<()> {
+        let copies = acked.and_then(|v| redis::from_redis_value::<i64>(v).map_err(Into::into))?;
+        if copies > 0 {
+            return Ok(());
+        }
+        let (Target::Sentinel(sentinels), Some((master, _))) = (&*self.inner.target, owned.master.as_ref())
+        else {
+            return Ok(());
+        };
+        sentinels.replicas_lost(master);
+        Err(redis::RedisError::from((
+            redis::ErrorKind::Server(redis::ServerErrorKind::MasterDown),
+            "not copied",
+            format!(
+                "no replica of {}:{} confirmed the write within {REPLICA_WAIT_MS} ms (is one being promoted?)",
+                master.0, master.1
+            ),
+        )))
     }
 
     /// Reads the reply to a command sent with [`Client::send_packed`] on
@@ -179,7 +244,16 @@ impl Client {
                 )));
             }
             owned.unread = owned.unread.saturating_sub(1);
-            owned.conn.recv_response()?.extract_error()
+            let reply = owned.conn.recv_response()?;
+            if owned.copied {
+                // Read whatever the command's reply was: the stream stays in step.
+                owned.unread = owned.unread.saturating_sub(1);
+                let acked = owned.conn.recv_response();
+                let reply = reply.extract_error()?;
+                self.check_copied(owned, acked)?;
+                return Ok(reply);
+            }
+            reply.extract_error()
         })
     }
 
@@ -199,26 +273,26 @@ impl Client {
         self.inner.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// A new connection, and behind Sentinel the master it went to.
-    fn connect(&self) -> Result<(Connection, Option<(String, u16)>)> {
+    /// A new connection.
+    fn connect(&self) -> Result<Opened> {
         let connect_error = |source| self.connect_error(source);
         let Timeouts { connect, io } = self.inner.timeouts;
-        let (conn, master) = match &*self.inner.target {
+        let (conn, master, copied) = match &*self.inner.target {
             Target::Direct(redis) => {
-                (redis.get_connection_with_timeout(connect).map_err(connect_error)?, None)
+                (redis.get_connection_with_timeout(connect).map_err(connect_error)?, None, false)
             }
             Target::Sentinel(sentinels) => {
-                let (addr, conn) = sentinels.connect_master(connect).map_err(connect_error)?;
-                (conn, Some(addr))
+                let (addr, conn, copied) = sentinels.connect_master(connect).map_err(connect_error)?;
+                (conn, Some(addr), copied)
             }
             Target::Cluster(slot) => {
                 let (addr, conn) = slot.connect_master(connect).map_err(connect_error)?;
-                (conn, Some(addr))
+                (conn, Some(addr), false)
             }
         };
         conn.set_read_timeout(Some(io)).map_err(|e| self.error(e))?;
         conn.set_write_timeout(Some(io)).map_err(|e| self.error(e))?;
-        Ok((conn, master))
+        Ok(Opened { conn, master, copied })
     }
 
     /// Behind Sentinel, once a [`SWITCH_CHECK`] while the connection is in
@@ -312,4 +386,11 @@ fn first_line(host: &str, port: u16) -> Option<String> {
     let line: String =
         text.lines().next()?.trim().chars().map(|c| if c.is_control() { '?' } else { c }).take(80).collect();
     (!line.is_empty()).then_some(line)
+}
+
+/// `WAIT 1 <ms>`: how many replicas have every write before it.
+fn wait_for_replica() -> redis::Cmd {
+    let mut cmd = redis::cmd("WAIT");
+    cmd.arg(1).arg(REPLICA_WAIT_MS);
+    cmd
 }

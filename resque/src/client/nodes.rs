@@ -194,18 +194,26 @@ impl Asked {
 }
 
 /// A connection to `master` (as `info` says to reach it), checked with
-/// `ROLE` to be a master; `named` says who named it, for the error when it
-/// is not one.
+/// `ROLE` to be a master, and how many replicas that master has connected
+/// now (its `ROLE` lists them); `named` says who named it, for the error
+/// when it is not one.
 pub(super) fn connect_master(
     master: Node,
     info: ConnectionInfo,
     timeout: Duration,
     named: impl FnOnce(&Node) -> String,
-) -> RedisResult<(Node, Connection)> {
+) -> RedisResult<(Node, Connection, usize)> {
     let mut conn = redis::Client::open(info)?.get_connection_with_timeout(timeout)?;
-    let role: Vec<redis::Value> = redis::cmd("ROLE").query(&mut conn)?;
-    match role.first() {
-        Some(redis::Value::BulkString(role)) if role == b"master" => Ok((master, conn)),
+    // A master's ROLE: "master", its replication offset, its replicas.
+    let reply: Vec<redis::Value> = redis::cmd("ROLE").query(&mut conn)?;
+    match reply.first() {
+        Some(redis::Value::BulkString(role)) if role == b"master" => {
+            let replicas = match reply.get(2) {
+                Some(redis::Value::Array(replicas)) => replicas.len(),
+                _ => 0,
+            };
+            Ok((master, conn, replicas))
+        }
         _ => Err(RedisError::from((
             ErrorKind::Server(redis::ServerErrorKind::MasterDown),
             "not a master",

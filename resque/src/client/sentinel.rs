@@ -11,7 +11,8 @@
 //! limits (one unreachable sentinel would hang a worker) and cannot be asked
 //! for the address alone, which the once-a-second check for a switch needs.
 
-use std::time::Duration;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use redis::{Connection, ConnectionInfo, ErrorKind, RedisError, RedisResult};
 
@@ -96,16 +97,23 @@ impl SentinelSpec {
     }
 }
 
+/// How long a master that lost its replicas is refused (see
+/// [`Sentinels::connect_master`]): Sentinel's own failover of a master that
+/// is up takes a few seconds.
+const REPLICAS_GONE: Duration = Duration::from_secs(10);
+
 /// The sentinels of one service.
 pub(super) struct Sentinels {
     spec: SentinelSpec,
     asked: Asked,
+    /// The master whose write no replica confirmed, and since when.
+    lost: Mutex<Option<(Node, Instant)>>,
 }
 
 impl Sentinels {
     pub(super) fn new(spec: SentinelSpec) -> Self {
         let asked = Asked::new(spec.sentinels.clone(), spec.sentinel_access.clone());
-        Sentinels { spec, asked }
+        Sentinels { spec, asked, lost: Mutex::new(None) }
     }
 
     pub(super) fn spec(&self) -> &SentinelSpec {
@@ -142,13 +150,51 @@ impl Sentinels {
         })
     }
 
-    /// A connection to the master the sentinels name, checked with `ROLE`.
-    pub(super) fn connect_master(&self, timeout: Duration) -> RedisResult<(Node, Connection)> {
+    /// A connection to the master the sentinels name, checked with `ROLE`,
+    /// and whether what a worker writes there is to be confirmed copied to
+    /// a replica (`WAIT`, see [`Sentinels::replicas_lost`]): when the master
+    /// has replicas connected.
+    ///
+    /// A master that lost the replicas it had (a write was not copied) and
+    /// still has none is refused for [`REPLICAS_GONE`]: that is how a
+    /// failover looks from the old master while the sentinels still name
+    /// it, and what it takes then is lost when its replica is promoted.
+    /// Past that the replica is taken to have died, not been promoted, and
+    /// the master is used without waiting for one.
+    pub(super) fn connect_master(&self, timeout: Duration) -> RedisResult<(Node, Connection, bool)> {
         let master = self.master_addr()?;
         let info = self.info_for(&master)?;
-        nodes::connect_master(master, info, timeout, |(host, port)| {
+        let (master, conn, replicas) = nodes::connect_master(master, info, timeout, |(host, port)| {
             format!("the sentinels name {host}:{port} as master of {:?}", self.spec.service)
-        })
+        })?;
+        let mut lost = self.lost.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if replicas > 0 {
+            *lost = None;
+            return Ok((master, conn, true));
+        }
+        if let Some((node, since)) = lost.as_ref() {
+            if *node == master && since.elapsed() < REPLICAS_GONE {
+                let (host, port) = &master;
+                return Err(RedisError::from((
+                    ErrorKind::Server(redis::ServerErrorKind::MasterDown),
+                    "no replica",
+                    format!(
+                        "{host}:{port} lost its replicas, as when one is being promoted; \
+                         waiting for the sentinels to name the new master"
+                    ),
+                )));
+            }
+        }
+        Ok((master, conn, false))
+    }
+
+    /// Notes that a write to `master` was not copied to any replica in time:
+    /// its replica may have just been promoted.
+    pub(super) fn replicas_lost(&self, master: &Node) {
+        let mut lost = self.lost.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if lost.as_ref().is_none_or(|(node, _)| node != master) {
+            *lost = Some((master.clone(), Instant::now()));
+        }
     }
 
     /// How to reach the master at `addr` (for connections the client does

@@ -349,7 +349,7 @@ fn retry_args<'a>(
 
 /// Runs a step and waits for its reply.
 pub(crate) fn step(client: &Client, command: &redis::Cmd, queues: &Queues) -> Result<Took> {
-    let reply = client.with_conn(|c| script::run::<redis::Value>(&STEP, command, c))?;
+    let reply = client.with_conn_copied(|c| script::run::<redis::Value>(&STEP, command, c))?;
     took(client, reply, queues)
 }
 
