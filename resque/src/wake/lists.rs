@@ -63,6 +63,8 @@ pub(crate) struct ListWaits {
     resting: Option<Instant>,
     /// [`Client::master_switches`] when the sockets were opened.
     switches: u64,
+    /// The lists watched are all the loop's (no more than [`MAX_LISTS`]).
+    every_list: bool,
 }
 
 impl ListWaits {
@@ -80,12 +82,20 @@ impl ListWaits {
             fruitless: 0,
             resting: None,
             switches: 0,
+            every_list: false,
         }
+    }
+
+    /// Whether every list of the loop is waited on: then a push to any of
+    /// them, resque-rs's own included, wakes it without the wake channel.
+    pub(crate) fn waits_on_every_list(&self) -> bool {
+        self.every_list && !self.waits.is_empty() && !self.unsupported
     }
 
     /// Waits on `keys` (physical list keys, priority order; the first
     /// [`MAX_LISTS`]), keeping the sockets of those already waited on.
     pub(crate) fn watch(&mut self, keys: Vec<Vec<u8>>) {
+        self.every_list = keys.len() <= MAX_LISTS;
         if self.waits.iter().map(|w| &w.key).eq(keys.iter().take(MAX_LISTS)) {
             return;
         }

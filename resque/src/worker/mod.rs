@@ -256,7 +256,14 @@ impl Worker {
         self.heartbeat()?;
         self.prune();
         self.register()?;
-        self.wake = Some(wake::Wake::new(self.client.clone(), self.client.keys().wake_channel()));
+        // A worker on a fixed list of queues waits on every one of them (up
+        // to 16), and hears of any push there: subscribing to the wake
+        // channel as well would cost Redis a connection per worker and a
+        // message to each for every push. A wildcard's queues change, and
+        // one that appears later is announced on the channel.
+        if !(self.static_queues.is_some() && self.lists.waits_on_every_list()) {
+            self.wake = Some(wake::Wake::new(self.client.clone(), self.client.keys().wake_channel()));
+        }
         if !self.options.fork_per_job {
             self.watchdog = watchdog::Watchdog::start(&self.client, &self.id);
         }

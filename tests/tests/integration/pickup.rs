@@ -188,3 +188,45 @@ fn an_idle_worker_sends_redis_few_commands() {
     assert!(per_second < 2.0, "{sent} commands in {window:?}");
     stop(child);
 }
+
+/// The connections open to `redis`, less the one asking.
+fn connections(redis: &TestRedis) -> usize {
+    let list: String = redis::cmd("CLIENT").arg("LIST").query(&mut redis.conn()).unwrap();
+    list.lines().filter(|l| !l.contains("cmd=client|list")).count()
+}
+
+fn subscribers(redis: &TestRedis, channel: &str) -> i64 {
+    let counts: (String, i64) =
+        redis::cmd("PUBSUB").arg("NUMSUB").arg(channel).query(&mut redis.conn()).unwrap();
+    counts.1
+}
+
+#[test]
+fn a_worker_on_fixed_queues_holds_no_wake_subscription_and_still_takes_every_push_at_once() {
+    let redis = TestRedis::start();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    // Fixed queues: one connection for its work, one wait per queue, no subscription.
+    let child = idle_worker(&redis, &["work", "-i", "30", "-q", "record,second"]);
+    assert_eq!(subscribers(&redis, "resque:wake"), 0);
+    assert_eq!(connections(&redis), 3, "work + a wait on each of two queues");
+    // A resque-rs enqueue (which also publishes) and a bare push, each at once.
+    let client = redis.client();
+    for (n, queue) in [(1, "record"), (2, "second")] {
+        let pushed = Instant::now();
+        client.push_raw(queue, &record(&out, &format!("job{n}"))).unwrap();
+        assert!(eventually(AT_ONCE, || lines(&out).len() == n), "{queue}: not taken at once");
+        eprintln!("{queue}: taken {:?} after the push", pushed.elapsed());
+    }
+    bare_push(&redis, "second", &record(&out, "job3"));
+    assert!(eventually(AT_ONCE, || lines(&out).len() == 3), "a bare push was not taken at once");
+    stop(child);
+
+    // A wildcard's queues change: a queue that appears later is announced
+    // on the wake channel, so that worker subscribes.
+    let child = idle_worker(&redis, &["work", "-i", "30", "-q", "*"]);
+    assert_eq!(subscribers(&redis, "resque:wake"), 1);
+    client.push_raw("brand_new", &record(&out, "job4")).unwrap();
+    assert!(eventually(AT_ONCE, || lines(&out).len() == 4), "a push to a new queue was not taken at once");
+    stop(child);
+}
