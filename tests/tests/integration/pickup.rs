@@ -230,3 +230,47 @@ fn a_worker_on_fixed_queues_holds_no_wake_subscription_and_still_takes_every_pus
     assert!(eventually(AT_ONCE, || lines(&out).len() == 4), "a push to a new queue was not taken at once");
     stop(child);
 }
+
+#[test]
+fn a_fleet_of_idle_workers_costs_redis_two_connections_and_under_a_command_a_second_each() {
+    const FLEET: usize = 30;
+    let redis = TestRedis::start();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let fleet: Vec<Reaped> = (0..FLEET)
+        .map(|_| {
+            let mut cmd = worker(&redis);
+            cmd.env("RESQUE_REDIS", redis.url())
+                .args(["work", "-i", "5", "-q", "record"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null());
+            Reaped::spawn(&mut cmd)
+        })
+        .collect();
+    for child in &fleet {
+        let pid = child.id();
+        assert!(eventually(LIMIT, || cmdline(pid).contains("Waiting for")), "a worker went idle");
+    }
+    // Each: its work connection and its wait on the one list (`resque-bench
+    // idle` counts 1,000 the same way).
+    assert!(
+        eventually(Duration::from_secs(10), || connections(&redis) == 2 * FLEET),
+        "{} connections for {FLEET} idle workers",
+        connections(&redis)
+    );
+    let window = Duration::from_secs(5);
+    let before = commands_processed(&redis);
+    std::thread::sleep(window);
+    let sent = commands_processed(&redis) - before - 1;
+    let per_worker = sent as f64 / window.as_secs_f64() / FLEET as f64;
+    eprintln!("{FLEET} idle workers sent {sent} commands in {window:?} ({per_worker:.2}/s each)");
+    assert!(per_worker < 1.0, "{sent} commands in {window:?}");
+    // All of them waiting, a push is taken once, at once.
+    bare_push(&redis, "record", &record(&out, "one"));
+    assert!(eventually(AT_ONCE, || lines(&out).len() == 1), "not taken at once");
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(lines(&out).len(), 1, "taken once");
+    for child in fleet {
+        stop(child);
+    }
+}
