@@ -275,4 +275,15 @@ fn sentinels_with_their_own_password_are_asked_with_it() {
     assert!(err.contains("sentinel") && err.contains("sentinel_password"), "{err}");
     let len: u64 = redis::cmd("LLEN").arg("resque:queue:pw_queue").query(&mut conn).unwrap();
     assert_eq!(len, 1, "a refused enqueue pushed nothing");
+
+    // The same address in resque.yml, with a namespace of its own.
+    let dir = tempfile::tempdir().unwrap();
+    let yml = dir.path().join("resque.yml");
+    std::fs::write(&yml, format!("production:\n  url: \"{address}\"\n  namespace: app\n")).unwrap();
+    let from_yml = resque::config::Config::load(&yml).unwrap().client_for("production").unwrap();
+    assert_eq!(from_yml.namespace(), "app");
+    from_yml.enqueue_class("pw_queue", "Job", &[4]).unwrap();
+    let queued: Vec<String> =
+        redis::cmd("LRANGE").arg("app:queue:pw_queue").arg(0).arg(-1).query(&mut conn).unwrap();
+    assert_eq!(queued, [r#"{"class":"Job","args":[4]}"#]);
 }
