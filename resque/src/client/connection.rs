@@ -197,13 +197,10 @@ impl Client {
     /// a replica as with [`Client::with_conn_copied`].
     pub(crate) fn send_packed(&self, packed: &[u8]) -> Result<u64> {
         self.with_owned(|owned| {
+            owned.conn.send_packed_command(packed)?;
+            owned.unread += 1;
             if owned.copied {
-                let mut both = packed.to_vec();
-                both.extend(wait_for_replica().get_packed_command());
-                owned.conn.send_packed_command(&both)?;
-                owned.unread += 2;
-            } else {
-                owned.conn.send_packed_command(packed)?;
+                owned.conn.send_packed_command(&wait_for_replica().get_packed_command())?;
                 owned.unread += 1;
             }
             Ok(owned.generation)

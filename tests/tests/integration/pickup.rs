@@ -23,14 +23,22 @@ fn idle_worker(redis: &TestRedis, args: &[&str]) -> Reaped {
 }
 
 fn idle_worker_at(redis: &TestRedis, url: &str, args: &[&str]) -> Reaped {
-    let mut cmd = worker(redis);
-    cmd.env("RESQUE_REDIS", url).args(args).stdout(Stdio::null()).stderr(Stdio::null());
-    let child = Reaped::spawn(&mut cmd);
-    let pid = child.id();
-    assert!(eventually(LIMIT, || cmdline(pid).contains("Waiting for")), "the worker went idle");
+    let child = spawn_worker(redis, url, args);
+    went_idle(&child);
     // Past the first wait's setup: the lists are being waited on.
     std::thread::sleep(Duration::from_millis(200));
     child
+}
+
+fn spawn_worker(redis: &TestRedis, url: &str, args: &[&str]) -> Reaped {
+    let mut cmd = worker(redis);
+    cmd.env("RESQUE_REDIS", url).args(args).stdout(Stdio::null()).stderr(Stdio::null());
+    Reaped::spawn(&mut cmd)
+}
+
+fn went_idle(child: &Reaped) {
+    let pid = child.id();
+    assert!(eventually(LIMIT, || cmdline(pid).contains("Waiting for")), "the worker went idle");
 }
 
 fn stop(mut child: Reaped) {
@@ -238,19 +246,9 @@ fn a_fleet_of_idle_workers_costs_redis_two_connections_and_under_a_command_a_sec
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
     let fleet: Vec<Reaped> = (0..FLEET)
-        .map(|_| {
-            let mut cmd = worker(&redis);
-            cmd.env("RESQUE_REDIS", redis.url())
-                .args(["work", "-i", "5", "-q", "record"])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null());
-            Reaped::spawn(&mut cmd)
-        })
+        .map(|_| spawn_worker(&redis, &redis.url(), &["work", "-i", "5", "-q", "record"]))
         .collect();
-    for child in &fleet {
-        let pid = child.id();
-        assert!(eventually(LIMIT, || cmdline(pid).contains("Waiting for")), "a worker went idle");
-    }
+    fleet.iter().for_each(went_idle);
     // Each: its work connection and its wait on the one list (`resque-bench
     // idle` counts 1,000 the same way).
     assert!(
