@@ -215,8 +215,9 @@ fn a_worker_on_fixed_queues_holds_no_wake_subscription_and_still_takes_every_pus
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
     // Fixed queues: one connection for its work, one wait per queue, no subscription.
+    let wake = redis.client().keys().wake_channel();
     let child = idle_worker(&redis, &["work", "-i", "30", "-q", "record,second"]);
-    assert_eq!(subscribers(&redis, "resque:wake"), 0);
+    assert_eq!(subscribers(&redis, &wake), 0);
     assert_eq!(connections(&redis), 3, "work + a wait on each of two queues");
     // A resque-rs enqueue (which also publishes) and a bare push, each at once.
     let client = redis.client();
@@ -233,7 +234,7 @@ fn a_worker_on_fixed_queues_holds_no_wake_subscription_and_still_takes_every_pus
     // A wildcard's queues change: a queue that appears later is announced
     // on the wake channel, so that worker subscribes.
     let child = idle_worker(&redis, &["work", "-i", "30", "-q", "*"]);
-    assert_eq!(subscribers(&redis, "resque:wake"), 1);
+    assert_eq!(subscribers(&redis, &wake), 1);
     client.push_raw("brand_new", &record(&out, "job4")).unwrap();
     assert!(eventually(AT_ONCE, || lines(&out).len() == 4), "a push to a new queue was not taken at once");
     stop(child);
